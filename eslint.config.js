@@ -1,0 +1,30 @@
+import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
+import tseslint from 'typescript-eslint';
+
+export default defineConfig(
+  { ignores: ['**/dist/**', '**/node_modules/**', '.nx/**', 'coverage/**'] },
+  js.configs.recommended,
+  tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // One tfjs engine per process: only @rmt/backend may import TensorFlow.js (DESIGN.md).
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@tensorflow/*'],
+              message: 'Only packages/backend imports TensorFlow.js; take `tf` from @rmt/backend.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['packages/backend/**'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+);

@@ -1,0 +1,18 @@
+/**
+ * @rmt/backend — the only package of RMT that imports TensorFlow.js.
+ * Every other package takes `tf` from here, so a process holds exactly one tfjs engine.
+ */
+export * as tf from '@tensorflow/tfjs';
+export {
+  BACKEND_NAMES,
+  BackendUnavailableError,
+  activeBackend,
+  availableBackends,
+  loadBackend,
+  probeBackends,
+  type BackendInfo,
+  type BackendName,
+  type BackendProbe,
+  type BackendRequest,
+} from './select.js';
+export { entropy, logSoftmax, logSumExp, maskedMean, maskedSum, tokenLogProbs, topKEntropy } from './numerics.js';

@@ -1,0 +1,134 @@
+import { expect, it } from 'vitest';
+import { describeEachBackend } from '@rmt/testing';
+import { entropy, logSoftmax, maskedMean, maskedSum, tf, tokenLogProbs, topKEntropy } from './index.js';
+
+// Independent float64 references: plain loops over JS numbers, no tfjs.
+function refLogSumExp(row: number[]): number {
+  if (row.some(Number.isNaN)) return NaN;
+  const m = Math.max(...row);
+  if (m === -Infinity) return -Infinity;
+  if (m === Infinity) return Infinity;
+  return m + Math.log(row.reduce((s, x) => s + Math.exp(x - m), 0));
+}
+function refLogSoftmax(row: number[]): number[] {
+  const lse = refLogSumExp(row);
+  return row.map((x) => x - lse);
+}
+function refEntropy(row: number[]): number {
+  return -refLogSoftmax(row).reduce((s, lp) => {
+    const p = Math.exp(lp);
+    return p === 0 ? s : s + p * lp;
+  }, 0);
+}
+function refTopK(row: number[], k: number): number[] {
+  return [...row].sort((a, b) => b - a).slice(0, k);
+}
+
+// Deterministic pseudo-random logits (a small LCG: the test must not depend on tfjs's RNG).
+function lcgRows(rows: number, cols: number, seed: number, scale: number): number[][] {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
+  return Array.from({ length: rows }, () => Array.from({ length: cols }, () => (next() * 2 - 1) * scale));
+}
+
+const RANDOM = lcgRows(4, 23, 7, 6);
+const EXTREME = [
+  [1e4, -1e4, 0, 1e4, 3],
+  [-Infinity, 0, 1, -Infinity, -2],
+  [-1e4, -1e4, -1e4, -1e4, -1e4],
+  [50, 49, -Infinity, 48, 0],
+];
+const REL = 1e-5;
+
+function expectClose(actual: ArrayLike<number>, expected: number[], rel = REL, abs = 1e-5): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    if (Number.isNaN(e)) expect(a, `index ${i}`).toBeNaN();
+    else if (!Number.isFinite(e)) expect(a, `index ${i}`).toBe(e);
+    else expect(Math.abs(a - e), `index ${i}: ${a} vs ${e}`).toBeLessThanOrEqual(abs + rel * Math.abs(e));
+  }
+}
+
+describeEachBackend('numerics', () => {
+  it('log-softmax matches float64 on random and extreme logits', () => {
+    for (const rows of [RANDOM, EXTREME]) {
+      const out = tf.tidy(() => logSoftmax(tf.tensor2d(rows)).dataSync());
+      // float32 inputs: 1e4 ± small offsets lose precision in float32 itself, so compare in absolute terms.
+      expectClose(out, rows.flatMap(refLogSoftmax), 1e-5, 2e-3);
+    }
+  });
+
+  it('full-vocabulary entropy matches float64 (nats), including uniform rows = ln V', () => {
+    const uniform = [[0, 0, 0, 0]];
+    expectClose(tf.tidy(() => entropy(tf.tensor2d(uniform)).dataSync()), [Math.log(4)]);
+    expectClose(tf.tidy(() => entropy(tf.tensor2d(RANDOM)).dataSync()), RANDOM.map(refEntropy));
+    expectClose(tf.tidy(() => entropy(tf.tensor2d(EXTREME)).dataSync()), EXTREME.map(refEntropy), 1e-4, 1e-5);
+    // Hand values: two equal maxima far above the rest → ln 2; one -1e4 row of equal values → ln 5.
+    expect(refEntropy(EXTREME[0]!)).toBeCloseTo(Math.log(2), 12);
+    expect(refEntropy(EXTREME[2]!)).toBeCloseTo(Math.log(5), 12);
+  });
+
+  it('top-k entropy is the entropy of the softmax over the k largest logits', () => {
+    for (const k of [1, 3, 16, 100]) {
+      const out = tf.tidy(() => topKEntropy(tf.tensor2d(RANDOM), k).dataSync());
+      expectClose(out, RANDOM.map((row) => refEntropy(refTopK(row, k))));
+    }
+    expectClose(tf.tidy(() => topKEntropy(tf.tensor2d(EXTREME), 3).dataSync()), EXTREME.map((row) => refEntropy(refTopK(row, 3))), 1e-4, 1e-5);
+    expect(() => topKEntropy(tf.tensor2d(RANDOM), 0)).toThrow(/positive integer/);
+  });
+
+  it('a NaN logit makes its row NaN and leaves the others alone', () => {
+    const rows = [
+      [0, NaN, 1],
+      [0, 1, 2],
+    ];
+    const lsm = tf.tidy(() => logSoftmax(tf.tensor2d(rows)).dataSync());
+    expect(Array.from(lsm.slice(0, 3)).every(Number.isNaN)).toBe(true);
+    expectClose(lsm.slice(3), refLogSoftmax(rows[1]!));
+    const h = tf.tidy(() => entropy(tf.tensor2d(rows)).dataSync());
+    expect(h[0]).toBeNaN();
+    expectClose([h[1]!], [refEntropy(rows[1]!)]);
+  });
+
+  it('token log-probabilities and their gradient (one-hot − softmax) match float64', () => {
+    const logits = RANDOM.slice(0, 3); // [3, 23]
+    const targets = [5, 0, 22];
+    const [values, grad] = tf.tidy(() => {
+      const x = tf.tensor3d([logits]); // [1, 3, 23]
+      const t = tf.tensor2d([targets], [1, 3], 'int32');
+      const g = tf.grad((input: tf.Tensor) => tf.sum(tokenLogProbs(input, t)))(x);
+      return [tokenLogProbs(x, t).dataSync(), g.dataSync()];
+    });
+    expectClose(values!, logits.map((row, i) => refLogSoftmax(row)[targets[i]!]!));
+    const expectedGrad = logits.flatMap((row, i) => refLogSoftmax(row).map((lp, j) => (j === targets[i] ? 1 : 0) - Math.exp(lp)));
+    expectClose(grad!, expectedGrad);
+  });
+
+  it('token log-probabilities reject mismatched shapes', () => {
+    expect(() => tokenLogProbs(tf.zeros([2, 3, 5]), tf.zeros([2, 4], 'int32'))).toThrow(/targets shape/);
+  });
+
+  it('masked mean/sum skip masked entries, even NaN and Inf, and give 0 for an empty mask', () => {
+    const x = tf.tensor2d([
+      [1, 2, NaN, 4],
+      [Infinity, 3, 5, -1],
+    ]);
+    const mask = tf.tensor2d([
+      [1, 1, 0, 1],
+      [0, 0, 0, 0],
+    ]);
+    expectClose(maskedSum(x, mask, 1).dataSync(), [7, 0]);
+    expectClose(maskedMean(x, mask, 1).dataSync(), [7 / 3, 0]);
+    expectClose(maskedMean(x, mask).dataSync(), [7 / 3]);
+    // Fractional weights are a weighted mean.
+    expectClose(maskedMean(tf.tensor1d([2, 4]), tf.tensor1d([0.25, 0.75])).dataSync(), [3.5]);
+    // A NaN inside the mask propagates.
+    expect(maskedMean(x, tf.onesLike(x), 1).dataSync()[0]).toBeNaN();
+    tf.dispose([x, mask]);
+  });
+});

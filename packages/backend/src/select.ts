@@ -1,0 +1,179 @@
+// Backend selection: the one place in RMT that decides which TensorFlow.js backend runs.
+// Every package takes `tf` from @rmt/backend, so the process holds exactly one tfjs engine.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
+
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendRequest = BackendName | 'auto';
+
+/** Fastest first: `auto` takes the first of these that loads. */
+export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  /** Our name for the backend. */
+  name: BackendName;
+  /** The name tfjs registered it under (`tensorflow` for both native packages). */
+  tfjsName: string;
+  /** What it computes on, in words. */
+  device: string;
+  /** Why this backend was picked. */
+  reason: string;
+}
+
+export interface BackendProbe {
+  name: BackendName;
+  available: boolean;
+  /** Why it is or is not available; for a missing one, how to install it. */
+  reason: string;
+}
+
+/** The optional native packages, loaded by dynamic import only when asked for. */
+const NATIVE_PACKAGES = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+} as const;
+
+const INSTALL_HINTS: Record<keyof typeof NATIVE_PACKAGES, string> = {
+  'tensorflow-gpu':
+    'install it with `npm install @tensorflow/tfjs-node-gpu@4.22.0` on a machine with CUDA 11.2 and cuDNN 8.1 ' +
+    '(its install script downloads libtensorflow, so it needs network access)',
+  tensorflow:
+    'install it with `npm install @tensorflow/tfjs-node@4.22.0`, or without network access build it from a local ' +
+    'TensorFlow CPU wheel with `bash tools/native/build-tfjs-node.sh` (README, "Native backend without network")',
+};
+
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: BackendName,
+    detail: string,
+  ) {
+    super(`Backend '${backend}' is not available: ${detail}`);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+let active: BackendInfo | undefined;
+/** Which native package registered tfjs's `tensorflow` backend in this process, if any. */
+let nativeLoadedFrom: keyof typeof NATIVE_PACKAGES | undefined;
+
+function errorText(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split('\n')[0] ?? text;
+}
+
+function isModuleMissing(error: unknown, pkg: string): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && errorText(error).includes(pkg);
+}
+
+async function loadNative(name: keyof typeof NATIVE_PACKAGES): Promise<void> {
+  if (nativeLoadedFrom === name) return;
+  if (nativeLoadedFrom !== undefined) {
+    throw new BackendUnavailableError(
+      name,
+      `this process already loaded ${NATIVE_PACKAGES[nativeLoadedFrom]}; both register tfjs's 'tensorflow' backend, so only one can be used per process`,
+    );
+  }
+  const pkg = NATIVE_PACKAGES[name];
+  try {
+    // A variable specifier keeps bundlers from resolving the optional peer at build time.
+    const specifier: string = pkg;
+    await import(/* @vite-ignore */ specifier);
+  } catch (error) {
+    if (isModuleMissing(error, pkg)) throw new BackendUnavailableError(name, `${pkg} is not installed; ${INSTALL_HINTS[name]}`);
+    throw new BackendUnavailableError(name, `${pkg} is installed but failed to load (${errorText(error)}); ${INSTALL_HINTS[name]}`);
+  }
+  if (tf.findBackend('tensorflow') === null) {
+    throw new BackendUnavailableError(name, `${pkg} loaded but registered no 'tensorflow' backend`);
+  }
+  nativeLoadedFrom = name;
+}
+
+async function deviceOf(name: BackendName): Promise<string> {
+  switch (name) {
+    case 'tensorflow-gpu':
+      return 'GPU (CUDA, native TensorFlow)';
+    case 'tensorflow':
+      return 'CPU (native TensorFlow)';
+    case 'wasm': {
+      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      return `CPU (WebAssembly${simd ? ' SIMD' : ''}, 1 thread)`;
+    }
+    case 'cpu':
+      return 'CPU (plain JavaScript)';
+  }
+}
+
+async function activate(name: BackendName, reason: string): Promise<BackendInfo> {
+  if (name === 'tensorflow-gpu' || name === 'tensorflow') await loadNative(name);
+  const tfjsName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(tfjsName);
+  } catch (error) {
+    throw new BackendUnavailableError(name, `tfjs could not initialise it (${errorText(error)})`);
+  }
+  if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it');
+  await tf.ready();
+  if (name === 'wasm') registerWasmTrainingKernels();
+  // The cpu backend prints an install advert on its first write in Node; `rmt info` says the same, better.
+  if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  active = { name, tfjsName, device: await deviceOf(name), reason };
+  return active;
+}
+
+/**
+ * Select the TensorFlow.js backend for this process and return what was picked and why.
+ * `auto` takes the fastest one that loads: tensorflow-gpu, then tensorflow, then wasm, then cpu.
+ * Asking for a backend that cannot load throws a {@link BackendUnavailableError} saying how to install it.
+ */
+export async function loadBackend(request: BackendRequest = 'auto'): Promise<BackendInfo> {
+  if (request !== 'auto') {
+    if (!BACKEND_NAMES.includes(request)) {
+      throw new Error(`Unknown backend '${String(request)}'; valid names: auto, ${BACKEND_NAMES.join(', ')}`);
+    }
+    if (active?.name === request) return active;
+    return activate(request, 'requested by name');
+  }
+  const skipped: string[] = [];
+  for (const name of BACKEND_NAMES) {
+    try {
+      return await activate(name, skipped.length === 0 ? 'auto: fastest backend' : `auto: fastest that loads (${skipped.join('; ')})`);
+    } catch (error) {
+      skipped.push(`${name}: ${error instanceof BackendUnavailableError ? 'not available' : errorText(error)}`);
+    }
+  }
+  throw new Error(`No TensorFlow.js backend could be loaded (${skipped.join('; ')})`);
+}
+
+/** The backend selected by the last {@link loadBackend}, if any. */
+export function activeBackend(): BackendInfo | undefined {
+  return active;
+}
+
+/**
+ * Which backends this process can use, without changing the active one.
+ * Probing a native backend imports its package (that is the only reliable test that its library loads).
+ */
+export async function probeBackends(): Promise<BackendProbe[]> {
+  const probes: BackendProbe[] = [];
+  for (const name of BACKEND_NAMES) {
+    if (name === 'wasm' || name === 'cpu') {
+      probes.push({ name, available: true, reason: `bundled with @rmt/backend: ${await deviceOf(name)}` });
+      continue;
+    }
+    try {
+      await loadNative(name);
+      probes.push({ name, available: true, reason: `${NATIVE_PACKAGES[name]} loads: ${await deviceOf(name)}` });
+    } catch (error) {
+      probes.push({ name, available: false, reason: error instanceof BackendUnavailableError ? error.message.replace(/^Backend '[^']+' is not available: /, '') : errorText(error) });
+    }
+  }
+  return probes;
+}
+
+/** Backends that load in this process, fastest first (what tests run on). */
+export async function availableBackends(): Promise<BackendName[]> {
+  return (await probeBackends()).filter((probe) => probe.available).map((probe) => probe.name);
+}

@@ -1,0 +1,2 @@
+// @rmt/data: see README.md. Filled by the issues that build it.
+export {};

@@ -1,0 +1,2 @@
+// @rmt/dual-loss: see README.md. Filled by the issues that build it.
+export {};

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+import projects from './vitest.workspace.ts';
+
+export default defineConfig({
+  test: {
+    projects,
+    // Several projects load tfjs-wasm; two cores are all we have.
+    maxWorkers: 2,
+  },
+});
