@@ -76,6 +76,8 @@ async function loadNative(name: keyof typeof NATIVE_PACKAGES): Promise<void> {
     );
   }
   const pkg = NATIVE_PACKAGES[name];
+  // TensorFlow's C++ start-up banner (oneDNN, CPU features) is noise on every run; the user can lower it.
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
   try {
     // A variable specifier keeps bundlers from resolving the optional peer at build time.
     const specifier: string = pkg;
