@@ -1,0 +1,278 @@
+// A Llama-family decoder on the shared tfjs engine: RMSNorm, RoPE (or learned positions), grouped-query
+// attention, SwiGLU, optional tied head. Weights are held in the layout that is fastest here — fused
+// QKV and gate/up projections stored [in, out] — and converted to Hugging Face names and [out, in]
+// matrices only at the checkpoint boundary (checkpoint.ts).
+import { logSoftmax, maskedSum, tf, tokenLogProbs } from '@rmt/backend';
+import { headDim, parameterCount, type LlamaConfig } from './config.js';
+
+/** Keys and values of all past positions, per layer: [B, nKvHeads, S, headDim] float32. */
+export interface KVCache {
+  keys: tf.Tensor4D[];
+  values: tf.Tensor4D[];
+  /** Left padding of each row (pads are never attended to, and positions count from the first real token). */
+  padLeft: number[];
+  /** Number of positions already in the cache (pads included). */
+  length: number;
+}
+
+export interface LayerWeights {
+  attnNorm: tf.Variable; // [D]
+  wqkv: tf.Variable; // [D, (nHeads + 2·nKvHeads)·hd]
+  wo: tf.Variable; // [nHeads·hd, D]
+  ffnNorm: tf.Variable; // [D]
+  w13: tf.Variable; // [D, 2·hidden]  gate (w1) | up (w3)
+  w2: tf.Variable; // [hidden, D]
+}
+
+export interface LlamaWeights {
+  tokEmb: tf.Variable; // [V, D]
+  posEmb?: tf.Variable; // [maxSeqLen, D] (learned positions only)
+  layers: LayerWeights[];
+  finalNorm: tf.Variable; // [D]
+  lmHead?: tf.Variable; // [D, V] (untied only)
+}
+
+export interface InitOptions {
+  seed?: number;
+  /** Standard deviation of the normal init (GPT-2 / nanoGPT: 0.02; residual projections scaled by 1/√(2·nLayers)). */
+  std?: number;
+}
+
+/** Masked-out attention scores: large and finite, so a row can never become NaN. */
+const MASKED = -1e9;
+
+export class LlamaModel {
+  readonly config: LlamaConfig;
+  readonly weights: LlamaWeights;
+  private readonly ropeCos?: tf.Tensor2D; // [maxSeqLen, hd]
+  private readonly ropeSin?: tf.Tensor2D; // [maxSeqLen, hd]
+  private readonly rotateHalf?: tf.Tensor2D; // [hd, hd]: x·R = concat(−x₂, x₁)
+
+  constructor(config: LlamaConfig, weights: LlamaWeights) {
+    this.config = config;
+    this.weights = weights;
+    if (config.positionEncoding === 'rope') {
+      const hd = headDim(config);
+      const half = hd / 2;
+      const cos = new Float32Array(config.maxSeqLen * hd);
+      const sin = new Float32Array(config.maxSeqLen * hd);
+      for (let p = 0; p < config.maxSeqLen; p++) {
+        for (let i = 0; i < half; i++) {
+          // Same frequencies as Meta's and llama2.c's reference (computed in float64, stored float32).
+          const angle = p * config.ropeTheta ** (-(2 * i) / hd);
+          cos[p * hd + i] = cos[p * hd + i + half] = Math.cos(angle);
+          sin[p * hd + i] = sin[p * hd + i + half] = Math.sin(angle);
+        }
+      }
+      const rot = new Float32Array(hd * hd);
+      for (let i = 0; i < half; i++) {
+        rot[(i + half) * hd + i] = -1; // out[i] = −x[i + half]
+        rot[i * hd + i + half] = 1; // out[i + half] = x[i]
+      }
+      this.ropeCos = tf.keep(tf.tensor2d(cos, [config.maxSeqLen, hd]));
+      this.ropeSin = tf.keep(tf.tensor2d(sin, [config.maxSeqLen, hd]));
+      this.rotateHalf = tf.keep(tf.tensor2d(rot, [hd, hd]));
+    }
+  }
+
+  /** A freshly initialised model (seeded: same weights on every backend). */
+  static init(config: LlamaConfig, options: InitOptions = {}): LlamaModel {
+    const seed = options.seed ?? 0;
+    const std = options.std ?? 0.02;
+    const hd = headDim(config);
+    let counter = 0;
+    const normal = (shape: number[], s = std) => tf.variable(tf.randomNormal(shape, 0, s, 'float32', seed * 1000 + counter++), true);
+    const ones = (n: number) => tf.variable(tf.ones([n]), true);
+    const residualStd = std / Math.sqrt(2 * config.nLayers);
+    const weights: LlamaWeights = {
+      tokEmb: normal([config.vocabSize, config.dim]),
+      layers: Array.from({ length: config.nLayers }, () => ({
+        attnNorm: ones(config.dim),
+        wqkv: normal([config.dim, (config.nHeads + 2 * config.nKvHeads) * hd]),
+        wo: normal([config.nHeads * hd, config.dim], residualStd),
+        ffnNorm: ones(config.dim),
+        w13: normal([config.dim, 2 * config.hiddenDim]),
+        w2: normal([config.hiddenDim, config.dim], residualStd),
+      })),
+      finalNorm: ones(config.dim),
+    };
+    if (config.positionEncoding === 'learned') weights.posEmb = normal([config.maxSeqLen, config.dim]);
+    if (!config.tieEmbeddings) weights.lmHead = normal([config.dim, config.vocabSize]);
+    return new LlamaModel(config, weights);
+  }
+
+  /** Trainable variables, in a fixed order (optimizer state and checkpoints rely on it). */
+  parameters(): tf.Variable[] {
+    const w = this.weights;
+    return [
+      w.tokEmb,
+      ...(w.posEmb ? [w.posEmb] : []),
+      ...w.layers.flatMap((l) => [l.attnNorm, l.wqkv, l.wo, l.ffnNorm, l.w13, l.w2]),
+      w.finalNorm,
+      ...(w.lmHead ? [w.lmHead] : []),
+    ];
+  }
+
+  parameterCount(): number {
+    return parameterCount(this.config);
+  }
+
+  dispose(): void {
+    tf.dispose([...this.parameters(), ...[this.ropeCos, this.ropeSin, this.rotateHalf].filter((t) => t !== undefined)]);
+  }
+
+  /**
+   * Next-token logits for every position: ids [B, T] int32 → [B, T, V].
+   * `padLeft[b]` leading tokens of row b are padding: never attended to, and positions start after them.
+   */
+  forward(ids: tf.Tensor2D, padLeft?: number[]): tf.Tensor3D {
+    return tf.tidy(() => {
+      const [batch, len] = ids.shape;
+      this.checkLength(len);
+      const pads = padLeft ?? new Array<number>(batch).fill(0);
+      const { hidden } = this.blocks(ids, pads, 0, undefined);
+      return this.head(hidden);
+    });
+  }
+
+  /**
+   * log π(target) per position: ids [B, T], targets [B, T] int32, mask [B, T] (1 = keep) → [B, T],
+   * 0 where the mask is 0.
+   */
+  logProbs(ids: tf.Tensor2D, targets: tf.Tensor2D, mask?: tf.Tensor2D, padLeft?: number[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const lp = tokenLogProbs(this.forward(ids, padLeft), targets) as tf.Tensor2D;
+      if (mask === undefined) return lp;
+      return tf.where(tf.greater(mask, 0), lp, tf.zerosLike(lp));
+    });
+  }
+
+  /** Mean next-token cross-entropy over masked positions (nats). */
+  nextTokenLoss(ids: tf.Tensor2D, targets: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
+    return tf.tidy(() => {
+      const lp = tokenLogProbs(this.forward(ids), targets);
+      return tf.div(tf.neg(maskedSum(lp, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+    });
+  }
+
+  /** Log-softmax of the last position's logits, for scoring and sampling: [B, V]. */
+  lastLogProbs(logits: tf.Tensor3D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const [b, t, v] = logits.shape;
+      return logSoftmax(tf.reshape(tf.slice(logits, [0, t - 1, 0], [b, 1, v]), [b, v])) as tf.Tensor2D;
+    });
+  }
+
+  /** Run the prompt once and keep its keys/values. ids [B, P] (left-padded) → logits of the last position [B, V]. */
+  prefill(ids: tf.Tensor2D, padLeft: number[]): { logits: tf.Tensor2D; cache: KVCache } {
+    const [batch, len] = ids.shape;
+    this.checkLength(len);
+    const out = tf.tidy(() => {
+      const { hidden, keys, values } = this.blocks(ids, padLeft, 0, undefined);
+      const last = tf.slice(hidden, [0, len - 1, 0], [batch, 1, this.config.dim]);
+      return { logits: tf.reshape(this.head(last), [batch, this.config.vocabSize]) as tf.Tensor2D, keys, values };
+    });
+    return { logits: out.logits, cache: { keys: out.keys, values: out.values, padLeft: [...padLeft], length: len } };
+  }
+
+  /** One decoding step: tokens [B] int32 → logits [B, V]; returns the extended cache and disposes the old one. */
+  decodeStep(tokens: tf.Tensor1D, cache: KVCache): { logits: tf.Tensor2D; cache: KVCache } {
+    const batch = tokens.shape[0];
+    this.checkLength(cache.length + 1);
+    const out = tf.tidy(() => {
+      const ids = tf.reshape(tokens, [batch, 1]) as tf.Tensor2D;
+      const { hidden, keys, values } = this.blocks(ids, cache.padLeft, cache.length, cache);
+      return { logits: tf.reshape(this.head(hidden), [batch, this.config.vocabSize]) as tf.Tensor2D, keys, values };
+    });
+    tf.dispose([...cache.keys, ...cache.values]);
+    return { logits: out.logits, cache: { keys: out.keys, values: out.values, padLeft: cache.padLeft, length: cache.length + 1 } };
+  }
+
+  private checkLength(len: number): void {
+    if (len > this.config.maxSeqLen) {
+      throw new Error(`sequence of ${len} tokens exceeds the model's maxSeqLen ${this.config.maxSeqLen}`);
+    }
+  }
+
+  /** Final norm and output projection: [B, T, D] → [B, T, V]. */
+  private head(hidden: tf.Tensor3D): tf.Tensor3D {
+    const [b, t, d] = hidden.shape;
+    const x = tf.reshape(this.rmsNorm(hidden, this.weights.finalNorm), [b * t, d]) as tf.Tensor2D;
+    const logits = this.weights.lmHead ? tf.matMul(x, this.weights.lmHead) : tf.matMul(x, this.weights.tokEmb, false, true);
+    return tf.reshape(logits, [b, t, this.config.vocabSize]);
+  }
+
+  private rmsNorm(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
+    const ms = tf.mean(tf.square(x), -1, true);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.config.normEps))), weight);
+  }
+
+  /** Position of each token: count from the first real token of its row (pads get 0; they are masked). */
+  private positions(batch: number, len: number, pads: number[], offset: number): Int32Array {
+    const pos = new Int32Array(batch * len);
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < len; t++) pos[b * len + t] = Math.max(0, offset + t - pads[b]!);
+    }
+    return pos;
+  }
+
+  /** Additive attention bias [B, 1, T, S]: causal, and pads of each row never attended to. */
+  private attentionBias(batch: number, len: number, pads: number[], offset: number): tf.Tensor4D {
+    const keys = offset + len;
+    const bias = new Float32Array(batch * len * keys);
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < len; t++) {
+        const row = (b * len + t) * keys;
+        for (let s = 0; s < keys; s++) if (s > offset + t || s < pads[b]!) bias[row + s] = MASKED;
+      }
+    }
+    return tf.tensor4d(bias, [batch, 1, len, keys]);
+  }
+
+  private blocks(ids: tf.Tensor2D, pads: number[], offset: number, cache: KVCache | undefined) {
+    const c = this.config;
+    const hd = headDim(c);
+    const rep = c.nHeads / c.nKvHeads;
+    const [batch, len] = ids.shape;
+    const posIds = tf.tensor2d(this.positions(batch, len, pads, offset), [batch, len], 'int32');
+    let x = tf.gather(this.weights.tokEmb, ids) as tf.Tensor3D; // [B, T, D]
+    if (this.weights.posEmb) x = tf.add(x, tf.gather(this.weights.posEmb, posIds));
+    // Queries are grouped by the KV head they share: [B, nKv, rep·T, hd], so K/V are never repeated.
+    // The bias is tiled to match (query index r·T + t).
+    const bias = tf.tile(this.attentionBias(batch, len, pads, offset), [1, 1, rep, 1]);
+    const cos = this.ropeCos ? tf.reshape(tf.gather(this.ropeCos, posIds), [batch, len, 1, hd]) : undefined;
+    const sin = this.ropeSin ? tf.reshape(tf.gather(this.ropeSin, posIds), [batch, len, 1, hd]) : undefined;
+    const rope = (t: tf.Tensor, heads: number): tf.Tensor => {
+      if (!cos || !sin || !this.rotateHalf) return t;
+      const rotated = tf.reshape(tf.matMul(tf.reshape(t, [batch * len * heads, hd]), this.rotateHalf), [batch, len, heads, hd]);
+      return tf.add(tf.mul(t, cos), tf.mul(rotated, sin));
+    };
+    const scale = 1 / Math.sqrt(hd);
+    const keys: tf.Tensor4D[] = [];
+    const values: tf.Tensor4D[] = [];
+    this.weights.layers.forEach((layer, i) => {
+      const h = tf.reshape(this.rmsNorm(x, layer.attnNorm), [batch * len, c.dim]) as tf.Tensor2D;
+      const qkv = tf.matMul(h, layer.wqkv);
+      const [qFlat, kFlat, vFlat] = tf.split(qkv, [c.nHeads * hd, c.nKvHeads * hd, c.nKvHeads * hd], 1);
+      const q = rope(tf.reshape(qFlat!, [batch, len, c.nHeads, hd]), c.nHeads);
+      let k = tf.transpose(rope(tf.reshape(kFlat!, [batch, len, c.nKvHeads, hd]), c.nKvHeads), [0, 2, 1, 3]) as tf.Tensor4D;
+      let v = tf.transpose(tf.reshape(vFlat!, [batch, len, c.nKvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
+      if (cache) {
+        k = tf.concat([cache.keys[i]!, k], 2);
+        v = tf.concat([cache.values[i]!, v], 2);
+      }
+      keys.push(k);
+      values.push(v);
+      const qGrouped = tf.reshape(tf.transpose(tf.reshape(q, [batch, len, c.nKvHeads, rep, hd]), [0, 2, 3, 1, 4]), [batch, c.nKvHeads, rep * len, hd]);
+      const scores = tf.add(tf.mul(tf.matMul(qGrouped, k, false, true), scale), bias); // [B, nKv, rep·T, S]
+      const attended = tf.matMul(tf.softmax(scores), v); // [B, nKv, rep·T, hd]
+      const merged = tf.reshape(tf.transpose(tf.reshape(attended, [batch, c.nKvHeads, rep, len, hd]), [0, 3, 1, 2, 4]), [batch * len, c.nHeads * hd]);
+      x = tf.add(x, tf.reshape(tf.matMul(merged, layer.wo), [batch, len, c.dim]));
+      const f = tf.reshape(this.rmsNorm(x, layer.ffnNorm), [batch * len, c.dim]) as tf.Tensor2D;
+      const [gate, up] = tf.split(tf.matMul(f, layer.w13), 2, 1);
+      const swiglu = tf.mul(tf.mul(gate!, tf.sigmoid(gate!)), up!);
+      x = tf.add(x, tf.reshape(tf.matMul(swiglu, layer.w2), [batch, len, c.dim]));
+    });
+    return { hidden: x, keys, values };
+  }
+}

@@ -1,0 +1,84 @@
+// Real-data tests: llama2.c's stories260K + tok512 (../shared/data, never copied into the repo).
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tf } from '@rmt/backend';
+import { describeEachBackend, hasSharedData, sharedDataDir } from '@rmt/testing';
+import { generate, loadModel, saveModel, tokenBoundaries, type LlamaModel, type Tokenizer } from './index.js';
+
+const modelPath = join(sharedDataDir, 'stories260k/stories260K.bin');
+const tokPath = join(sharedDataDir, 'stories260k/tok512.bin');
+// Produced by tools/reference/llama2c_logits.py: float64 NumPy forward pass + run.c's encoding.
+const reference = JSON.parse(readFileSync(new URL('../test/fixtures/stories260k-logits.json', import.meta.url), 'utf8')) as {
+  text: string;
+  tokens: number[];
+  logits: number[][];
+};
+
+/** max |ours − ref| / max |ref| over all positions and the vocabulary. */
+function relativeError(ours: Float32Array, ref: number[][]): number {
+  let maxDiff = 0;
+  let maxRef = 0;
+  ref.flat().forEach((r, i) => {
+    maxDiff = Math.max(maxDiff, Math.abs(ours[i]! - r));
+    maxRef = Math.max(maxRef, Math.abs(r));
+  });
+  return maxDiff / maxRef;
+}
+
+describe.skipIf(!hasSharedData)('stories260K (real llama2.c checkpoint)', () => {
+  describeEachBackend('import', () => {
+    let model: LlamaModel;
+    let tokenizer: Tokenizer;
+    beforeAll(async () => {
+      const loaded = await loadModel(modelPath, tokPath);
+      model = loaded.model;
+      tokenizer = loaded.tokenizer!;
+    });
+    afterAll(() => model.dispose());
+
+    it('tokenizes like run.c and round-trips byte-exactly', () => {
+      expect(tokenizer.encode(reference.text)).toEqual(reference.tokens);
+      expect(tokenizer.decode(reference.tokens)).toBe(reference.text);
+      for (const text of ['', ' leading space', 'tabs\tand\nnewlines', 'emoji 🙂 and ü', 'x'.repeat(50)]) {
+        expect(tokenizer.decode(tokenizer.encode(text))).toBe(text);
+      }
+    });
+
+    it('matches the float64 reference logits to relative error < 1e-4', () => {
+      const ours = tf.tidy(() => model.forward(tf.tensor2d([reference.tokens], undefined, 'int32')).dataSync() as Float32Array);
+      expect(relativeError(ours, reference.logits)).toBeLessThan(1e-4);
+    });
+
+    it("greedy generation from BOS reproduces llama2.c's story", () => {
+      const out = generate(model, [[tokenizer.bosId!]], { maxNewTokens: 60, temperature: 0 });
+      expect(tokenizer.decode([tokenizer.bosId!, ...out.tokens[0]!])).toMatch(
+        /^Once upon a time, there was a little girl named Lily\. She loved to play outside in the park\. One day, she saw a big, red ball\./,
+      );
+      expect(out.finishReasons).toEqual(['length']);
+    });
+  });
+
+  it('llama2.c import → safetensors export → reload gives the same logits and tokenizer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rmt-model-'));
+    try {
+      const first = await loadModel(modelPath, tokPath);
+      await saveModel(dir, first.model, first.tokenizer);
+      const second = await loadModel(dir);
+      expect(second.format).toBe('safetensors-folder');
+      const ids = tf.tensor2d([reference.tokens], undefined, 'int32');
+      const a = tf.tidy(() => first.model.forward(ids).dataSync());
+      const b = tf.tidy(() => second.model.forward(ids).dataSync());
+      expect(Array.from(b)).toEqual(Array.from(a));
+      expect(second.tokenizer!.encode(reference.text)).toEqual(reference.tokens);
+      expect(tokenBoundaries(second.tokenizer!, reference.tokens.slice(1, 4))).toEqual([5, 10, 12]); // " Once" " upon" " a"
+      tf.dispose(ids);
+      first.model.dispose();
+      second.model.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
