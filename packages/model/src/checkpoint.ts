@@ -1,9 +1,8 @@
 // Model checkpoints: a folder with model.safetensors (HF Llama names) + config.json (HF LlamaConfig keys,
 // plus an `rmt` block for what HF has no key for) + the tokenizer. Every file is written atomically.
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { readInput, writeFileAtomic } from './files.js';
 import { parseLlamaConfig, type LlamaConfig } from './config.js';
 import { importLlama2c } from './llama2c-import.js';
 import type { LlamaModel } from './llama.js';
@@ -63,18 +62,13 @@ export function fromHfConfig(json: Record<string, unknown>, file: string): Llama
 }
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new Error(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
+  const text = await readInput(path, 'utf8');
   try {
     const value = JSON.parse(text) as unknown;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('not a JSON object');
     return value as Record<string, unknown>;
   } catch (error) {
-    throw new Error(`${path}: invalid JSON (${(error as Error).message})`);
+    throw new Error(`${path}: invalid JSON (${(error as Error).message})`, { cause: error });
   }
 }
 

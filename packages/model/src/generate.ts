@@ -38,7 +38,12 @@ export function sampleToken(row: Float32Array, options: Pick<GenerateOptions, 't
   const v = row.length;
   let max = -Infinity;
   let argmax = 0;
-  for (let i = 0; i < v; i++) if (row[i]! > max) (max = row[i]!), (argmax = i);
+  for (let i = 0; i < v; i++) {
+    if (row[i]! > max) {
+      max = row[i]!;
+      argmax = i;
+    }
+  }
   let sum = 0;
   for (let i = 0; i < v; i++) sum += Math.exp(row[i]! - max);
   const logZ = max + Math.log(sum);

@@ -2,7 +2,7 @@
 // dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (negative = separate classifier), seq_len;
 // then float32 tensors, matrices [out, in] row-major. llama2.c rotates adjacent pairs (2i, 2i+1); HF and
 // we rotate halves (i, i + hd/2), so q/k rows are permuted per head exactly as HF's conversion script does.
-import { readFile } from 'node:fs/promises';
+import { readInput } from './files.js';
 import { parseLlamaConfig, type LlamaConfig } from './config.js';
 import type { LlamaModel } from './llama.js';
 import type { TensorMap } from './safetensors.js';
@@ -87,12 +87,6 @@ export function parseLlama2c(bytes: Uint8Array, file = 'llama2.c checkpoint'): {
 }
 
 export async function importLlama2c(path: string): Promise<LlamaModel> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new Error(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  const { config, tensors } = parseLlama2c(bytes, path);
+  const { config, tensors } = parseLlama2c(await readInput(path), path);
   return fromHfTensors(config, tensors, path);
 }

@@ -1,8 +1,7 @@
 // The safetensors format: u64 little-endian header length N, N bytes of JSON header, then raw data.
 // https://huggingface.co/docs/safetensors — the header maps tensor names to {dtype, shape, data_offsets}.
 // The parser checks everything a crafted or truncated file could lie about before touching the data.
-import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic.js';
+import { readInput, writeFileAtomic } from './files.js';
 
 export interface NamedArray {
   /** Row-major values (float32 in this project; F16/BF16 files are widened on read). */
@@ -17,8 +16,8 @@ const MAX_HEADER_BYTES = 100_000_000;
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2, F64: 8 };
 
 export class SafetensorsError extends Error {
-  constructor(file: string, problem: string) {
-    super(`${file}: not a valid safetensors file: ${problem}`);
+  constructor(file: string, problem: string, cause?: unknown) {
+    super(`${file}: not a valid safetensors file: ${problem}`, { cause });
     this.name = 'SafetensorsError';
   }
 }
@@ -48,7 +47,7 @@ export function parseSafetensors(bytes: Uint8Array, file = 'safetensors'): { ten
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
   } catch (error) {
-    fail(`header is not UTF-8 JSON (${(error as Error).message})`);
+    throw new SafetensorsError(file, `header is not UTF-8 JSON (${(error as Error).message})`, error);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
   const dataStart = 8 + n;
@@ -96,13 +95,7 @@ export function parseSafetensors(bytes: Uint8Array, file = 'safetensors'): { ten
 }
 
 export async function readSafetensors(path: string): Promise<{ tensors: TensorMap; metadata: Record<string, string> }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw new Error(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  return parseSafetensors(bytes, path);
+  return parseSafetensors(await readInput(path), path);
 }
 
 /** Serialise float32 tensors (sorted by name, as the reference implementation writes them). */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '@rmt/backend';
 import { describeEachBackend, hasSharedData, sharedDataDir } from '@rmt/testing';
-import { generate, loadModel, saveModel, tokenBoundaries, type LlamaModel, type Tokenizer } from './index.js';
+import { generate, loadModel, saveModel, scoreTokens, tokenBoundaries, type LlamaModel, type Tokenizer } from './index.js';
 
 const modelPath = join(sharedDataDir, 'stories260k/stories260K.bin');
 const tokPath = join(sharedDataDir, 'stories260k/tok512.bin');
@@ -80,5 +80,36 @@ describe.skipIf(!hasSharedData)('stories260K (real llama2.c checkpoint)', () => 
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe.skipIf(!hasSharedData)('scoreTokens on the TinyStories sample', () => {
+  it('matches a position-by-position float64 recomputation from the logits', async () => {
+    const { model, tokenizer } = await loadModel(modelPath, tokPath);
+    const text = readFileSync(join(sharedDataDir, 'tinystories-sample/tinystories_sample.txt'), 'utf8').slice(0, 400);
+    const ids = tokenizer!.encode(text);
+    const score = scoreTokens(model, ids, { window: 64, batch: 3 });
+    expect(score.tokens).toBe(ids.length - 1);
+    // Reference: one window at a time, statistics computed in float64 from the raw logits.
+    let correct = 0;
+    let nll = 0;
+    let ent = 0;
+    for (let at = 0; at + 1 < ids.length; at += 63) {
+      const w = ids.slice(at, at + 64);
+      const logits = tf.tidy(() => model.forward(tf.tensor2d([w.slice(0, -1)], undefined, 'int32')).arraySync()[0]!);
+      logits.forEach((row, t) => {
+        const m = Math.max(...row);
+        const z = row.reduce((s, x) => s + Math.exp(x - m), 0);
+        const logp = row.map((x) => x - m - Math.log(z));
+        nll -= logp[w[t + 1]!]!;
+        ent -= logp.reduce((s, lp) => s + Math.exp(lp) * lp, 0);
+        if (row.indexOf(m) === w[t + 1]) correct++;
+      });
+    }
+    expect(score.top1).toBeCloseTo(correct / score.tokens, 10);
+    expect(score.loss).toBeCloseTo(nll / score.tokens, 4);
+    expect(score.entropy).toBeCloseTo(ent / score.tokens, 4);
+    expect(score.top1).toBeGreaterThan(0.3); // a trained model, not noise
+    model.dispose();
   });
 });

@@ -1,7 +1,7 @@
 // Hugging Face tokenizer.json, through @huggingface/tokenizers (pure JS). The library encodes and
 // decodes text; the per-token bytes the prefix-match reward needs are recovered from the vocabulary
 // strings: byte-level BPE (GPT-2 style byte↔unicode table) or SentencePiece style (▁, <0xXX>).
-import { readFile } from 'node:fs/promises';
+import { readInput } from '../files.js';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
@@ -60,10 +60,11 @@ export class HuggingFaceTokenizer implements Tokenizer {
   /** Load tokenizer.json (and tokenizer_config.json beside it, when present). */
   static async load(path: string): Promise<HuggingFaceTokenizer> {
     const parse = async (file: string) => {
+      const text = await readInput(file, 'utf8');
       try {
-        return JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+        return JSON.parse(text) as Record<string, unknown>;
       } catch (error) {
-        throw new Error(`${file}: cannot read tokenizer JSON (${(error as Error).message})`);
+        throw new Error(`${file}: invalid tokenizer JSON (${(error as Error).message})`, { cause: error });
       }
     };
     const configPath = join(dirname(path), 'tokenizer_config.json');

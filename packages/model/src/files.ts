@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 function tempName(path: string): string {
@@ -60,5 +60,17 @@ async function syncDirectory(dir: string): Promise<void> {
     }
   } catch {
     /* best effort */
+  }
+}
+
+/** Read a file; a failure is an error that names the file and the reason (ENOENT, EACCES, …). */
+export async function readInput(path: string): Promise<Buffer>;
+export async function readInput(path: string, encoding: 'utf8'): Promise<string>;
+export async function readInput(path: string, encoding?: 'utf8'): Promise<Buffer | string> {
+  try {
+    return encoding ? await readFile(path, encoding) : await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(`${path}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? (error as Error).message)})`, { cause: error });
   }
 }

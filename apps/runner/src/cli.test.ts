@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { hasSharedData, sharedDataDir } from '@rmt/testing';
+import { runCli } from './index.js';
+
+/** Run `rmt …` in-process and capture what it prints. */
+async function rmt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const code = await runCli(['node', 'rmt', ...args]);
+  vi.restoreAllMocks();
+  return { code, stdout, stderr };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('rmt info', () => {
+  it('--json lists all four backends with their availability and the pick', async () => {
+    const { code, stdout } = await rmt('info', '--json');
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { backends: { name: string; available: boolean; reason: string }[]; picked: string };
+    expect(report.backends.map((b) => b.name)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    const available = Object.fromEntries(report.backends.map((b) => [b.name, b.available]));
+    expect(available.wasm).toBe(true);
+    expect(available.cpu).toBe(true);
+    // This machine kind has no CUDA: the GPU package cannot be present and working.
+    expect(available['tensorflow-gpu']).toBe(false);
+    expect(report.backends[0]!.reason).toMatch(/npm install @tensorflow\/tfjs-node-gpu/);
+    expect(report.picked).toBe(available.tensorflow ? 'tensorflow' : 'wasm');
+  });
+
+  it('an unknown backend is a clear error listing the valid ones', async () => {
+    const { code, stderr } = await rmt('--backend', 'tpu', 'generate', '--model', 'x', '--prompt', 'y');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/Unknown backend 'tpu'; valid names: auto, tensorflow-gpu, tensorflow, wasm, cpu/);
+  });
+});
+
+describe.skipIf(!hasSharedData)('rmt generate / score on stories260K', () => {
+  const model = join(sharedDataDir, 'stories260k/stories260K.bin');
+  it('generate --greedy --json prints the story', async () => {
+    const { code, stdout } = await rmt('--backend', 'wasm', 'generate', '--model', model, '--prompt', 'Once upon a time', '--max-tokens', '30', '--greedy', '--json');
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout) as { text: string; tokens: number[]; finish_reason: string };
+    expect(out.text).toMatch(/^Once upon a time, there was a little girl named Lily\./);
+    expect(out.tokens).toHaveLength(30);
+    expect(out.finish_reason).toBe('length');
+  });
+
+  it('score --json prints tokens, top1, loss and entropy', async () => {
+    const text = join(sharedDataDir, 'tinystories-sample/tinystories_sample.txt');
+    const { code, stdout } = await rmt('--backend', 'wasm', 'score', '--model', model, '--text', text, '--json');
+    expect(code).toBe(0);
+    const score = JSON.parse(stdout) as Record<string, number>;
+    expect(Object.keys(score).sort()).toEqual(['entropy', 'loss', 'tokens', 'top1']);
+    expect(score.tokens).toBeGreaterThan(1000);
+    expect(score.top1).toBeGreaterThan(0.4);
+    expect(score.loss).toBeGreaterThan(0);
+  });
+
+  it('a missing model file is one clear line', async () => {
+    const { code, stderr } = await rmt('generate', '--model', '/nonexistent/model.bin', '--prompt', 'x');
+    expect(code).toBe(1);
+    expect(stderr).toBe('rmt: /nonexistent/model.bin: no such file or folder\n');
+  });
+});

@@ -1,0 +1,124 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { tf } from '@rmt/backend';
+import { describeEachBackend } from '@rmt/testing';
+import { createRng, generate, LlamaModel, loadModel, parseLlamaConfig, saveModel, ByteTokenizer, type LlamaConfigInput } from './index.js';
+
+const base: LlamaConfigInput = { dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 48, vocabSize: 40, maxSeqLen: 32 };
+
+/** Greedy decoding by full recomputation (no cache, no padding): the reference for the cached path. */
+function greedyUncached(model: LlamaModel, prompt: number[], steps: number): number[] {
+  const ids = [...prompt];
+  for (let i = 0; i < steps; i++) {
+    const next = tf.tidy(() => {
+      const logits = model.forward(tf.tensor2d([ids], undefined, 'int32'));
+      return tf.argMax(model.lastLogProbs(logits), -1).dataSync()[0]!;
+    });
+    ids.push(next);
+  }
+  return ids.slice(prompt.length);
+}
+
+describeEachBackend('LlamaModel', () => {
+  for (const positionEncoding of ['rope', 'learned'] as const) {
+    it(`KV-cached batched generation equals uncached recomputation (${positionEncoding}, GQA, ragged prompts)`, () => {
+      // A larger init std gives peaked, input-dependent logits, so a wrong cache or mask changes tokens.
+      const model = LlamaModel.init(parseLlamaConfig({ ...base, positionEncoding, tieEmbeddings: positionEncoding === 'rope' }), { seed: 3, std: 0.3 });
+      const prompts = [[5, 6, 7, 8, 9, 10], [11], [12, 13, 14]];
+      const before = tf.memory().numTensors;
+      const cached = generate(model, prompts, { maxNewTokens: 10, temperature: 0 });
+      expect(tf.memory().numTensors).toBe(before); // the cache is freed
+      prompts.forEach((p, i) => expect(cached.tokens[i]).toEqual(greedyUncached(model, p, 10)));
+      // Tokens are not all the same (the comparison means something).
+      expect(new Set(cached.tokens.flat()).size).toBeGreaterThan(3);
+      model.dispose();
+    });
+  }
+
+  it('reports log-probabilities consistent with a forward pass, and stops on stop tokens', () => {
+    const model = LlamaModel.init(parseLlamaConfig(base), { seed: 1, std: 0.3 });
+    const prompt = [3, 4, 5];
+    const out = generate(model, [prompt], { maxNewTokens: 6, temperature: 1, seed: 7 });
+    const full = [...prompt, ...out.tokens[0]!];
+    const lp = tf.tidy(() => {
+      const ids = tf.tensor2d([full.slice(0, -1)], undefined, 'int32');
+      const targets = tf.tensor2d([full.slice(1)], undefined, 'int32');
+      return model.logProbs(ids, targets).dataSync();
+    });
+    out.logProbs[0]!.forEach((v, i) => expect(v).toBeCloseTo(lp[prompt.length - 1 + i]!, 4));
+    const stopAt = out.tokens[0]![2]!;
+    const stopped = generate(model, [prompt], { maxNewTokens: 6, temperature: 1, seed: 7, stopTokens: [stopAt] });
+    const firstStop = out.tokens[0]!.indexOf(stopAt);
+    expect(stopped.tokens[0]).toEqual(out.tokens[0]!.slice(0, firstStop + 1));
+    expect(stopped.finishReasons).toEqual(['stop']);
+    model.dispose();
+  });
+
+  it('sampling is reproducible from a seed and from a saved RNG state; top-k = 1 is greedy', () => {
+    const model = LlamaModel.init(parseLlamaConfig(base), { seed: 2, std: 0.1 });
+    const prompts = [[1, 2], [3]];
+    const a = generate(model, prompts, { maxNewTokens: 8, temperature: 1, seed: 42 });
+    const b = generate(model, prompts, { maxNewTokens: 8, temperature: 1, seed: 42 });
+    expect(b.tokens).toEqual(a.tokens);
+    const rng = createRng(9);
+    generate(model, prompts, { maxNewTokens: 3, temperature: 1, rng });
+    const saved = rng.state();
+    const c = generate(model, prompts, { maxNewTokens: 8, temperature: 1, rng });
+    const d = generate(model, prompts, { maxNewTokens: 8, temperature: 1, rng: createRng(saved) });
+    expect(d.tokens).toEqual(c.tokens);
+    const greedy = generate(model, prompts, { maxNewTokens: 8, temperature: 0 });
+    expect(generate(model, prompts, { maxNewTokens: 8, temperature: 1.5, topK: 1, seed: 5 }).tokens).toEqual(greedy.tokens);
+    expect(generate(model, prompts, { maxNewTokens: 8, temperature: 1.5, topP: 1e-9, seed: 5 }).tokens).toEqual(greedy.tokens);
+    model.dispose();
+  });
+
+  it('per-row token limits and the maxSeqLen guard', () => {
+    const model = LlamaModel.init(parseLlamaConfig(base), { seed: 4 });
+    const out = generate(model, [[1], [2]], { maxNewTokens: [2, 5], temperature: 0 });
+    expect(out.tokens.map((t) => t.length)).toEqual([2, 5]);
+    expect(() => generate(model, [[1, 2, 3]], { maxNewTokens: 30 })).toThrow(/maxSeqLen 32/);
+    model.dispose();
+  });
+
+  it('masked log-probs are zero at masked positions and the NTP loss is their masked mean', () => {
+    const model = LlamaModel.init(parseLlamaConfig(base), { seed: 5 });
+    const ids = tf.tensor2d([[1, 2, 3, 4]], undefined, 'int32');
+    const targets = tf.tensor2d([[2, 3, 4, 5]], undefined, 'int32');
+    const mask = tf.tensor2d([[1, 0, 1, 1]]);
+    const all = model.logProbs(ids, targets).dataSync();
+    const masked = model.logProbs(ids, targets, mask).dataSync();
+    expect(Array.from(masked)).toEqual([all[0], 0, all[2], all[3]]);
+    expect(model.nextTokenLoss(ids, targets, mask).dataSync()[0]).toBeCloseTo(-(all[0]! + all[2]! + all[3]!) / 3, 5);
+    tf.dispose([ids, targets, mask]);
+    model.dispose();
+  });
+});
+
+it('save → load is bit-exact (weights, config, tokenizer), untied and learned positions included', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rmt-ckpt-'));
+  try {
+    const model = LlamaModel.init(parseLlamaConfig({ ...base, positionEncoding: 'learned', tieEmbeddings: false, vocabSize: 259 }), { seed: 8 });
+    const tokenizer = new ByteTokenizer(['<pad>', '<s>', '</s>']);
+    await saveModel(dir, model, tokenizer);
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(config).toMatchObject({ architectures: ['LlamaForCausalLM'], hidden_size: 32, num_key_value_heads: 2, tie_word_embeddings: false });
+    const loaded = await loadModel(dir);
+    expect(loaded.model.config).toEqual(model.config);
+    const a = model.parameters().map((p) => Array.from(p.dataSync()));
+    const b = loaded.model.parameters().map((p) => Array.from(p.dataSync()));
+    expect(b).toEqual(a);
+    expect(loaded.tokenizer?.toJSON()).toEqual(tokenizer.toJSON());
+    model.dispose();
+    loaded.model.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('rejects inconsistent configs naming the field', () => {
+  expect(() => parseLlamaConfig({ ...base, nKvHeads: 3 })).toThrow(/nKvHeads: nHeads 4 is not divisible by nKvHeads 3/);
+  expect(() => parseLlamaConfig({ ...base, dim: -1 })).toThrow(/dim:/);
+  expect(() => parseLlamaConfig({ ...base, extra: 1 })).toThrow(/extra/);
+});
