@@ -67,8 +67,22 @@ function isModuleMissing(error: unknown, pkg: string): boolean {
   return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && errorText(error).includes(pkg);
 }
 
+/** Why a native package failed to load, so later probes give the same answer without retrying. */
+const nativeFailures = new Map<keyof typeof NATIVE_PACKAGES, BackendUnavailableError>();
+
 async function loadNative(name: keyof typeof NATIVE_PACKAGES): Promise<void> {
   if (nativeLoadedFrom === name) return;
+  const failed = nativeFailures.get(name);
+  if (failed) throw failed;
+  try {
+    await importNative(name);
+  } catch (error) {
+    if (error instanceof BackendUnavailableError && nativeLoadedFrom === undefined) nativeFailures.set(name, error);
+    throw error;
+  }
+}
+
+async function importNative(name: keyof typeof NATIVE_PACKAGES): Promise<void> {
   if (nativeLoadedFrom !== undefined) {
     throw new BackendUnavailableError(
       name,
