@@ -1,2 +1,15 @@
-// @rmt/budget: see README.md. Filled by the issues that build it.
-export {};
+/**
+ * @rmt/budget — the dynamic token budget of RMT (SPEC §2): budget schedules and length rewards.
+ * Pure numbers: no tensors, no dependencies beyond zod.
+ */
+export { budgetConfigSchema, createBudgetSchedule, type BudgetConfig, type BudgetConfigInput } from './config.js';
+export {
+  AdaptiveSchedule,
+  ConstantSchedule,
+  ExponentialSchedule,
+  LinearSchedule,
+  budgetAt,
+  type BudgetObservation,
+  type BudgetSchedule,
+} from './schedules.js';
+export { combineRewards, cutoffLengthReward, lengthReward, triangularLengthReward, type LengthRewardKind } from './length-reward.js';
