@@ -1,2 +1,26 @@
-// @rmt/data: see README.md. Filled by the issues that build it.
-export {};
+/**
+ * @rmt/data — the next-token reasoning task (SPEC §1): corpora, windows and sites, prompt formats,
+ * answer parsing, the prefix-match reward, and the embedded synthetic corpus.
+ */
+export { prefixMatchReward } from './reward.js';
+export { budgetTokenName, CONTROL_TOKENS, ControlTokenFormat, LlmTextFormat, type ParsedCompletion, type PromptFormat } from './prompt.js';
+export { readCorpus, type CorpusSource } from './corpus.js';
+export { buildWindows, findSites, siteContext, siteContinuation, type Site, type SiteContinuation, type SiteRules } from './sites.js';
+export {
+  checksum,
+  checksumLine,
+  DEFAULT_SYNTHETIC,
+  posttrainProblems,
+  randomDigits,
+  reasoningExample,
+  runningSums,
+  SYNTHETIC_BUDGETS,
+  syntheticDocuments,
+  syntheticTokenizer,
+  trace,
+  type PosttrainProblem,
+  type ReasoningExample,
+  type SyntheticOptions,
+  type TraceStyle,
+} from './synthetic.js';
+export { dataConfigSchema, type DataConfig, type DataConfigInput } from './config.js';

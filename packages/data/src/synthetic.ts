@@ -1,0 +1,129 @@
+// The embedded synthetic task (ours): "digit checksums". Each line is a string of digits and, after ':',
+// the last digit of their sum: `3492:8` (3+4+9+2 = 18). Lines are 1–6 digits long.
+//
+// Why this task exercises every part of RMT (README, "The synthetic task"):
+// - Reasoning helps: the answer digit is a sum mod 10 of n digits. A tiny model cannot compute it in one
+//   forward pass once n ≥ 3–4, but can by writing the running sums (`3768`: 3, 3+4=7, 7+9=16→6, 6+2=8).
+// - Entropy tracks difficulty (the curriculum has something to order): the longer the line, the less the
+//   plain model knows the answer (n = 1 is a copy, n = 2 a 100-entry table, n ≥ 4 close to uniform), and
+//   the longer the concise reasoning it needs (n running sums). High-entropy sites are the hard ones.
+// - Overthinking to remove (the budget has something to do): the pretraining traces are mostly verbose —
+//   explicit steps `3;3+4=7;7+9=6;6+2=8` (≈6n tokens) or the same checked twice after `|` (≈12n) — so the
+//   base reasons ~5× longer than needed; half the traces carry a `[B=n]` budget token that roughly
+//   matches their length, so the base responds to the budget like an instruction-following model.
+// - The dual objective has something to keep: operand digits are random (no method beats 10% there) but
+//   the line structure (':' after the digits, newline after the answer) is next-token knowledge that
+//   plain RL on answer sites would let drift.
+// - Post-training: the same checksum asked without context, a task with a verifiable final answer.
+import { ByteTokenizer, createRng, type Rng } from '@rmt/model';
+import { budgetTokenName, CONTROL_TOKENS } from './prompt.js';
+
+/** Budget token values of the synthetic vocabulary ([B=1] … [B=96]). */
+export const SYNTHETIC_BUDGETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96] as const;
+
+/** The byte tokenizer of the embedded task: bytes + <pad> <s> </s> + control tokens + budget tokens. */
+export function syntheticTokenizer(): ByteTokenizer {
+  return new ByteTokenizer(['<pad>', '<s>', '</s>', ...CONTROL_TOKENS, ...SYNTHETIC_BUDGETS.map(budgetTokenName)]);
+}
+
+export interface SyntheticOptions {
+  minDigits: number;
+  maxDigits: number;
+  /** Share of pretraining traces written concisely (running sums only). */
+  conciseShare: number;
+  /** Share written as explicit steps; the rest are explicit steps checked twice. */
+  explicitShare: number;
+  /** Share of pretraining traces with a budget token. */
+  budgetTagShare: number;
+}
+
+export const DEFAULT_SYNTHETIC: SyntheticOptions = { minDigits: 1, maxDigits: 6, conciseShare: 0.25, explicitShare: 0.4, budgetTagShare: 0.5 };
+
+export type TraceStyle = 'concise' | 'explicit' | 'checked';
+
+function randomInt(rng: Rng, lo: number, hi: number): number {
+  return lo + Math.floor(rng.next() * (hi - lo + 1));
+}
+
+export function randomDigits(rng: Rng, options: Pick<SyntheticOptions, 'minDigits' | 'maxDigits'>): number[] {
+  return Array.from({ length: randomInt(rng, options.minDigits, options.maxDigits) }, () => randomInt(rng, 0, 9));
+}
+
+/** Running sums mod 10: r_i = (d_1 + … + d_i) mod 10; the answer is the last. */
+export function runningSums(digits: readonly number[]): number[] {
+  let acc = 0;
+  return digits.map((d) => (acc = (acc + d) % 10));
+}
+
+export function checksum(digits: readonly number[]): number {
+  return runningSums(digits).at(-1) ?? 0;
+}
+
+/** One corpus line: `3492:8`. */
+export function checksumLine(digits: readonly number[]): string {
+  return `${digits.join('')}:${checksum(digits)}`;
+}
+
+/** A reasoning trace in one of the three styles (see the file comment). */
+export function trace(digits: readonly number[], style: TraceStyle): string {
+  const r = runningSums(digits);
+  if (style === 'concise') return r.join('');
+  const explicit = [String(digits[0]), ...digits.slice(1).map((d, i) => `${r[i]}+${d}=${r[i + 1]}`)].join(';');
+  return style === 'explicit' ? explicit : `${explicit}|${explicit}`;
+}
+
+/** Plain documents for the mid-training corpus (and the plain half of pretraining): lines of checksums. */
+export function syntheticDocuments(seed: number, count: number, options: SyntheticOptions = DEFAULT_SYNTHETIC): string[] {
+  const rng = createRng(`docs:${seed}`);
+  return Array.from({ length: count }, () => {
+    const lines = randomInt(rng, 6, 12);
+    return Array.from({ length: lines }, () => checksumLine(randomDigits(rng, options))).join('\n') + '\n';
+  });
+}
+
+export interface ReasoningExample {
+  /** Text before the answer digit (a window prefix ending with `digits:`). */
+  context: string;
+  digits: number[];
+  trace: string;
+  style: TraceStyle;
+  answer: string;
+  /** Budget told in the prompt, when the example carries one. */
+  budget?: number;
+}
+
+/**
+ * A worked example for pretraining: a context ending at an answer site, a trace of a random style, and
+ * (sometimes) a budget token near the trace length × U(0.7, 1.5).
+ */
+export function reasoningExample(rng: Rng, maxContextChars: number, options: SyntheticOptions = DEFAULT_SYNTHETIC): ReasoningExample {
+  const before: string[] = [];
+  const previous = randomInt(rng, 0, 4);
+  for (let i = 0; i < previous; i++) before.push(checksumLine(randomDigits(rng, options)));
+  const digits = randomDigits(rng, options);
+  let context = [...before, `${digits.join('')}:`].join('\n');
+  // Like a window cut from the corpus: the context may start mid-line.
+  if (context.length > maxContextChars) context = context.slice(context.length - maxContextChars);
+  const u = rng.next();
+  const style: TraceStyle = u < options.conciseShare ? 'concise' : u < options.conciseShare + options.explicitShare ? 'explicit' : 'checked';
+  const text = trace(digits, style);
+  const example: ReasoningExample = { context, digits, trace: text, style, answer: String(checksum(digits)) };
+  if (rng.next() < options.budgetTagShare) example.budget = Math.max(1, Math.round(text.length * (0.7 + 0.8 * rng.next())));
+  return example;
+}
+
+export interface PosttrainProblem {
+  /** The question: `digits:` (the policy reasons, then answers the checksum digit). */
+  question: string;
+  answer: string;
+  digits: number[];
+}
+
+/** The verifiable post-training task (SPEC §6): checksums of 3–6 digits asked without context. */
+export function posttrainProblems(seed: number, count: number, minDigits = 3, maxDigits = 6): PosttrainProblem[] {
+  const rng = createRng(`posttrain:${seed}`);
+  return Array.from({ length: count }, () => {
+    const digits = randomDigits(rng, { minDigits, maxDigits });
+    return { question: `${digits.join('')}:`, answer: String(checksum(digits)), digits };
+  });
+}
