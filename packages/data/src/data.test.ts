@@ -74,7 +74,7 @@ describe('LlmTextFormat', () => {
     expect(prompt).toMatch(/about 32 reasoning tokens/);
     expect(prompt.endsWith('Once upon a\n\n<think>')).toBe(true);
     const completion = tok.encode('maybe \\boxed{x}</think> so \\boxed{ one} then \\boxed{ time}');
-    expect(format.parse(completion)).toEqual({ reasoningTokens: 'maybe \\boxed{x}</think>'.length - 1, prediction: utf8(' time') });
+    expect(format.parse(completion)).toEqual({ reasoningTokens: 'maybe \\boxed{x}'.length, prediction: utf8(' time') });
     expect(format.parse(tok.encode('no close \\boxed{a}')).prediction).toBeNull();
     expect(format.parse(tok.encode('</think> nothing boxed')).prediction).toBeNull();
   });
@@ -156,5 +156,30 @@ describe('synthetic corpus', () => {
     const tok = syntheticTokenizer();
     expect(tokenBoundaries(tok, tok.encode('8\n'))).toEqual([1, 2]);
     expect(Buffer.from(tokensToBytes(tok, tok.encodeWithSpecials('[ANS]8'))).toString()).toBe('8');
+  });
+});
+
+describe('worked examples', () => {
+  it('render is the inverse of parse in both formats', () => {
+    const tok = syntheticTokenizer();
+    const control = new ControlTokenFormat(tok, [4]);
+    expect(control.parse(control.render(tok.encode('3768'), tok.encode('8')))).toEqual({ reasoningTokens: 4, prediction: utf8('8') });
+    const plain = new ByteTokenizer(['<s>', '</s>']);
+    const text = new LlmTextFormat(plain);
+    expect(text.parse(text.render(plain.encode('so'), plain.encode(' time')))).toEqual({ reasoningTokens: 2, prediction: utf8(' time') });
+  });
+  it('the pretraining mix is half plain windows, half worked examples that parse to the true checksum', async () => {
+    const { syntheticPretrainSequences } = await import('./index.js');
+    const tok = syntheticTokenizer();
+    const format = new ControlTokenFormat(tok, [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96]);
+    const seqs = syntheticPretrainSequences(1, 200, tok, format, 48);
+    const worked = seqs.filter((s) => s[0] === tok.specialId('[CTX]'));
+    expect(worked.length).toBe(100);
+    for (const s of worked) {
+      const think = s.indexOf(tok.specialId('[THINK]')!);
+      const digits = tok.decode(s.slice(1, think)).split('\n').at(-1)!.replace(':', '');
+      const parsed = format.parse(s.slice(think + 1));
+      expect(Buffer.from(parsed.prediction!).toString()).toBe(String(checksum([...digits].map(Number))));
+    }
   });
 });

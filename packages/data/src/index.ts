@@ -16,6 +16,7 @@ export {
   runningSums,
   SYNTHETIC_BUDGETS,
   syntheticDocuments,
+  syntheticPretrainSequences,
   syntheticTokenizer,
   trace,
   type PosttrainProblem,

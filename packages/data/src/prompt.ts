@@ -16,6 +16,8 @@ export interface PromptFormat {
   build(context: readonly number[], budget?: number): number[];
   /** Parse generated ids (the completion only). */
   parse(completion: readonly number[]): ParsedCompletion;
+  /** The completion a policy should write for a reasoning and an answer (worked examples; parse's inverse). */
+  render(reasoning: readonly number[], answer: readonly number[]): number[];
   /** Tokens that end generation. */
   readonly stopTokens: readonly number[];
   /** Tokens needed after the reasoning (markers + answer + stop), for the generation cap 2·B_t + room. */
@@ -73,6 +75,10 @@ export class ControlTokenFormat implements PromptFormat {
     return [this.ids['[CTX]'], ...context, ...(tag ? [tag.id] : []), this.ids['[THINK]']];
   }
 
+  render(reasoning: readonly number[], answer: readonly number[]): number[] {
+    return [...reasoning, this.ids['[/THINK]'], this.ids['[ANS]'], ...answer, this.eos];
+  }
+
   parse(completion: readonly number[]): ParsedCompletion {
     const end = completion.indexOf(this.ids['[/THINK]']);
     if (end < 0) return { reasoningTokens: completion.filter((t) => t !== this.eos).length, prediction: null };
@@ -113,18 +119,19 @@ export class LlmTextFormat implements PromptFormat {
     return [...prefix, ...context, ...this.tokenizer.encode('\n\n<think>', { bos: false })];
   }
 
+  render(reasoning: readonly number[], answer: readonly number[]): number[] {
+    const enc = (text: string) => this.tokenizer.encode(text, { bos: false });
+    return [...reasoning, ...enc('</think>\n\\boxed{'), ...answer, ...enc('}'), ...(this.tokenizer.eosId === undefined ? [] : [this.tokenizer.eosId])];
+  }
+
   parse(completion: readonly number[]): ParsedCompletion {
-    // Decode token by token so the reasoning length is counted in tokens, not characters.
+    // Byte-exact text (latin1 maps bytes 1:1) and where each token ends, to count reasoning in tokens.
+    const ends: number[] = [];
     let text = '';
-    let closeAt = -1;
-    let reasoningTokens = completion.length;
-    for (let i = 0; i < completion.length; i++) {
-      text += Buffer.from(this.tokenizer.tokenBytes(completion[i]!)).toString('latin1');
-      if (closeAt < 0 && text.includes('</think>')) {
-        closeAt = text.indexOf('</think>');
-        reasoningTokens = i;
-      }
-    }
+    for (const id of completion) ends.push((text += Buffer.from(this.tokenizer.tokenBytes(id)).toString('latin1')).length);
+    const closeAt = text.indexOf('</think>');
+    // Reasoning = the tokens that end before the closing tag starts.
+    const reasoningTokens = closeAt < 0 ? completion.length : ends.filter((end) => end <= closeAt).length;
     if (closeAt < 0) return { reasoningTokens, prediction: null };
     const after = Buffer.from(text.slice(closeAt + '</think>'.length), 'latin1');
     const marker = Buffer.from('\\boxed{');

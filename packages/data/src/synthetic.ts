@@ -16,7 +16,8 @@
 //   plain RL on answer sites would let drift.
 // - Post-training: the same checksum asked without context, a task with a verifiable final answer.
 import { ByteTokenizer, createRng, type Rng } from '@rmt/model';
-import { budgetTokenName, CONTROL_TOKENS } from './prompt.js';
+import { budgetTokenName, CONTROL_TOKENS, type PromptFormat } from './prompt.js';
+import { buildWindows } from './sites.js';
 
 /** Budget token values of the synthetic vocabulary ([B=1] … [B=96]). */
 export const SYNTHETIC_BUDGETS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96] as const;
@@ -126,4 +127,35 @@ export function posttrainProblems(seed: number, count: number, minDigits = 3, ma
     const digits = randomDigits(rng, { minDigits, maxDigits });
     return { question: `${digits.join('')}:`, answer: String(checksum(digits)), digits };
   });
+}
+
+/**
+ * The pretraining mix of the embedded base model (ours, after PROTOTYPE.md): half plain windows of the
+ * corpus, half worked examples `[CTX] context [B=n]? [THINK] trace [/THINK] [ANS] answer </s>`.
+ */
+export function syntheticPretrainSequences(
+  seed: number,
+  count: number,
+  tokenizer: ByteTokenizer,
+  format: PromptFormat,
+  windowLength: number,
+  options: SyntheticOptions = DEFAULT_SYNTHETIC,
+): number[][] {
+  const rng = createRng(`pretrain:${seed}`);
+  const plainCount = Math.floor(count / 2);
+  const plain: number[][] = [];
+  for (let batch = 0; plain.length < plainCount; batch++) {
+    plain.push(...buildWindows(syntheticDocuments(seed * 1000 + batch, 64, options), tokenizer, windowLength));
+  }
+  const worked = Array.from({ length: count - plainCount }, () => {
+    const e = reasoningExample(rng, windowLength - 2, options);
+    return [...format.build(tokenizer.encode(e.context), e.budget), ...format.render(tokenizer.encode(e.trace), tokenizer.encode(e.answer))];
+  });
+  const all = [...plain.slice(0, plainCount), ...worked];
+  // Interleave deterministically so any prefix of the list is a fair mix.
+  for (let i = all.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [all[i], all[j]] = [all[j]!, all[i]!];
+  }
+  return all;
 }

@@ -122,3 +122,11 @@ it('rejects inconsistent configs naming the field', () => {
   expect(() => parseLlamaConfig({ ...base, dim: -1 })).toThrow(/dim:/);
   expect(() => parseLlamaConfig({ ...base, extra: 1 })).toThrow(/extra/);
 });
+
+it('initialisation is reproducible from a seed, seed 0 included', () => {
+  const a = LlamaModel.init(parseLlamaConfig(base), { seed: 0 });
+  const b = LlamaModel.init(parseLlamaConfig(base), { seed: 0 });
+  expect(Array.from(b.parameters()[0]!.dataSync())).toEqual(Array.from(a.parameters()[0]!.dataSync()));
+  a.dispose();
+  b.dispose();
+});

@@ -81,7 +81,8 @@ export class LlamaModel {
     const std = options.std ?? 0.02;
     const hd = headDim(config);
     let counter = 0;
-    const normal = (shape: number[], s = std) => tf.variable(tf.randomNormal(shape, 0, s, 'float32', seed * 1000 + counter++), true);
+    // tfjs treats a seed of 0 as "no seed" (Math.random), so derived seeds start at 1.
+    const normal = (shape: number[], s = std) => tf.variable(tf.randomNormal(shape, 0, s, 'float32', seed * 1000 + ++counter), true);
     const ones = (n: number) => tf.variable(tf.ones([n]), true);
     const residualStd = std / Math.sqrt(2 * config.nLayers);
     const weights: LlamaWeights = {
