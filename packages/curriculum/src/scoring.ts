@@ -1,0 +1,83 @@
+// Difficulty of a site = entropy of a scorer model's next-token distribution there (SPEC §3): full
+// vocabulary and top-k (RPT), in nats. Each window is run once; scores are cached on disk keyed by a hash
+// of the scorer's weights and the windows, because scoring a corpus costs as much as a training epoch.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { entropy, tf, topKEntropy } from '@rmt/backend';
+import { readInput, writeFileAtomic, type LlamaModel } from '@rmt/model';
+import type { Site } from '@rmt/data';
+
+export interface SiteEntropy {
+  /** Full-vocabulary entropy, nats. */
+  full: number;
+  /** Entropy of the softmax over the top-k logits, nats. */
+  topK: number;
+}
+
+export interface ScoreOptions {
+  /** k of the top-k entropy (SPEC §3: 16). */
+  k: number;
+  /** Windows per forward pass. */
+  batch: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Entropies of every site, in the order of `sites`. */
+export function scoreSites(model: LlamaModel, windows: readonly number[][], sites: readonly Site[], options: ScoreOptions): SiteEntropy[] {
+  const byWindow = new Map<number, number[]>();
+  sites.forEach((s, i) => {
+    if (s.position < 1) throw new Error(`site ${i} has no context (position ${s.position})`);
+    const list = byWindow.get(s.window);
+    if (list) list.push(i);
+    else byWindow.set(s.window, [i]);
+  });
+  const out = new Array<SiteEntropy>(sites.length);
+  const windowIds = [...byWindow.keys()];
+  for (let at = 0; at < windowIds.length; at += options.batch) {
+    const group = windowIds.slice(at, at + options.batch);
+    const width = Math.max(...group.map((w) => windows[w]!.length));
+    // Right padding cannot change earlier positions (causal attention), so rows need no mask.
+    const rows = group.map((w) => [...windows[w]!, ...new Array<number>(width - windows[w]!.length).fill(0)]);
+    const [full, top] = tf.tidy(() => {
+      const logits = model.forward(tf.tensor2d(rows, undefined, 'int32'));
+      return [entropy(logits).arraySync() as number[][], topKEntropy(logits, options.k).arraySync() as number[][]];
+    });
+    group.forEach((w, b) => {
+      // The distribution over x_t is the output at position t − 1.
+      for (const i of byWindow.get(w)!) out[i] = { full: full[b]![sites[i]!.position - 1]!, topK: top[b]![sites[i]!.position - 1]! };
+    });
+    options.onProgress?.(Math.min(at + options.batch, windowIds.length), windowIds.length);
+  }
+  return out;
+}
+
+/** A key for a scorer + corpus + sites + k: sha256 of the weights and the token ids. */
+export function scoreCacheKey(model: LlamaModel, windows: readonly number[][], sites: readonly Site[], k: number): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(model.config));
+  for (const p of model.parameters()) hash.update(new Uint8Array((p.dataSync() as Float32Array).buffer));
+  for (const w of windows) hash.update(new Int32Array(w));
+  hash.update(new Int32Array(sites.flatMap((s) => [s.window, s.position])));
+  hash.update(`k=${k}`);
+  return hash.digest('hex').slice(0, 24);
+}
+
+/** {@link scoreSites} with an on-disk cache in `cacheDir` (a corrupt cache file is recomputed). */
+export async function scoreSitesCached(cacheDir: string, model: LlamaModel, windows: readonly number[][], sites: readonly Site[], options: ScoreOptions): Promise<{ entropies: SiteEntropy[]; cached: boolean; key: string }> {
+  const key = scoreCacheKey(model, windows, sites, options.k);
+  const file = join(cacheDir, `entropy-${key}.json`);
+  if (existsSync(file)) {
+    try {
+      const data = JSON.parse(await readInput(file, 'utf8')) as { full: number[]; topK: number[] };
+      if (data.full.length === sites.length && data.topK.length === sites.length) {
+        return { entropies: data.full.map((full, i) => ({ full, topK: data.topK[i]! })), cached: true, key };
+      }
+    } catch {
+      /* recompute below */
+    }
+  }
+  const entropies = scoreSites(model, windows, sites, options);
+  await writeFileAtomic(file, JSON.stringify({ full: entropies.map((e) => e.full), topK: entropies.map((e) => e.topK) }));
+  return { entropies, cached: false, key };
+}

@@ -1,0 +1,95 @@
+// AdamW (decoupled weight decay, Loshchilov & Hutter) with global gradient-norm clipping (SPEC §4).
+// Written here because tfjs's Adam has no decoupled decay and does not expose its moments for exact
+// checkpoint/resume; the update is the textbook one, in float32 tfjs ops.
+import { tf } from '@rmt/backend';
+
+export interface AdamWOptions {
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  weightDecay: number;
+  /** Clip the global gradient L2 norm to this (0 = no clipping). */
+  maxGradNorm: number;
+}
+
+export interface AdamWState {
+  step: number;
+  m: Float32Array[];
+  v: Float32Array[];
+}
+
+/** 1-D parameters (norm gains) are not decayed: decay would pull them toward 0, not toward "no change". */
+function decays(variable: tf.Variable): boolean {
+  return variable.rank >= 2;
+}
+
+export class AdamW {
+  private m: tf.Variable[];
+  private v: tf.Variable[];
+  private t = 0;
+
+  constructor(
+    readonly params: tf.Variable[],
+    readonly options: AdamWOptions,
+  ) {
+    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false));
+  }
+
+  get step(): number {
+    return this.t;
+  }
+
+  /**
+   * Apply one update from gradients (same order as params). Returns the gradient norm before clipping.
+   * A non-finite norm skips the update and returns it, so the caller can stop with a message.
+   */
+  apply(grads: tf.Tensor[], lr: number): number {
+    const { beta1, beta2, epsilon, weightDecay, maxGradNorm } = this.options;
+    const norm = tf.tidy(() => Math.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+    if (!Number.isFinite(norm)) return norm;
+    this.t += 1;
+    const scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / norm : 1;
+    const c1 = 1 - beta1 ** this.t;
+    const c2 = 1 - beta2 ** this.t;
+    tf.tidy(() => {
+      this.params.forEach((p, i) => {
+        const g = scale === 1 ? grads[i]! : tf.mul(grads[i]!, scale);
+        const m = tf.add(tf.mul(this.m[i]!, beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[i]!, beta2), tf.mul(tf.square(g), 1 - beta2));
+        this.m[i]!.assign(m);
+        this.v[i]!.assign(v);
+        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), epsilon));
+        const decayed = decays(p) && weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
+        p.assign(tf.sub(decayed, tf.mul(update, lr)));
+      });
+    });
+    return norm;
+  }
+
+  state(): AdamWState {
+    return { step: this.t, m: this.m.map((x) => Float32Array.from(x.dataSync() as Float32Array)), v: this.v.map((x) => Float32Array.from(x.dataSync() as Float32Array)) };
+  }
+
+  restore(state: AdamWState): void {
+    if (state.m.length !== this.m.length || state.v.length !== this.v.length) {
+      throw new Error(`optimizer state has ${state.m.length} moments for ${this.m.length} parameters`);
+    }
+    this.t = state.step;
+    this.m.forEach((x, i) => x.assign(tf.tensor(state.m[i]!, x.shape)));
+    this.v.forEach((x, i) => x.assign(tf.tensor(state.v[i]!, x.shape)));
+  }
+
+  dispose(): void {
+    tf.dispose([...this.m, ...this.v]);
+  }
+}
+
+/** Linear warm-up, then cosine (or linear, or constant) decay to `minRatio`·peak. */
+export function learningRateAt(step: number, total: number, peak: number, warmup: number, decay: 'cosine' | 'linear' | 'constant', minRatio: number): number {
+  if (step < warmup) return (peak * (step + 1)) / warmup;
+  if (decay === 'constant' || total <= warmup) return peak;
+  const progress = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
+  const shape = decay === 'cosine' ? 0.5 * (1 + Math.cos(Math.PI * progress)) : 1 - progress;
+  return peak * (minRatio + (1 - minRatio) * shape);
+}

@@ -1,0 +1,59 @@
+// Next-token pretraining (to make the tiny base model) — and the update step the NTP baseline shares.
+import { tf } from '@rmt/backend';
+import { createRng, type LlamaModel } from '@rmt/model';
+import { BucketedBatches, type TokenBatch } from './batches.js';
+import { AdamW, learningRateAt, type AdamWOptions } from './optimizer.js';
+
+export interface PretrainOptions {
+  steps: number;
+  batchSize: number;
+  lr: number;
+  warmup: number;
+  decay: 'cosine' | 'linear' | 'constant';
+  minLrRatio: number;
+  optimizer: AdamWOptions;
+  seed: number;
+  padId: number;
+  /** Called after every step with its metrics. */
+  onStep?: (metrics: Record<string, number>) => void;
+}
+
+/** One teacher-forced step: mean cross-entropy over the batch's real targets, AdamW update. */
+export function nextTokenStep(model: LlamaModel, optimizer: AdamW, batch: TokenBatch, lr: number): { loss: number; gradNorm: number } {
+  return tf.tidy(() => {
+    const ids = tf.tensor2d(batch.inputs, undefined, 'int32');
+    const targets = tf.tensor2d(batch.targets, undefined, 'int32');
+    const mask = tf.tensor2d(batch.mask);
+    const { value, grads } = tf.variableGrads(() => model.nextTokenLoss(ids, targets, mask), optimizer.params);
+    const loss = value.dataSync()[0]!;
+    if (!Number.isFinite(loss)) return { loss, gradNorm: NaN };
+    const gradNorm = optimizer.apply(
+      optimizer.params.map((p) => grads[p.name]!),
+      lr,
+    );
+    return { loss, gradNorm };
+  });
+}
+
+export function pretrain(model: LlamaModel, sequences: readonly (readonly number[])[], options: PretrainOptions): { finalLoss: number } {
+  const optimizer = new AdamW(model.parameters(), options.optimizer);
+  const batches = new BucketedBatches(sequences, options.batchSize, createRng(`batches:${options.seed}`));
+  let finalLoss = NaN;
+  try {
+    for (let step = 0; step < options.steps; step++) {
+      const started = performance.now();
+      const lr = learningRateAt(step, options.steps, options.lr, options.warmup, options.decay, options.minLrRatio);
+      const batch = batches.batch(options.padId);
+      const { loss, gradNorm } = nextTokenStep(model, optimizer, batch, lr);
+      if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
+        throw new Error(`pretrain: loss ${loss}, gradient norm ${gradNorm} at step ${step}: stopping (lower the learning rate?)`);
+      }
+      finalLoss = loss;
+      const seconds = (performance.now() - started) / 1000;
+      options.onStep?.({ step, loss, lr, grad_norm: gradNorm, tokens: batch.tokens, 'timing/step': seconds, tokens_per_second: batch.tokens / seconds, 'mem/tensors': tf.memory().numTensors });
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return { finalLoss };
+}
