@@ -1,2 +1,6 @@
-// @rmt/eval: see README.md. Filled by the issues that build it.
-export {};
+/**
+ * @rmt/eval — evaluation of RMT checkpoints (SPEC §6): next-token accuracy by the base model's entropy
+ * splits, in NTP and reasoning mode, reasoning length, and confidence intervals.
+ */
+export { evaluate, splitsOf, SPLITS, type EvalOptions, type EvalResult, type Split, type SplitResult } from './evaluate.js';
+export { meanInterval, median, wilsonInterval, type Interval } from './stats.js';

@@ -1,0 +1,123 @@
+// Evaluation of next-token reasoning (SPEC §6): held-out sites split by the *base* model's top-16
+// entropy with nested thresholds (easy > 0.5, medium > 1.0, hard > 1.5, RPT's convention); accuracy per
+// split in NTP mode (argmax) and reasoning mode (generate, parse, prefix match); reasoning length.
+import { tf } from '@rmt/backend';
+import { prefixMatchReward, siteContext, siteContinuation, type PromptFormat, type Site } from '@rmt/data';
+import { generate, type LlamaModel, type Tokenizer } from '@rmt/model';
+import { median, wilsonInterval, type Interval } from './stats.js';
+
+export const SPLITS = ['easy', 'medium', 'hard'] as const;
+export type Split = (typeof SPLITS)[number];
+
+export interface SplitResult {
+  sites: number;
+  /** NTP mode: argmax of the plain next-token distribution equals the target. */
+  ntpAccuracy: number;
+  ntpCi: Interval;
+  /** Reasoning mode (when run): prefix-match reward of the parsed prediction. */
+  reasoningAccuracy?: number;
+  reasoningCi?: Interval;
+  meanLength?: number;
+  medianLength?: number;
+  /** Share of completions without a parsable answer. */
+  unparsed?: number;
+}
+
+export interface EvalResult {
+  splits: Record<Split, SplitResult>;
+  /** Unweighted mean of the three splits (SPEC §6). */
+  average: { ntpAccuracy: number; reasoningAccuracy?: number; meanLength?: number };
+  thresholds: [number, number, number];
+  sitesTotal: number;
+  budget?: number;
+}
+
+export interface EvalOptions {
+  /** Nested split thresholds on the base model's top-k entropy (SPEC §6: 0.5, 1.0, 1.5). */
+  thresholds: [number, number, number];
+  reasoning: boolean;
+  /** Budget told in the prompt (a budget-trained model is evaluated at its final budget). */
+  budget?: number;
+  maxReasoningTokens: number;
+  continuationTokens: number;
+  batch: number;
+}
+
+/** Which nested splits a site with base entropy h belongs to (a hard site is also medium and easy). */
+export function splitsOf(h: number, thresholds: readonly [number, number, number]): Split[] {
+  return SPLITS.filter((_, i) => h > thresholds[i]!);
+}
+
+export function evaluate(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  format: PromptFormat,
+  windows: readonly number[][],
+  sites: readonly Site[],
+  baseEntropy: readonly number[],
+  o: EvalOptions,
+): EvalResult {
+  const inSplit = SPLITS.map((_, i) => sites.map((_, j) => baseEntropy[j]! > o.thresholds[i]!));
+  const used = sites.map((_, j) => inSplit.some((m) => m[j]));
+  const indices = sites.map((_, j) => j).filter((j) => used[j]);
+
+  // NTP mode: one forward per batch of contexts, argmax of the last position.
+  const ntpCorrect = new Map<number, boolean>();
+  for (let at = 0; at < indices.length; at += o.batch) {
+    const chunk = indices.slice(at, at + o.batch);
+    const contexts = chunk.map((j) => siteContext(windows, sites[j]!));
+    const width = Math.max(...contexts.map((c) => c.length));
+    const padLeft = contexts.map((c) => width - c.length);
+    const rows = contexts.map((c, r) => [...new Array<number>(padLeft[r]!).fill(tokenizer.padId ?? 0), ...c]);
+    const argmax = tf.tidy(() => {
+      const logits = model.forward(tf.tensor2d(rows, undefined, 'int32'), padLeft);
+      return tf.argMax(model.lastLogProbs(logits), -1).dataSync();
+    });
+    chunk.forEach((j, r) => ntpCorrect.set(j, argmax[r] === sites[j]!.target));
+  }
+
+  // Reasoning mode: greedy generation (SPEC §1), parsed and scored with the prefix-match reward.
+  const reasoning = new Map<number, { correct: boolean; length: number; parsed: boolean }>();
+  if (o.reasoning) {
+    for (let at = 0; at < indices.length; at += o.batch) {
+      const chunk = indices.slice(at, at + o.batch);
+      const prompts = chunk.map((j) => format.build(siteContext(windows, sites[j]!), o.budget));
+      const out = generate(model, prompts, { maxNewTokens: o.maxReasoningTokens + format.answerRoom, temperature: 0, stopTokens: [...format.stopTokens], padId: tokenizer.padId ?? 0 });
+      chunk.forEach((j, r) => {
+        const parsed = format.parse(out.tokens[r]!);
+        const cont = siteContinuation(windows, sites[j]!, tokenizer, o.continuationTokens);
+        reasoning.set(j, { correct: prefixMatchReward(parsed.prediction, cont.bytes, cont.boundaries) === 1, length: parsed.reasoningTokens, parsed: parsed.prediction !== null });
+      });
+    }
+  }
+
+  const splits = {} as Record<Split, SplitResult>;
+  SPLITS.forEach((name, i) => {
+    const members = indices.filter((j) => inSplit[i]![j]);
+    const ntpHits = members.filter((j) => ntpCorrect.get(j)).length;
+    const result: SplitResult = { sites: members.length, ntpAccuracy: members.length ? ntpHits / members.length : NaN, ntpCi: wilsonInterval(ntpHits, members.length) };
+    if (o.reasoning) {
+      const r = members.map((j) => reasoning.get(j)!);
+      const hits = r.filter((x) => x.correct).length;
+      Object.assign(result, {
+        reasoningAccuracy: members.length ? hits / members.length : NaN,
+        reasoningCi: wilsonInterval(hits, members.length),
+        meanLength: r.length ? r.reduce((s, x) => s + x.length, 0) / r.length : NaN,
+        medianLength: median(r.map((x) => x.length)),
+        unparsed: r.length ? r.filter((x) => !x.parsed).length / r.length : NaN,
+      });
+    }
+    splits[name] = result;
+  });
+  const avg = (f: (s: SplitResult) => number | undefined) => {
+    const values = SPLITS.map((n) => f(splits[n])).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    return values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN;
+  };
+  return {
+    splits,
+    average: { ntpAccuracy: avg((s) => s.ntpAccuracy), ...(o.reasoning ? { reasoningAccuracy: avg((s) => s.reasoningAccuracy), meanLength: avg((s) => s.meanLength) } : {}) },
+    thresholds: o.thresholds,
+    sitesTotal: indices.length,
+    ...(o.budget === undefined ? {} : { budget: o.budget }),
+  };
+}

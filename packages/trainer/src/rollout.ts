@@ -1,0 +1,84 @@
+// Rollouts of next-token reasoning (SPEC §1–2): prompts with the current budget, G samples per site
+// (KV-cached, batched, seeded), parsed and rewarded.
+import { combineRewards, lengthReward, type BudgetConfig } from '@rmt/budget';
+import { prefixMatchReward, type PromptFormat, type SiteContinuation } from '@rmt/data';
+import { generate, type LlamaModel, type Rng } from '@rmt/model';
+
+/** One rollout batch; row r belongs to group groupIds[r] (a site), G rows per group. */
+export interface RolloutBatch {
+  prompts: number[][]; // [R][prompt length]
+  completions: number[][]; // [R][≤ cap] generated tokens, stop token included
+  oldLogProbs: number[][]; // [R][completion length] log π_old of each generated token
+  groupIds: number[]; // [R] index of the site in this step's list
+  reasoningTokens: number[]; // [R]
+  predictions: (Uint8Array | null)[]; // [R]
+  match: number[]; // [R] prefix-match reward, 0/1
+  lengthRewards: number[]; // [R] 0 when the budget is off
+  rewards: number[]; // [R] (1 − w)·match + w·length, or match alone
+  truncated: boolean[]; // [R] generation hit the cap (finish reason 'length')
+}
+
+export interface RolloutSettings {
+  groupSize: number;
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  /** Hard cap of reasoning tokens when no budget is in force. */
+  maxReasoningTokens: number;
+  /** Budget in force (undefined: no budget in the prompt and no length reward). */
+  budget?: number;
+  budgetConfig: BudgetConfig;
+}
+
+export function rollout(
+  model: LlamaModel,
+  format: PromptFormat,
+  sites: readonly { context: number[]; continuation: SiteContinuation }[],
+  settings: RolloutSettings,
+  rng: Rng,
+): RolloutBatch {
+  const { budget, budgetConfig: b } = settings;
+  // Generation is hard-capped at capMultiplier·B_t + room for the answer (SPEC §2).
+  const reasoningCap = budget === undefined ? settings.maxReasoningTokens : Math.max(1, Math.ceil(b.capMultiplier * budget));
+  const prompts: number[][] = [];
+  const groupIds: number[] = [];
+  sites.forEach((site, g) => {
+    const prompt = format.build(site.context, budget);
+    for (let i = 0; i < settings.groupSize; i++) {
+      prompts.push(prompt);
+      groupIds.push(g);
+    }
+  });
+  const out = generate(model, prompts, {
+    maxNewTokens: reasoningCap + format.answerRoom,
+    temperature: settings.temperature,
+    topK: settings.topK,
+    topP: settings.topP,
+    stopTokens: [...format.stopTokens],
+    rng,
+  });
+  const batch: RolloutBatch = {
+    prompts,
+    completions: out.tokens,
+    oldLogProbs: out.logProbs,
+    groupIds,
+    reasoningTokens: [],
+    predictions: [],
+    match: [],
+    lengthRewards: [],
+    rewards: [],
+    truncated: out.finishReasons.map((r) => r === 'length'),
+  };
+  out.tokens.forEach((completion, r) => {
+    const parsed = format.parse(completion);
+    const site = sites[groupIds[r]!]!;
+    const match = prefixMatchReward(parsed.prediction, site.continuation.bytes, site.continuation.boundaries);
+    const len = budget === undefined ? 0 : lengthReward(b.lengthReward, parsed.reasoningTokens, budget, b.rMax);
+    batch.reasoningTokens.push(parsed.reasoningTokens);
+    batch.predictions.push(parsed.prediction);
+    batch.match.push(match);
+    batch.lengthRewards.push(len);
+    batch.rewards.push(budget === undefined ? match : combineRewards(match, len, b.weight, b.lengthRewardOnlyWhenCorrect));
+  });
+  return batch;
+}
