@@ -3,19 +3,87 @@ import { Command, CommanderError } from 'commander';
 import { loadBackend, type BackendRequest } from '@rmt/backend';
 import { backendReport, formatInfo } from './info.js';
 import { generateCommand, scoreCommand } from './model-commands.js';
+import { configJsonSchema, resolveConfig, type RunConfig } from './config.js';
+import { defaultRunDir, RunDirectory } from './output.js';
+import { createReporter } from './progress.js';
+import { readRunConfig, runMidtrain, runPretrain } from './run.js';
+import { comparisonTable } from './table.js';
 
 export { backendReport, formatInfo, type InfoReport } from './info.js';
+export { configJsonSchema, merge, parseSet, resolveConfig, runConfigSchema, validateConfig, type RunConfig } from './config.js';
+export { runMidtrain, runPretrain } from './run.js';
+
+interface RunOptions {
+  preset?: string;
+  config?: string;
+  out?: string;
+  set: string[];
+  quiet?: boolean;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function withRunOptions(cmd: Command): Command {
+  return cmd
+    .option('--preset <name>', 'default | quick | tiny | base')
+    .option('--config <file>', 'YAML or JSON config (merged over the preset)')
+    .option('--out <dir>', 'run directory (default: runs/<time>-<kind>)')
+    .option('--set <key=value>', 'override one config field, e.g. midtrain.steps=50 (repeatable)', collect, [])
+    .option('--quiet', 'print only the result')
+    .option('--json', 'print the result as JSON');
+}
+
+/** SIGINT/SIGTERM: finish the current step, write a checkpoint, exit 0 with a message saying how to resume. */
+function stopOnSignal(): { shouldStop: () => boolean; dispose: () => void } {
+  let stop = false;
+  const handler = (signal: string) => {
+    if (stop) process.exit(130); // a second signal: stop now
+    stop = true;
+    process.stderr.write(`\n${signal}: finishing the current step and writing a checkpoint (send again to abort)\n`);
+  };
+  const onInt = () => handler('SIGINT');
+  const onTerm = () => handler('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return { shouldStop: () => stop, dispose: () => (process.off('SIGINT', onInt), process.off('SIGTERM', onTerm)) };
+}
+
+async function midtrainAndReport(config: RunConfig, sources: string[], out: RunDirectory, opts: RunOptions, label: string, resume: boolean) {
+  const flags = { quiet: !!opts.quiet, json: !!opts.json };
+  const reporter = createReporter({ ...flags, label });
+  if (!resume) await out.writeConfig(config, sources);
+  const signals = stopOnSignal();
+  try {
+    const outcome = await runMidtrain(config, out, { ...flags, resume, evaluateBase: true, shouldStop: signals.shouldStop }, reporter);
+    if (outcome.stopped) {
+      process.stderr.write(`stopped after step ${outcome.steps}; continue with: rmt resume ${out.dir}\n`);
+      return;
+    }
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ dir: out.dir, seconds: outcome.seconds, base: outcome.base ?? null, trained: outcome.trained })}\n`);
+      return;
+    }
+    const rows = [...(outcome.base ? [{ name: 'base', result: outcome.base }] : []), { name: config.midtrain.method, result: outcome.trained }];
+    process.stdout.write(`\n${comparisonTable(rows)}\n`);
+    process.stdout.write(`${config.midtrain.method} evaluated with budget ${outcome.finalBudget ?? 'none'}; run directory ${out.dir} (${outcome.seconds.toFixed(0)} s)\n`);
+  } finally {
+    signals.dispose();
+  }
+}
 
 export function createProgram(): Command {
   const program = new Command('rmt')
     .description('Reinforcement mid-training of language models')
     .showHelpAfterError()
     .exitOverride()
-    .option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu | auto', 'auto');
+    .option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu | auto (overrides the config)');
 
-  const useBackend = async () => {
-    const info = await loadBackend(program.opts<{ backend: BackendRequest }>().backend);
-    return info;
+  const backendFlag = () => program.opts<{ backend?: BackendRequest }>().backend;
+  const useBackend = async () => loadBackend(backendFlag() ?? 'auto');
+  const configFrom = (opts: RunOptions, fallbackPreset?: string) => {
+    const sets = [...opts.set, ...(backendFlag() ? [`backend=${backendFlag()}`] : [])];
+    return resolveConfig({ preset: opts.preset ?? (opts.config ? undefined : fallbackPreset), config: opts.config, set: sets });
   };
   const int = (name: string) => (value: string) => {
     const n = Number(value);
@@ -36,6 +104,50 @@ export function createProgram(): Command {
       const report = await backendReport();
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInfo(report)}\n`);
     });
+
+  withRunOptions(program.command('run').description('The main job: mid-train the base with RMT on the corpus, then evaluate it against the base')).action(async (opts: RunOptions) => {
+    const { config, sources } = configFrom(opts, 'default');
+    await midtrainAndReport(config, sources, new RunDirectory(opts.out ?? defaultRunDir(config.midtrain.method)), opts, 'run', false);
+  });
+
+  withRunOptions(program.command('midtrain').description('Mid-train (midtrain.method: rmt | rpt | ntp) and evaluate against the base')).action(async (opts: RunOptions) => {
+    const { config, sources } = configFrom(opts, 'default');
+    await midtrainAndReport(config, sources, new RunDirectory(opts.out ?? defaultRunDir(config.midtrain.method)), opts, 'midtrain', false);
+  });
+
+  program
+    .command('resume <dir>')
+    .description('Continue an interrupted run from its newest checkpoint')
+    .option('--quiet', 'print only the result')
+    .option('--json', 'print the result as JSON')
+    .action(async (dir: string, opts: { quiet?: boolean; json?: boolean }) => {
+      const out = new RunDirectory(dir);
+      if (!out.hasCheckpoints()) throw new Error(`${dir}: no checkpoint to resume from`);
+      const config = await readRunConfig(dir);
+      await midtrainAndReport(config, [], out, { ...opts, set: [] }, 'resume', true);
+    });
+
+  withRunOptions(program.command('pretrain').description('Pretrain a model on the synthetic pretraining mix (the embedded base: --preset base)')).action(async (opts: RunOptions) => {
+    const { config, sources } = configFrom(opts, 'base');
+    const out = new RunDirectory(opts.out ?? defaultRunDir('pretrain'));
+    await out.writeConfig(config, sources);
+    const reporter = createReporter({ quiet: !!opts.quiet, json: !!opts.json, label: 'pretrain' });
+    const result = await runPretrain(config, out, { quiet: !!opts.quiet, json: !!opts.json }, reporter);
+    if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else if (opts.quiet) process.stdout.write(`${result.dir}\n`);
+  });
+
+  const configCmd = program.command('config').description('Configuration helpers');
+  configCmd
+    .command('schema')
+    .description('Print the JSON Schema of the run configuration')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+    });
+  withRunOptions(configCmd.command('show').description('Print the resolved configuration (preset + file + --set)')).action(async (opts: RunOptions) => {
+    const { config } = configFrom(opts, 'default');
+    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+  });
 
   program
     .command('generate')
@@ -76,7 +188,7 @@ export function createProgram(): Command {
   return program;
 }
 
-/** Run the command line and return the exit code (errors print one clear line, no stack). */
+/** Run the command line and return the exit code (errors print one clear message, no stack). */
 export async function runCli(argv: string[]): Promise<number> {
   try {
     await createProgram().parseAsync(argv);

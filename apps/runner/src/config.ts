@@ -1,0 +1,165 @@
+// The run configuration: one zod schema composed from the packages' schemas. YAML or JSON files,
+// presets and `--set key=value` overrides are merged, then validated; unknown keys, wrong types and
+// out-of-range values are errors that name the field.
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import YAML from 'yaml';
+import { BACKEND_NAMES } from '@rmt/backend';
+import { budgetConfigSchema } from '@rmt/budget';
+import { curriculumConfigSchema } from '@rmt/curriculum';
+import { dataConfigSchema } from '@rmt/data';
+import { dualLossConfigSchema } from '@rmt/dual-loss';
+import { llamaConfigSchema } from '@rmt/model';
+
+const optimizerSchema = z
+  .object({
+    beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β₁ (SPEC §4).'),
+    beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW β₂ (SPEC §4).'),
+    epsilon: z.number().positive().default(1e-8).describe('AdamW ε.'),
+    weightDecay: z.number().min(0).default(0.01).describe('Decoupled weight decay (SPEC §4: 0.01).'),
+    maxGradNorm: z.number().min(0).default(1).describe('Global gradient-norm clip (SPEC §4: 1.0); 0 = off.'),
+  })
+  .strict();
+
+const scheduleFields = {
+  lr: z.number().positive().describe('Peak learning rate.'),
+  warmup: z.number().int().nonnegative().describe('Linear warm-up steps.'),
+  decay: z.enum(['cosine', 'linear', 'constant']).default('cosine').describe('Learning-rate decay after warm-up.'),
+  minLrRatio: z.number().min(0).max(1).default(0.1).describe('Final learning rate as a fraction of the peak.'),
+};
+
+export const pretrainSchema = z
+  .object({
+    model: llamaConfigSchema.optional().describe('Architecture of a model trained from scratch (default: the embedded tiny base; vocabSize comes from the tokenizer).'),
+    from: z.string().nullable().default(null).describe('Continue from this checkpoint instead of a fresh model.'),
+    sequences: z.number().int().positive().default(40000).describe('Training sequences generated (half plain windows, half worked examples; ours).'),
+    steps: z.number().int().positive().default(2000).describe('Optimizer steps.'),
+    batchSize: z.number().int().positive().default(32).describe('Sequences per step.'),
+    ...scheduleFields,
+    lr: scheduleFields.lr.default(2e-3),
+    warmup: scheduleFields.warmup.default(200),
+    optimizer: optimizerSchema.default({ beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1, maxGradNorm: 1 }),
+  })
+  .strict();
+
+export const midtrainSchema = z
+  .object({
+    method: z.enum(['rmt', 'rpt', 'ntp']).default('rmt').describe('RMT, RPT, or continued next-token pre-training (SPEC §5).'),
+    ntp: z.boolean().default(true).describe('RMT: train the NTP term on non-RL positions (SPEC §4); false = the "w/o NTP" ablation.'),
+    steps: z.number().int().positive().default(200).describe('Mid-training steps.'),
+    sitesPerStep: z.number().int().positive().default(16).describe('Key sites per step; the NTP baseline reads as many windows.'),
+    groupSize: z.number().int().min(2).default(8).describe('G, rollouts per site (SPEC §1).'),
+    temperature: z.number().positive().default(0.8).describe('Rollout temperature (SPEC §1, RPT: 0.8).'),
+    topK: z.number().int().nonnegative().default(0).describe('Rollout top-k (0 = off).'),
+    topP: z.number().gt(0).max(1).default(1).describe('Rollout top-p (1 = off).'),
+    maxReasoningTokens: z.number().int().positive().default(96).describe('Reasoning cap when no budget is in force.'),
+    ...scheduleFields,
+    lr: scheduleFields.lr.default(1e-4),
+    warmup: scheduleFields.warmup.default(10),
+    decay: scheduleFields.decay.default('constant'),
+    optimizer: optimizerSchema.default({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 }),
+    microBatchRows: z.number().int().positive().default(64).describe('Most rollout rows per forward/backward (memory bound; gradients are summed exactly).'),
+    checkpointEvery: z.number().int().nonnegative().default(50).describe('Write a checkpoint every N steps (and at the end); 0 = only at the end.'),
+    keepLastN: z.number().int().positive().default(2).describe('Checkpoints kept.'),
+    warnAfter: z.number().int().positive().default(10).describe('Warn when frac_reward_zero_std or clipped_ratio stays ≥ 0.95 this many steps.'),
+    sampleRollouts: z.number().int().nonnegative().default(4).describe('Rollouts per step written to rollouts.jsonl.'),
+    budget: budgetConfigSchema.default(budgetConfigSchema.parse({})),
+    curriculum: curriculumConfigSchema.default(curriculumConfigSchema.parse({})),
+    loss: dualLossConfigSchema.default(dualLossConfigSchema.parse({})),
+  })
+  .strict();
+
+export const evalSchema = z
+  .object({
+    sites: z.number().int().positive().default(600).describe('Held-out sites evaluated (SPEC §6).'),
+    thresholds: z.tuple([z.number(), z.number(), z.number()]).default([0.5, 1.0, 1.5]).describe('Nested split thresholds on the base model’s top-k entropy (SPEC §6).'),
+    maxReasoningTokens: z.number().int().positive().default(96).describe('Reasoning cap in evaluation.'),
+    batch: z.number().int().positive().default(64).describe('Sites per generation batch.'),
+  })
+  .strict();
+
+export const runConfigSchema = z
+  .object({
+    seed: z.number().int().nonnegative().default(0).describe('Seed of everything random (data, sampling, sites).'),
+    backend: z.enum(['auto', ...BACKEND_NAMES]).default('auto').describe('TensorFlow.js backend.'),
+    base: z.string().default('embedded').describe("Base checkpoint to mid-train: 'embedded' (the committed tiny model) or a path."),
+    data: dataConfigSchema.default(dataConfigSchema.parse({})),
+    pretrain: pretrainSchema.default(pretrainSchema.parse({})),
+    midtrain: midtrainSchema.default(midtrainSchema.parse({})),
+    eval: evalSchema.default(evalSchema.parse({})),
+  })
+  .strict();
+
+export type RunConfig = z.output<typeof runConfigSchema>;
+
+export const PRESETS = ['default', 'quick', 'tiny', 'base'] as const;
+export const presetsDir = fileURLToPath(new URL('../presets/', import.meta.url));
+export const embeddedBaseDir = fileURLToPath(new URL('../base-model/', import.meta.url));
+
+function parseFile(path: string): unknown {
+  if (!existsSync(path)) throw new Error(`${path}: no such config file`);
+  const text = readFileSync(path, 'utf8');
+  try {
+    return path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message.split('\n')[0]})`, { cause: error });
+  }
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Deep merge of plain objects; arrays and scalars of `over` replace. */
+export function merge(base: unknown, over: unknown): unknown {
+  if (!isObject(base) || !isObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = merge(base[k], v);
+  return out;
+}
+
+/** `a.b.c=value` → { a: { b: { c: value } } }; the value is read as YAML (numbers, booleans, lists). */
+export function parseSet(assignment: string): Record<string, unknown> {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new Error(`--set '${assignment}': expected key=value (e.g. midtrain.steps=50)`);
+  const path = assignment.slice(0, eq).split('.');
+  let value: unknown = YAML.parse(assignment.slice(eq + 1));
+  for (const key of path.reverse()) value = { [key]: value };
+  return value as Record<string, unknown>;
+}
+
+export function validateConfig(raw: unknown, source: string): RunConfig {
+  const result = runConfigSchema.safeParse(raw ?? {});
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`${source}: invalid config\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** Preset → config file → --set overrides, validated. */
+export function resolveConfig(options: { preset?: string; config?: string; set?: string[] }): { config: RunConfig; sources: string[] } {
+  const sources: string[] = [];
+  let raw: unknown = {};
+  const preset = options.preset ?? (options.config ? undefined : 'default');
+  if (preset !== undefined) {
+    if (!(PRESETS as readonly string[]).includes(preset)) throw new Error(`unknown preset '${preset}'; presets: ${PRESETS.join(', ')}`);
+    raw = merge(raw, parseFile(`${presetsDir}${preset}.yaml`));
+    sources.push(`preset ${preset}`);
+  }
+  if (options.config) {
+    raw = merge(raw, parseFile(options.config));
+    sources.push(options.config);
+  }
+  for (const s of options.set ?? []) {
+    raw = merge(raw, parseSet(s));
+    sources.push(`--set ${s}`);
+  }
+  return { config: validateConfig(raw, sources.join(' + ') || 'config'), sources };
+}
+
+/** JSON Schema of the whole config (for editors and `rmt config schema`). */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(runConfigSchema, { io: 'input', unrepresentable: 'any' });
+}

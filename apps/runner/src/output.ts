@@ -1,0 +1,53 @@
+// The run directory: config.resolved.yaml, metrics.jsonl, rollouts.jsonl, checkpoints/, eval.json.
+import { appendFileSync, existsSync, mkdirSync, accessSync, constants, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import YAML from 'yaml';
+import { writeFileAtomic } from '@rmt/model';
+import type { RunConfig } from './config.js';
+
+export class RunDirectory {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+    mkdirSync(this.dir, { recursive: true });
+    // Fail before training, not at the first checkpoint, when the folder cannot be written.
+    try {
+      accessSync(this.dir, constants.W_OK);
+    } catch (error) {
+      throw new Error(`${this.dir}: the output folder is not writable`, { cause: error });
+    }
+  }
+
+  path(name: string): string {
+    return join(this.dir, name);
+  }
+
+  get checkpoints(): string {
+    return this.path('checkpoints');
+  }
+
+  hasCheckpoints(): boolean {
+    return existsSync(this.checkpoints) && readdirSync(this.checkpoints).some((n) => /^step-\d+$/.test(n));
+  }
+
+  async writeConfig(config: RunConfig, sources: string[]): Promise<void> {
+    await writeFileAtomic(this.path('config.resolved.yaml'), `# resolved from: ${sources.join(' + ')}\n${YAML.stringify(config)}`);
+  }
+
+  appendMetrics(metrics: Record<string, number>): void {
+    appendFileSync(this.path('metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
+  }
+
+  appendRollouts(records: Record<string, unknown>[]): void {
+    if (records.length > 0) appendFileSync(this.path('rollouts.jsonl'), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  }
+
+  async writeJson(name: string, value: unknown): Promise<void> {
+    await writeFileAtomic(this.path(name), `${JSON.stringify(value, null, 2)}\n`);
+  }
+}
+
+export function defaultRunDir(kind: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return join('runs', `${stamp}-${kind}`);
+}

@@ -1,0 +1,217 @@
+// Full runs: pretrain (the tiny base), mid-train (RMT / RPT / NTP) and evaluation against the base.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import { loadBackend } from '@rmt/backend';
+import { createBudgetSchedule } from '@rmt/budget';
+import { createSampler, type Sampler } from '@rmt/curriculum';
+import { ControlTokenFormat, SYNTHETIC_BUDGETS, syntheticPretrainSequences, syntheticTokenizer } from '@rmt/data';
+import { evaluate, type EvalResult } from '@rmt/eval';
+import { LlamaModel, loadModel, parseLlamaConfig, readInput, saveModel, type Tokenizer } from '@rmt/model';
+import { midtrain, pretrain } from '@rmt/trainer';
+import { embeddedBaseDir, validateConfig, type RunConfig } from './config.js';
+import { RunDirectory } from './output.js';
+import { createReporter, type Reporter } from './progress.js';
+import { prepareTask, samplerSites, siteEntropies, type Task } from './task.js';
+
+export interface RunFlags {
+  quiet: boolean;
+  json: boolean;
+}
+
+export function basePath(config: RunConfig): string {
+  return config.base === 'embedded' ? embeddedBaseDir : config.base;
+}
+
+async function loadWithTokenizer(path: string): Promise<{ model: LlamaModel; tokenizer: Tokenizer }> {
+  const { model, tokenizer } = await loadModel(path);
+  if (!tokenizer) throw new Error(`${path}: the checkpoint has no tokenizer`);
+  return { model, tokenizer };
+}
+
+/** `rmt pretrain`: train a model from scratch (or continue one) on the synthetic pretraining mix. */
+export async function runPretrain(config: RunConfig, out: RunDirectory, flags: RunFlags, reporter: Reporter): Promise<{ dir: string; finalLoss: number }> {
+  await loadBackend(config.backend);
+  const p = config.pretrain;
+  const tokenizer = syntheticTokenizer();
+  let model: LlamaModel;
+  if (p.from) model = (await loadWithTokenizer(p.from)).model;
+  else {
+    if (!p.model) throw new Error('pretrain.model: an architecture is needed to train from scratch (or set pretrain.from)');
+    model = LlamaModel.init(parseLlamaConfig({ ...p.model, vocabSize: tokenizer.vocabSize }, 'pretrain.model'), { seed: config.seed });
+  }
+  const format = new ControlTokenFormat(tokenizer, [...SYNTHETIC_BUDGETS]);
+  const sequences = syntheticPretrainSequences(config.seed, p.sequences, tokenizer, format, config.data.windowLength);
+  const tooLong = sequences.find((s) => s.length > model.config.maxSeqLen);
+  if (tooLong) throw new Error(`pretrain: a training sequence has ${tooLong.length} tokens, more than maxSeqLen ${model.config.maxSeqLen}`);
+  reporter.start(p.steps, 0);
+  const { finalLoss } = pretrain(model, sequences, {
+    steps: p.steps,
+    batchSize: p.batchSize,
+    lr: p.lr,
+    warmup: p.warmup,
+    decay: p.decay,
+    minLrRatio: p.minLrRatio,
+    optimizer: p.optimizer,
+    seed: config.seed,
+    padId: tokenizer.padId!,
+    onStep: (m) => {
+      out.appendMetrics(m);
+      reporter.step(m);
+    },
+  });
+  reporter.stop();
+  const dir = out.path('model');
+  await saveModel(dir, model, tokenizer);
+  model.dispose();
+  if (!flags.quiet && !flags.json) reporter.log(`pretrained: final loss ${finalLoss.toFixed(4)}; model saved to ${dir}`);
+  return { dir, finalLoss };
+}
+
+interface Prepared {
+  task: Task;
+  base: LlamaModel;
+  tokenizer: Tokenizer;
+  trainEntropy: number[];
+  heldEntropy: number[];
+}
+
+async function prepare(config: RunConfig, out: RunDirectory, reporter: Reporter): Promise<Prepared> {
+  const { model: base, tokenizer } = await loadWithTokenizer(basePath(config));
+  const task = await prepareTask(config, tokenizer);
+  reporter.log(`task: ${task.train.sites.length} training sites in ${task.train.windows.length} windows, ${task.heldOut.sites.length} held-out sites`);
+  // The scorer is the frozen starting checkpoint (SPEC §3); its entropy also splits the evaluation (SPEC §6).
+  const trainEntropy = await siteEntropies(base, task.train, config, out.path('cache'));
+  const heldEntropy = await siteEntropies(base, task.heldOut, config, out.path('cache'));
+  return { task, base, tokenizer, trainEntropy, heldEntropy };
+}
+
+/** Held-out sites evaluated: a seeded subset of at most eval.sites. */
+function evalSubset(p: Prepared, config: RunConfig): { sites: Task['heldOut']['sites']; entropy: number[] } {
+  const n = Math.min(config.eval.sites, p.task.heldOut.sites.length);
+  const step = p.task.heldOut.sites.length / n;
+  const idx = Array.from({ length: n }, (_, i) => Math.floor(i * step));
+  return { sites: idx.map((i) => p.task.heldOut.sites[i]!), entropy: idx.map((i) => p.heldEntropy[i]!) };
+}
+
+export function evaluateModel(model: LlamaModel, p: Prepared, config: RunConfig, budget: number | undefined): EvalResult {
+  const subset = evalSubset(p, config);
+  return evaluate(model, p.tokenizer, p.task.format, p.task.heldOut.windows, subset.sites, subset.entropy, {
+    thresholds: config.eval.thresholds,
+    reasoning: true,
+    budget,
+    maxReasoningTokens: config.eval.maxReasoningTokens,
+    continuationTokens: config.data.continuationTokens,
+    batch: config.eval.batch,
+  });
+}
+
+/** The sampler a method uses (SPEC §5): RMT's configured one, RPT's entropy filter, none for NTP. */
+async function samplerFor(config: RunConfig, entropies: number[]): Promise<Sampler | undefined> {
+  const m = config.midtrain;
+  if (m.method === 'ntp') return undefined;
+  const { sites } = samplerSites(entropies, config);
+  const context = { sites, totalSteps: m.steps, seed: config.seed };
+  if (m.method === 'rpt') return createSampler('entropy-filtered', { minTier: 'hard' }, context);
+  return createSampler(m.curriculum.sampler, m.curriculum.options, context);
+}
+
+export interface MidtrainOutcome {
+  base?: EvalResult;
+  trained: EvalResult;
+  finalBudget: number | undefined;
+  steps: number;
+  stopped: boolean;
+  seconds: number;
+}
+
+/** `rmt run` / `rmt midtrain` / `rmt resume`: mid-train from the base, then evaluate against it. */
+export async function runMidtrain(
+  config: RunConfig,
+  out: RunDirectory,
+  flags: RunFlags & { resume: boolean; evaluateBase: boolean; shouldStop?: () => boolean },
+  reporter: Reporter,
+): Promise<MidtrainOutcome> {
+  const started = performance.now();
+  const backend = await loadBackend(config.backend);
+  reporter.log(`backend: ${backend.name} (${backend.device})`);
+  const p = await prepare(config, out, reporter);
+  const m = config.midtrain;
+  const useBudget = m.method === 'rmt' && m.budget.enabled;
+  const budget = useBudget ? createBudgetSchedule(m.budget) : undefined;
+  const finalBudget = budget?.budget(m.steps, m.steps);
+
+  const base = flags.evaluateBase && !flags.resume ? evaluateModel(p.base, p, config, undefined) : undefined;
+  if (base) await out.writeJson('eval.base.json', base);
+
+  // The policy starts as a copy of the base (which stays frozen: scorer and, with β > 0, KL reference).
+  const { model: policy } = await loadWithTokenizer(basePath(config));
+  const sampler = await samplerFor(config, p.trainEntropy);
+  reporter.start(m.steps, 0);
+  const result = await midtrain({
+    model: policy,
+    tokenizer: p.tokenizer,
+    format: p.task.format,
+    windows: p.task.train.windows,
+    sites: p.task.train.sites,
+    sampler,
+    budget,
+    budgetConfig: m.budget,
+    settings: {
+      method: m.method,
+      steps: m.steps,
+      sitesPerStep: m.sitesPerStep,
+      groupSize: m.groupSize,
+      temperature: m.temperature,
+      topK: m.topK || undefined,
+      topP: m.topP < 1 ? m.topP : undefined,
+      maxReasoningTokens: m.maxReasoningTokens,
+      continuationTokens: config.data.continuationTokens,
+      useBudget,
+      useNtp: m.method === 'rmt' ? m.ntp : m.method === 'ntp',
+      lr: m.lr,
+      warmup: m.warmup,
+      decay: m.decay,
+      minLrRatio: m.minLrRatio,
+      optimizer: m.optimizer,
+      loss: m.loss,
+      microBatchRows: m.microBatchRows,
+      seed: config.seed,
+      checkpointEvery: m.checkpointEvery,
+      keepLastN: m.keepLastN,
+      warnAfter: m.warnAfter,
+      sampleRollouts: m.sampleRollouts,
+    },
+    checkpointDir: out.checkpoints,
+    resume: flags.resume,
+    reference: m.loss.beta > 0 ? p.base : undefined,
+    onStep: (metrics) => {
+      out.appendMetrics(metrics);
+      reporter.step(metrics);
+    },
+    onRollouts: (_step, records) => out.appendRollouts(records),
+    onWarning: (message) => reporter.warn(message),
+    shouldStop: flags.shouldStop,
+  });
+  reporter.stop();
+  if (result.stopped) {
+    policy.dispose();
+    p.base.dispose();
+    return { base, trained: undefined as never, finalBudget, steps: result.steps, stopped: true, seconds: (performance.now() - started) / 1000 };
+  }
+  const trained = evaluateModel(policy, p, config, finalBudget);
+  await out.writeJson('eval.json', { method: m.method, steps: m.steps, budget: finalBudget ?? null, seed: config.seed, base: base ?? null, trained });
+  await saveModel(out.path('model'), policy, p.tokenizer);
+  policy.dispose();
+  p.base.dispose();
+  return { base, trained, finalBudget, steps: result.steps, stopped: false, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Read a run directory's resolved config (for `rmt resume`). */
+export async function readRunConfig(dir: string): Promise<RunConfig> {
+  const file = join(dir, 'config.resolved.yaml');
+  if (!existsSync(file)) throw new Error(`${dir}: not a run directory (no config.resolved.yaml)`);
+  return validateConfig(YAML.parse(await readInput(file, 'utf8')), file);
+}
+
+export { createReporter };

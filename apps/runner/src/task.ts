@@ -1,0 +1,76 @@
+// The task a run works on: tokenizer, prompt format, training and held-out windows and sites, and the
+// base model's entropy per site (the curriculum's difficulty and the evaluation's splits).
+import { join } from 'node:path';
+import { assignTiers, scoreSitesCached, tierThresholds, type SamplerSite } from '@rmt/curriculum';
+import {
+  buildWindows,
+  ControlTokenFormat,
+  findSites,
+  LlmTextFormat,
+  readCorpus,
+  SYNTHETIC_BUDGETS,
+  syntheticDocuments,
+  budgetTokenName,
+  type PromptFormat,
+  type Site,
+} from '@rmt/data';
+import type { LlamaModel, Tokenizer } from '@rmt/model';
+import type { RunConfig } from './config.js';
+
+export interface Split {
+  windows: number[][];
+  sites: Site[];
+}
+
+export interface Task {
+  format: PromptFormat;
+  train: Split;
+  heldOut: Split;
+}
+
+/** Seed offset of the held-out documents: never the same documents as training. */
+const HELD_OUT_SEED = 1_000_003;
+
+export function promptFormat(config: RunConfig, tokenizer: Tokenizer): PromptFormat {
+  if (config.data.format === 'llm-text') return new LlmTextFormat(tokenizer);
+  const budgets = SYNTHETIC_BUDGETS.filter((b) => tokenizer.specialId(budgetTokenName(b)) !== undefined);
+  return new ControlTokenFormat(tokenizer, budgets);
+}
+
+export async function prepareTask(config: RunConfig, tokenizer: Tokenizer): Promise<Task> {
+  const d = config.data;
+  let trainDocs: string[];
+  let heldDocs: string[];
+  if (d.corpus === 'synthetic') {
+    trainDocs = syntheticDocuments(config.seed, d.documents);
+    heldDocs = syntheticDocuments(config.seed + HELD_OUT_SEED, d.heldOutDocuments);
+  } else {
+    const docs = await readCorpus(d.corpus);
+    const held = Math.max(1, Math.floor(docs.length / 10));
+    if (docs.length < 2) throw new Error(`${d.corpus.path}: need at least 2 documents (training + held-out)`);
+    trainDocs = docs.slice(0, docs.length - held);
+    heldDocs = docs.slice(docs.length - held);
+  }
+  const rules = { skipFirst: d.skipFirst, continuationTokens: d.continuationTokens, eligible: d.sitesAfter === null ? ('all' as const) : { after: d.sitesAfter } };
+  const split = (docs: string[], what: string): Split => {
+    const windows = buildWindows(docs, tokenizer, d.windowLength);
+    const sites = findSites(windows, tokenizer, rules);
+    if (sites.length === 0) throw new Error(`data: the ${what} corpus has no sites (windowLength ${d.windowLength}, skipFirst ${d.skipFirst}, sitesAfter ${JSON.stringify(d.sitesAfter)})`);
+    return { windows, sites };
+  };
+  return { format: promptFormat(config, tokenizer), train: split(trainDocs, 'training'), heldOut: split(heldDocs, 'held-out') };
+}
+
+/** Base-model entropy of each site (cached on disk), in the configured measure. */
+export async function siteEntropies(base: LlamaModel, split: Split, config: RunConfig, cacheDir: string, onProgress?: (done: number, total: number) => void): Promise<number[]> {
+  const c = config.midtrain.curriculum;
+  const { entropies } = await scoreSitesCached(join(cacheDir, 'entropy'), base, split.windows, split.sites, { k: c.k, batch: c.scoreBatch, onProgress });
+  return entropies.map((e) => (c.measure === 'full' ? e.full : e.topK));
+}
+
+/** Tiers of the training sites for the sampler (SPEC §3). */
+export function samplerSites(entropies: number[], config: RunConfig): { sites: SamplerSite[]; thresholds: [number, number, number] } {
+  const thresholds = tierThresholds(entropies, config.midtrain.curriculum.tiers);
+  const tiers = assignTiers(entropies, thresholds);
+  return { sites: entropies.map((entropy, index) => ({ index, tier: tiers[index]!, entropy })), thresholds };
+}
