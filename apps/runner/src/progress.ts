@@ -41,7 +41,11 @@ export function createReporter(mode: { quiet: boolean; json: boolean; label: str
     step: (m) => {
       const s = m.step! + 1;
       if (s % every === 0 || s === total) {
-        err(`${mode.label} step ${s}/${total}  reward ${fmt(m.reward)}  acc ${fmt(m.accuracy)}  len ${fmt(m['completions/mean_length'], 1)}  budget ${m.budget ?? '–'}  loss/rl ${fmt(m['loss/rl'], 4)}  loss/ntp ${fmt(m['loss/ntp'], 4)}  ${fmt(m['timing/step'], 2)}s/step`);
+        const fields =
+          m.loss !== undefined
+            ? `loss ${fmt(m.loss, 4)}  lr ${m.lr?.toExponential(2)}`
+            : `reward ${fmt(m.reward)}  acc ${fmt(m.accuracy)}  len ${fmt(m['completions/mean_length'], 1)}  budget ${m.budget ?? '–'}  loss/rl ${fmt(m['loss/rl'], 4)}  loss/ntp ${fmt(m['loss/ntp'], 4)}`;
+        err(`${mode.label} step ${s}/${total}  ${fields}  ${fmt(m['timing/step'], 2)}s/step`);
       }
     },
     stop: () => {},

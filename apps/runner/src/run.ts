@@ -5,14 +5,14 @@ import YAML from 'yaml';
 import { loadBackend } from '@rmt/backend';
 import { createBudgetSchedule } from '@rmt/budget';
 import { createSampler, type Sampler } from '@rmt/curriculum';
-import { ControlTokenFormat, SYNTHETIC_BUDGETS, syntheticPretrainSequences, syntheticTokenizer } from '@rmt/data';
+import { syntheticPretrainSequences, syntheticTokenizer } from '@rmt/data';
 import { evaluate, type EvalResult } from '@rmt/eval';
 import { LlamaModel, loadModel, parseLlamaConfig, readInput, saveModel, type Tokenizer } from '@rmt/model';
 import { midtrain, pretrain } from '@rmt/trainer';
 import { embeddedBaseDir, validateConfig, type RunConfig } from './config.js';
 import { RunDirectory } from './output.js';
 import { createReporter, type Reporter } from './progress.js';
-import { prepareTask, samplerSites, siteEntropies, type Task } from './task.js';
+import { prepareTask, promptFormat, samplerSites, siteEntropies, type Task } from './task.js';
 
 export interface RunFlags {
   quiet: boolean;
@@ -40,7 +40,7 @@ export async function runPretrain(config: RunConfig, out: RunDirectory, flags: R
     if (!p.model) throw new Error('pretrain.model: an architecture is needed to train from scratch (or set pretrain.from)');
     model = LlamaModel.init(parseLlamaConfig({ ...p.model, vocabSize: tokenizer.vocabSize }, 'pretrain.model'), { seed: config.seed });
   }
-  const format = new ControlTokenFormat(tokenizer, [...SYNTHETIC_BUDGETS]);
+  const format = promptFormat(config, tokenizer);
   const sequences = syntheticPretrainSequences(config.seed, p.sequences, tokenizer, format, config.data.windowLength);
   const tooLong = sequences.find((s) => s.length > model.config.maxSeqLen);
   if (tooLong) throw new Error(`pretrain: a training sequence has ${tooLong.length} tokens, more than maxSeqLen ${model.config.maxSeqLen}`);

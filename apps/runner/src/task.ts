@@ -34,7 +34,7 @@ const HELD_OUT_SEED = 1_000_003;
 export function promptFormat(config: RunConfig, tokenizer: Tokenizer): PromptFormat {
   if (config.data.format === 'llm-text') return new LlmTextFormat(tokenizer);
   const budgets = SYNTHETIC_BUDGETS.filter((b) => tokenizer.specialId(budgetTokenName(b)) !== undefined);
-  return new ControlTokenFormat(tokenizer, budgets);
+  return new ControlTokenFormat(tokenizer, budgets, 4, config.data.promptContextTokens);
 }
 
 export async function prepareTask(config: RunConfig, tokenizer: Tokenizer): Promise<Task> {

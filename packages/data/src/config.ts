@@ -24,6 +24,7 @@ export const dataConfigSchema = z
     continuationTokens: z.number().int().positive().default(8).describe('Tokens of ground-truth continuation kept for the prefix reward (SPEC §1).'),
     sitesAfter: z.string().nullable().default(':').describe("Only positions right after this string are sites (synthetic: the answer digit after ':'); null = every position."),
     format: z.enum(['control-tokens', 'llm-text']).default('control-tokens').describe('Prompt format (SPEC §1).'),
+    promptContextTokens: z.number().int().positive().nullable().default(8).describe('Control-token format: keep only the last N context tokens in the reasoning prompt (ours; synthetic: 8 = the question line; null = all).'),
   })
   .strict();
 

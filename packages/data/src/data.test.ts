@@ -7,6 +7,7 @@ import {
   buildWindows,
   checksum,
   checksumLine,
+  checksumQuestion,
   ControlTokenFormat,
   findSites,
   LlmTextFormat,
@@ -54,6 +55,8 @@ describe('ControlTokenFormat', () => {
     expect(format.build([49, 50], 7)).toEqual([id('[CTX]'), 49, 50, id('[B=8]'), id('[THINK]')]);
     expect(format.build([49], 100)).toContain(id('[B=16]'));
     expect(format.build([49])).toEqual([id('[CTX]'), 49, id('[THINK]')]);
+    // Keeping the last N context tokens (the synthetic task: the question line).
+    expect(new ControlTokenFormat(tok, [], 4, 2).build([1, 2, 3])).toEqual([id('[CTX]'), 2, 3, id('[THINK]')]);
   });
   it('parses reasoning length and prediction; malformed completions have no answer', () => {
     const ok = tok.encodeWithSpecials('3768[/THINK][ANS]8</s>');
@@ -129,7 +132,9 @@ describe('windows and sites', () => {
 describe('synthetic corpus', () => {
   it('checksums and traces by hand', () => {
     expect(checksum([3, 4, 9, 2])).toBe(8);
-    expect(checksumLine([3, 4, 9, 2])).toBe('3492:8');
+    expect(checksumLine([3, 4, 9, 2])).toBe('3492..:8');
+    expect(checksumQuestion([7], 3)).toBe('7..:');
+    expect(() => checksumQuestion([1, 2, 3], 2)).toThrow(/3 digits do not fit in 2 slots/);
     expect(trace([3, 4, 9, 2], 'concise')).toBe('3768');
     expect(trace([3, 4, 9, 2], 'explicit')).toBe('3;3+4=7;7+9=6;6+2=8');
     expect(trace([3, 4], 'checked')).toBe('3;3+4=7|3;3+4=7');
@@ -141,14 +146,15 @@ describe('synthetic corpus', () => {
     expect(syntheticDocuments(2, 50)).not.toEqual(docs);
     for (const line of docs.join('').trim().split('\n')) {
       const [digits, sum] = line.split(':');
-      expect(Number(sum)).toBe(checksum([...digits!].map(Number)));
+      expect(digits).toHaveLength(6);
+      expect(Number(sum)).toBe(checksum([...digits!.replaceAll('.', '')].map(Number)));
     }
     const rng = createRng(3);
     const examples = Array.from({ length: 2000 }, () => reasoningExample(rng, 40));
     const ratio = examples.reduce((s, e) => s + e.trace.length, 0) / examples.reduce((s, e) => s + trace(e.digits, 'concise').length, 0);
     expect(ratio).toBeGreaterThan(4); // "several-fold" overthinking, as the paper's base
     expect(examples.filter((e) => e.budget !== undefined).length / examples.length).toBeCloseTo(0.5, 1);
-    expect(examples.every((e) => e.context.length <= 40 && e.context.endsWith(`${e.digits.join('')}:`))).toBe(true);
+    expect(examples.every((e) => e.context.length <= 40 && e.context.endsWith(checksumQuestion(e.digits)))).toBe(true);
     const problems = posttrainProblems(1, 20);
     expect(problems.every((p) => p.answer === String(checksum(p.digits)) && p.digits.length >= 3)).toBe(true);
   });
@@ -177,7 +183,7 @@ describe('worked examples', () => {
     expect(worked.length).toBe(100);
     for (const s of worked) {
       const think = s.indexOf(tok.specialId('[THINK]')!);
-      const digits = tok.decode(s.slice(1, think)).split('\n').at(-1)!.replace(':', '');
+      const digits = tok.decode(s.slice(1, think)).split('\n').at(-1)!.replace(/[.:]/g, '');
       const parsed = format.parse(s.slice(think + 1));
       expect(Buffer.from(parsed.prediction!).toString()).toBe(String(checksum([...digits].map(Number))));
     }

@@ -9,6 +9,7 @@ export { buildWindows, findSites, siteContext, siteContinuation, type Site, type
 export {
   checksum,
   checksumLine,
+  checksumQuestion,
   DEFAULT_SYNTHETIC,
   posttrainProblems,
   randomDigits,

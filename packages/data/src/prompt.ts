@@ -44,10 +44,15 @@ export class ControlTokenFormat implements PromptFormat {
   private readonly eos: number;
   private readonly budgets: { value: number; id: number }[];
 
+  /**
+   * @param contextTokens keep only the last N context tokens in the prompt (ours; null = all). The
+   *   synthetic task uses 8: exactly the question line, so its digits sit at fixed prompt positions.
+   */
   constructor(
     private readonly tokenizer: Tokenizer,
     budgetValues: readonly number[] = [],
     answerTokens = 4,
+    private readonly contextTokens: number | null = null,
   ) {
     const need = (name: string) => {
       const id = tokenizer.specialId(name);
@@ -72,7 +77,8 @@ export class ControlTokenFormat implements PromptFormat {
 
   build(context: readonly number[], budget?: number): number[] {
     const tag = budget === undefined ? undefined : this.budgetToken(budget);
-    return [this.ids['[CTX]'], ...context, ...(tag ? [tag.id] : []), this.ids['[THINK]']];
+    const kept = this.contextTokens === null ? context : context.slice(Math.max(0, context.length - this.contextTokens));
+    return [this.ids['[CTX]'], ...kept, ...(tag ? [tag.id] : []), this.ids['[THINK]']];
   }
 
   render(reasoning: readonly number[], answer: readonly number[]): number[] {

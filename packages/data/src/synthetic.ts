@@ -1,5 +1,5 @@
-// The embedded synthetic task (ours): "digit checksums". Each line is a string of digits and, after ':',
-// the last digit of their sum: `3492:8` (3+4+9+2 = 18). Lines are 1–6 digits long.
+// The embedded synthetic task (ours): "digit checksums". Each line is 1–6 digits in 6 fixed slots and,
+// after ':', the last digit of their sum: `3492..:8` (3+4+9+2 = 18).
 //
 // Why this task exercises every part of RMT (README, "The synthetic task"):
 // - Reasoning helps: the answer digit is a sum mod 10 of n digits. A tiny model cannot compute it in one
@@ -60,9 +60,19 @@ export function checksum(digits: readonly number[]): number {
   return runningSums(digits).at(-1) ?? 0;
 }
 
-/** One corpus line: `3492:8`. */
-export function checksumLine(digits: readonly number[]): string {
-  return `${digits.join('')}:${checksum(digits)}`;
+/**
+ * One corpus line, fixed width: the digits left-aligned in `width` slots padded with '.', then ':' and the
+ * checksum — `3492..:8`. Fixed slots put digit i at the same place in every line, so a tiny model with
+ * learned absolute positions can find it (PROTOTYPE.md: fixed-width lines were what made traces learnable).
+ */
+export function checksumLine(digits: readonly number[], width = DEFAULT_SYNTHETIC.maxDigits): string {
+  return `${checksumQuestion(digits, width)}${checksum(digits)}`;
+}
+
+/** The line up to the answer: `3492..:`. */
+export function checksumQuestion(digits: readonly number[], width = DEFAULT_SYNTHETIC.maxDigits): string {
+  if (digits.length > width) throw new Error(`checksum line: ${digits.length} digits do not fit in ${width} slots`);
+  return `${digits.join('')}${'.'.repeat(width - digits.length)}:`;
 }
 
 /** A reasoning trace in one of the three styles (see the file comment). */
@@ -78,12 +88,12 @@ export function syntheticDocuments(seed: number, count: number, options: Synthet
   const rng = createRng(`docs:${seed}`);
   return Array.from({ length: count }, () => {
     const lines = randomInt(rng, 6, 12);
-    return Array.from({ length: lines }, () => checksumLine(randomDigits(rng, options))).join('\n') + '\n';
+    return Array.from({ length: lines }, () => checksumLine(randomDigits(rng, options), options.maxDigits)).join('\n') + '\n';
   });
 }
 
 export interface ReasoningExample {
-  /** Text before the answer digit (a window prefix ending with `digits:`). */
+  /** Text before the answer digit (a window prefix ending with the question `3492..:`). */
   context: string;
   digits: number[];
   trace: string;
@@ -100,9 +110,9 @@ export interface ReasoningExample {
 export function reasoningExample(rng: Rng, maxContextChars: number, options: SyntheticOptions = DEFAULT_SYNTHETIC): ReasoningExample {
   const before: string[] = [];
   const previous = randomInt(rng, 0, 4);
-  for (let i = 0; i < previous; i++) before.push(checksumLine(randomDigits(rng, options)));
+  for (let i = 0; i < previous; i++) before.push(checksumLine(randomDigits(rng, options), options.maxDigits));
   const digits = randomDigits(rng, options);
-  let context = [...before, `${digits.join('')}:`].join('\n');
+  let context = [...before, checksumQuestion(digits, options.maxDigits)].join('\n');
   // Like a window cut from the corpus: the context may start mid-line.
   if (context.length > maxContextChars) context = context.slice(context.length - maxContextChars);
   const u = rng.next();
@@ -114,7 +124,7 @@ export function reasoningExample(rng: Rng, maxContextChars: number, options: Syn
 }
 
 export interface PosttrainProblem {
-  /** The question: `digits:` (the policy reasons, then answers the checksum digit). */
+  /** The question `3492..:` (the policy reasons, then answers the checksum digit). */
   question: string;
   answer: string;
   digits: number[];
@@ -125,7 +135,7 @@ export function posttrainProblems(seed: number, count: number, minDigits = 3, ma
   const rng = createRng(`posttrain:${seed}`);
   return Array.from({ length: count }, () => {
     const digits = randomDigits(rng, { minDigits, maxDigits });
-    return { question: `${digits.join('')}:`, answer: String(checksum(digits)), digits };
+    return { question: checksumQuestion(digits, Math.max(maxDigits, DEFAULT_SYNTHETIC.maxDigits)), answer: String(checksum(digits)), digits };
   });
 }
 

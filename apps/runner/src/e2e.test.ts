@@ -1,0 +1,111 @@
+// End-to-end on the `tiny` preset: every loop runs, parameters change, metrics are finite, and a run
+// interrupted at step N and resumed ends with exactly the weights of an uninterrupted run.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { loadModel } from '@rmt/model';
+import { resolveConfig, runCli, runMidtrain, type RunConfig } from './index.js';
+import { RunDirectory } from './output.js';
+import { createReporter } from './progress.js';
+
+const root = mkdtempSync(join(tmpdir(), 'rmt-e2e-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+async function rmt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
+  const code = await runCli(['node', 'rmt', '--backend', 'wasm', ...args]);
+  vi.restoreAllMocks();
+  return { code, stdout, stderr };
+}
+
+function metrics(dir: string): Record<string, number>[] {
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+}
+
+async function weights(dir: string): Promise<number[][]> {
+  const { model } = await loadModel(dir);
+  const out = model.parameters().map((p) => Array.from(p.dataSync()));
+  model.dispose();
+  return out;
+}
+
+describe('tiny end-to-end', () => {
+  const pre = join(root, 'pretrain');
+  const base = join(pre, 'model');
+  beforeAll(async () => {
+    const { code, stderr } = await rmt('pretrain', '--preset', 'tiny', '--out', pre);
+    expect(code, stderr).toBe(0);
+  });
+
+  it('pretrain writes a model and finite metrics', () => {
+    const m = metrics(pre);
+    expect(m).toHaveLength(4);
+    expect(m.every((x) => Number.isFinite(x.loss) && Number.isFinite(x.grad_norm))).toBe(true);
+  });
+
+  it('run: mid-trains with RMT, changes the parameters, writes every output, prints the table', async () => {
+    const out = join(root, 'run');
+    const { code, stdout, stderr } = await rmt('run', '--preset', 'tiny', '--set', `base=${base}`, '--out', out);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toMatch(/base\s+next-token/);
+    expect(stdout).toMatch(/rmt\s+next-token/);
+    const m = metrics(out);
+    expect(m.map((x) => x.step)).toEqual([0, 1, 2, 3]);
+    for (const key of ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'budget', 'curriculum/p_easy', 'curriculum/p_hard', 'loss/rl', 'loss/ntp', 'kl', 'grad_norm', 'lr', 'timing/rollout', 'timing/update', 'mem/tensors']) {
+      expect(m.every((x) => Number.isFinite(x[key])), key).toBe(true);
+    }
+    const before = await weights(base);
+    const after = await weights(join(out, 'model'));
+    expect(after.some((p, i) => p.some((v, j) => v !== before[i]![j]))).toBe(true);
+    const evalJson = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'));
+    expect(evalJson.trained.splits.hard.sites).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'config.resolved.yaml'), 'utf8')).toMatch(/method: rmt/);
+    expect(readFileSync(join(out, 'rollouts.jsonl'), 'utf8')).toMatch(/"completion"/);
+  });
+
+  it('rpt and ntp methods run too', async () => {
+    for (const method of ['rpt', 'ntp']) {
+      const out = join(root, method);
+      const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', `midtrain.method=${method}`, '--set', 'midtrain.curriculum.tiers.quantiles=[0.1,0.2,0.3]', '--out', out, '--quiet');
+      expect(code, stderr).toBe(0);
+      const m = metrics(out);
+      expect(m.every((x) => Number.isFinite(x['loss/ntp']) && Number.isFinite(x.grad_norm))).toBe(true);
+      if (method === 'rpt') expect(m.every((x) => x['loss/ntp'] === 0 && x.budget === undefined)).toBe(true);
+      if (method === 'ntp') expect(m.every((x) => x.reward === undefined && x['loss/ntp']! > 0)).toBe(true);
+    }
+  });
+
+  it('N steps + stop + resume + N steps gives exactly the weights of 2N steps', async () => {
+    const { config } = resolveConfig({ preset: 'tiny', set: [`base=${base}`, 'backend=wasm', 'midtrain.checkpointEvery=0'] });
+    const straight = new RunDirectory(join(root, 'straight'));
+    await straight.writeConfig(config, ['test']);
+    const quiet = createReporter({ quiet: true, json: false, label: '' });
+    await runMidtrain(config as RunConfig, straight, { quiet: true, json: false, resume: false, evaluateBase: false }, quiet);
+
+    const split = new RunDirectory(join(root, 'split'));
+    await split.writeConfig(config, ['test']);
+    let steps = 0;
+    const first = await runMidtrain(config, split, { quiet: true, json: false, resume: false, evaluateBase: false, shouldStop: () => ++steps === 2 }, quiet);
+    expect(first.stopped).toBe(true);
+    expect(first.steps).toBe(2);
+    const { code, stderr } = await rmt('resume', split.dir, '--quiet');
+    expect(code, stderr).toBe(0);
+    expect(await weights(join(split.dir, 'model'))).toEqual(await weights(join(straight.dir, 'model')));
+    // The resumed run's metrics continue where the first part stopped.
+    expect(metrics(split.dir).map((x) => x.step)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('bad config is a clear error naming the field', async () => {
+    const bad = await rmt('run', '--preset', 'tiny', '--set', 'midtrain.groupSize=1', '--out', join(root, 'bad'));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/midtrain\.groupSize: Too small/);
+    const unknown = await rmt('run', '--preset', 'tiny', '--set', 'midtrain.stpes=3', '--out', join(root, 'bad'));
+    expect(unknown.stderr).toMatch(/midtrain: Unrecognized key: "stpes"/);
+    const preset = await rmt('run', '--preset', 'huge');
+    expect(preset.stderr).toMatch(/unknown preset 'huge'; presets: default, quick, tiny, base/);
+  });
+});
