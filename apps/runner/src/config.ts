@@ -70,6 +70,19 @@ export const midtrainSchema = z
   })
   .strict();
 
+export const posttrainSchema = z
+  .object({
+    steps: z.number().int().positive().default(40).describe('GRPO steps on the verifiable task (SPEC §6).'),
+    problems: z.number().int().positive().default(2000).describe('Training problems generated (synthetic checksums of 3–6 digits, ours).'),
+    heldOut: z.number().int().positive().default(300).describe('Held-out problems scored before and after.'),
+    sitesPerStep: z.number().int().positive().default(8).describe('Problems per step.'),
+    groupSize: z.number().int().min(2).default(8).describe('Rollouts per problem.'),
+    temperature: z.number().positive().default(1).describe('Rollout temperature.'),
+    lr: z.number().positive().default(1e-4).describe('Learning rate (constant after 5 warm-up steps).'),
+    maxReasoningTokens: z.number().int().positive().default(64).describe('Reasoning cap.'),
+  })
+  .strict();
+
 export const evalSchema = z
   .object({
     sites: z.number().int().positive().default(600).describe('Held-out sites evaluated (SPEC §6).'),
@@ -87,6 +100,7 @@ export const runConfigSchema = z
     data: dataConfigSchema.default(dataConfigSchema.parse({})),
     pretrain: pretrainSchema.default(pretrainSchema.parse({})),
     midtrain: midtrainSchema.default(midtrainSchema.parse({})),
+    posttrain: posttrainSchema.default(posttrainSchema.parse({})),
     eval: evalSchema.default(evalSchema.parse({})),
   })
   .strict();

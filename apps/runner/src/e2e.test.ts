@@ -99,6 +99,16 @@ describe('tiny end-to-end', () => {
     expect(metrics(split.dir).map((x) => x.step)).toEqual([0, 1, 2, 3]);
   });
 
+  it('posttrain: GRPO on the verifiable task changes the model and scores before/after', async () => {
+    const out = join(root, 'post');
+    const { code, stdout, stderr } = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', out, '--json');
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as { before: { problems: number; accuracy: number }; after: { accuracy: number } };
+    expect(result.before.problems).toBe(8);
+    expect(result.after.accuracy).toBeGreaterThanOrEqual(0);
+    expect(metrics(out).every((x) => Number.isFinite(x.grad_norm))).toBe(true);
+  });
+
   it('bad config is a clear error naming the field', async () => {
     const bad = await rmt('run', '--preset', 'tiny', '--set', 'midtrain.groupSize=1', '--out', join(root, 'bad'));
     expect(bad.code).toBe(1);

@@ -6,7 +6,7 @@ import { generateCommand, scoreCommand } from './model-commands.js';
 import { configJsonSchema, resolveConfig, type RunConfig } from './config.js';
 import { defaultRunDir, RunDirectory } from './output.js';
 import { createReporter } from './progress.js';
-import { readRunConfig, runMidtrain, runPretrain } from './run.js';
+import { basePath, readRunConfig, runMidtrain, runPosttrain, runPretrain } from './run.js';
 import { comparisonTable } from './table.js';
 
 export { backendReport, formatInfo, type InfoReport } from './info.js';
@@ -136,6 +136,22 @@ export function createProgram(): Command {
     if (opts.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else if (opts.quiet) process.stdout.write(`${result.dir}\n`);
   });
+
+  withRunOptions(program.command('posttrain').description('GRPO on the verifiable task from a checkpoint; accuracy before and after'))
+    .option('--model <path>', 'checkpoint to post-train (default: the config\'s base)')
+    .action(async (opts: RunOptions & { model?: string }) => {
+      const { config, sources } = configFrom(opts, 'default');
+      const out = new RunDirectory(opts.out ?? defaultRunDir('posttrain'));
+      await out.writeConfig(config, sources);
+      const reporter = createReporter({ quiet: !!opts.quiet, json: !!opts.json, label: 'posttrain' });
+      const result = await runPosttrain(config, opts.model ?? basePath(config), out, reporter);
+      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(result)}\n`
+          : `post-training accuracy: before ${pct(result.before.accuracy)} (len ${result.before.meanLength.toFixed(1)}), after ${pct(result.after.accuracy)} (len ${result.after.meanLength.toFixed(1)}) on ${result.after.problems} held-out problems\n`,
+      );
+    });
 
   const configCmd = program.command('config').description('Configuration helpers');
   configCmd

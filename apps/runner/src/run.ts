@@ -5,10 +5,10 @@ import YAML from 'yaml';
 import { loadBackend } from '@rmt/backend';
 import { createBudgetSchedule } from '@rmt/budget';
 import { createSampler, type Sampler } from '@rmt/curriculum';
-import { syntheticPretrainSequences, syntheticTokenizer } from '@rmt/data';
-import { evaluate, type EvalResult } from '@rmt/eval';
+import { posttrainProblems, syntheticPretrainSequences, syntheticTokenizer, type Site } from '@rmt/data';
+import { evaluate, verifiableAccuracy, type EvalResult, type VerifiableScore } from '@rmt/eval';
 import { LlamaModel, loadModel, parseLlamaConfig, readInput, saveModel, type Tokenizer } from '@rmt/model';
-import { midtrain, pretrain } from '@rmt/trainer';
+import { midtrain, pretrain, type MidtrainSettings } from '@rmt/trainer';
 import { embeddedBaseDir, validateConfig, type RunConfig } from './config.js';
 import { RunDirectory } from './output.js';
 import { createReporter, type Reporter } from './progress.js';
@@ -106,6 +106,36 @@ export function evaluateModel(model: LlamaModel, p: Prepared, config: RunConfig,
   });
 }
 
+/** The trainer's settings for a run config (SPEC §5: what each method turns on). */
+export function midtrainSettings(config: RunConfig): MidtrainSettings {
+  const m = config.midtrain;
+  return {
+    method: m.method,
+    steps: m.steps,
+    sitesPerStep: m.sitesPerStep,
+    groupSize: m.groupSize,
+    temperature: m.temperature,
+    topK: m.topK || undefined,
+    topP: m.topP < 1 ? m.topP : undefined,
+    maxReasoningTokens: m.maxReasoningTokens,
+    continuationTokens: config.data.continuationTokens,
+    useBudget: m.method === 'rmt' && m.budget.enabled,
+    useNtp: m.method === 'rmt' ? m.ntp : m.method === 'ntp',
+    lr: m.lr,
+    warmup: m.warmup,
+    decay: m.decay,
+    minLrRatio: m.minLrRatio,
+    optimizer: m.optimizer,
+    loss: m.loss,
+    microBatchRows: m.microBatchRows,
+    seed: config.seed,
+    checkpointEvery: m.checkpointEvery,
+    keepLastN: m.keepLastN,
+    warnAfter: m.warnAfter,
+    sampleRollouts: m.sampleRollouts,
+  };
+}
+
 /** The sampler a method uses (SPEC §5): RMT's configured one, RPT's entropy filter, none for NTP. */
 async function samplerFor(config: RunConfig, entropies: number[]): Promise<Sampler | undefined> {
   const m = config.midtrain;
@@ -137,8 +167,7 @@ export async function runMidtrain(
   reporter.log(`backend: ${backend.name} (${backend.device})`);
   const p = await prepare(config, out, reporter);
   const m = config.midtrain;
-  const useBudget = m.method === 'rmt' && m.budget.enabled;
-  const budget = useBudget ? createBudgetSchedule(m.budget) : undefined;
+  const budget = midtrainSettings(config).useBudget ? createBudgetSchedule(m.budget) : undefined;
   const finalBudget = budget?.budget(m.steps, m.steps);
 
   const base = flags.evaluateBase && !flags.resume ? evaluateModel(p.base, p, config, undefined) : undefined;
@@ -157,31 +186,7 @@ export async function runMidtrain(
     sampler,
     budget,
     budgetConfig: m.budget,
-    settings: {
-      method: m.method,
-      steps: m.steps,
-      sitesPerStep: m.sitesPerStep,
-      groupSize: m.groupSize,
-      temperature: m.temperature,
-      topK: m.topK || undefined,
-      topP: m.topP < 1 ? m.topP : undefined,
-      maxReasoningTokens: m.maxReasoningTokens,
-      continuationTokens: config.data.continuationTokens,
-      useBudget,
-      useNtp: m.method === 'rmt' ? m.ntp : m.method === 'ntp',
-      lr: m.lr,
-      warmup: m.warmup,
-      decay: m.decay,
-      minLrRatio: m.minLrRatio,
-      optimizer: m.optimizer,
-      loss: m.loss,
-      microBatchRows: m.microBatchRows,
-      seed: config.seed,
-      checkpointEvery: m.checkpointEvery,
-      keepLastN: m.keepLastN,
-      warnAfter: m.warnAfter,
-      sampleRollouts: m.sampleRollouts,
-    },
+    settings: midtrainSettings(config),
     checkpointDir: out.checkpoints,
     resume: flags.resume,
     reference: m.loss.beta > 0 ? p.base : undefined,
@@ -215,3 +220,69 @@ export async function readRunConfig(dir: string): Promise<RunConfig> {
 }
 
 export { createReporter };
+
+export interface PosttrainOutcome {
+  before: VerifiableScore;
+  after: VerifiableScore;
+  seconds: number;
+}
+
+/**
+ * `rmt posttrain`: GRPO on a task with verifiable answers (SPEC §6), from any checkpoint. The problems
+ * become sites (context = question, target = answer) and the mid-training loop runs on them with plain
+ * GRPO: uniform sampling, no budget, no NTP term. Accuracy on held-out problems before and after.
+ */
+export async function runPosttrain(config: RunConfig, modelPath: string, out: RunDirectory, reporter: Reporter): Promise<PosttrainOutcome> {
+  const started = performance.now();
+  await loadBackend(config.backend);
+  const { model, tokenizer } = await loadWithTokenizer(modelPath);
+  const format = promptFormat(config, tokenizer);
+  const pt = config.posttrain;
+  const train = posttrainProblems(config.seed, pt.problems);
+  const held = posttrainProblems(config.seed + 7_919, pt.heldOut);
+  const windows = train.map((p) => tokenizer.encode(p.question + p.answer));
+  const sites: Site[] = train.map((p, i) => {
+    const position = tokenizer.encode(p.question).length;
+    return { window: i, position, target: windows[i]![position]! };
+  });
+  const score = () => verifiableAccuracy(model, tokenizer, format, held, { maxReasoningTokens: pt.maxReasoningTokens, batch: config.eval.batch });
+  const before = score();
+  const sampler = await createSampler('uniform', {}, { sites: sites.map((_, index) => ({ index, tier: 0, entropy: 0 })), totalSteps: pt.steps, seed: config.seed });
+  reporter.start(pt.steps, 0);
+  await midtrain({
+    model,
+    tokenizer,
+    format,
+    windows,
+    sites,
+    sampler,
+    budgetConfig: config.midtrain.budget,
+    settings: {
+      ...midtrainSettings(config),
+      method: 'rmt',
+      steps: pt.steps,
+      sitesPerStep: pt.sitesPerStep,
+      groupSize: pt.groupSize,
+      temperature: pt.temperature,
+      maxReasoningTokens: pt.maxReasoningTokens,
+      continuationTokens: 1,
+      useBudget: false,
+      useNtp: false,
+      lr: pt.lr,
+      warmup: 5,
+      decay: 'constant',
+      checkpointEvery: 0,
+    },
+    checkpointDir: out.checkpoints,
+    onStep: (metrics) => {
+      out.appendMetrics(metrics);
+      reporter.step(metrics);
+    },
+    onWarning: (message) => reporter.warn(message),
+  });
+  reporter.stop();
+  const after = score();
+  await out.writeJson('posttrain.json', { model: modelPath, before, after });
+  model.dispose();
+  return { before, after, seconds: (performance.now() - started) / 1000 };
+}

@@ -1,0 +1,43 @@
+// Post-training score (SPEC §6): accuracy on a task with verifiable final answers, greedy decoding.
+import type { PromptFormat } from '@rmt/data';
+import { generate, type LlamaModel, type Tokenizer } from '@rmt/model';
+import { wilsonInterval, type Interval } from './stats.js';
+
+export interface VerifiableProblem {
+  question: string;
+  answer: string;
+}
+
+export interface VerifiableScore {
+  problems: number;
+  accuracy: number;
+  ci: Interval;
+  meanLength: number;
+}
+
+/** Exact match of the parsed answer with the reference answer. */
+export function verifiableAccuracy(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  format: PromptFormat,
+  problems: readonly VerifiableProblem[],
+  options: { maxReasoningTokens: number; batch: number; budget?: number },
+): VerifiableScore {
+  let correct = 0;
+  let length = 0;
+  for (let at = 0; at < problems.length; at += options.batch) {
+    const chunk = problems.slice(at, at + options.batch);
+    const out = generate(
+      model,
+      chunk.map((p) => format.build(tokenizer.encode(p.question), options.budget)),
+      { maxNewTokens: options.maxReasoningTokens + format.answerRoom, temperature: 0, stopTokens: [...format.stopTokens], padId: tokenizer.padId ?? 0 },
+    );
+    out.tokens.forEach((t, i) => {
+      const parsed = format.parse(t);
+      length += parsed.reasoningTokens;
+      if (parsed.prediction !== null && Buffer.from(parsed.prediction).toString('utf8') === chunk[i]!.answer) correct++;
+    });
+  }
+  const n = problems.length;
+  return { problems: n, accuracy: n ? correct / n : NaN, ci: wilsonInterval(correct, n), meanLength: n ? length / n : NaN };
+}
