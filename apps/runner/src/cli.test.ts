@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hasSharedData, sharedDataDir } from '@rmt/testing';
@@ -58,6 +60,20 @@ describe.skipIf(!hasSharedData)('rmt generate / score on stories260K', () => {
     expect(score.tokens).toBeGreaterThan(1000);
     expect(score.top1).toBeGreaterThan(0.4);
     expect(score.loss).toBeGreaterThan(0);
+  });
+
+  it('eval --no-reasoning prints NTP-mode accuracy per entropy split of the TinyStories sample', async () => {
+    const text = join(sharedDataDir, 'tinystories-sample/tinystories_sample.txt');
+    const out = join(tmpdir(), `rmt-eval-${process.pid}`);
+    const { code, stdout, stderr } = await rmt('--backend', 'wasm', 'eval', '--model', model, '--no-reasoning', '--json', '--out', out,
+      '--set', `data.corpus.path=${text}`, '--set', 'data.sitesAfter=null', '--set', 'data.windowLength=64', '--set', 'data.format=llm-text');
+    rmSync(out, { recursive: true, force: true });
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(stdout) as { splits: Record<string, { sites: number; ntpAccuracy: number }>; average: { ntpAccuracy: number } };
+    expect(result.splits.easy!.sites).toBeGreaterThan(result.splits.hard!.sites);
+    expect(result.splits.hard!.sites).toBeGreaterThan(10);
+    // Harder (higher-entropy) splits are predicted less often: the splits mean something.
+    expect(result.splits.easy!.ntpAccuracy).toBeGreaterThan(result.splits.hard!.ntpAccuracy);
   });
 
   it('a missing model file is one clear line', async () => {

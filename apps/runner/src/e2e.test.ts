@@ -58,6 +58,8 @@ describe('tiny end-to-end', () => {
     for (const key of ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'budget', 'curriculum/p_easy', 'curriculum/p_hard', 'loss/rl', 'loss/ntp', 'kl', 'grad_norm', 'lr', 'timing/rollout', 'timing/update', 'mem/tensors']) {
       expect(m.every((x) => Number.isFinite(x[key])), key).toBe(true);
     }
+    // No tensor leaks across steps (the count after each step is the same).
+    expect(new Set(m.map((x) => x['mem/tensors'])).size).toBe(1);
     const before = await weights(base);
     const after = await weights(join(out, 'model'));
     expect(after.some((p, i) => p.some((v, j) => v !== before[i]![j]))).toBe(true);

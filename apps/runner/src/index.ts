@@ -6,7 +6,7 @@ import { generateCommand, scoreCommand } from './model-commands.js';
 import { configJsonSchema, resolveConfig, type RunConfig } from './config.js';
 import { defaultRunDir, RunDirectory } from './output.js';
 import { createReporter } from './progress.js';
-import { basePath, readRunConfig, runMidtrain, runPosttrain, runPretrain } from './run.js';
+import { basePath, readRunConfig, runEval, runMidtrain, runPosttrain, runPretrain } from './run.js';
 import { comparisonTable } from './table.js';
 
 export { backendReport, formatInfo, type InfoReport } from './info.js';
@@ -151,6 +151,20 @@ export function createProgram(): Command {
           ? `${JSON.stringify(result)}\n`
           : `post-training accuracy: before ${pct(result.before.accuracy)} (len ${result.before.meanLength.toFixed(1)}), after ${pct(result.after.accuracy)} (len ${result.after.meanLength.toFixed(1)}) on ${result.after.problems} held-out problems\n`,
       );
+    });
+
+  withRunOptions(program.command('eval').description("Evaluate a checkpoint on held-out sites split by the base model's entropy"))
+    .requiredOption('--model <path>', 'checkpoint, Hugging Face folder or llama2.c .bin')
+    .option('--base <path>', 'model whose entropy splits the sites (default: --model itself)')
+    .option('--no-reasoning', 'next-token (NTP) mode only, e.g. for models that cannot reason')
+    .option('--budget <n>', 'budget told in reasoning prompts', int('budget'))
+    .action(async (opts: RunOptions & { model: string; base?: string; reasoning: boolean; budget?: number }) => {
+      const { config, sources } = configFrom(opts, 'default');
+      const out = new RunDirectory(opts.out ?? defaultRunDir('eval'));
+      await out.writeConfig(config, sources);
+      const reporter = createReporter({ quiet: !!opts.quiet, json: !!opts.json, label: 'eval' });
+      const result = await runEval(config, opts.model, out, { base: opts.base, reasoning: opts.reasoning, budget: opts.budget }, reporter);
+      process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${comparisonTable([{ name: 'model', result }])}\n`);
     });
 
   const configCmd = program.command('config').description('Configuration helpers');

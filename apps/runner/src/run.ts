@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import YAML from 'yaml';
 import { loadBackend } from '@rmt/backend';
 import { createBudgetSchedule } from '@rmt/budget';
-import { createSampler, type Sampler } from '@rmt/curriculum';
+import { createSampler, drawDistinct, type Sampler } from '@rmt/curriculum';
 import { posttrainProblems, syntheticPretrainSequences, syntheticTokenizer, type Site } from '@rmt/data';
 import { evaluate, verifiableAccuracy, type EvalResult, type VerifiableScore } from '@rmt/eval';
-import { LlamaModel, loadModel, parseLlamaConfig, readInput, saveModel, type Tokenizer } from '@rmt/model';
+import { createRng, LlamaModel, loadModel, parseLlamaConfig, readInput, saveModel, type Tokenizer } from '@rmt/model';
 import { midtrain, pretrain, type MidtrainSettings } from '@rmt/trainer';
 import { embeddedBaseDir, validateConfig, type RunConfig } from './config.js';
 import { RunDirectory } from './output.js';
@@ -76,8 +76,8 @@ interface Prepared {
   heldEntropy: number[];
 }
 
-async function prepare(config: RunConfig, out: RunDirectory, reporter: Reporter): Promise<Prepared> {
-  const { model: base, tokenizer } = await loadWithTokenizer(basePath(config));
+async function prepare(config: RunConfig, out: RunDirectory, reporter: Reporter, baseModel = basePath(config)): Promise<Prepared> {
+  const { model: base, tokenizer } = await loadWithTokenizer(baseModel);
   const task = await prepareTask(config, tokenizer);
   reporter.log(`task: ${task.train.sites.length} training sites in ${task.train.windows.length} windows, ${task.heldOut.sites.length} held-out sites`);
   // The scorer is the frozen starting checkpoint (SPEC §3); its entropy also splits the evaluation (SPEC §6).
@@ -86,11 +86,17 @@ async function prepare(config: RunConfig, out: RunDirectory, reporter: Reporter)
   return { task, base, tokenizer, trainEntropy, heldEntropy };
 }
 
-/** Held-out sites evaluated: a seeded subset of at most eval.sites. */
+/**
+ * Held-out sites evaluated: a seeded uniform subset of at most eval.sites (not a stride: sites are periodic
+ * in windows, and a stride would pick the same position of every window).
+ */
 function evalSubset(p: Prepared, config: RunConfig): { sites: Task['heldOut']['sites']; entropy: number[] } {
   const n = Math.min(config.eval.sites, p.task.heldOut.sites.length);
-  const step = p.task.heldOut.sites.length / n;
-  const idx = Array.from({ length: n }, (_, i) => Math.floor(i * step));
+  const idx = drawDistinct(
+    p.task.heldOut.sites.map((_, i) => i),
+    n,
+    createRng(`eval:${config.seed}`),
+  ).sort((a, b) => a - b);
   return { sites: idx.map((i) => p.task.heldOut.sites[i]!), entropy: idx.map((i) => p.heldEntropy[i]!) };
 }
 
@@ -285,4 +291,27 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
   await out.writeJson('posttrain.json', { model: modelPath, before, after });
   model.dispose();
   return { before, after, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * `rmt eval`: a checkpoint on the held-out sites, split by the base model's entropy (the base defaults to
+ * the checkpoint itself, e.g. for a real model such as stories260K on the TinyStories sample).
+ */
+export async function runEval(config: RunConfig, modelPath: string, out: RunDirectory, options: { base?: string; reasoning: boolean; budget?: number }, reporter: Reporter): Promise<EvalResult> {
+  await loadBackend(config.backend);
+  const p = await prepare(config, out, reporter, options.base ?? modelPath);
+  const model = options.base === undefined ? p.base : (await loadWithTokenizer(modelPath)).model;
+  const subset = evalSubset(p, config);
+  const result = evaluate(model, p.tokenizer, p.task.format, p.task.heldOut.windows, subset.sites, subset.entropy, {
+    thresholds: config.eval.thresholds,
+    reasoning: options.reasoning,
+    budget: options.budget,
+    maxReasoningTokens: config.eval.maxReasoningTokens,
+    continuationTokens: config.data.continuationTokens,
+    batch: config.eval.batch,
+  });
+  await out.writeJson('eval.json', { model: modelPath, base: options.base ?? modelPath, result });
+  if (model !== p.base) model.dispose();
+  p.base.dispose();
+  return result;
 }

@@ -189,3 +189,17 @@ describe('worked examples', () => {
     }
   });
 });
+
+describe('synthetic windows', () => {
+  it('one document per window: every answer at a fixed position', async () => {
+    const { syntheticWindowLength } = await import('./index.js');
+    const tok = syntheticTokenizer();
+    const windows = buildWindows(syntheticDocuments(4, 10), tok, syntheticWindowLength());
+    expect(syntheticWindowLength()).toBe(46);
+    expect(windows).toHaveLength(10);
+    expect(windows.every((w) => w[0] === tok.bosId)).toBe(true);
+    const sites = findSites(windows, tok, { skipFirst: 8, continuationTokens: 2, eligible: { after: ':' } });
+    expect(new Set(sites.map((s) => s.position))).toEqual(new Set([8, 17, 26, 35, 44]));
+    expect(sites).toHaveLength(50);
+  });
+});

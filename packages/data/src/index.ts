@@ -17,6 +17,8 @@ export {
   runningSums,
   SYNTHETIC_BUDGETS,
   syntheticDocuments,
+  syntheticWindowLength,
+  SYNTHETIC_LINES_PER_DOCUMENT,
   syntheticPretrainSequences,
   syntheticTokenizer,
   trace,

@@ -46,7 +46,7 @@ export class ControlTokenFormat implements PromptFormat {
 
   /**
    * @param contextTokens keep only the last N context tokens in the prompt (ours; null = all). The
-   *   synthetic task uses 8: exactly the question line, so its digits sit at fixed prompt positions.
+   *   synthetic task uses 7: exactly the question line, so its digits sit at fixed prompt positions.
    */
   constructor(
     private readonly tokenizer: Tokenizer,

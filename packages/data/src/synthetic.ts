@@ -83,13 +83,23 @@ export function trace(digits: readonly number[], style: TraceStyle): string {
   return style === 'explicit' ? explicit : `${explicit}|${explicit}`;
 }
 
-/** Plain documents for the mid-training corpus (and the plain half of pretraining): lines of checksums. */
+/** Lines per synthetic document: with BOS, a document is exactly one window of 1 + 5·9 = 46 tokens. */
+export const SYNTHETIC_LINES_PER_DOCUMENT = 5;
+
+/**
+ * Plain documents for the mid-training corpus (and the plain half of pretraining): 5 checksum lines
+ * each. With fixed-width lines and one document per window, every answer sits at a fixed position.
+ */
 export function syntheticDocuments(seed: number, count: number, options: SyntheticOptions = DEFAULT_SYNTHETIC): string[] {
   const rng = createRng(`docs:${seed}`);
-  return Array.from({ length: count }, () => {
-    const lines = randomInt(rng, 6, 12);
-    return Array.from({ length: lines }, () => checksumLine(randomDigits(rng, options), options.maxDigits)).join('\n') + '\n';
-  });
+  return Array.from({ length: count }, () =>
+    Array.from({ length: SYNTHETIC_LINES_PER_DOCUMENT }, () => checksumLine(randomDigits(rng, options), options.maxDigits)).join('\n') + '\n',
+  );
+}
+
+/** Tokens of one synthetic document with its BOS: the window length that aligns windows with documents. */
+export function syntheticWindowLength(options: SyntheticOptions = DEFAULT_SYNTHETIC): number {
+  return 1 + SYNTHETIC_LINES_PER_DOCUMENT * (options.maxDigits + 3);
 }
 
 export interface ReasoningExample {
