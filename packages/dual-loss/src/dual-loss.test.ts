@@ -37,7 +37,7 @@ describeEachBackend('dual loss', () => {
   const lp = Array.from({ length: B }, () => Array.from({ length: T }, () => -0.2 - 2 * rand()));
   const old = lp.map((row) => row.map((x) => x + (rand() - 0.5) * 0.8)); // ratios from ~0.67 to ~1.5: some clip
   const adv = Array.from({ length: B }, () => rand() * 2 - 1);
-  const mask = lp.map((row, b) => row.map((_, t) => (t < 2 + (b % 4) ? 1 : 0)));
+  const mask: number[][] = lp.map((row, b) => row.map((_, t) => (t < 2 + (b % 4) ? 1 : 0)));
   const eps = 0.2;
 
   // float64 reference of the per-token surrogate and its gradient d/d logProbs.
