@@ -11,7 +11,7 @@ import { createRng, LlamaModel, loadModel, parseLlamaConfig, readInput, saveMode
 import { midtrain, pretrain, type MidtrainSettings } from '@rmt/trainer';
 import { embeddedBaseDir, validateConfig, type RunConfig } from './config.js';
 import { RunDirectory } from './output.js';
-import { createReporter, type Reporter } from './progress.js';
+import type { Reporter } from './progress.js';
 import { prepareTask, promptFormat, samplerSites, siteEntropies, type Task } from './task.js';
 
 export interface RunFlags {
@@ -225,7 +225,6 @@ export async function readRunConfig(dir: string): Promise<RunConfig> {
   return validateConfig(YAML.parse(await readInput(file, 'utf8')), file);
 }
 
-export { createReporter };
 
 export interface PosttrainOutcome {
   before: VerifiableScore;

@@ -175,7 +175,7 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
               step,
               site: picked[batch!.groupIds[r]!]!.window + ':' + picked[batch!.groupIds[r]!]!.position,
               prompt: tokenizer.decode(prompt),
-              completion: 'render' in tokenizer && typeof tokenizer.render === 'function' ? (tokenizer.render as (ids: number[]) => string)(batch!.completions[r]!) : tokenizer.decode(batch!.completions[r]!),
+              completion: tokenizer.render ? tokenizer.render(batch!.completions[r]!) : tokenizer.decode(batch!.completions[r]!),
               reasoning_tokens: batch!.reasoningTokens[r],
               prediction: batch!.predictions[r] ? Buffer.from(batch!.predictions[r]!).toString('utf8') : null,
               match: batch!.match[r],

@@ -14,6 +14,8 @@ export interface Tokenizer {
   tokenBytes(id: number): Uint8Array;
   /** Id of a special token by name (e.g. `[THINK]`), or undefined. */
   specialId(name: string): number | undefined;
+  /** Ids → text with special tokens written by name (for logs), where the tokenizer can. */
+  render?(ids: readonly number[]): string;
   /** A JSON-serialisable description to save with a checkpoint. */
   toJSON(): unknown;
 }
