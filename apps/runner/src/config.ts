@@ -133,12 +133,18 @@ export function merge(base: unknown, over: unknown): unknown {
   return out;
 }
 
-/** `a.b.c=value` → { a: { b: { c: value } } }; the value is read as YAML (numbers, booleans, lists). */
+/** `a.b.c=value` → { a: { b: { c: value } } }; the value is read as YAML (numbers, booleans, lists), else as a string. */
 export function parseSet(assignment: string): Record<string, unknown> {
   const eq = assignment.indexOf('=');
   if (eq <= 0) throw new Error(`--set '${assignment}': expected key=value (e.g. midtrain.steps=50)`);
   const path = assignment.slice(0, eq).split('.');
-  let value: unknown = YAML.parse(assignment.slice(eq + 1));
+  const text = assignment.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = YAML.parse(text);
+  } catch {
+    value = text; // not YAML (e.g. '@scope/pkg'): the plain string
+  }
   for (const key of path.reverse()) value = { [key]: value };
   return value as Record<string, unknown>;
 }

@@ -81,6 +81,15 @@ describe('tiny end-to-end', () => {
     }
   });
 
+  it('a third-party sampler package loads by name from the config (the example plugin)', async () => {
+    const out = join(root, 'plugin');
+    const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.curriculum.sampler=@rmt/sampler-failure-replay', '--set', 'midtrain.curriculum.options={floor: 0.1}', '--out', out, '--quiet');
+    expect(code, stderr).toBe(0);
+    expect(readFileSync(join(out, 'config.resolved.yaml'), 'utf8')).toMatch(/sampler: "@rmt\/sampler-failure-replay"/);
+    const bad = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.curriculum.sampler=rmt-no-such-sampler', '--out', join(root, 'plugin-bad'));
+    expect(bad.stderr).toMatch(/unknown sampler 'rmt-no-such-sampler'/);
+  });
+
   it('N steps + stop + resume + N steps gives exactly the weights of 2N steps', async () => {
     const { config } = resolveConfig({ preset: 'tiny', set: [`base=${base}`, 'backend=wasm', 'midtrain.checkpointEvery=0'] });
     const straight = new RunDirectory(join(root, 'straight'));
