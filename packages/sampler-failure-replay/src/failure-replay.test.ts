@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSampler, validateSamplerDefinition, type SamplerSite } from '@rmt/curriculum';
-import sampler from './index.js';
+import sampler, { optionsSchema } from './index.js';
 
 const sites: SamplerSite[] = Array.from({ length: 40 }, (_, i) => ({ index: i, tier: i < 4 ? -1 : 1, entropy: 1 }));
 const context = { sites, totalSteps: 10, seed: 1 };
@@ -11,7 +11,7 @@ describe('failure-replay sampler', () => {
   });
 
   it('never draws below-threshold sites and draws distinct sites', () => {
-    const s = sampler.create(sampler.optionsSchema.safeParse({}).data!, context);
+    const s = sampler.create(optionsSchema.parse({}), context);
     const picks = s.next(0, 36);
     expect(new Set(picks).size).toBe(36);
     expect(picks.every((i) => i >= 4)).toBe(true);
