@@ -36,6 +36,7 @@ export const pretrainSchema = z
     sequences: z.number().int().positive().default(40000).describe('Training sequences generated (half plain windows, half worked examples; ours).'),
     steps: z.number().int().positive().default(2000).describe('Optimizer steps.'),
     batchSize: z.number().int().positive().default(32).describe('Sequences per step.'),
+    snapshotEvery: z.number().int().nonnegative().default(0).describe('Also save the model every N steps as snapshots/step-N (0 = only at the end).'),
     ...scheduleFields,
     lr: scheduleFields.lr.default(2e-3),
     warmup: scheduleFields.warmup.default(200),

@@ -120,6 +120,19 @@ describe('tiny end-to-end', () => {
     expect(metrics(out).every((x) => Number.isFinite(x.grad_norm))).toBe(true);
   });
 
+  it('compare: every row of SPEC §5, post-trained, in results.json and results.md', async () => {
+    const out = join(root, 'compare');
+    const { code, stderr } = await rmt('compare', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.curriculum.tiers.quantiles=[0.1,0.2,0.3]', '--seeds', '1', '--out', out, '--quiet');
+    expect(code, stderr).toBe(0);
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { seeds: number[]; methods: Record<string, { mode: string; accuracy: Record<string, number>; posttrain: { before: number } }> };
+    expect(results.seeds).toEqual([0]);
+    expect(Object.keys(results.methods)).toEqual(['base', 'ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp']);
+    expect(results.methods.base!.mode).toBe('next-token');
+    expect(results.methods.rmt!.mode).toBe('reasoning');
+    expect(Object.values(results.methods).every((m) => Number.isFinite(m.accuracy.average) && Number.isFinite(m.posttrain.before))).toBe(true);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(/## Ablations/);
+  });
+
   it('bad config is a clear error naming the field', async () => {
     const bad = await rmt('run', '--preset', 'tiny', '--set', 'midtrain.groupSize=1', '--out', join(root, 'bad'));
     expect(bad.code).toBe(1);

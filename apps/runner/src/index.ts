@@ -8,6 +8,7 @@ import { defaultRunDir, RunDirectory } from './output.js';
 import { createReporter } from './progress.js';
 import { basePath, readRunConfig, runEval, runMidtrain, runPosttrain, runPretrain } from './run.js';
 import { comparisonTable } from './table.js';
+import { runCompare, resultsMarkdown } from './compare.js';
 
 export { backendReport, formatInfo, type InfoReport } from './info.js';
 export { configJsonSchema, merge, parseSet, resolveConfig, runConfigSchema, validateConfig, type RunConfig } from './config.js';
@@ -165,6 +166,17 @@ export function createProgram(): Command {
       const reporter = createReporter({ quiet: !!opts.quiet, json: !!opts.json, label: 'eval' });
       const result = await runEval(config, opts.model, out, { base: opts.base, reasoning: opts.reasoning, budget: opts.budget }, reporter);
       process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : `${comparisonTable([{ name: 'model', result }])}\n`);
+    });
+
+  withRunOptions(program.command('compare').description('Base, NTP, RPT, RMT and the three ablations from the same base, each post-trained; results.json + results.md'))
+    .option('--seeds <n>', 'number of seeds (0, 1, …)', int('seeds'), 3)
+    .action(async (opts: RunOptions & { seeds: number }) => {
+      const { config, sources } = configFrom(opts, 'default');
+      const out = new RunDirectory(opts.out ?? defaultRunDir('compare'));
+      await out.writeConfig(config, sources);
+      const reporter = createReporter({ quiet: !!opts.quiet, json: !!opts.json, label: 'compare' });
+      const results = await runCompare(config, Array.from({ length: Math.max(1, opts.seeds) }, (_, i) => config.seed + i), out, reporter);
+      process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : `${resultsMarkdown(results)}\nwritten to ${out.dir}\n`);
     });
 
   const configCmd = program.command('config').description('Configuration helpers');

@@ -45,7 +45,7 @@ export async function runPretrain(config: RunConfig, out: RunDirectory, flags: R
   const tooLong = sequences.find((s) => s.length > model.config.maxSeqLen);
   if (tooLong) throw new Error(`pretrain: a training sequence has ${tooLong.length} tokens, more than maxSeqLen ${model.config.maxSeqLen}`);
   reporter.start(p.steps, 0);
-  const { finalLoss } = pretrain(model, sequences, {
+  const { finalLoss } = await pretrain(model, sequences, {
     steps: p.steps,
     batchSize: p.batchSize,
     lr: p.lr,
@@ -59,6 +59,8 @@ export async function runPretrain(config: RunConfig, out: RunDirectory, flags: R
       out.appendMetrics(m);
       reporter.step(m);
     },
+    snapshotEvery: p.snapshotEvery,
+    onSnapshot: (step) => saveModel(out.path(`snapshots/step-${step}`), model, tokenizer),
   });
   reporter.stop();
   const dir = out.path('model');

@@ -16,6 +16,9 @@ export interface PretrainOptions {
   padId: number;
   /** Called after every step with its metrics. */
   onStep?: (metrics: Record<string, number>) => void;
+  /** Called every `snapshotEvery` steps (e.g. to save the model); 0 = never. */
+  snapshotEvery?: number;
+  onSnapshot?: (step: number) => Promise<void>;
 }
 
 /** One teacher-forced step: mean cross-entropy over the batch's real targets, AdamW update. */
@@ -35,7 +38,7 @@ export function nextTokenStep(model: LlamaModel, optimizer: AdamW, batch: TokenB
   });
 }
 
-export function pretrain(model: LlamaModel, sequences: readonly (readonly number[])[], options: PretrainOptions): { finalLoss: number } {
+export async function pretrain(model: LlamaModel, sequences: readonly (readonly number[])[], options: PretrainOptions): Promise<{ finalLoss: number }> {
   const optimizer = new AdamW(model.parameters(), options.optimizer);
   const batches = new BucketedBatches(sequences, options.batchSize, createRng(`batches:${options.seed}`));
   let finalLoss = NaN;
@@ -51,6 +54,7 @@ export function pretrain(model: LlamaModel, sequences: readonly (readonly number
       finalLoss = loss;
       const seconds = (performance.now() - started) / 1000;
       options.onStep?.({ step, loss, lr, grad_norm: gradNorm, tokens: batch.tokens, 'timing/step': seconds, tokens_per_second: batch.tokens / seconds, 'mem/tensors': tf.memory().numTensors });
+      if (options.snapshotEvery && (step + 1) % options.snapshotEvery === 0 && step + 1 < options.steps) await options.onSnapshot?.(step + 1);
     }
   } finally {
     optimizer.dispose();

@@ -1,0 +1,127 @@
+// `rmt compare`: the rows of SPEC §5 from the same base, corpus and token budget — base, NTP, RPT, RMT and
+// the three ablations — each post-trained afterwards; results.json and results.md (the paper's tables).
+import { join } from 'node:path';
+import type { EvalResult, Split } from '@rmt/eval';
+import { writeFileAtomic } from '@rmt/model';
+import { meanInterval, SPLITS } from '@rmt/eval';
+import { merge, validateConfig, type RunConfig } from './config.js';
+import { RunDirectory } from './output.js';
+import type { Reporter } from './progress.js';
+import { basePath, runMidtrain, runPosttrain } from './run.js';
+
+export const COMPARE_METHODS = ['base', 'ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp'] as const;
+export type CompareMethod = (typeof COMPARE_METHODS)[number];
+
+/** Config changes that turn the RMT config into each row of SPEC §5. */
+const OVERRIDES: Record<Exclude<CompareMethod, 'base'>, unknown> = {
+  ntp: { midtrain: { method: 'ntp' } },
+  rpt: { midtrain: { method: 'rpt' } },
+  rmt: { midtrain: { method: 'rmt' } },
+  'rmt-no-budget': { midtrain: { method: 'rmt', budget: { enabled: false } } },
+  'rmt-no-curriculum': { midtrain: { method: 'rmt', curriculum: { sampler: 'entropy-filtered', options: { minTier: 'easy' } } } },
+  'rmt-no-ntp': { midtrain: { method: 'rmt', ntp: false } },
+};
+
+interface SeedResult {
+  ntp: EvalResult;
+  reasoning?: EvalResult;
+  posttrain: { before: number; after: number };
+}
+
+type Accuracy = Record<Split | 'average', number>;
+
+export interface CompareResults {
+  seeds: number[];
+  sites: Record<Split, number>;
+  methods: Record<string, {
+    /** Reasoning mode for rpt/rmt and ablations, NTP mode for base/ntp. */
+    mode: 'reasoning' | 'next-token';
+    accuracy: Accuracy;
+    accuracy_ci: Record<Split | 'average', { low: number; high: number }>;
+    accuracy_ntp_mode: Accuracy;
+    accuracy_reasoning_mode: Accuracy;
+    reasoning_length: number;
+    posttrain: { before: number; after: number };
+  }>;
+}
+
+function accuracyOf(result: EvalResult, mode: 'reasoning' | 'next-token'): Accuracy {
+  const pick = (s: { ntpAccuracy: number; reasoningAccuracy?: number }) => (mode === 'reasoning' ? (s.reasoningAccuracy ?? NaN) : s.ntpAccuracy);
+  return {
+    easy: pick(result.splits.easy),
+    medium: pick(result.splits.medium),
+    hard: pick(result.splits.hard),
+    average: mode === 'reasoning' ? (result.average.reasoningAccuracy ?? NaN) : result.average.ntpAccuracy,
+  };
+}
+
+export async function runCompare(config: RunConfig, seeds: number[], out: RunDirectory, reporter: Reporter): Promise<CompareResults> {
+  const perMethod = new Map<CompareMethod, SeedResult[]>();
+  const add = (m: CompareMethod, r: SeedResult) => perMethod.set(m, [...(perMethod.get(m) ?? []), r]);
+  let sites: Record<Split, number> | undefined;
+  for (const seed of seeds) {
+    const seeded = validateConfig(merge(config, { seed }), `compare seed ${seed}`);
+    let baseRow: SeedResult | undefined;
+    for (const method of COMPARE_METHODS.filter((m) => m !== 'base')) {
+      const cfg = validateConfig(merge(seeded, OVERRIDES[method as Exclude<CompareMethod, 'base'>]), `compare ${method}`);
+      const dir = new RunDirectory(join(out.dir, `seed-${seed}`, method));
+      await dir.writeConfig(cfg, [`compare ${method} seed ${seed}`]);
+      reporter.log(`compare: seed ${seed}, ${method}`);
+      const outcome = await runMidtrain(cfg, dir, { quiet: true, json: false, resume: false, evaluateBase: baseRow === undefined }, reporter);
+      const post = await runPosttrain(cfg, dir.path('model'), new RunDirectory(dir.path('posttrain')), reporter);
+      if (outcome.base) {
+        const basePost = await runPosttrain(cfg, basePath(cfg), new RunDirectory(join(out.dir, `seed-${seed}`, 'base-posttrain')), reporter);
+        baseRow = { ntp: outcome.base, reasoning: outcome.base, posttrain: { before: basePost.before.accuracy, after: basePost.after.accuracy } };
+        add('base', baseRow);
+        sites = Object.fromEntries(SPLITS.map((s) => [s, outcome.base!.splits[s].sites])) as Record<Split, number>;
+      }
+      add(method, { ntp: outcome.trained, reasoning: outcome.trained, posttrain: { before: post.before.accuracy, after: post.after.accuracy } });
+    }
+  }
+  const results: CompareResults = { seeds, sites: sites!, methods: {} };
+  for (const method of COMPARE_METHODS) {
+    const rows = perMethod.get(method)!;
+    const mode = method === 'base' || method === 'ntp' ? 'next-token' : 'reasoning';
+    const mean = (f: (r: SeedResult) => number) => meanInterval(rows.map(f));
+    const keys = [...SPLITS, 'average'] as const;
+    const acc = (m: 'reasoning' | 'next-token') => Object.fromEntries(keys.map((k) => [k, mean((r) => accuracyOf(r.ntp, m)[k]).mean])) as Accuracy;
+    results.methods[method] = {
+      mode,
+      accuracy: acc(mode),
+      accuracy_ci: Object.fromEntries(keys.map((k) => {
+        const i = mean((r) => accuracyOf(r.ntp, mode)[k]);
+        return [k, { low: i.low, high: i.high }];
+      })) as CompareResults['methods'][string]['accuracy_ci'],
+      accuracy_ntp_mode: acc('next-token'),
+      accuracy_reasoning_mode: acc('reasoning'),
+      reasoning_length: mean((r) => r.reasoning?.average.meanLength ?? NaN).mean,
+      posttrain: { before: mean((r) => r.posttrain.before).mean, after: mean((r) => r.posttrain.after).mean },
+    };
+  }
+  await out.writeJson('results.json', results);
+  await writeFileAtomic(out.path('results.md'), resultsMarkdown(results));
+  return results;
+}
+
+const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–');
+
+export function resultsMarkdown(r: CompareResults): string {
+  const lines: string[] = [];
+  lines.push(`# RMT comparison`, '', `Seeds: ${r.seeds.join(', ')}. Held-out sites per split (nested, base top-16 entropy): easy ${r.sites.easy}, medium ${r.sites.medium}, hard ${r.sites.hard}. Accuracy: mean over seeds [95% t-interval]; reasoning mode for RPT, RMT and ablations, next-token mode for base and NTP.`, '');
+  lines.push('## Next-token accuracy', '', '| method | mode | easy | medium | hard | average |', '| --- | --- | ---: | ---: | ---: | ---: |');
+  for (const [m, v] of Object.entries(r.methods)) {
+    const cell = (k: 'easy' | 'medium' | 'hard' | 'average') => `${pct(v.accuracy[k])} [${pct(v.accuracy_ci[k].low)}, ${pct(v.accuracy_ci[k].high)}]`;
+    lines.push(`| ${m} | ${v.mode} | ${cell('easy')} | ${cell('medium')} | ${cell('hard')} | ${cell('average')} |`);
+  }
+  lines.push('', '## Reasoning length (mean tokens)', '', '| method | length |', '| --- | ---: |');
+  for (const [m, v] of Object.entries(r.methods)) if (v.mode === 'reasoning' || m === 'base') lines.push(`| ${m} | ${Number.isFinite(v.reasoning_length) ? v.reasoning_length.toFixed(1) : '–'} |`);
+  lines.push('', '## Post-training (verifiable task accuracy)', '', '| starting checkpoint | before | after |', '| --- | ---: | ---: |');
+  for (const [m, v] of Object.entries(r.methods)) lines.push(`| ${m} | ${pct(v.posttrain.before)} | ${pct(v.posttrain.after)} |`);
+  lines.push('', '## Ablations', '', '| method | average accuracy | Δ vs RMT | reasoning length |', '| --- | ---: | ---: | ---: |');
+  const rmt = r.methods.rmt!;
+  for (const m of ['rmt', 'rmt-no-ntp', 'rmt-no-budget', 'rmt-no-curriculum']) {
+    const v = r.methods[m]!;
+    lines.push(`| ${m} | ${pct(v.accuracy.average)} | ${m === 'rmt' ? '' : `${(100 * (v.accuracy.average - rmt.accuracy.average)).toFixed(1)} pt`} | ${v.reasoning_length.toFixed(1)} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
