@@ -24,6 +24,11 @@ export default defineConfig(
     },
   },
   {
+    // Plain-JS launchers and tools run on Node.
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly' } },
+  },
+  {
     files: ['packages/backend/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
