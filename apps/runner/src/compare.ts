@@ -1,5 +1,6 @@
 // `rmt compare`: the rows of SPEC §5 from the same base, corpus and token budget — base, NTP, RPT, RMT and
 // the three ablations — each post-trained afterwards; results.json and results.md (the paper's tables).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EvalResult, Split } from '@rmt/eval';
 import { writeFileAtomic } from '@rmt/model';
@@ -7,6 +8,7 @@ import { meanInterval, SPLITS } from '@rmt/eval';
 import { merge, validateConfig, type RunConfig } from './config.js';
 import { RunDirectory } from './output.js';
 import type { Reporter } from './progress.js';
+import { writeCompareReport } from './report.js';
 import { basePath, runMidtrain, runPosttrain } from './run.js';
 
 export const COMPARE_METHODS = ['base', 'ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp'] as const;
@@ -100,6 +102,7 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
   }
   await out.writeJson('results.json', results);
   await writeFileAtomic(out.path('results.md'), resultsMarkdown(results));
+  await writeCompareReport(out.dir, results, readFileSync(out.path('config.resolved.yaml'), 'utf8'));
   return results;
 }
 

@@ -67,6 +67,11 @@ describe('tiny end-to-end', () => {
     expect(evalJson.trained.splits.hard.sites).toBeGreaterThan(0);
     expect(readFileSync(join(out, 'config.resolved.yaml'), 'utf8')).toMatch(/method: rmt/);
     expect(readFileSync(join(out, 'rollouts.jsonl'), 'utf8')).toMatch(/"completion"/);
+    // report.html: self-contained (inline SVG plots, no scripts or external resources).
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(4);
+    expect(html).not.toMatch(/<script|src="http|href="http/);
+    expect(html).toMatch(/Reasoning length vs budget/);
   });
 
   it('rpt and ntp methods run too', async () => {
@@ -131,6 +136,7 @@ describe('tiny end-to-end', () => {
     expect(results.methods.rmt!.mode).toBe('reasoning');
     expect(Object.values(results.methods).every((m) => Number.isFinite(m.accuracy.average) && Number.isFinite(m.posttrain.before))).toBe(true);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(/## Ablations/);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/rmt-no-budget: completions\/mean_length/);
   });
 
   it('bad config is a clear error naming the field', async () => {

@@ -9,6 +9,7 @@ import { createReporter } from './progress.js';
 import { basePath, readRunConfig, runEval, runMidtrain, runPosttrain, runPretrain } from './run.js';
 import { comparisonTable } from './table.js';
 import { runCompare, resultsMarkdown } from './compare.js';
+import { writeRunReport } from './report.js';
 
 export { backendReport, formatInfo, type InfoReport } from './info.js';
 export { configJsonSchema, merge, parseSet, resolveConfig, runConfigSchema, validateConfig, type RunConfig } from './config.js';
@@ -68,6 +69,7 @@ async function midtrainAndReport(config: RunConfig, sources: string[], out: RunD
     const rows = [...(outcome.base ? [{ name: 'base', result: outcome.base }] : []), { name: config.midtrain.method, result: outcome.trained }];
     process.stdout.write(`\n${comparisonTable(rows)}\n`);
     process.stdout.write(`${config.midtrain.method} evaluated with budget ${outcome.finalBudget ?? 'none'}; run directory ${out.dir} (${outcome.seconds.toFixed(0)} s)\n`);
+    if (!opts.quiet) process.stdout.write(`report: ${await writeRunReport(out.dir)}\n`);
   } finally {
     signals.dispose();
   }
@@ -177,6 +179,13 @@ export function createProgram(): Command {
       const reporter = createReporter({ quiet: !!opts.quiet, json: !!opts.json, label: 'compare' });
       const results = await runCompare(config, Array.from({ length: Math.max(1, opts.seeds) }, (_, i) => config.seed + i), out, reporter);
       process.stdout.write(opts.json ? `${JSON.stringify(results)}\n` : `${resultsMarkdown(results)}\nwritten to ${out.dir}\n`);
+    });
+
+  program
+    .command('report <dir>')
+    .description('Write report.html (training curves and result tables) for a run directory')
+    .action(async (dir: string) => {
+      process.stdout.write(`${await writeRunReport(dir)}\n`);
     });
 
   const configCmd = program.command('config').description('Configuration helpers');
