@@ -25,8 +25,8 @@ const OVERRIDES: Record<Exclude<CompareMethod, 'base'>, unknown> = {
 };
 
 interface SeedResult {
-  ntp: EvalResult;
-  reasoning?: EvalResult;
+  /** Held-out evaluation (both modes). */
+  result: EvalResult;
   posttrain: { before: number; after: number };
 }
 
@@ -70,14 +70,16 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
       await dir.writeConfig(cfg, [`compare ${method} seed ${seed}`]);
       reporter.log(`compare: seed ${seed}, ${method}`);
       const outcome = await runMidtrain(cfg, dir, { quiet: true, json: false, resume: false, evaluateBase: baseRow === undefined }, reporter);
+      if (!outcome.trained) throw new Error(`compare: ${method} (seed ${seed}) stopped before its last step`);
+      const trained = outcome.trained;
       const post = await runPosttrain(cfg, dir.path('model'), new RunDirectory(dir.path('posttrain')), reporter);
       if (outcome.base) {
         const basePost = await runPosttrain(cfg, basePath(cfg), new RunDirectory(join(out.dir, `seed-${seed}`, 'base-posttrain')), reporter);
-        baseRow = { ntp: outcome.base, reasoning: outcome.base, posttrain: { before: basePost.before.accuracy, after: basePost.after.accuracy } };
+        baseRow = { result: outcome.base, posttrain: { before: basePost.before.accuracy, after: basePost.after.accuracy } };
         add('base', baseRow);
         sites = Object.fromEntries(SPLITS.map((s) => [s, outcome.base!.splits[s].sites])) as Record<Split, number>;
       }
-      add(method, { ntp: outcome.trained, reasoning: outcome.trained, posttrain: { before: post.before.accuracy, after: post.after.accuracy } });
+      add(method, { result: trained, posttrain: { before: post.before.accuracy, after: post.after.accuracy } });
     }
   }
   const results: CompareResults = { seeds, sites: sites!, methods: {} };
@@ -86,17 +88,17 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
     const mode = method === 'base' || method === 'ntp' ? 'next-token' : 'reasoning';
     const mean = (f: (r: SeedResult) => number) => meanInterval(rows.map(f));
     const keys = [...SPLITS, 'average'] as const;
-    const acc = (m: 'reasoning' | 'next-token') => Object.fromEntries(keys.map((k) => [k, mean((r) => accuracyOf(r.ntp, m)[k]).mean])) as Accuracy;
+    const acc = (m: 'reasoning' | 'next-token') => Object.fromEntries(keys.map((k) => [k, mean((r) => accuracyOf(r.result, m)[k]).mean])) as Accuracy;
     results.methods[method] = {
       mode,
       accuracy: acc(mode),
       accuracy_ci: Object.fromEntries(keys.map((k) => {
-        const i = mean((r) => accuracyOf(r.ntp, mode)[k]);
+        const i = mean((r) => accuracyOf(r.result, mode)[k]);
         return [k, { low: i.low, high: i.high }];
       })) as CompareResults['methods'][string]['accuracy_ci'],
       accuracy_ntp_mode: acc('next-token'),
       accuracy_reasoning_mode: acc('reasoning'),
-      reasoning_length: mean((r) => r.reasoning?.average.meanLength ?? NaN).mean,
+      reasoning_length: mean((r) => r.result.average.meanLength ?? NaN).mean,
       posttrain: { before: mean((r) => r.posttrain.before).mean, after: mean((r) => r.posttrain.after).mean },
     };
   }

@@ -58,15 +58,16 @@ async function midtrainAndReport(config: RunConfig, sources: string[], out: RunD
   const signals = stopOnSignal();
   try {
     const outcome = await runMidtrain(config, out, { ...flags, resume, evaluateBase: true, shouldStop: signals.shouldStop }, reporter);
-    if (outcome.stopped) {
+    if (outcome.stopped || !outcome.trained) {
       process.stderr.write(`stopped after step ${outcome.steps}; continue with: rmt resume ${out.dir}\n`);
       return;
     }
+    const trained = outcome.trained;
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ dir: out.dir, seconds: outcome.seconds, base: outcome.base ?? null, trained: outcome.trained })}\n`);
+      process.stdout.write(`${JSON.stringify({ dir: out.dir, seconds: outcome.seconds, base: outcome.base ?? null, trained })}\n`);
       return;
     }
-    const rows = [...(outcome.base ? [{ name: 'base', result: outcome.base }] : []), { name: config.midtrain.method, result: outcome.trained }];
+    const rows = [...(outcome.base ? [{ name: 'base', result: outcome.base }] : []), { name: config.midtrain.method, result: trained }];
     process.stdout.write(`\n${comparisonTable(rows)}\n`);
     process.stdout.write(`${config.midtrain.method} evaluated with budget ${outcome.finalBudget ?? 'none'}; run directory ${out.dir} (${outcome.seconds.toFixed(0)} s)\n`);
     if (!opts.quiet) process.stdout.write(`report: ${await writeRunReport(out.dir)}\n`);

@@ -156,7 +156,8 @@ async function samplerFor(config: RunConfig, entropies: number[]): Promise<Sampl
 
 export interface MidtrainOutcome {
   base?: EvalResult;
-  trained: EvalResult;
+  /** Absent when the run was stopped (signal) before its last step. */
+  trained?: EvalResult;
   finalBudget: number | undefined;
   steps: number;
   stopped: boolean;
@@ -210,7 +211,7 @@ export async function runMidtrain(
   if (result.stopped) {
     policy.dispose();
     p.base.dispose();
-    return { base, trained: undefined as never, finalBudget, steps: result.steps, stopped: true, seconds: (performance.now() - started) / 1000 };
+    return { base, finalBudget, steps: result.steps, stopped: true, seconds: (performance.now() - started) / 1000 };
   }
   const trained = evaluateModel(policy, p, config, finalBudget);
   await out.writeJson('eval.json', { method: m.method, steps: m.steps, budget: finalBudget ?? null, seed: config.seed, base: base ?? null, trained });

@@ -137,7 +137,8 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
       const metrics: Record<string, number> = { step, lr };
 
       // 1. Key sites for this step (the NTP baseline reads as many random windows instead).
-      const picked = timed('sample', () => (rl ? input.sampler!.next(step, s.sitesPerStep).map((i) => sites[i]!) : []));
+      const pickedIndices = timed('sample', () => (rl ? input.sampler!.next(step, s.sitesPerStep) : []));
+      const picked = pickedIndices.map((i) => sites[i]!);
       const trainWindows = rl ? [...new Set(picked.map((site) => site.window))] : Array.from({ length: s.sitesPerStep }, () => Math.floor(windowRng.next() * windows.length));
 
       let batch: RolloutBatch | undefined;
@@ -165,7 +166,7 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
         });
         input.sampler!.observe?.(
           step,
-          picked.map((site, g) => ({ index: sites.indexOf(site), reward: groupMeans[g]! })),
+          pickedIndices.map((index, g) => ({ index, reward: groupMeans[g]! })),
         );
         input.budget?.observe?.({ step, accuracy: metrics.accuracy!, meanLength: metrics['completions/mean_length']! });
         if (input.onRollouts && s.sampleRollouts > 0) {
