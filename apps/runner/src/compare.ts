@@ -57,6 +57,24 @@ function accuracyOf(result: EvalResult, mode: 'reasoning' | 'next-token'): Accur
   };
 }
 
+/**
+ * 95% interval of an accuracy: across seeds, a t-interval of the per-seed values; with one seed, the
+ * Wilson interval of that seed's sites (for the average of the splits: the mean of the split bounds).
+ */
+function accuracyInterval(rows: SeedResult[], mode: 'reasoning' | 'next-token', key: Split | 'average'): { low: number; high: number } {
+  if (rows.length > 1) {
+    const i = meanInterval(rows.map((r) => accuracyOf(r.result, mode)[key]));
+    return { low: i.low, high: i.high };
+  }
+  const splitCi = (s: Split) => {
+    const r = rows[0]!.result.splits[s];
+    return (mode === 'reasoning' ? r.reasoningCi : r.ntpCi) ?? { low: NaN, high: NaN };
+  };
+  if (key !== 'average') return splitCi(key);
+  const all = SPLITS.map(splitCi);
+  return { low: all.reduce((a, c) => a + c.low, 0) / all.length, high: all.reduce((a, c) => a + c.high, 0) / all.length };
+}
+
 export async function runCompare(config: RunConfig, seeds: number[], out: RunDirectory, reporter: Reporter): Promise<CompareResults> {
   const perMethod = new Map<CompareMethod, SeedResult[]>();
   const add = (m: CompareMethod, r: SeedResult) => perMethod.set(m, [...(perMethod.get(m) ?? []), r]);
@@ -72,7 +90,7 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
       const outcome = await runMidtrain(cfg, dir, { quiet: true, json: false, resume: false, evaluateBase: baseRow === undefined }, reporter);
       if (!outcome.trained) throw new Error(`compare: ${method} (seed ${seed}) stopped before its last step`);
       const trained = outcome.trained;
-      const post = await runPosttrain(cfg, dir.path('model'), new RunDirectory(dir.path('posttrain')), reporter);
+      const post = await runPosttrain(cfg, dir.path('model'), new RunDirectory(dir.path('posttrain')), reporter, outcome.finalBudget);
       if (outcome.base) {
         const basePost = await runPosttrain(cfg, basePath(cfg), new RunDirectory(join(out.dir, `seed-${seed}`, 'base-posttrain')), reporter);
         baseRow = { result: outcome.base, posttrain: { before: basePost.before.accuracy, after: basePost.after.accuracy } };
@@ -92,10 +110,7 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
     results.methods[method] = {
       mode,
       accuracy: acc(mode),
-      accuracy_ci: Object.fromEntries(keys.map((k) => {
-        const i = mean((r) => accuracyOf(r.result, mode)[k]);
-        return [k, { low: i.low, high: i.high }];
-      })) as CompareResults['methods'][string]['accuracy_ci'],
+      accuracy_ci: Object.fromEntries(keys.map((k) => [k, accuracyInterval(rows, mode, k)])) as CompareResults['methods'][string]['accuracy_ci'],
       accuracy_ntp_mode: acc('next-token'),
       accuracy_reasoning_mode: acc('reasoning'),
       reasoning_length: mean((r) => r.result.average.meanLength ?? NaN).mean,
@@ -112,7 +127,7 @@ const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : 'â
 
 export function resultsMarkdown(r: CompareResults): string {
   const lines: string[] = [];
-  lines.push(`# RMT comparison`, '', `Seeds: ${r.seeds.join(', ')}. Held-out sites per split (nested, base top-16 entropy): easy ${r.sites.easy}, medium ${r.sites.medium}, hard ${r.sites.hard}. Accuracy: mean over seeds [95% t-interval]; reasoning mode for RPT, RMT and ablations, next-token mode for base and NTP.`, '');
+  lines.push(`# RMT comparison`, '', `Seeds: ${r.seeds.join(', ')}. Held-out sites per split (nested, base top-16 entropy): easy ${r.sites.easy}, medium ${r.sites.medium}, hard ${r.sites.hard}. Accuracy: mean over seeds [95% interval: t across seeds, Wilson with one seed]; reasoning mode for RPT, RMT and ablations, next-token mode for base and NTP.`, '');
   lines.push('## Next-token accuracy', '', '| method | mode | easy | medium | hard | average |', '| --- | --- | ---: | ---: | ---: | ---: |');
   for (const [m, v] of Object.entries(r.methods)) {
     const cell = (k: 'easy' | 'medium' | 'hard' | 'average') => `${pct(v.accuracy[k])} [${pct(v.accuracy_ci[k].low)}, ${pct(v.accuracy_ci[k].high)}]`;

@@ -143,12 +143,13 @@ export function createProgram(): Command {
 
   withRunOptions(program.command('posttrain').description('GRPO on the verifiable task from a checkpoint; accuracy before and after'))
     .option('--model <path>', 'checkpoint to post-train (default: the config\'s base)')
-    .action(async (opts: RunOptions & { model?: string }) => {
+    .option('--budget <n>', 'budget told in the prompts (for a budget-trained checkpoint: its final budget)', int('budget'))
+    .action(async (opts: RunOptions & { model?: string; budget?: number }) => {
       const { config, sources } = configFrom(opts, 'default');
       const out = new RunDirectory(opts.out ?? defaultRunDir('posttrain'));
       await out.writeConfig(config, sources);
       const reporter = createReporter({ quiet: !!opts.quiet, json: !!opts.json, label: 'posttrain' });
-      const result = await runPosttrain(config, opts.model ?? basePath(config), out, reporter);
+      const result = await runPosttrain(config, opts.model ?? basePath(config), out, reporter, opts.budget);
       const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       process.stdout.write(
         opts.json

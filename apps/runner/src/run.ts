@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { loadBackend } from '@rmt/backend';
-import { createBudgetSchedule } from '@rmt/budget';
+import { ConstantSchedule, createBudgetSchedule } from '@rmt/budget';
 import { createSampler, drawDistinct, type Sampler } from '@rmt/curriculum';
 import { posttrainProblems, syntheticPretrainSequences, syntheticTokenizer, type Site } from '@rmt/data';
 import { evaluate, verifiableAccuracy, type EvalResult, type VerifiableScore } from '@rmt/eval';
@@ -240,7 +240,7 @@ export interface PosttrainOutcome {
  * become sites (context = question, target = answer) and the mid-training loop runs on them with plain
  * GRPO: uniform sampling, no budget, no NTP term. Accuracy on held-out problems before and after.
  */
-export async function runPosttrain(config: RunConfig, modelPath: string, out: RunDirectory, reporter: Reporter): Promise<PosttrainOutcome> {
+export async function runPosttrain(config: RunConfig, modelPath: string, out: RunDirectory, reporter: Reporter, budget?: number): Promise<PosttrainOutcome> {
   const started = performance.now();
   await loadBackend(config.backend);
   const { model, tokenizer } = await loadWithTokenizer(modelPath);
@@ -253,7 +253,9 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
     const position = tokenizer.encode(p.question).length;
     return { window: i, position, target: windows[i]![position]! };
   });
-  const score = () => verifiableAccuracy(model, tokenizer, format, held, { maxReasoningTokens: pt.maxReasoningTokens, batch: config.eval.batch });
+  // A budget-trained checkpoint is asked with its final budget (told in the prompt, constant, and no
+  // length reward: post-training rewards the answer only).
+  const score = () => verifiableAccuracy(model, tokenizer, format, held, { maxReasoningTokens: pt.maxReasoningTokens, batch: config.eval.batch, budget });
   const before = score();
   const sampler = await createSampler('uniform', {}, { sites: sites.map((_, index) => ({ index, tier: 0, entropy: 0 })), totalSteps: pt.steps, seed: config.seed });
   reporter.start(pt.steps, 0);
@@ -264,7 +266,8 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
     windows,
     sites,
     sampler,
-    budgetConfig: config.midtrain.budget,
+    budget: budget === undefined ? undefined : new ConstantSchedule(budget),
+    budgetConfig: { ...config.midtrain.budget, weight: 0 },
     settings: {
       ...midtrainSettings(config),
       method: 'rmt',
@@ -274,7 +277,7 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
       temperature: pt.temperature,
       maxReasoningTokens: pt.maxReasoningTokens,
       continuationTokens: 1,
-      useBudget: false,
+      useBudget: budget !== undefined,
       useNtp: false,
       lr: pt.lr,
       warmup: 5,
@@ -290,7 +293,7 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
   });
   reporter.stop();
   const after = score();
-  await out.writeJson('posttrain.json', { model: modelPath, before, after });
+  await out.writeJson('posttrain.json', { model: modelPath, budget: budget ?? null, before, after });
   model.dispose();
   return { before, after, seconds: (performance.now() - started) / 1000 };
 }
