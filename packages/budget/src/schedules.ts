@@ -40,26 +40,27 @@ export class ConstantSchedule implements BudgetSchedule {
   }
 }
 
-export class ExponentialSchedule implements BudgetSchedule {
-  readonly name = 'exponential';
+/** Schedules that fall from B_0 toward B_0·γ over training, floored at B_min. */
+abstract class DecayingSchedule implements BudgetSchedule {
+  abstract readonly name: string;
   constructor(
-    private readonly initial: number,
-    private readonly minimum: number,
-    private readonly gamma: number,
+    protected readonly initial: number,
+    protected readonly minimum: number,
+    protected readonly gamma: number,
   ) {}
+  abstract budget(step: number, total: number): number;
+}
+
+export class ExponentialSchedule extends DecayingSchedule {
+  readonly name = 'exponential';
   budget(step: number, total: number): number {
     return budgetAt(step, total, this.initial, this.minimum, this.gamma);
   }
 }
 
 /** Straight line from B_0 to B_0·γ over training (same end points as the exponential schedule). */
-export class LinearSchedule implements BudgetSchedule {
+export class LinearSchedule extends DecayingSchedule {
   readonly name = 'linear';
-  constructor(
-    private readonly initial: number,
-    private readonly minimum: number,
-    private readonly gamma: number,
-  ) {}
   budget(step: number, total: number): number {
     checkStep(step, total);
     const fraction = Math.min(step, total) / total;
