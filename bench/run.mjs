@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { availableBackends, loadBackend, tf } from '@rmt/backend';
+import { availableBackends, loadBackend } from '@rmt/backend';
 import { generate, LlamaModel, parseLlamaConfig } from '@rmt/model';
 import { AdamW, dualUpdate, nextTokenStep, padBatch } from '@rmt/trainer';
 import { dualLossConfigSchema } from '@rmt/dual-loss';
