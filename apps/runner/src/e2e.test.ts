@@ -1,6 +1,6 @@
 // End-to-end on the `tiny` preset: every loop runs, parameters change, metrics are finite, and a run
 // interrupted at step N and resumed ends with exactly the weights of an uninterrupted run.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -137,6 +137,28 @@ describe('tiny end-to-end', () => {
     expect(Object.values(results.methods).every((m) => Number.isFinite(m.accuracy.average) && Number.isFinite(m.posttrain.before))).toBe(true);
     expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(/## Ablations/);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/rmt-no-budget: completions\/mean_length/);
+  });
+
+  it('same config and seed give identical metrics (timings aside)', async () => {
+    const strip = (rows: Record<string, number>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('timing/'))));
+    const runs = [];
+    for (const name of ['det-a', 'det-b']) {
+      const out = join(root, name);
+      const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--out', out, '--quiet');
+      expect(code, stderr).toBe(0);
+      runs.push(strip(metrics(out)));
+    }
+    expect(runs[1]).toEqual(runs[0]);
+  });
+
+  it('a diverging run stops with the step and keeps the last good checkpoint', async () => {
+    const out = join(root, 'nan');
+    const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.lr=1e30', '--set', 'midtrain.warmup=0', '--set', 'midtrain.checkpointEvery=1', '--out', out, '--quiet');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/training diverged at step (\d+): .*the last good checkpoint is kept/);
+    const step = Number(/diverged at step (\d+)/.exec(stderr)![1]);
+    const kept = readdirSync(join(out, 'checkpoints')).filter((n) => /^step-\d+$/.test(n));
+    expect(kept.at(-1)).toBe(`step-${String(step).padStart(6, '0')}`);
   });
 
   it('bad config is a clear error naming the field', async () => {

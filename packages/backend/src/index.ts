@@ -15,4 +15,4 @@ export {
   type BackendProbe,
   type BackendRequest,
 } from './select.js';
-export { entropy, logSoftmax, logSumExp, maskedMean, maskedSum, tokenLogProbs, topKEntropy } from './numerics.js';
+export { entropy, logSoftmax, logSumExp, maskedMean, maskedSum, tokenLogProbs, topKEntropy, variableFrom } from './numerics.js';

@@ -97,3 +97,13 @@ export function maskedMean(x: tf.Tensor, mask: tf.Tensor, axis?: number | number
     return tf.div(total, safeCount);
   });
 }
+
+/**
+ * A variable holding `initial`'s values, with `initial` disposed. `tf.variable` shares the initial tensor's
+ * data and leaves that tensor alive; without this, every model load or init leaks one tensor per weight.
+ */
+export function variableFrom(initial: tf.Tensor, trainable = true): tf.Variable {
+  const variable = tf.variable(initial, trainable);
+  initial.dispose();
+  return variable;
+}

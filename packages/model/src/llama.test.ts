@@ -130,3 +130,18 @@ it('initialisation is reproducible from a seed, seed 0 included', () => {
   a.dispose();
   b.dispose();
 });
+
+it('init, save → load and dispose leave no tensor behind', async () => {
+  const before = tf.memory().numTensors;
+  const model = LlamaModel.init(parseLlamaConfig(base), { seed: 3 });
+  const dir = mkdtempSync(join(tmpdir(), 'rmt-leak-'));
+  try {
+    await saveModel(dir, model);
+    const loaded = await loadModel(dir);
+    loaded.model.dispose();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  model.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+});

@@ -2,7 +2,7 @@
 // attention, SwiGLU, optional tied head. Weights are held in the layout that is fastest here — fused
 // QKV and gate/up projections stored [in, out] — and converted to Hugging Face names and [out, in]
 // matrices only at the checkpoint boundary (checkpoint.ts).
-import { logSoftmax, maskedSum, tf, tokenLogProbs } from '@rmt/backend';
+import { logSoftmax, maskedSum, tf, tokenLogProbs, variableFrom } from '@rmt/backend';
 import { headDim, parameterCount, type LlamaConfig } from './config.js';
 
 /** Keys and values of all past positions, per layer: [B, nKvHeads, S, headDim] float32. */
@@ -86,8 +86,8 @@ export class LlamaModel {
     const hd = headDim(config);
     let counter = 0;
     // tfjs treats a seed of 0 as "no seed" (Math.random), so derived seeds start at 1.
-    const normal = (shape: number[], s = std) => tf.variable(tf.randomNormal(shape, 0, s, 'float32', seed * 1000 + ++counter), true);
-    const ones = (n: number) => tf.variable(tf.ones([n]), true);
+    const normal = (shape: number[], s = std) => variableFrom(tf.randomNormal(shape, 0, s, 'float32', seed * 1000 + ++counter));
+    const ones = (n: number) => variableFrom(tf.ones([n]));
     const residualStd = std / Math.sqrt(2 * config.nLayers);
     const weights: LlamaWeights = {
       tokEmb: normal([config.vocabSize, config.dim]),

@@ -1,6 +1,6 @@
 // Conversion between our internal weight layout (fused, [in, out]) and Hugging Face Llama tensor names
 // ([out, in] matrices), so checkpoints are readable by HF tooling and HF folders load here.
-import { tf } from '@rmt/backend';
+import { tf, variableFrom } from '@rmt/backend';
 import { headDim, type LlamaConfig } from './config.js';
 import { LlamaModel, type LlamaWeights } from './llama.js';
 import type { NamedArray, TensorMap } from './safetensors.js';
@@ -109,7 +109,7 @@ export function fromHfTensors(c: LlamaConfig, tensors: TensorMap, file = 'weight
   const hd = headDim(c);
   const qCols = c.nHeads * hd;
   const kvCols = c.nKvHeads * hd;
-  const variable = (data: Float32Array, shape: number[]) => tf.variable(tf.tensor(data, shape, 'float32'), true);
+  const variable = (data: Float32Array, shape: number[]) => variableFrom(tf.tensor(data, shape, 'float32'));
   const weights: LlamaWeights = {
     tokEmb: variable(get('model.embed_tokens.weight').data, [c.vocabSize, c.dim]),
     layers: Array.from({ length: c.nLayers }, (_, i) => {

@@ -1,7 +1,7 @@
 // AdamW (decoupled weight decay, Loshchilov & Hutter) with global gradient-norm clipping (SPEC §4).
 // Written here because tfjs's Adam has no decoupled decay and does not expose its moments for exact
 // checkpoint/resume; the update is the textbook one, in float32 tfjs ops.
-import { tf } from '@rmt/backend';
+import { tf, variableFrom } from '@rmt/backend';
 
 export interface AdamWOptions {
   beta1: number;
@@ -32,8 +32,8 @@ export class AdamW {
     readonly params: tf.Variable[],
     readonly options: AdamWOptions,
   ) {
-    this.m = params.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = params.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.m = params.map((p) => variableFrom(tf.zerosLike(p), false));
+    this.v = params.map((p) => variableFrom(tf.zerosLike(p), false));
   }
 
   get step(): number {
@@ -76,8 +76,10 @@ export class AdamW {
       throw new Error(`optimizer state has ${state.m.length} moments for ${this.m.length} parameters`);
     }
     this.t = state.step;
-    this.m.forEach((x, i) => x.assign(tf.tensor(state.m[i]!, x.shape)));
-    this.v.forEach((x, i) => x.assign(tf.tensor(state.v[i]!, x.shape)));
+    tf.tidy(() => {
+      this.m.forEach((x, i) => x.assign(tf.tensor(state.m[i]!, x.shape)));
+      this.v.forEach((x, i) => x.assign(tf.tensor(state.v[i]!, x.shape)));
+    });
   }
 
   dispose(): void {
