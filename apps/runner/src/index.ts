@@ -54,7 +54,13 @@ function stopOnSignal(): { shouldStop: () => boolean; dispose: () => void } {
 async function midtrainAndReport(config: RunConfig, sources: string[], out: RunDirectory, opts: RunOptions, label: string, resume: boolean) {
   const flags = { quiet: !!opts.quiet, json: !!opts.json };
   const reporter = createReporter({ ...flags, label });
-  if (!resume) await out.writeConfig(config, sources);
+  if (!resume) {
+    // Never overwrite another run's checkpoints; a folder left by a run killed before its first checkpoint
+    // is simply started again.
+    if (out.hasCheckpoints()) throw new Error(`${out.dir} already holds checkpoints of a run; continue it with \`rmt resume ${out.dir}\` or choose another --out`);
+    await out.truncateLogs(0);
+    await out.writeConfig(config, sources);
+  }
   const signals = stopOnSignal();
   try {
     const outcome = await runMidtrain(config, out, { ...flags, resume, evaluateBase: true, shouldStop: signals.shouldStop }, reporter);

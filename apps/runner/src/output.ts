@@ -1,5 +1,5 @@
 // The run directory: config.resolved.yaml, metrics.jsonl, rollouts.jsonl, checkpoints/, eval.json.
-import { appendFileSync, existsSync, mkdirSync, accessSync, constants, readdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, accessSync, constants, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { writeFileAtomic } from '@rmt/model';
@@ -36,6 +36,28 @@ export class RunDirectory {
 
   appendMetrics(metrics: Record<string, number>): void {
     appendFileSync(this.path('metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
+  }
+
+  /**
+   * After a resume from step N, drop what the interrupted run logged for steps ≥ N (they are re-run), so
+   * metrics.jsonl and rollouts.jsonl read as one uninterrupted run.
+   */
+  async truncateLogs(step: number): Promise<void> {
+    for (const name of ['metrics.jsonl', 'rollouts.jsonl']) {
+      const file = this.path(name);
+      if (!existsSync(file)) continue;
+      const kept = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((line) => {
+          if (line.trim() === '') return false;
+          try {
+            return (JSON.parse(line) as { step?: number }).step! < step;
+          } catch {
+            return false; // a line torn by a kill
+          }
+        });
+      await writeFileAtomic(file, kept.map((l) => `${l}\n`).join(''));
+    }
   }
 
   appendRollouts(records: Record<string, unknown>[]): void {

@@ -205,6 +205,7 @@ export async function runMidtrain(
     },
     onRollouts: (_step, records) => out.appendRollouts(records),
     onWarning: (message) => reporter.warn(message),
+    onResume: (step) => out.truncateLogs(step),
     shouldStop: flags.shouldStop,
   });
   reporter.stop();

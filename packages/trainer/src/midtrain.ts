@@ -63,6 +63,8 @@ export interface MidtrainInput {
   onStep?: (metrics: Record<string, number>) => void;
   onRollouts?: (step: number, records: Record<string, unknown>[]) => void;
   onWarning?: (message: string) => void;
+  /** Called when a checkpoint is restored, with the step the loop continues from. */
+  onResume?: (step: number) => void | Promise<void>;
   /** Checked after every step: true stops the loop after writing a checkpoint (SIGINT/SIGTERM). */
   shouldStop?: () => boolean;
 }
@@ -112,6 +114,7 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
       if (loop.sampler !== undefined) input.sampler?.restore(loop.sampler);
       if (loop.budget !== undefined) input.budget?.restore?.(loop.budget);
       start = saved.state.step;
+      await input.onResume?.(start);
     }
   }
 

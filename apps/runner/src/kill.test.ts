@@ -1,0 +1,65 @@
+// SIGKILL at random moments, many times, then resume: the run ends with exactly the weights of an
+// uninterrupted one and its logs read as one run. Spawns the built CLI (npm test builds first).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBackend } from '@rmt/backend';
+import { loadModel } from '@rmt/model';
+
+const cli = fileURLToPath(new URL('../bin/rmt.js', import.meta.url));
+const built = existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url)));
+const root = mkdtempSync(join(tmpdir(), 'rmt-kill-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** Run the CLI; kill it with SIGKILL after `killAfterMs` (if still running). Resolves with the exit code or 'killed'. */
+function rmt(args: string[], killAfterMs?: number): Promise<number | 'killed'> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, '--backend', 'wasm', ...args], { stdio: 'ignore' });
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+    child.on('exit', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve(signal === 'SIGKILL' ? 'killed' : (code ?? 1));
+    });
+  });
+}
+
+async function weights(dir: string): Promise<number[][]> {
+  const { model } = await loadModel(dir);
+  const out = model.parameters().map((p) => Array.from(p.dataSync()));
+  model.dispose();
+  return out;
+}
+
+describe.skipIf(!built)('kill -9 and resume', () => {
+  beforeAll(async () => {
+    await loadBackend('wasm');
+  });
+  it('survives SIGKILL at random moments (6 kills) and ends bit-identical to an uninterrupted run', async () => {
+    const base = join(root, 'base');
+    expect(await rmt(['pretrain', '--preset', 'tiny', '--out', base, '--quiet'])).toBe(0);
+    const args = ['--preset', 'tiny', '--set', `base=${join(base, 'model')}`, '--set', 'midtrain.steps=8', '--set', 'midtrain.checkpointEvery=1', '--quiet'];
+    const ref = join(root, 'ref');
+    expect(await rmt(['midtrain', ...args, '--out', ref])).toBe(0);
+
+    const run = join(root, 'killed');
+    let seed = 7;
+    const delay = () => 600 + ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % 2500);
+    const hasCheckpoint = () => existsSync(join(run, 'checkpoints')) && readdirSync(join(run, 'checkpoints')).some((n) => /^step-\d+$/.test(n));
+    let kills = 0;
+    for (let attempt = 0; attempt < 12 && kills < 6; attempt++) {
+      const outcome = await rmt(hasCheckpoint() ? ['resume', run, '--quiet'] : ['midtrain', ...args, '--out', run], delay());
+      if (outcome === 'killed') kills++;
+      else break; // finished before the kill
+      // Never a half-written checkpoint: every step folder is complete.
+      if (hasCheckpoint()) for (const n of readdirSync(join(run, 'checkpoints')).filter((x) => /^step-\d+$/.test(x))) expect(existsSync(join(run, 'checkpoints', n, 'state.json'))).toBe(true);
+    }
+    if (!existsSync(join(run, 'model'))) expect(await rmt(hasCheckpoint() ? ['resume', run, '--quiet'] : ['midtrain', ...args, '--out', run])).toBe(0);
+    expect(kills).toBeGreaterThan(0);
+    expect(await weights(join(run, 'model'))).toEqual(await weights(join(ref, 'model')));
+    const steps = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);
+    expect(steps).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  }, 180_000);
+});
