@@ -14,6 +14,7 @@ import { writeRunReport } from './report.js';
 export { backendReport, formatInfo, type InfoReport } from './info.js';
 export { configJsonSchema, merge, parseSet, resolveConfig, runConfigSchema, validateConfig, type RunConfig } from './config.js';
 export { runMidtrain, runPretrain } from './run.js';
+export { RunDirectory } from './output.js';
 
 interface RunOptions {
   preset?: string;
