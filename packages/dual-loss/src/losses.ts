@@ -9,13 +9,6 @@ import { maskedSum, tf, tokenLogProbs } from '@rmt/backend';
  */
 export type LossAggregation = 'token-mean' | 'sequence-mean';
 
-export interface Aggregate {
-  /** Σ of the aggregated quantity over this (micro-)batch, before dividing by the normaliser. */
-  sum: tf.Scalar;
-  /** Tokens (token-mean) or sequences (sequence-mean) in this (micro-)batch. */
-  count: number;
-}
-
 /**
  * Aggregate per-token values [B, T] under a mask, divided by `normalizer` (default: this batch's own
  * count). Passing the full batch's count to every micro-batch makes their losses — and gradients — sum
@@ -25,17 +18,18 @@ export function aggregate(perToken: tf.Tensor2D, mask: tf.Tensor2D, mode: LossAg
   return tf.tidy(() => {
     const m = tf.cast(mask, 'float32');
     let total: tf.Tensor;
-    let count: number;
+    // The batch's own count is read back from the device only when no normaliser is given (a sync point).
+    let count: () => number;
     if (mode === 'token-mean') {
       total = maskedSum(perToken, m);
-      count = tf.sum(m).dataSync()[0]!;
+      count = () => tf.sum(m).dataSync()[0]!;
     } else {
       const lengths = tf.sum(m, 1);
       const perSequence = tf.div(maskedSum(perToken, m, 1), tf.maximum(lengths, 1));
       total = tf.sum(perSequence);
-      count = perToken.shape[0];
+      count = () => perToken.shape[0];
     }
-    const denominator = normalizer ?? count;
+    const denominator = normalizer ?? count();
     return (denominator > 0 ? tf.div(total, denominator) : tf.mul(total, 0)) as tf.Scalar;
   });
 }
