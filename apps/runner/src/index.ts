@@ -1,4 +1,5 @@
 /** The `rmt` command: composes the RMT packages into full runs. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { loadBackend, type BackendRequest } from '@rmt/backend';
 import { backendReport, formatInfo } from './info.js';
@@ -13,8 +14,14 @@ import { writeRunReport } from './report.js';
 
 export { backendReport, formatInfo, type InfoReport } from './info.js';
 export { configJsonSchema, merge, parseSet, resolveConfig, runConfigSchema, validateConfig, type RunConfig } from './config.js';
-export { runMidtrain, runPretrain } from './run.js';
+export { runMidtrain, runPretrain, type MidtrainOutcome, type RunFlags } from './run.js';
+export type { Reporter } from './progress.js';
 export { RunDirectory } from './output.js';
+
+/** The runner's own version, read from its package.json (dist/ sits beside it in the package). */
+function runnerVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 interface RunOptions {
   preset?: string;
@@ -86,6 +93,7 @@ async function midtrainAndReport(config: RunConfig, sources: string[], out: RunD
 export function createProgram(): Command {
   const program = new Command('rmt')
     .description('Reinforcement mid-training of language models')
+    .version(runnerVersion(), '-V, --version')
     .showHelpAfterError()
     .exitOverride()
     .option('--backend <name>', 'tensorflow-gpu | tensorflow | wasm | cpu | auto (overrides the config)');

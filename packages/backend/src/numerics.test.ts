@@ -95,6 +95,17 @@ describeEachBackend('numerics', () => {
     expectClose([h[1]!], [refEntropy(rows[1]!)]);
   });
 
+  it('entropy is differentiable: ∂H/∂x_i = −p_i·(log p_i + H) in float64, also with underflowing entries', () => {
+    const rows = [...RANDOM.slice(0, 2), RANDOM[2]!.map((x, i) => (i === 1 ? 200 : i === 2 ? -200 : x))];
+    const grad = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(entropy(x)))(tf.tensor2d(rows)).dataSync());
+    const expected = rows.flatMap((row) => {
+      const lp = refLogSoftmax(row);
+      const h = refEntropy(row);
+      return lp.map((l) => -Math.exp(l) * (l + h));
+    });
+    expectClose(grad, expected, 1e-4, 1e-6);
+  });
+
   it('token log-probabilities and their gradient (one-hot − softmax) match float64', () => {
     const logits = RANDOM.slice(0, 3); // [3, 23]
     const targets = [5, 0, 22];

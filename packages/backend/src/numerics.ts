@@ -33,9 +33,10 @@ export function logSoftmax(logits: tf.Tensor): tf.Tensor {
 /** p·log p summed over the last axis, counting 0·log 0 as 0 (entries whose probability underflows or is exactly 0). */
 function negEntropyFromLogProbs(logProbs: tf.Tensor): tf.Tensor {
   const p = tf.exp(logProbs);
-  // 0·(−Inf) would be NaN; such terms are 0 by continuity. NaN probabilities are kept (not equal to 0).
-  const terms = tf.where(tf.equal(p, 0), tf.zerosLike(p), tf.mul(p, logProbs));
-  return tf.sum(terms, -1);
+  // 0·(−Inf) would be NaN; such terms are 0 by continuity. Flooring log p at −1e30 makes them 0·(−1e30) = 0
+  // and, unlike a mask from tf.equal (which has no gradient in tfjs), keeps the entropy differentiable.
+  // Any log p below −104 already has p = 0 in float32, so the floor changes no other term. NaN stays NaN.
+  return tf.sum(tf.mul(p, tf.maximum(logProbs, -1e30)), -1);
 }
 
 /** Entropy of softmax(logits) over the full vocabulary, in nats; shape = logits.shape without the last axis. */

@@ -5,6 +5,7 @@
 export { budgetConfigSchema, createBudgetSchedule, type BudgetConfig, type BudgetConfigInput } from './config.js';
 export {
   AdaptiveSchedule,
+  type AdaptiveState,
   ConstantSchedule,
   ExponentialSchedule,
   LinearSchedule,

@@ -68,7 +68,7 @@ export class LinearSchedule extends DecayingSchedule {
   }
 }
 
-interface AdaptiveState {
+export interface AdaptiveState {
   budget: number;
   accuracyEma: number | null;
   bestEma: number | null;

@@ -34,7 +34,7 @@ export type LlamaConfigInput = z.input<typeof llamaConfigSchema>;
 export type LlamaConfig = z.output<typeof llamaConfigSchema>;
 
 /** Validate a config, naming the offending field in the error. `source` names where it came from. */
-export function parseLlamaConfig(input: unknown, source = 'model config'): LlamaConfig {
+export function parseLlamaConfig(input: unknown, source = 'parseLlamaConfig'): LlamaConfig {
   const result = llamaConfigSchema.safeParse(input);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
