@@ -1,7 +1,7 @@
 // The run configuration: one zod schema composed from the packages' schemas. YAML or JSON files,
 // presets and `--set key=value` overrides are merged, then validated; unknown keys, wrong types and
 // out-of-range values are errors that name the field.
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import YAML from 'yaml';
@@ -33,9 +33,9 @@ export const pretrainSchema = z
   .object({
     model: llamaConfigSchema.optional().describe('Architecture of a model trained from scratch (default: the embedded tiny base; vocabSize comes from the tokenizer).'),
     from: z.string().nullable().default(null).describe('Continue from this checkpoint instead of a fresh model.'),
-    sequences: z.number().int().positive().default(40000).describe('Training sequences generated (half plain windows, half worked examples; ours).'),
+    sequences: z.number().int().positive().max(1_000_000).default(40000).describe('Training sequences generated (half plain windows, half worked examples; ours).'),
     steps: z.number().int().positive().default(2000).describe('Optimizer steps.'),
-    batchSize: z.number().int().positive().default(32).describe('Sequences per step.'),
+    batchSize: z.number().int().positive().max(1 << 16).default(32).describe('Sequences per step.'),
     snapshotEvery: z.number().int().nonnegative().default(0).describe('Also save the model every N steps as snapshots/step-N (0 = only at the end).'),
     ...scheduleFields,
     lr: scheduleFields.lr.default(2e-3),
@@ -49,22 +49,26 @@ export const midtrainSchema = z
     method: z.enum(['rmt', 'rpt', 'ntp']).default('rmt').describe('RMT, RPT, or continued next-token pre-training (SPEC §5).'),
     ntp: z.boolean().default(true).describe('RMT: train the NTP term on non-RL positions (SPEC §4); false = the "w/o NTP" ablation.'),
     steps: z.number().int().positive().default(200).describe('Mid-training steps.'),
-    sitesPerStep: z.number().int().positive().default(16).describe('Key sites per step; the NTP baseline reads as many windows.'),
-    groupSize: z.number().int().min(2).default(8).describe('G, rollouts per site (SPEC §1).'),
+    sitesPerStep: z.number().int().positive().max(1 << 16).default(16).describe('Key sites per step; the NTP baseline reads as many windows.'),
+    groupSize: z.number().int().min(2).max(1024).default(8).describe('G, rollouts per site (SPEC §1).'),
     temperature: z.number().positive().default(0.8).describe('Rollout temperature (SPEC §1, RPT: 0.8).'),
-    topK: z.number().int().nonnegative().default(0).describe('Rollout top-k (0 = off).'),
+    topK: z.number().int().nonnegative().max(1 << 22).default(0).describe('Rollout top-k (0 = off).'),
     topP: z.number().gt(0).max(1).default(1).describe('Rollout top-p (1 = off).'),
-    maxReasoningTokens: z.number().int().positive().default(96).describe('Reasoning cap when no budget is in force.'),
+    maxReasoningTokens: z.number().int().positive().max(1 << 16).default(96).describe('Reasoning cap when no budget is in force.'),
     ...scheduleFields,
     lr: scheduleFields.lr.default(1e-4),
     warmup: scheduleFields.warmup.default(10),
     decay: scheduleFields.decay.default('constant'),
     optimizer: optimizerSchema.default({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 }),
-    microBatchRows: z.number().int().positive().default(64).describe('Most rollout rows per forward/backward (memory bound; gradients are summed exactly).'),
+    microBatchRows: z.number().int().positive().max(1 << 16).default(64).describe('Most rollout rows per forward/backward (memory bound; gradients are summed exactly).'),
     checkpointEvery: z.number().int().nonnegative().default(50).describe('Write a checkpoint every N steps (and at the end); 0 = only at the end.'),
-    keepLastN: z.number().int().positive().default(2).describe('Checkpoints kept.'),
+    keepLastN: z.number().int().positive().max(1000).default(2).describe('Checkpoints kept.'),
     warnAfter: z.number().int().positive().default(10).describe('Warn when frac_reward_zero_std or clipped_ratio stays ≥ 0.95 this many steps.'),
-    sampleRollouts: z.number().int().nonnegative().default(4).describe('Rollouts per step written to rollouts.jsonl.'),
+    sampleRollouts: z.number().int().nonnegative().max(1 << 16).default(4).describe('Rollouts per step written to rollouts.jsonl.'),
+    onNonFinite: z
+      .enum(['stop', 'skip'])
+      .default('stop')
+      .describe('NaN/Inf gradients: stop with the last good checkpoint, or skip that update (stops after warnAfter in a row).'),
     budget: budgetConfigSchema.default(budgetConfigSchema.parse({})),
     curriculum: curriculumConfigSchema.default(curriculumConfigSchema.parse({})),
     loss: dualLossConfigSchema.default(dualLossConfigSchema.parse({})),
@@ -74,22 +78,22 @@ export const midtrainSchema = z
 export const posttrainSchema = z
   .object({
     steps: z.number().int().positive().default(40).describe('GRPO steps on the verifiable task (SPEC §6).'),
-    problems: z.number().int().positive().default(2000).describe('Training problems generated (synthetic checksums of 3–6 digits, ours).'),
-    heldOut: z.number().int().positive().default(300).describe('Held-out problems scored before and after.'),
-    sitesPerStep: z.number().int().positive().default(8).describe('Problems per step.'),
-    groupSize: z.number().int().min(2).default(8).describe('Rollouts per problem.'),
+    problems: z.number().int().positive().max(1_000_000).default(2000).describe('Training problems generated (synthetic checksums of 3–6 digits, ours).'),
+    heldOut: z.number().int().positive().max(1_000_000).default(300).describe('Held-out problems scored before and after.'),
+    sitesPerStep: z.number().int().positive().max(1 << 16).default(8).describe('Problems per step.'),
+    groupSize: z.number().int().min(2).max(1024).default(8).describe('Rollouts per problem.'),
     temperature: z.number().positive().default(1).describe('Rollout temperature.'),
     lr: z.number().positive().default(1e-4).describe('Learning rate (constant after 5 warm-up steps).'),
-    maxReasoningTokens: z.number().int().positive().default(64).describe('Reasoning cap.'),
+    maxReasoningTokens: z.number().int().positive().max(1 << 16).default(64).describe('Reasoning cap.'),
   })
   .strict();
 
 export const evalSchema = z
   .object({
-    sites: z.number().int().positive().default(600).describe('Held-out sites evaluated (SPEC §6).'),
+    sites: z.number().int().positive().max(1_000_000).default(600).describe('Held-out sites evaluated (SPEC §6).'),
     thresholds: z.tuple([z.number(), z.number(), z.number()]).default([0.5, 1.0, 1.5]).describe('Nested split thresholds on the base model’s top-k entropy (SPEC §6).'),
-    maxReasoningTokens: z.number().int().positive().default(96).describe('Reasoning cap in evaluation.'),
-    batch: z.number().int().positive().default(64).describe('Sites per generation batch.'),
+    maxReasoningTokens: z.number().int().positive().max(1 << 16).default(96).describe('Reasoning cap in evaluation.'),
+    batch: z.number().int().positive().max(1 << 16).default(64).describe('Sites per generation batch.'),
   })
   .strict();
 
@@ -112,8 +116,13 @@ export const PRESETS = ['default', 'quick', 'tiny', 'base'] as const;
 export const presetsDir = fileURLToPath(new URL('../presets/', import.meta.url));
 export const embeddedBaseDir = fileURLToPath(new URL('../base-model/', import.meta.url));
 
+/** A config is a page of settings; anything larger is a wrong path, not a config (and is not read into memory). */
+const MAX_CONFIG_BYTES = 1 << 20;
+
 function parseFile(path: string): unknown {
   if (!existsSync(path)) throw new Error(`${path}: no such config file`);
+  const size = statSync(path).size;
+  if (size > MAX_CONFIG_BYTES) throw new Error(`${path}: ${size} bytes is too large for a config file (at most ${MAX_CONFIG_BYTES})`);
   const text = readFileSync(path, 'utf8');
   try {
     return path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);

@@ -1,6 +1,7 @@
 // End-to-end on the `tiny` preset: every loop runs, parameters change, metrics are finite, and a run
 // interrupted at step N and resumed ends with exactly the weights of an uninterrupted run.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -159,6 +160,36 @@ describe('tiny end-to-end', () => {
     const step = Number(/diverged at step (\d+)/.exec(stderr)![1]);
     const kept = readdirSync(join(out, 'checkpoints')).filter((n) => /^step-\d+$/.test(n));
     expect(kept.at(-1)).toBe(`step-${String(step).padStart(6, '0')}`);
+  });
+
+  it('onNonFinite: skip drops NaN updates with a warning and stops after warnAfter in a row', async () => {
+    const out = join(root, 'nan-skip');
+    const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.lr=1e30', '--set', 'midtrain.warmup=0', '--set', 'midtrain.onNonFinite=skip', '--set', 'midtrain.warnAfter=2', '--set', 'midtrain.steps=8', '--out', out, '--quiet');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/step (\d+): non-finite gradients .*update skipped/);
+    expect(stderr).toMatch(/training diverged at step \d+: 2 steps in a row with non-finite gradients/);
+    expect(metrics(out).filter((m) => m.skipped === 1)).toHaveLength(1);
+  });
+
+  // A real small disk: a 64 KB tmpfs (mounting needs root, as on CI; elsewhere the test shows as skipped).
+  const smallDisk = join(root, 'small-disk');
+  mkdirSync(smallDisk);
+  const mounted = process.platform === 'linux' && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', smallDisk]).status === 0;
+  afterAll(() => {
+    if (mounted) spawnSync('umount', [smallDisk]);
+  });
+
+  it.skipIf(!mounted)('a disk too small for the checkpoints is refused before training, with the sizes', async () => {
+    const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--out', join(smallDisk, 'run'), '--quiet');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/run: 0\.\d MB free on its disk, but 3 checkpoints and the final model need about 1\.\d MB/);
+    expect(existsSync(join(smallDisk, 'run', 'metrics.jsonl'))).toBe(false);
+  });
+
+  it('outputs cannot be written outside the run directory', () => {
+    const out = new RunDirectory(join(root, 'contained'));
+    for (const name of ['../escape.json', '/tmp/escape.json', 'a/../../escape.json', '.', '']) expect(() => out.path(name), name).toThrow(/is not inside the run directory/);
+    expect(out.path('checkpoints/step-000001')).toBe(join(root, 'contained', 'checkpoints', 'step-000001'));
   });
 
   it('bad config is a clear error naming the field', async () => {

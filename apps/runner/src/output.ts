@@ -1,6 +1,6 @@
 // The run directory: config.resolved.yaml, metrics.jsonl, rollouts.jsonl, checkpoints/, eval.json.
-import { appendFileSync, existsSync, mkdirSync, accessSync, constants, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, accessSync, constants, readdirSync, readFileSync, statfsSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import YAML from 'yaml';
 import { writeFileAtomic } from '@rmt/model';
 import type { RunConfig } from './config.js';
@@ -18,8 +18,22 @@ export class RunDirectory {
     }
   }
 
+  /** A path inside the run directory. Every output goes through here, so none can land outside it. */
   path(name: string): string {
-    return join(this.dir, name);
+    const full = resolve(this.dir, name);
+    const inside = relative(this.dir, full);
+    if (isAbsolute(name) || inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
+      throw new Error(`${this.dir}: refusing to write '${name}', which is not inside the run directory`);
+    }
+    return full;
+  }
+
+  /** Refuse to start when the disk cannot hold what the run will write (known before training starts). */
+  ensureFreeSpace(bytes: number, what: string): void {
+    const { bavail, bsize } = statfsSync(this.dir);
+    const free = Number(bavail) * Number(bsize);
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
+    if (free < bytes) throw new Error(`${this.dir}: ${mb(free)} free on its disk, but ${what} need about ${mb(bytes)}; free some space or choose another --out`);
   }
 
   get checkpoints(): string {
@@ -35,7 +49,16 @@ export class RunDirectory {
   }
 
   appendMetrics(metrics: Record<string, number>): void {
-    appendFileSync(this.path('metrics.jsonl'), `${JSON.stringify(metrics)}\n`);
+    this.append('metrics.jsonl', `${JSON.stringify(metrics)}\n`);
+  }
+
+  /** Append to a log; a failure (disk full, say) names the file instead of Node's bare `ENOSPC: … write`. */
+  private append(name: string, text: string): void {
+    try {
+      appendFileSync(this.path(name), text);
+    } catch (error) {
+      throw new Error(`${this.path(name)}: cannot append (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); checkpoints already written are kept`, { cause: error });
+    }
   }
 
   /**
@@ -61,7 +84,7 @@ export class RunDirectory {
   }
 
   appendRollouts(records: Record<string, unknown>[]): void {
-    if (records.length > 0) appendFileSync(this.path('rollouts.jsonl'), records.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    if (records.length > 0) this.append('rollouts.jsonl', records.map((r) => `${JSON.stringify(r)}\n`).join(''));
   }
 
   async writeJson(name: string, value: unknown): Promise<void> {

@@ -141,6 +141,7 @@ export function midtrainSettings(config: RunConfig): MidtrainSettings {
     keepLastN: m.keepLastN,
     warnAfter: m.warnAfter,
     sampleRollouts: m.sampleRollouts,
+    onNonFinite: m.onNonFinite,
   };
 }
 
@@ -176,6 +177,10 @@ export async function runMidtrain(
   reporter.log(`backend: ${backend.name} (${backend.device})`);
   const p = await prepare(config, out, reporter);
   const m = config.midtrain;
+  // Each checkpoint holds the weights and two AdamW moments; keepLastN of them plus one being written, and
+  // the final model. A megabyte more for logs, tokenizer and evaluation files.
+  const weightBytes = 4 * p.base.parameterCount();
+  out.ensureFreeSpace(3 * weightBytes * (m.keepLastN + 1) + weightBytes + 2 ** 20, `${m.keepLastN + 1} checkpoints and the final model`);
   const budget = midtrainSettings(config).useBudget ? createBudgetSchedule(m.budget) : undefined;
   const finalBudget = budget?.budget(m.steps, m.steps);
 

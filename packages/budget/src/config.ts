@@ -6,8 +6,8 @@ export const budgetConfigSchema = z
   .object({
     enabled: z.boolean().default(true).describe('Use the dynamic budget (SPEC §2). Off = no budget in the prompt and no length reward (RPT, RMT w/o budget).'),
     schedule: z.enum(['constant', 'exponential', 'linear', 'adaptive']).default('exponential').describe('Schedule family (SPEC §2): exponential is the published one; adaptive is ours.'),
-    initial: z.number().int().positive().default(800).describe('B_0, the starting budget in reasoning tokens (SPEC §2: 800 at 14B; scale to the model and task).'),
-    minimum: z.number().int().nonnegative().default(1).describe('B_min, the floor of the budget (SPEC §2).'),
+    initial: z.number().int().positive().max(1 << 16).default(800).describe('B_0, the starting budget in reasoning tokens (SPEC §2: 800 at 14B; scale to the model and task).'),
+    minimum: z.number().int().nonnegative().max(1 << 16).default(1).describe('B_min, the floor of the budget (SPEC §2).'),
     gamma: z.number().positive().max(1).default(0.2).describe('γ: the budget falls to B_0·γ by the last step (SPEC §2).'),
     adaptive: z
       .object({
@@ -23,7 +23,7 @@ export const budgetConfigSchema = z
     rMax: z.number().nonnegative().default(1).describe('r_max of the length reward (SPEC §2, ours).'),
     weight: z.number().min(0).max(1).default(0.2).describe('w in r = (1 − w)·r_match + w·r_len (SPEC §2, ours).'),
     lengthRewardOnlyWhenCorrect: z.boolean().default(false).describe('Pay the length reward only for correct predictions (SPEC §2 option, ours).'),
-    capMultiplier: z.number().positive().default(2).describe('Generation is hard-capped at capMultiplier·B_t reasoning tokens (SPEC §2).'),
+    capMultiplier: z.number().positive().max(16).default(2).describe('Generation is hard-capped at capMultiplier·B_t reasoning tokens (SPEC §2).'),
   })
   .strict();
 

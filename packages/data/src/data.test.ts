@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ByteTokenizer, createRng, tokenBoundaries, tokensToBytes } from '@rmt/model';
+import { fuzzParser } from '@rmt/testing';
 import {
   buildWindows,
   checksum,
@@ -106,6 +107,26 @@ describe('corpora', () => {
     await expect(readCorpus({ path: join(dir, 'bad.jsonl') })).rejects.toThrow(/bad\.jsonl:2: invalid JSON/);
     writeFileSync(join(dir, 'num.jsonl'), '{"text":5}\n');
     await expect(readCorpus({ path: join(dir, 'num.jsonl') })).rejects.toThrow(/num\.jsonl:1: field 'text' is not a string \(number\)/);
+  });
+  it('one giant line (16 MB, no separator) is read as one document', async () => {
+    const line = 'ab'.repeat(8 << 20);
+    writeFileSync(join(dir, 'giant.txt'), line);
+    const docs = await readCorpus({ path: join(dir, 'giant.txt') });
+    expect(docs).toHaveLength(1);
+    expect(docs[0]!.length).toBe(16 << 20);
+  });
+  it('fuzzed text and JSONL corpora: accepted, or an error naming the file', async () => {
+    for (const [name, good] of [
+      ['fuzz.jsonl', '{"text":"one two"}\n{"text":"three","n":1}\n\n{"text":"caf\u00e9"}\n'],
+      ['fuzz.txt', 'first story.<|endoftext|>second, with café and 🙂.<|endoftext|>third'],
+    ] as const) {
+      const file = join(dir, name);
+      const rejected = await fuzzParser(Buffer.from(good), file, async (bytes) => {
+        writeFileSync(file, bytes);
+        await readCorpus({ path: file });
+      });
+      expect(rejected).toBeGreaterThan(name.endsWith('.jsonl') ? 50 : 5);
+    }
   });
 });
 

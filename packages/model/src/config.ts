@@ -1,15 +1,18 @@
 import { z } from 'zod';
 
-/** Llama-family decoder configuration (field names as in llama2.c / Meta's reference). */
+/**
+ * Llama-family decoder configuration (field names as in llama2.c / Meta's reference). The upper bounds are far
+ * above any model this toolkit trains, and keep a mistyped or crafted config from asking for terabytes.
+ */
 export const llamaConfigSchema = z
   .object({
-    dim: z.number().int().positive().describe('Model width (hidden size).'),
-    nLayers: z.number().int().positive().describe('Number of transformer blocks.'),
-    nHeads: z.number().int().positive().describe('Query heads per attention layer.'),
-    nKvHeads: z.number().int().positive().describe('Key/value heads (grouped-query attention); must divide nHeads.'),
-    hiddenDim: z.number().int().positive().describe('SwiGLU inner width.'),
-    vocabSize: z.number().int().positive().describe('Vocabulary size.'),
-    maxSeqLen: z.number().int().positive().describe('Longest sequence (prompt + generation) the model accepts.'),
+    dim: z.number().int().positive().max(1 << 16).describe('Model width (hidden size).'),
+    nLayers: z.number().int().positive().max(1024).describe('Number of transformer blocks.'),
+    nHeads: z.number().int().positive().max(1024).describe('Query heads per attention layer.'),
+    nKvHeads: z.number().int().positive().max(1024).describe('Key/value heads (grouped-query attention); must divide nHeads.'),
+    hiddenDim: z.number().int().positive().max(1 << 18).describe('SwiGLU inner width.'),
+    vocabSize: z.number().int().positive().max(1 << 22).describe('Vocabulary size.'),
+    maxSeqLen: z.number().int().positive().max(1 << 20).describe('Longest sequence (prompt + generation) the model accepts.'),
     ropeTheta: z.number().positive().default(10000).describe('Rotary embedding base.'),
     normEps: z.number().positive().default(1e-5).describe('RMSNorm epsilon.'),
     positionEncoding: z

@@ -41,16 +41,28 @@ export async function saveCheckpoint(
   const final = stepDir(root, step);
   const tmp = `${final}.tmp-${process.pid}`;
   await rm(tmp, { recursive: true, force: true });
-  await saveModel(tmp, parts.model, parts.tokenizer);
-  const opt = parts.optimizer.state();
-  const moments = new Map<string, { data: Float32Array; shape: number[] }>();
-  parts.optimizer.params.forEach((p, i) => {
-    moments.set(`m.${i}`, { data: opt.m[i]!, shape: p.shape });
-    moments.set(`v.${i}`, { data: opt.v[i]!, shape: p.shape });
-  });
-  await writeSafetensors(join(tmp, OPTIMIZER_FILE), moments, { step: String(opt.step) });
-  // state.json last: its presence marks the folder complete.
-  await writeFileAtomic(join(tmp, STATE_FILE), `${JSON.stringify({ ...parts.state, step, optimizerStep: opt.step }, null, 1)}\n`);
+  try {
+    await saveModel(tmp, parts.model, parts.tokenizer);
+    const opt = parts.optimizer.state();
+    const moments = new Map<string, { data: Float32Array; shape: number[] }>();
+    parts.optimizer.params.forEach((p, i) => {
+      moments.set(`m.${i}`, { data: opt.m[i]!, shape: p.shape });
+      moments.set(`v.${i}`, { data: opt.v[i]!, shape: p.shape });
+    });
+    await writeSafetensors(join(tmp, OPTIMIZER_FILE), moments, { step: String(opt.step) });
+    // state.json last: its presence marks the folder complete.
+    await writeFileAtomic(join(tmp, STATE_FILE), `${JSON.stringify({ ...parts.state, step, optimizerStep: opt.step }, null, 1)}\n`);
+  } catch (error) {
+    // Disk full, quota, permissions: drop the partial folder, keep every complete checkpoint, say which is newest.
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    const newest = (await listCheckpoints(root)).at(-1);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new Error(
+      `${root}: could not write the checkpoint of step ${step} (${code === 'ENOSPC' ? 'disk full' : (code ?? (error as Error).message)}); ` +
+        (newest ? `the newest complete checkpoint, step ${newest.step}, is kept` : 'no earlier checkpoint exists'),
+      { cause: error },
+    );
+  }
   await rm(final, { recursive: true, force: true });
   await rename(tmp, final);
   // Keep the newest keepLastN; remove stray temporaries of earlier crashes.

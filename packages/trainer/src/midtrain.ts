@@ -43,6 +43,12 @@ export interface MidtrainSettings {
   warnAfter: number;
   /** Save this many rollouts per step to rollouts.jsonl (the first sites). */
   sampleRollouts: number;
+  /**
+   * A step whose gradients are NaN/Inf: 'stop' (default) ends the run with the last good checkpoint; 'skip'
+   * drops that update (AdamW never applies a non-finite gradient) and goes on, stopping only after
+   * `warnAfter` such steps in a row. Absent = 'stop'.
+   */
+  onNonFinite?: 'stop' | 'skip';
 }
 
 export interface MidtrainInput {
@@ -124,7 +130,7 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
     await saveCheckpoint(input.checkpointDir, step, { model, tokenizer, optimizer, state: { kind: 'midtrain', method: s.method, totalSteps: s.steps, loop } }, s.keepLastN);
   };
 
-  const streaks = { zeroStd: 0, clipped: 0 };
+  const streaks = { zeroStd: 0, clipped: 0, nonFinite: 0 };
   let stopped = false;
   try {
     for (let step = start; step < s.steps; step++) {
@@ -207,7 +213,16 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
         }),
       );
       if (![result.lossRl, result.lossNtp, result.gradNorm].every(Number.isFinite)) {
-        throw new TrainingDivergedError(step, `loss/rl ${result.lossRl}, loss/ntp ${result.lossNtp}, grad_norm ${result.gradNorm}`);
+        const detail = `loss/rl ${result.lossRl}, loss/ntp ${result.lossNtp}, grad_norm ${result.gradNorm}`;
+        // Skipping is only honest when the optimizer refused the update, i.e. the gradient norm is not finite.
+        const skippable = s.onNonFinite === 'skip' && !Number.isFinite(result.gradNorm);
+        if (!skippable) throw new TrainingDivergedError(step, detail);
+        streaks.nonFinite += 1;
+        if (streaks.nonFinite >= s.warnAfter) throw new TrainingDivergedError(step, `${streaks.nonFinite} steps in a row with non-finite gradients (${detail})`);
+        input.onWarning?.(`step ${step}: non-finite gradients (${detail}); update skipped (midtrain.onNonFinite: skip)`);
+        metrics.skipped = 1;
+      } else {
+        streaks.nonFinite = 0;
       }
       Object.assign(metrics, {
         'loss/rl': result.lossRl,

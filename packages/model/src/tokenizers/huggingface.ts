@@ -68,7 +68,13 @@ export class HuggingFaceTokenizer implements Tokenizer {
       }
     };
     const configPath = join(dirname(path), 'tokenizer_config.json');
-    return new HuggingFaceTokenizer(await parse(path), existsSync(configPath) ? await parse(configPath) : {});
+    const [json, config] = [await parse(path), existsSync(configPath) ? await parse(configPath) : {}];
+    try {
+      return new HuggingFaceTokenizer(json, config);
+    } catch (error) {
+      // The library's own errors do not say which file they came from.
+      throw new Error(`${path}: not a usable tokenizer (${(error as Error).message})`, { cause: error });
+    }
   }
 
   get vocabSize(): number {
