@@ -58,3 +58,40 @@ describeEachBackend('training step', () => {
     tf.dispose([emb, out, inputs, targets]);
   });
 });
+
+// Every transpose combination of a matmul (the wasm backend routes transposed operands through an explicit
+// transpose to reach XNNPACK) against a float64 loop, and with no memory left behind.
+describeEachBackend('matMul with transposed operands', () => {
+  const A = Array.from({ length: 5 * 7 }, (_, i) => Math.sin(i + 1));
+  const B = Array.from({ length: 7 * 3 }, (_, i) => Math.cos(2 * i + 1));
+  const at = (m: number[], cols: number, r: number, c: number) => m[r * cols + c]!;
+  // reference: A [5,7] · B [7,3] in float64
+  const ref = Array.from({ length: 5 * 3 }, (_, k) => {
+    const [r, c] = [Math.floor(k / 3), k % 3];
+    let s = 0;
+    for (let i = 0; i < 7; i++) s += at(A, 7, r, i) * at(B, 3, i, c);
+    return s;
+  });
+  const transposed = (m: number[], rows: number, cols: number) => Array.from({ length: rows * cols }, (_, k) => at(m, cols, k % rows, Math.floor(k / rows)));
+
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ])('transposeA=%s transposeB=%s equals float64, batched too, no leaks', (ta, tb) => {
+    const bytes = tf.memory().numBytes;
+    const tensors = tf.memory().numTensors;
+    const got = tf.tidy(() => {
+      const a = ta ? tf.tensor2d(transposed(A, 5, 7), [7, 5]) : tf.tensor2d(A, [5, 7]);
+      const b = tb ? tf.tensor2d(transposed(B, 7, 3), [3, 7]) : tf.tensor2d(B, [7, 3]);
+      const single = Array.from(tf.matMul(a, b, ta, tb).dataSync());
+      const batched = Array.from(tf.matMul(tf.stack([a, a]), tf.stack([b, b]), ta, tb).dataSync());
+      return { single, batched };
+    });
+    got.single.forEach((x, i) => expect(Math.abs(x - ref[i]!)).toBeLessThan(1e-5));
+    expect(got.batched).toEqual([...got.single, ...got.single]);
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(tf.memory().numBytes).toBe(bytes);
+  });
+});

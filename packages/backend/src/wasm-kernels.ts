@@ -1,18 +1,24 @@
-// Kernels the wasm backend lacks but a transformer training step needs.
-// tfjs-backend-wasm 4.22 has no UnsortedSegmentSum, which the gradient of `gather` (token embeddings,
-// picking the log-probability of the chosen token) calls. Without it, training on wasm throws.
+// Kernels the wasm backend lacks or runs slowly, for a transformer training step.
+// - tfjs-backend-wasm 4.22 has no UnsortedSegmentSum, which the gradient of `gather` (token embeddings,
+//   picking the log-probability of the chosen token) calls. Without it, training on wasm throws.
+// - Its BatchMatMul reaches XNNPACK only for a single, untransposed product; with transposeA or transposeB
+//   (every matmul gradient: dX = dY·Wᵀ, dW = Xᵀ·dY) it falls back to a naive loop, 10–20× slower. The
+//   wrapper below transposes such an operand explicitly (a cheap memory copy) and takes the fast path.
 import * as tf from '@tensorflow/tfjs';
 
 interface WasmBackendLike {
   readSync(dataId: object): tf.backend_util.BackendValues;
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
 }
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
 
 /**
  * out[s, ...] = Σ_{i : ids[i] = s} x[i, ...]; ids outside [0, numSegments) are dropped, as in TensorFlow.
  * Plain loops over the wasm heap copy: the op is memory-bound and runs once per backward pass.
  */
-function unsortedSegmentSum({ inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }): tf.TensorInfo {
+function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo {
   const wasm = backend as WasmBackendLike;
   const x = inputs.x as tf.TensorInfo;
   const segmentIds = inputs.segmentIds as tf.TensorInfo;
@@ -34,6 +40,35 @@ function unsortedSegmentSum({ inputs, attrs, backend }: { inputs: tf.NamedTensor
   return wasm.makeOutput(outShape, x.dtype, undefined, out);
 }
 
+/**
+ * BatchMatMul with transposed operands materialised first, so a single product runs on XNNPACK's fast path.
+ * Batched products (attention) stay on the native loop: splitting them into one XNNPACK product per batch
+ * entry was measured 3× slower (operator set-up per tiny product outweighs the loop).
+ */
+function fastBatchMatMul(matMul: tf.KernelFunc, transpose: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const a = args.inputs.a as tf.TensorInfo;
+    const b = args.inputs.b as tf.TensorInfo;
+    const single = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+    if ((!transposeA && !transposeB) || !single(a) || !single(b)) return matMul(args as never);
+    const backend = args.backend as WasmBackendLike;
+    const swapLast = (t: tf.TensorInfo) => {
+      const perm = t.shape.map((_, i) => i);
+      [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1]!, perm[perm.length - 2]!];
+      return transpose({ inputs: { x: t }, backend, attrs: { perm } } as never) as tf.TensorInfo;
+    };
+    const temps: tf.TensorInfo[] = [];
+    const aa = transposeA ? (temps.push(swapLast(a)), temps.at(-1)!) : a;
+    const bb = transposeB ? (temps.push(swapLast(b)), temps.at(-1)!) : b;
+    try {
+      return matMul({ inputs: { a: aa, b: bb }, backend, attrs: { ...args.attrs, transposeA: false, transposeB: false } } as never);
+    } finally {
+      for (const t of temps) backend.disposeData(t.dataId);
+    }
+  }) as tf.KernelFunc;
+}
+
 let registered = false;
 
 /** Register the missing training kernels on the wasm backend (idempotent). */
@@ -42,5 +77,11 @@ export function registerWasmTrainingKernels(): void {
   registered = true;
   if (tf.getKernel('UnsortedSegmentSum', 'wasm') === undefined) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
+  }
+  const matMul = tf.getKernel('BatchMatMul', 'wasm');
+  const transpose = tf.getKernel('Transpose', 'wasm');
+  if (matMul && transpose) {
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel({ ...matMul, kernelFunc: fastBatchMatMul(matMul.kernelFunc, transpose.kernelFunc) });
   }
 }

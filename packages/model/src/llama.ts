@@ -123,7 +123,7 @@ export class LlamaModel {
   }
 
   dispose(): void {
-    tf.dispose([...this.parameters(), ...[this.ropeCos, this.ropeSin, this.rotateHalf].filter((t) => t !== undefined)]);
+    tf.dispose([...this.parameters(), ...[this.ropeCos, this.ropeSin, this.rotateHalf, this.embT?.value].filter((t) => t !== undefined)]);
   }
 
   /**
@@ -175,7 +175,7 @@ export class LlamaModel {
     const out = tf.tidy(() => {
       const { hidden, keys, values } = this.blocks(ids, padLeft, 0, undefined);
       const last = tf.slice(hidden, [0, len - 1, 0], [batch, 1, this.config.dim]);
-      return { logits: tf.reshape(this.head(last), [batch, this.config.vocabSize]) as tf.Tensor2D, keys, values };
+      return { logits: tf.reshape(this.head(last, true), [batch, this.config.vocabSize]) as tf.Tensor2D, keys, values };
     });
     return { logits: out.logits, cache: { keys: out.keys, values: out.values, padLeft: [...padLeft], length: len } };
   }
@@ -187,7 +187,7 @@ export class LlamaModel {
     const out = tf.tidy(() => {
       const ids = tf.reshape(tokens, [batch, 1]) as tf.Tensor2D;
       const { hidden, keys, values } = this.blocks(ids, cache.padLeft, cache.length, cache);
-      return { logits: tf.reshape(this.head(hidden), [batch, this.config.vocabSize]) as tf.Tensor2D, keys, values };
+      return { logits: tf.reshape(this.head(hidden, true), [batch, this.config.vocabSize]) as tf.Tensor2D, keys, values };
     });
     tf.dispose([...cache.keys, ...cache.values]);
     return { logits: out.logits, cache: { keys: out.keys, values: out.values, padLeft: cache.padLeft, length: cache.length + 1 } };
@@ -199,13 +199,31 @@ export class LlamaModel {
     }
   }
 
-  /** Final norm and output projection: [B, T, D] → [B, T, V]. */
-  private head(hidden: tf.Tensor3D): tf.Tensor3D {
+  /**
+   * Final norm and output projection: [B, T, D] → [B, T, V]. In inference (prefill, decode) a tied head
+   * multiplies by a kept transposed copy of the embedding, remade only when the embedding's value changes:
+   * on wasm a transposed matmul operand is copied and re-packed on every call, the largest cost of a decode
+   * step. Training goes through the embedding itself, so its gradient is unchanged.
+   */
+  private head(hidden: tf.Tensor3D, inference = false): tf.Tensor3D {
     const [b, t, d] = hidden.shape;
     const x = tf.reshape(this.rmsNorm(hidden, this.weights.finalNorm), [b * t, d]) as tf.Tensor2D;
-    const logits = this.weights.lmHead ? tf.matMul(x, this.weights.lmHead) : tf.matMul(x, this.weights.tokEmb, false, true);
+    const emb = this.weights.tokEmb;
+    let logits: tf.Tensor;
+    if (this.weights.lmHead) logits = tf.matMul(x, this.weights.lmHead);
+    else if (!inference) logits = tf.matMul(x, emb, false, true);
+    else {
+      if (this.embT?.source !== emb.dataId) {
+        this.embT?.value.dispose();
+        this.embT = { source: emb.dataId, value: tf.keep(tf.transpose(emb)) as tf.Tensor2D };
+      }
+      logits = tf.matMul(x, this.embT!.value);
+    }
     return tf.reshape(logits, [b, t, this.config.vocabSize]);
   }
+
+  /** The tied embedding transposed, for inference; keyed by the embedding's data (a new value, a new copy). */
+  private embT: { source: object; value: tf.Tensor2D } | undefined;
 
   private rmsNorm(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
     const ms = tf.mean(tf.square(x), -1, true);
