@@ -4,9 +4,13 @@
 // - Its BatchMatMul reaches XNNPACK only for a single, untransposed product; with transposeA or transposeB
 //   (every matmul gradient: dX = dY·Wᵀ, dW = Xᵀ·dY) it falls back to a naive loop, 10–20× slower. The
 //   wrapper below transposes such an operand explicitly (a cheap memory copy) and takes the fast path.
+// - Its Identity copies the data. tfjs-core clones every tensor it saves for the backward pass, so a
+//   training step copied gigabytes; tensors are immutable, so the clone now shares the data and counts a
+//   reference, as reshape does here and Identity does on the cpu backend.
 import * as tf from '@tensorflow/tfjs';
 
 interface WasmBackendLike {
+  incRef(dataId: object): void;
   readSync(dataId: object): tf.backend_util.BackendValues;
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
   disposeData(dataId: object): boolean;
@@ -69,6 +73,16 @@ function fastBatchMatMul(matMul: tf.KernelFunc, transpose: tf.KernelFunc): tf.Ke
   }) as tf.KernelFunc;
 }
 
+/** Identity without a copy: the output shares the input's data (tfjs tensors are never written in place). */
+function sharedIdentity(original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype === 'string') return original(args as never);
+    (args.backend as WasmBackendLike).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  }) as tf.KernelFunc;
+}
+
 let registered = false;
 
 /** Register the missing training kernels on the wasm backend (idempotent). */
@@ -77,6 +91,11 @@ export function registerWasmTrainingKernels(): void {
   registered = true;
   if (tf.getKernel('UnsortedSegmentSum', 'wasm') === undefined) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
+  }
+  const identity = tf.getKernel('Identity', 'wasm');
+  if (identity) {
+    tf.unregisterKernel('Identity', 'wasm');
+    tf.registerKernel({ ...identity, kernelFunc: sharedIdentity(identity.kernelFunc) });
   }
   const matMul = tf.getKernel('BatchMatMul', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');

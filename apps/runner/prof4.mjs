@@ -1,0 +1,26 @@
+import { loadBackend, tf } from '@rmt/backend';
+import { LlamaModel, parseLlamaConfig, generate } from '@rmt/model';
+import { AdamW, dualUpdate } from '@rmt/trainer';
+import { dualLossConfigSchema } from '@rmt/dual-loss';
+await loadBackend('wasm');
+const k = tf.getKernel('Identity', 'wasm');
+const stacks = new Map();
+tf.unregisterKernel('Identity', 'wasm');
+tf.registerKernel({ ...k, kernelFunc: (args) => {
+  const size = args.inputs.x.shape.reduce((a, b) => a * b, 1);
+  const st = new Error().stack.split('\n').slice(2, 40).filter((l) => !l.includes('tf-backend') && !l.includes('node:internal')).slice(0, 6).map((l) => l.trim().replace(/\(.*\/dist\//, '(')).join(' < ');
+  const e = stacks.get(st) ?? { n: 0, size: 0 }; e.n++; e.size += size; stacks.set(st, e);
+  return k.kernelFunc(args);
+} });
+const C = { dim: 128, nLayers: 4, nHeads: 4, nKvHeads: 4, hiddenDim: 344, vocabSize: 512, maxSeqLen: 256, positionEncoding: 'rope', tieEmbeddings: true };
+const model = LlamaModel.init(parseLlamaConfig(C), { seed: 0 });
+const opt = new AdamW(model.parameters(), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+let seed = 1;
+const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+const ids = (rows, cols) => Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.floor(rand() * 512)));
+const prompt = ids(16, 48).flatMap((p) => Array(8).fill(p));
+const out = generate(model, prompt, { maxNewTokens: 32, temperature: 1, seed: 2 });
+stacks.clear();
+const advantages = prompt.map(() => rand() * 2 - 1);
+dualUpdate(model, opt, { prompts: prompt, completions: out.tokens, oldLogProbs: out.logProbs, advantages }, { windows: ids(16, 48), excluded: ids(16, 0) }, { loss: dualLossConfigSchema.parse({}), padId: 0, lr: 1e-4, microBatchRows: 64 });
+for (const [s, e] of [...stacks.entries()].sort((a, b) => b[1].size - a[1].size).slice(0, 12)) console.log(e.n, (e.size / 1e6).toFixed(1) + 'M', s.slice(0, 300));
