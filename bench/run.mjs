@@ -4,10 +4,11 @@
 //   npm run bench [-- --reps 5] [--json] [--backends wasm,tensorflow] [--no-save]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { availableBackends, loadBackend } from '@rmt/backend';
 import { generate, LlamaModel, parseLlamaConfig } from '@rmt/model';
-import { AdamW, dualUpdate, nextTokenStep, padBatch } from '@rmt/trainer';
+import { AdamW, dualUpdate, GradientWorkers, nextTokenStep, padBatch } from '@rmt/trainer';
 import { dualLossConfigSchema } from '@rmt/dual-loss';
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, backends: { type: 'string' }, 'no-save': { type: 'boolean', default: false } } });
@@ -26,12 +27,12 @@ function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
-function timeIt(fn, n, warmup = 1) {
-  for (let i = 0; i < warmup; i++) fn();
+async function timeIt(fn, n, warmup = 1) {
+  for (let i = 0; i < warmup; i++) await fn();
   const out = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
-    fn();
+    await fn();
     out.push(performance.now() - t);
   }
   return median(out);
@@ -62,24 +63,31 @@ for (const name of backends) {
   const opt = new AdamW(model.parameters(), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
   // (a) training step: batch 8 × 64 tokens, AdamW.
   const batch = padBatch(ids(8, 65), 0);
-  results.workloads.train[name] = timeIt(() => nextTokenStep(model, opt, batch, 1e-4), n);
+  results.workloads.train[name] = await timeIt(() => nextTokenStep(model, opt, batch, 1e-4), n);
   // (b) KV-cached sampling: batch 16, prompt 16, 64 new tokens; ms per decode step.
   const prompts = ids(16, 16);
-  results.workloads.decode[name] = timeIt(() => generate(model, prompts, { maxNewTokens: 64, temperature: 1, seed: 1 }), n) / 64;
+  results.workloads.decode[name] = await timeIt(() => generate(model, prompts, { maxNewTokens: 64, temperature: 1, seed: 1 }), n) / 64;
   // (c) an RMT-shaped step: 16 sites × 8 rollouts, context 48, 32 reasoning tokens, dual-loss update.
   if (!slow) {
-    const phases = [];
-    const step = () => {
-      const t0 = performance.now();
-      const prompt = ids(16, 48).flatMap((p) => Array(8).fill(p));
-      const out = generate(model, prompt, { maxNewTokens: 32, temperature: 1, seed: 2 });
-      const t1 = performance.now();
-      const advantages = prompt.map(() => rand() * 2 - 1);
-      dualUpdate(model, opt, { prompts: prompt, completions: out.tokens, oldLogProbs: out.logProbs, advantages }, { windows: ids(16, 48), excluded: ids(16, 0) }, { loss: dualLossConfigSchema.parse({}), padId: 0, lr: 1e-4, microBatchRows: 64 });
-      phases.push({ rollout: (t1 - t0) / 1000, update: (performance.now() - t1) / 1000 });
-    };
-    results.workloads.rmt_step[name] = timeIt(step, Math.max(2, Math.floor(n / 2))) / 1000;
-    results.phases[name] = { rollout: median(phases.map((p) => p.rollout)), update: median(phases.map((p) => p.update)) };
+    // On the single-threaded backends, also with gradient workers on the spare cores (what `rmt run` does).
+    const spare = name === 'wasm' ? Math.min(3, availableParallelism() - 1) : 0;
+    for (const workers of spare > 0 ? [0, spare] : [0]) {
+      const pool = workers > 0 ? await GradientWorkers.start(workers, name) : undefined;
+      const label = workers > 0 ? `${name}+${workers}w` : name;
+      const phases = [];
+      const step = async () => {
+        const t0 = performance.now();
+        const prompt = ids(16, 48).flatMap((p) => Array(8).fill(p));
+        const out = generate(model, prompt, { maxNewTokens: 32, temperature: 1, seed: 2 });
+        const t1 = performance.now();
+        const advantages = prompt.map(() => rand() * 2 - 1);
+        await dualUpdate(model, opt, { prompts: prompt, completions: out.tokens, oldLogProbs: out.logProbs, advantages }, { windows: ids(16, 48), excluded: ids(16, 0) }, { loss: dualLossConfigSchema.parse({}), padId: 0, lr: 1e-4, microBatchRows: 64, workers: pool });
+        phases.push({ rollout: (t1 - t0) / 1000, update: (performance.now() - t1) / 1000 });
+      };
+      results.workloads.rmt_step[label] = (await timeIt(step, Math.max(2, Math.floor(n / 2)))) / 1000;
+      results.phases[label] = { rollout: median(phases.map((p) => p.rollout)), update: median(phases.map((p) => p.update)) };
+      await pool?.close();
+    }
   } else results.workloads.rmt_step[name] = null;
   opt.dispose();
   model.dispose();

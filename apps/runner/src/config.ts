@@ -61,6 +61,10 @@ export const midtrainSchema = z
     decay: scheduleFields.decay.default('constant'),
     optimizer: optimizerSchema.default({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 }),
     microBatchRows: z.number().int().positive().max(1 << 16).default(64).describe('Most rollout rows per forward/backward (memory bound; gradients are summed exactly).'),
+    workers: z
+      .union([z.literal('auto'), z.number().int().min(0).max(64)])
+      .default('auto')
+      .describe("Worker threads computing a share of each update's micro-batches (same result with any number). 'auto': one per spare core on wasm/cpu, none on the native backends (already multi-threaded)."),
     checkpointEvery: z.number().int().nonnegative().default(50).describe('Write a checkpoint every N steps (and at the end); 0 = only at the end.'),
     keepLastN: z.number().int().positive().max(1000).default(2).describe('Checkpoints kept.'),
     warnAfter: z.number().int().positive().default(10).describe('Warn when frac_reward_zero_std or clipped_ratio stays ≥ 0.95 this many steps.'),

@@ -140,16 +140,19 @@ describe('tiny end-to-end', () => {
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/rmt-no-budget: completions\/mean_length/);
   });
 
-  it('same config and seed give identical metrics (timings aside)', async () => {
+  it('same config and seed give identical metrics (timings aside), with or without gradient workers', async () => {
     const strip = (rows: Record<string, number>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('timing/'))));
     const runs = [];
-    for (const name of ['det-a', 'det-b']) {
+    // Micro-batches of 2 rows, so the update has several blocks to share out.
+    for (const [name, workers] of [['det-a', 0], ['det-b', 0], ['det-workers', 2]] as const) {
       const out = join(root, name);
-      const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--out', out, '--quiet');
+      const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.microBatchRows=2', '--set', `midtrain.workers=${workers}`, '--out', out, '--quiet');
       expect(code, stderr).toBe(0);
       runs.push(strip(metrics(out)));
     }
     expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+    expect(Math.max(...runs[0]!.map((m) => m['update/rl_rows']!))).toBeGreaterThan(2);
   });
 
   it('a diverging run stops with the step and keeps the last good checkpoint', async () => {

@@ -263,7 +263,9 @@ export async function runCli(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    process.stderr.write(`rmt: ${error instanceof Error ? error.message : String(error)}\n`);
+    // One line for users; the stack with RMT_DEBUG=1 (for bug reports).
+    const detail = process.env.RMT_DEBUG && error instanceof Error ? (error.stack ?? error.message) : error instanceof Error ? error.message : String(error);
+    process.stderr.write(`rmt: ${detail}\n`);
     return 1;
   }
 }

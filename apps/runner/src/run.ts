@@ -1,8 +1,9 @@
 // Full runs: pretrain (the tiny base), mid-train (RMT / RPT / NTP) and evaluation against the base.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { loadBackend } from '@rmt/backend';
+import { activeBackend, loadBackend } from '@rmt/backend';
 import { ConstantSchedule, createBudgetSchedule } from '@rmt/budget';
 import { createSampler, drawDistinct, type Sampler } from '@rmt/curriculum';
 import { posttrainProblems, syntheticPretrainSequences, syntheticTokenizer, type Site } from '@rmt/data';
@@ -114,6 +115,12 @@ export function evaluateModel(model: LlamaModel, p: Prepared, config: RunConfig,
   });
 }
 
+/** wasm and cpu compute on one thread: use the other cores for data parallelism (capped: 4 threads in all). */
+function autoWorkers(): number {
+  const backend = activeBackend()?.name;
+  return backend === 'wasm' || backend === 'cpu' ? Math.min(3, Math.max(0, availableParallelism() - 1)) : 0;
+}
+
 /** The trainer's settings for a run config (SPEC §5: what each method turns on). */
 export function midtrainSettings(config: RunConfig): MidtrainSettings {
   const m = config.midtrain;
@@ -142,6 +149,7 @@ export function midtrainSettings(config: RunConfig): MidtrainSettings {
     warnAfter: m.warnAfter,
     sampleRollouts: m.sampleRollouts,
     onNonFinite: m.onNonFinite,
+    workers: m.workers === 'auto' ? autoWorkers() : m.workers,
   };
 }
 

@@ -1,7 +1,7 @@
 // The mid-training loop (SPEC §1–5): RMT, RPT and the NTP baseline, with the ablation switches.
 // Each step reads top to bottom: sample key sites → prompts with B_t → rollouts → rewards → group
 // advantages → dual-loss update → metrics → checkpoint. Every phase is timed (`timing/<phase>`).
-import { tf } from '@rmt/backend';
+import { activeBackend, tf } from '@rmt/backend';
 import type { BudgetConfig, BudgetSchedule } from '@rmt/budget';
 import type { Sampler } from '@rmt/curriculum';
 import { siteContext, siteContinuation, type PromptFormat, type Site } from '@rmt/data';
@@ -11,6 +11,7 @@ import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint.js
 import { AdamW, learningRateAt, type AdamWOptions } from './optimizer.js';
 import { rollout, type RolloutBatch } from './rollout.js';
 import { dualUpdate } from './update.js';
+import { GradientWorkers } from './workers.js';
 
 export type Method = 'rmt' | 'rpt' | 'ntp';
 
@@ -49,6 +50,11 @@ export interface MidtrainSettings {
    * `warnAfter` such steps in a row. Absent = 'stop'.
    */
   onNonFinite?: 'stop' | 'skip';
+  /**
+   * Worker threads that compute a share of each update (data parallelism for the single-threaded wasm and
+   * cpu backends; the update is bit-identical with any number). Absent or 0 = none.
+   */
+  workers?: number;
 }
 
 export interface MidtrainInput {
@@ -132,6 +138,7 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
 
   const streaks = { zeroStd: 0, clipped: 0, nonFinite: 0 };
   let stopped = false;
+  const workers = s.workers ? await GradientWorkers.start(s.workers, activeBackend()?.name ?? 'cpu') : undefined;
   try {
     for (let step = start; step < s.steps; step++) {
       const timing: Record<string, number> = {};
@@ -203,13 +210,14 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
       const excluded = trainWindows.map((w) => picked.filter((site) => site.window === w).map((site) => site.position));
       const ntpWindows = s.useNtp || !rl ? { windows: trainWindows.map((w) => windows[w]!), excluded } : undefined;
       const loss = rl ? s.loss : { ...s.loss, lambda: 1 }; // the NTP baseline's loss is L_NTP alone
-      const result = timed('update', () =>
+      const result = await timedAsync(timing, 'update', () =>
         dualUpdate(model, optimizer, batch ? { prompts: batch.prompts, completions: batch.completions, oldLogProbs: batch.oldLogProbs, advantages } : undefined, ntpWindows, {
           loss,
           padId,
           lr,
           microBatchRows: s.microBatchRows,
           reference: input.reference,
+          workers,
         }),
       );
       if (![result.lossRl, result.lossNtp, result.gradNorm].every(Number.isFinite)) {
@@ -250,12 +258,14 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
     }
   } finally {
     optimizer.dispose();
+    await workers?.close();
   }
   return { steps: s.steps, stopped };
 }
 
-async function timedAsync(timing: Record<string, number>, phase: string, f: () => Promise<void>): Promise<void> {
+async function timedAsync<T>(timing: Record<string, number>, phase: string, f: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
-  await f();
+  const out = await f();
   timing[`timing/${phase}`] = (performance.now() - t0) / 1000;
+  return out;
 }

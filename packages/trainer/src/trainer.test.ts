@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBackend, tf } from '@rmt/backend';
 import { ByteTokenizer, LlamaModel, parseLlamaConfig } from '@rmt/model';
-import { AdamW, listCheckpoints, loadCheckpoint, saveCheckpoint } from './index.js';
+import { dualLossConfigSchema } from '@rmt/dual-loss';
+import { AdamW, dualUpdate, GradientWorkers, listCheckpoints, loadCheckpoint, saveCheckpoint } from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rmt-trainer-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -89,5 +90,45 @@ describe('checkpoints', () => {
     model.dispose();
     optimizer.dispose();
     expect(existsSync(join(dir, 'step-000002'))).toBe(false);
+  });
+});
+
+describe('data-parallel update (gradient workers)', () => {
+  beforeAll(async () => {
+    await loadBackend('wasm');
+  });
+
+  it('gives bit-identical weights and statistics to the single-threaded update', async () => {
+    const loss = dualLossConfigSchema.parse({});
+    let state = 5;
+    const rand = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const tokens = (n: number) => Array.from({ length: n }, () => 3 + Math.floor(rand() * 250));
+    const rl = { prompts: [] as number[][], completions: [] as number[][], oldLogProbs: [] as number[][], advantages: [] as number[] };
+    for (let r = 0; r < 14; r++) {
+      const c = tokens(2 + (r % 5));
+      rl.prompts.push(tokens(3 + (r % 3)));
+      rl.completions.push(c);
+      rl.oldLogProbs.push(c.map(() => -5 - rand()));
+      rl.advantages.push(r % 4 === 0 ? 0 : rand() * 2 - 1); // some rows without signal are skipped
+    }
+    const ntp = { windows: [tokens(10), tokens(10)], excluded: [[4], [2, 7]] };
+    const run = async (workers?: GradientWorkers) => {
+      const { model, optimizer } = tinyModel(7);
+      const result = await dualUpdate(model, optimizer, rl, ntp, { loss, padId: 0, lr: 1e-2, microBatchRows: 3, workers });
+      const weights = model.parameters().map((p) => Array.from(p.dataSync()));
+      model.dispose();
+      optimizer.dispose();
+      return { result, weights };
+    };
+    const serial = await run();
+    const pool = await GradientWorkers.start(2, 'wasm');
+    try {
+      const parallel = await run(pool);
+      expect(parallel.result).toEqual(serial.result);
+      expect(parallel.weights).toEqual(serial.weights);
+      expect(serial.result.rlRows).toBe(10);
+    } finally {
+      await pool.close();
+    }
   });
 });

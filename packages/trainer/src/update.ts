@@ -68,100 +68,156 @@ export interface UpdateSettings {
   microBatchRows: number;
   /** Frozen reference policy for the KL term (only used when loss.beta > 0). */
   reference?: LlamaModel;
+  /** Worker threads that take a share of the blocks (wasm and cpu run one thread each). */
+  workers?: BlockRunner;
 }
 
-export function dualUpdate(model: LlamaModel, optimizer: AdamW, rl: RlRows | undefined, ntp: NtpWindows | undefined, s: UpdateSettings): UpdateResult {
+/** The loss statistics of one block (summed over its tokens), read back as numbers. */
+export interface BlockValues {
+  rl: number;
+  ntp: number;
+  kl: number;
+  clip: number;
+  entropy: number;
+  tokens: number;
+}
+
+/** One block of the update: which RL rows, and whether the NTP term rides with it. */
+export interface UpdateBlock {
+  rows: number[];
+  ntp: boolean;
+}
+
+/**
+ * Gradients of one block of the dual loss w.r.t. `params` (kept tensors, caller disposes) and its loss
+ * statistics. Runs the same way on the main thread and in a gradient worker, so the sum over blocks is the
+ * same bits wherever each block ran.
+ */
+export function blockGradients(
+  model: LlamaModel,
+  params: tf.Variable[],
+  rl: RlRows | undefined,
+  ntp: NtpWindows | undefined,
+  block: UpdateBlock,
+  s: Pick<UpdateSettings, 'loss' | 'padId' | 'reference'>,
+  rlNormalizer: number,
+): { grads: tf.Tensor[]; values: BlockValues } {
+  return tf.tidy(() => {
+    const scalars: Record<string, tf.Tensor> = {};
+    const f = () => {
+      const terms: { rl?: tf.Scalar; kl?: tf.Scalar; ntp?: tf.Scalar } = {};
+      if (block.rows.length > 0 && rl) {
+        const t = rlTensors(rl, block.rows, s.padId);
+        const ids = tf.tensor2d(t.ids, undefined, 'int32');
+        const targets = tf.tensor2d(t.targets, undefined, 'int32');
+        const mask = tf.tensor2d(t.mask);
+        const logits = model.forward(ids, t.padLeft);
+        const logProbs = tokenLogProbs(logits, targets) as tf.Tensor2D;
+        const policy = clippedPolicyLoss({
+          logProbs,
+          oldLogProbs: tf.tensor2d(t.old),
+          advantages: tf.tensor1d(t.advantages),
+          mask,
+          epsilon: s.loss.epsilon,
+          aggregation: s.loss.rlAggregation,
+          normalizer: rlNormalizer,
+        });
+        terms.rl = policy.loss;
+        scalars.clip = tf.keep(tf.mul(policy.clipFraction, tf.sum(mask)));
+        scalars.entropy = tf.keep(tf.mul(maskedMean(entropy(logits), mask), tf.sum(mask)));
+        scalars.tokens = tf.keep(tf.sum(mask));
+        if (s.loss.beta > 0 && s.reference) {
+          // The reference is another model: its variables are not differentiated.
+          const refLogProbs = tokenLogProbs(s.reference.forward(ids, t.padLeft), targets) as tf.Tensor2D;
+          terms.kl = aggregate(klPerToken(logProbs, refLogProbs, s.loss.klEstimator), mask, s.loss.rlAggregation, rlNormalizer);
+        }
+      }
+      if (block.ntp && ntp) {
+        const ids = tf.tensor2d(ntp.windows.map((w) => w.slice(0, -1)), undefined, 'int32');
+        const targets = tf.tensor2d(ntp.windows.map((w) => w.slice(1)), undefined, 'int32');
+        const mask = tf.tensor2d(
+          ntp.windows.map((w, i) => {
+            const m = new Array<number>(w.length - 1).fill(1);
+            // Target position p is predicted at input position p − 1.
+            for (const p of ntp.excluded[i]!) if (p >= 1) m[p - 1] = 0;
+            return m;
+          }),
+        );
+        terms.ntp = ntpLoss({ logits: model.forward(ids), targets, mask, aggregation: s.loss.ntpAggregation });
+      }
+      for (const [k, v] of Object.entries(terms)) scalars[k] = tf.keep(v);
+      return dualLoss({ ...terms, beta: s.loss.beta, lambda: s.loss.lambda });
+    };
+    const { grads } = tf.variableGrads(f, params);
+    const ordered = params.map((p) => tf.keep(grads[p.name]!));
+    const read = (k: string) => (scalars[k] ? scalars[k].dataSync()[0]! : 0);
+    const values = { rl: read('rl'), ntp: read('ntp'), kl: read('kl'), clip: read('clip'), entropy: read('entropy'), tokens: read('tokens') };
+    tf.dispose(Object.values(scalars));
+    return { grads: ordered, values };
+  });
+}
+
+/** Computes blocks of the update elsewhere (worker threads); see GradientWorkers. */
+export interface BlockRunner {
+  /** How many blocks it takes for each block the calling thread computes. */
+  readonly size: number;
+  run(model: LlamaModel, jobs: { rl: RlRows | undefined; ntp: NtpWindows | undefined; block: UpdateBlock }[], s: Pick<UpdateSettings, 'loss' | 'padId'>, rlNormalizer: number): Promise<{ grads: Float32Array[]; values: BlockValues }[]>;
+}
+
+/**
+ * One AdamW step on L = L_RL + λ·L_NTP over the rollout rows (in blocks of microBatchRows) and the NTP
+ * windows. With `s.workers`, blocks are spread over worker threads; the gradients are summed in block
+ * order on this thread, so the update is bit-identical with or without workers.
+ */
+export async function dualUpdate(model: LlamaModel, optimizer: AdamW, rl: RlRows | undefined, ntp: NtpWindows | undefined, s: UpdateSettings): Promise<UpdateResult> {
   const active = rl ? rl.advantages.map((a, i) => (a !== 0 ? i : -1)).filter((i) => i >= 0) : [];
   // Normalisers over the whole rollout batch, zero-advantage rows included.
   const rlNormalizer = rl ? (s.loss.rlAggregation === 'token-mean' ? rl.completions.reduce((n, c) => n + c.length, 0) : rl.completions.length) : 0;
-  const blocks: number[][] = [];
-  for (let i = 0; i < active.length; i += s.microBatchRows) blocks.push(active.slice(i, i + s.microBatchRows));
   const withNtp = ntp !== undefined && ntp.windows.length > 0 && s.loss.lambda > 0;
+  const blocks: UpdateBlock[] = [];
+  for (let i = 0; i < active.length; i += s.microBatchRows) blocks.push({ rows: active.slice(i, i + s.microBatchRows), ntp: false });
   // The NTP term rides with the first block (or alone when no row has signal).
-  if (blocks.length === 0 && withNtp) blocks.push([]);
+  if (withNtp) {
+    if (blocks.length === 0) blocks.push({ rows: [], ntp: true });
+    else blocks[0]!.ntp = true;
+  }
 
-  let lossRl = 0;
-  let lossNtp = 0;
-  let kl = 0;
-  let entropySum = 0;
-  let entropyTokens = 0;
-  let clipSum = 0;
-  let summed: tf.Tensor[] | undefined;
-  blocks.forEach((block, b) => {
-    const previous = summed;
-    const stats = tf.tidy(() => {
-      const scalars: Record<string, tf.Tensor> = {};
-      const f = () => {
-        const terms: { rl?: tf.Scalar; kl?: tf.Scalar; ntp?: tf.Scalar } = {};
-        if (block.length > 0 && rl) {
-          const t = rlTensors(rl, block, s.padId);
-          const ids = tf.tensor2d(t.ids, undefined, 'int32');
-          const targets = tf.tensor2d(t.targets, undefined, 'int32');
-          const mask = tf.tensor2d(t.mask);
-          const logits = model.forward(ids, t.padLeft);
-          const logProbs = tokenLogProbs(logits, targets) as tf.Tensor2D;
-          const policy = clippedPolicyLoss({
-            logProbs,
-            oldLogProbs: tf.tensor2d(t.old),
-            advantages: tf.tensor1d(t.advantages),
-            mask,
-            epsilon: s.loss.epsilon,
-            aggregation: s.loss.rlAggregation,
-            normalizer: rlNormalizer,
-          });
-          terms.rl = policy.loss;
-          scalars.clip = tf.keep(tf.mul(policy.clipFraction, tf.sum(mask)));
-          scalars.entropy = tf.keep(tf.mul(maskedMean(entropy(logits), mask), tf.sum(mask)));
-          scalars.tokens = tf.keep(tf.sum(mask));
-          if (s.loss.beta > 0 && s.reference) {
-            // The reference is another model: its variables are not differentiated.
-            const refLogProbs = tokenLogProbs(s.reference.forward(ids, t.padLeft), targets) as tf.Tensor2D;
-            terms.kl = aggregate(klPerToken(logProbs, refLogProbs, s.loss.klEstimator), mask, s.loss.rlAggregation, rlNormalizer);
-          }
-        }
-        if (b === 0 && withNtp && ntp) {
-          const ids = tf.tensor2d(ntp.windows.map((w) => w.slice(0, -1)), undefined, 'int32');
-          const targets = tf.tensor2d(ntp.windows.map((w) => w.slice(1)), undefined, 'int32');
-          const mask = tf.tensor2d(
-            ntp.windows.map((w, i) => {
-              const m = new Array<number>(w.length - 1).fill(1);
-              // Target position p is predicted at input position p − 1.
-              for (const p of ntp.excluded[i]!) if (p >= 1) m[p - 1] = 0;
-              return m;
-            }),
-          );
-          terms.ntp = ntpLoss({ logits: model.forward(ids), targets, mask, aggregation: s.loss.ntpAggregation });
-        }
-        for (const [k, v] of Object.entries(terms)) scalars[k] = tf.keep(v);
-        return dualLoss({ ...terms, beta: s.loss.beta, lambda: s.loss.lambda });
-      };
-      const { grads } = tf.variableGrads(f, optimizer.params);
-      const ordered = optimizer.params.map((p) => grads[p.name]!);
-      summed = (previous ? previous.map((g, i) => tf.add(g, ordered[i]!)) : ordered).map((g) => tf.keep(g));
-      const read = (k: string) => (scalars[k] ? scalars[k].dataSync()[0]! : 0);
-      const values = { rl: read('rl'), ntp: read('ntp'), kl: read('kl'), clip: read('clip'), entropy: read('entropy'), tokens: read('tokens') };
-      tf.dispose(Object.values(scalars));
-      return values;
+  // Blocks b with b mod (workers + 1) ≠ 0 go to the workers (the KL reference model stays on this thread).
+  const workers = s.reference && s.loss.beta > 0 ? undefined : s.workers;
+  const share = (workers?.size ?? 0) + 1;
+  const remote = blocks.map((_, b) => b).filter((b) => b % share !== 0);
+  const pending = workers && remote.length > 0 ? workers.run(model, remote.map((b) => ({ rl, ntp, block: blocks[b]! })), s, rlNormalizer) : undefined;
+  const results: { grads: tf.Tensor[]; values: BlockValues }[] = new Array(blocks.length);
+  try {
+    blocks.forEach((block, b) => {
+      if (b % share === 0) results[b] = blockGradients(model, optimizer.params, rl, ntp, block, s, rlNormalizer);
     });
-    if (previous) tf.dispose(previous);
-    lossRl += stats.rl;
-    lossNtp += stats.ntp;
-    kl += stats.kl;
-    clipSum += stats.clip;
-    entropySum += stats.entropy;
-    entropyTokens += stats.tokens;
-  });
+    if (pending) {
+      (await pending).forEach((r, j) => {
+        results[remote[j]!] = { grads: r.grads.map((g, i) => tf.tensor(g, optimizer.params[i]!.shape)), values: r.values };
+      });
+    }
+  } catch (error) {
+    tf.dispose(results.flatMap((r) => r?.grads ?? []));
+    throw error;
+  }
+
   let gradNorm = 0;
-  if (summed) {
+  if (results.length > 0) {
+    // Σ over blocks, in block order.
+    const summed = results.length === 1 ? results[0]!.grads : tf.tidy(() => results.map((r) => r.grads).reduce((acc, g) => acc.map((x, i) => tf.add(x, g[i]!))));
+    if (results.length > 1) tf.dispose(results.flatMap((r) => r.grads));
     gradNorm = optimizer.apply(summed, s.lr);
     tf.dispose(summed);
   }
+  const total = (k: keyof BlockValues) => results.reduce((n, r) => n + r.values[k], 0);
+  const tokens = total('tokens');
   return {
-    lossRl,
-    lossNtp,
-    kl,
-    entropy: entropyTokens > 0 ? entropySum / entropyTokens : NaN,
-    clipFraction: entropyTokens > 0 ? clipSum / entropyTokens : 0,
+    lossRl: total('rl'),
+    lossNtp: total('ntp'),
+    kl: total('kl'),
+    entropy: tokens > 0 ? total('entropy') / tokens : NaN,
+    clipFraction: tokens > 0 ? total('clip') / tokens : 0,
     gradNorm,
     rlRows: active.length,
   };
