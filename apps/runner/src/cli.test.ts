@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hasSharedData, sharedDataDir } from '@rmt/testing';
 import { runCli } from './index.js';
+import { claims } from './claims.js';
 
 /** Run `rmt …` in-process and capture what it prints. */
 async function rmt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -80,5 +81,36 @@ describe.skipIf(!hasSharedData)('rmt generate / score on stories260K', () => {
     const { code, stderr } = await rmt('generate', '--model', '/nonexistent/model.bin', '--prompt', 'x');
     expect(code).toBe(1);
     expect(stderr).toBe('rmt: /nonexistent/model.bin: no such file or folder\n');
+  });
+});
+
+describe('the published claims table', () => {
+  const method = (average: number, length: number, after: number) => ({
+    mode: 'reasoning' as const,
+    accuracy: { easy: average, medium: average, hard: average, average },
+    accuracy_ci: { easy: { low: 0, high: 1 }, medium: { low: 0, high: 1 }, hard: { low: 0, high: 1 }, average: { low: 0, high: 1 } },
+    accuracy_ntp_mode: { easy: 0, medium: 0, hard: 0, average: 0 },
+    accuracy_reasoning_mode: { easy: average, medium: average, hard: average, average },
+    reasoning_length: length,
+    posttrain: { before: 0, after },
+  });
+  const results = (over: Record<string, ReturnType<typeof method>>) => ({
+    seeds: [0],
+    sites: { easy: 1, medium: 1, hard: 1 },
+    methods: { base: method(0.1, 20, 0.5), ntp: method(0.1, 20, 0.55), rpt: method(0.5, 20, 0.6), rmt: method(0.7, 4, 0.7), 'rmt-no-budget': method(0.6, 15, 0.6), 'rmt-no-curriculum': method(0.65, 4, 0.6), 'rmt-no-ntp': method(0.55, 4, 0.6), ...over },
+  });
+
+  it('holds when the paper’s comparisons hold, with the ratios computed by hand', () => {
+    const c = claims(results({}));
+    expect(c.map((x) => x.holds)).toEqual([true, true, true, true]);
+    expect(c[0]!.measured).toBe('1.40× (70.0% vs 50.0%)'); // 0.7 / 0.5
+    expect(c[1]!.measured).toBe('0.20× (4.0 vs 20.0 tokens)'); // 4 / 20
+    expect(c[2]!.measured).toBe('most harm first: no-ntp (55.0%) > no-budget (60.0%) > no-curriculum (65.0%)');
+  });
+
+  it('says no when they do not', () => {
+    const c = claims(results({ rpt: method(0.6, 5, 0.9), 'rmt-no-budget': method(0.8, 4, 0.6) }));
+    expect(c.map((x) => x.holds)).toEqual([false, false, false, false]);
+    expect(c[0]!.measured).toBe('1.17× (70.0% vs 60.0%)');
   });
 });

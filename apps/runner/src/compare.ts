@@ -8,6 +8,7 @@ import { meanInterval, SPLITS } from '@rmt/eval';
 import { merge, validateConfig, type RunConfig } from './config.js';
 import { RunDirectory } from './output.js';
 import type { Reporter } from './progress.js';
+import { claims } from './claims.js';
 import { writeCompareReport } from './report.js';
 import { basePath, runMidtrain, runPosttrain } from './run.js';
 
@@ -64,7 +65,8 @@ function accuracyOf(result: EvalResult, mode: 'reasoning' | 'next-token'): Accur
 function accuracyInterval(rows: SeedResult[], mode: 'reasoning' | 'next-token', key: Split | 'average'): { low: number; high: number } {
   if (rows.length > 1) {
     const i = meanInterval(rows.map((r) => accuracyOf(r.result, mode)[key]));
-    return { low: i.low, high: i.high };
+    // An accuracy lies in [0, 1]; the t-interval of three seeds near 100% would reach past it.
+    return { low: Math.max(0, i.low), high: Math.min(1, i.high) };
   }
   const splitCi = (s: Split) => {
     const r = rows[0]!.result.splits[s];
@@ -143,5 +145,7 @@ export function resultsMarkdown(r: CompareResults): string {
     const v = r.methods[m]!;
     lines.push(`| ${m} | ${pct(v.accuracy.average)} | ${m === 'rmt' ? '' : `${(100 * (v.accuracy.average - rmt.accuracy.average)).toFixed(1)} pt`} | ${v.reasoning_length.toFixed(1)} |`);
   }
+  lines.push('', '## The published claims, measured', '', '| claim (paper) | measured | holds |', '| --- | --- | :---: |');
+  for (const c of claims(r)) lines.push(`| ${c.claim} | ${c.measured} | ${c.holds ? 'yes' : 'no'} |`);
   return `${lines.join('\n')}\n`;
 }

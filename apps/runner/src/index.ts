@@ -188,8 +188,12 @@ export function createProgram(): Command {
     });
 
   withRunOptions(program.command('compare').description('Base, NTP, RPT, RMT and the three ablations from the same base, each post-trained; results.json + results.md'))
-    .option('--seeds <n>', 'number of seeds (0, 1, …)', int('seeds'), 3)
-    .action(async (opts: RunOptions & { seeds: number }) => {
+    .option('--seeds <n>', 'number of seeds (0, 1, …; default 3, or 1 with --quick)', int('seeds'))
+    .option('--quick', 'a first look in minutes: the quick preset and one seed')
+    .action(async (opts: RunOptions & { seeds?: number; quick?: boolean }) => {
+      if (opts.quick && opts.preset && opts.preset !== 'quick') throw new Error(`--quick and --preset ${opts.preset} contradict each other`);
+      if (opts.quick) opts.preset = 'quick';
+      opts.seeds ??= opts.quick ? 1 : 3;
       const { config, sources } = configFrom(opts, 'default');
       const out = new RunDirectory(opts.out ?? defaultRunDir('compare'));
       await out.writeConfig(config, sources);

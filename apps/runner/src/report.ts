@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderReport, type EvalResult, type ReportRun } from '@rmt/eval';
 import { writeFileAtomic } from '@rmt/model';
+import { claims } from './claims.js';
 import type { CompareResults } from './compare.js';
 
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
@@ -67,6 +68,7 @@ export async function writeCompareReport(dir: string, results: CompareResults, c
       { caption: `Next-token accuracy (mean over seeds [95% interval]; sites: easy ${results.sites.easy}, medium ${results.sites.medium}, hard ${results.sites.hard})`, header: ['method', 'mode', 'easy', 'medium', 'hard', 'average'], rows: methods.map(([m, v]) => [m, v.mode, ci(v, 'easy'), ci(v, 'medium'), ci(v, 'hard'), ci(v, 'average')]) },
       { caption: 'Mean reasoning length (tokens)', header: ['method', 'length'], rows: methods.map(([m, v]) => [m, Number.isFinite(v.reasoning_length) ? v.reasoning_length.toFixed(1) : '–']) },
       { caption: 'Post-training: verifiable-task accuracy', header: ['starting checkpoint', 'before', 'after'], rows: methods.map(([m, v]) => [m, pct(v.posttrain.before), pct(v.posttrain.after)]) },
+      { caption: 'The published claims, measured', header: ['claim (paper)', 'measured', 'holds'], rows: claims(results).map((c) => [c.claim, c.measured, c.holds ? 'yes' : 'no']) },
     ],
   });
   const file = join(dir, 'report.html');

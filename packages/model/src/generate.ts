@@ -50,13 +50,25 @@ export function sampleToken(row: Float32Array, options: Pick<GenerateOptions, 't
   const temperature = options.temperature ?? 1;
   if (temperature === 0 || !Number.isFinite(max)) return { token: argmax, logProb: row[argmax]! - logZ };
 
+  const k = options.topK ?? 0;
+  const p = options.topP ?? 1;
+  if ((k <= 0 || k >= v) && p >= 1) {
+    // No filtering: draw from the whole vocabulary in index order (no sort — the common case in training).
+    let total = 0;
+    for (let i = 0; i < v; i++) total += Math.exp((row[i]! - max) / temperature);
+    let u = rng.next() * total;
+    for (let i = 0; i < v; i++) {
+      u -= Math.exp((row[i]! - max) / temperature);
+      if (u < 0) return { token: i, logProb: row[i]! - logZ };
+    }
+    return { token: argmax, logProb: row[argmax]! - logZ }; // rounding left u ≥ 0: the mode
+  }
+
   // Candidates by descending logit; top-k and top-p cut the tail.
   let order = Array.from({ length: v }, (_, i) => i).sort((a, b) => row[b]! - row[a]! || a - b);
-  const k = options.topK ?? 0;
   if (k > 0 && k < v) order = order.slice(0, k);
   const weights = order.map((i) => Math.exp((row[i]! - max) / temperature));
   let total = weights.reduce((a, b) => a + b, 0);
-  const p = options.topP ?? 1;
   if (p < 1) {
     let acc = 0;
     let keep = 0;

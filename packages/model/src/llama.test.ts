@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { tf } from '@rmt/backend';
 import { describeEachBackend } from '@rmt/testing';
-import { createRng, generate, LlamaModel, loadModel, parseLlamaConfig, saveModel, ByteTokenizer, type LlamaConfigInput } from './index.js';
+import { createRng, generate, LlamaModel, loadModel, parseLlamaConfig, sampleToken, saveModel, ByteTokenizer, type LlamaConfigInput } from './index.js';
 
 const base: LlamaConfigInput = { dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 48, vocabSize: 40, maxSeqLen: 32 };
 
@@ -148,4 +148,27 @@ it('init, save → load and dispose leave no tensor behind', async () => {
   }
   model.dispose();
   expect(tf.memory().numTensors).toBe(before);
+});
+
+it('sampleToken draws with softmax(logits / T) probabilities, and top-k / top-p renormalise the kept tokens', () => {
+  const row = new Float32Array([0, Math.log(2), Math.log(3), -Infinity]);
+  const draws = 12_000;
+  const frequencies = (options: Parameters<typeof sampleToken>[1]) => {
+    const rng = createRng(11);
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < draws; i++) counts[sampleToken(row, options, rng).token]!++;
+    return counts.map((c) => c / draws);
+  };
+  // Hand-computed: p ∝ (1, 2, 3, 0); at T = 0.5, p ∝ (1, 4, 9, 0); top-2 keeps (2, 3); top-p 0.4 keeps the mode.
+  const cases: [Parameters<typeof sampleToken>[1], number[]][] = [
+    [{ temperature: 1 }, [1 / 6, 2 / 6, 3 / 6, 0]],
+    [{ temperature: 0.5 }, [1 / 14, 4 / 14, 9 / 14, 0]],
+    [{ temperature: 1, topK: 2 }, [0, 2 / 5, 3 / 5, 0]],
+    [{ temperature: 1, topP: 0.4 }, [0, 0, 1, 0]],
+  ];
+  for (const [options, expected] of cases) {
+    frequencies(options).forEach((f, i) => expect(Math.abs(f - expected[i]!), `${JSON.stringify(options)} token ${i}`).toBeLessThanOrEqual(4 * Math.sqrt((expected[i]! * (1 - expected[i]!)) / draws) + 1e-9));
+  }
+  // The reported log-probability is under temperature 1 and no filtering: log(3/6) for token 2.
+  expect(sampleToken(row, { temperature: 0 }, createRng(1))).toEqual({ token: 2, logProb: expect.closeTo(Math.log(0.5), 6) });
 });

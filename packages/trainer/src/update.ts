@@ -82,7 +82,7 @@ export interface BlockValues {
   tokens: number;
 }
 
-/** One block of the update: which RL rows, and whether the NTP term rides with it. */
+/** One block of the update: RL rows, or the NTP term over the training windows. */
 export interface UpdateBlock {
   rows: number[];
   ntp: boolean;
@@ -174,23 +174,33 @@ export async function dualUpdate(model: LlamaModel, optimizer: AdamW, rl: RlRows
   // Normalisers over the whole rollout batch, zero-advantage rows included.
   const rlNormalizer = rl ? (s.loss.rlAggregation === 'token-mean' ? rl.completions.reduce((n, c) => n + c.length, 0) : rl.completions.length) : 0;
   const withNtp = ntp !== undefined && ntp.windows.length > 0 && s.loss.lambda > 0;
-  const blocks: UpdateBlock[] = [];
-  for (let i = 0; i < active.length; i += s.microBatchRows) blocks.push({ rows: active.slice(i, i + s.microBatchRows), ntp: false });
-  // The NTP term rides with the first block (or alone when no row has signal).
-  if (withNtp) {
-    if (blocks.length === 0) blocks.push({ rows: [], ntp: true });
-    else blocks[0]!.ntp = true;
+  // The NTP term is a block of its own (first), so with workers it runs beside the RL rows; then the RL
+  // rows in blocks of microBatchRows. The blocks do not depend on the number of workers.
+  // RL blocks are of even size (88 rows at 64 a block: 44 + 44, not 64 + 24), so threads finish together.
+  const blocks: UpdateBlock[] = withNtp ? [{ rows: [], ntp: true }] : [];
+  const count = Math.ceil(active.length / s.microBatchRows);
+  for (let b = 0, at = 0; b < count; b++) {
+    const size = Math.floor(active.length / count) + (b < active.length % count ? 1 : 0);
+    blocks.push({ rows: active.slice(at, (at += size)), ntp: false });
   }
 
-  // Blocks b with b mod (workers + 1) ≠ 0 go to the workers (the KL reference model stays on this thread).
+  // Which thread computes which block changes nothing in the result, only the time: the costliest blocks
+  // first, each to the least loaded thread (this one is thread 0). The KL reference model stays here.
   const workers = s.reference && s.loss.beta > 0 ? undefined : s.workers;
-  const share = (workers?.size ?? 0) + 1;
-  const remote = blocks.map((_, b) => b).filter((b) => b % share !== 0);
+  const cost = (block: UpdateBlock) =>
+    block.ntp ? ntp!.windows.reduce((n, w) => n + w.length, 0) : block.rows.reduce((n, i) => n + rl!.prompts[i]!.length + rl!.completions[i]!.length, 0);
+  const load = new Array<number>((workers?.size ?? 0) + 1).fill(0);
+  const thread = new Array<number>(blocks.length).fill(0);
+  for (const b of blocks.map((_, i) => i).sort((x, y) => cost(blocks[y]!) - cost(blocks[x]!) || x - y)) {
+    thread[b] = load.indexOf(Math.min(...load));
+    load[thread[b]!]! += cost(blocks[b]!);
+  }
+  const remote = blocks.map((_, b) => b).filter((b) => thread[b] !== 0);
   const pending = workers && remote.length > 0 ? workers.run(model, remote.map((b) => ({ rl, ntp, block: blocks[b]! })), s, rlNormalizer) : undefined;
   const results: { grads: tf.Tensor[]; values: BlockValues }[] = new Array(blocks.length);
   try {
     blocks.forEach((block, b) => {
-      if (b % share === 0) results[b] = blockGradients(model, optimizer.params, rl, ntp, block, s, rlNormalizer);
+      if (thread[b] === 0) results[b] = blockGradients(model, optimizer.params, rl, ntp, block, s, rlNormalizer);
     });
     if (pending) {
       (await pending).forEach((r, j) => {
