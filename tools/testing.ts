@@ -1,7 +1,9 @@
 // Test helpers shared by every package's tests (resolved as `@rmt/testing` by vitest.shared.ts).
-import { describe, beforeAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { availableBackends, loadBackend, type BackendName } from '@rmt/backend';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const backends = await availableBackends();
@@ -93,4 +95,19 @@ export async function fuzzParser(good: Uint8Array, file: string, parse: (bytes: 
     trial++;
   }
   return rejected;
+}
+
+/**
+ * A real small disk for disk-full tests: a tmpfs of `size` (e.g. '64k') mounted at a new folder, unmounted
+ * after the suite. Mounting needs root (as on CI); elsewhere `mounted` is false and the test should be
+ * skipped, which the run then shows.
+ */
+export function smallDisk(parent: string, size: string): { path: string; mounted: boolean } {
+  const path = join(parent, `small-disk-${size}`);
+  mkdirSync(path, { recursive: true });
+  const mounted = process.platform === 'linux' && spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', path]).status === 0;
+  afterAll(() => {
+    if (mounted) spawnSync('umount', [path]);
+  });
+  return { path, mounted };
 }

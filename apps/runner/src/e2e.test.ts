@@ -1,11 +1,11 @@
 // End-to-end on the `tiny` preset: every loop runs, parameters change, metrics are finite, and a run
 // interrupted at step N and resumed ends with exactly the weights of an uninterrupted run.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadModel } from '@rmt/model';
+import { smallDisk } from '@rmt/testing';
 import { resolveConfig, runCli, runMidtrain, type RunConfig } from './index.js';
 import { RunDirectory } from './output.js';
 import { createReporter } from './progress.js';
@@ -174,19 +174,14 @@ describe('tiny end-to-end', () => {
     expect(metrics(out).filter((m) => m.skipped === 1)).toHaveLength(1);
   });
 
-  // A real small disk: a 64 KB tmpfs (mounting needs root, as on CI; elsewhere the test shows as skipped).
-  const smallDisk = join(root, 'small-disk');
-  mkdirSync(smallDisk);
-  const mounted = process.platform === 'linux' && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', smallDisk]).status === 0;
-  afterAll(() => {
-    if (mounted) spawnSync('umount', [smallDisk]);
-  });
+  // A real small disk (a 64 KB tmpfs; skipped where the tests cannot mount one).
+  const disk = smallDisk(root, '64k');
 
-  it.skipIf(!mounted)('a disk too small for the checkpoints is refused before training, with the sizes', async () => {
-    const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--out', join(smallDisk, 'run'), '--quiet');
+  it.skipIf(!disk.mounted)('a disk too small for the checkpoints is refused before training, with the sizes', async () => {
+    const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--out', join(disk.path, 'run'), '--quiet');
     expect(code).toBe(1);
     expect(stderr).toMatch(/run: 0\.\d MB free on its disk, but 3 checkpoints and the final model need about 1\.\d MB/);
-    expect(existsSync(join(smallDisk, 'run', 'metrics.jsonl'))).toBe(false);
+    expect(existsSync(join(disk.path, 'run', 'metrics.jsonl'))).toBe(false);
   });
 
   it('outputs cannot be written outside the run directory', () => {

@@ -1,12 +1,12 @@
 // AdamW against a float64 hand computation; checkpoints: exact round trip, rotation, and a disk that fills
 // up mid-write (a real 160 KB tmpfs when the test runs as root) keeping the last good checkpoint.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBackend, tf } from '@rmt/backend';
 import { ByteTokenizer, LlamaModel, parseLlamaConfig } from '@rmt/model';
+import { smallDisk } from '@rmt/testing';
 import { dualLossConfigSchema } from '@rmt/dual-loss';
 import { AdamW, dualUpdate, GradientWorkers, listCheckpoints, loadCheckpoint, saveCheckpoint } from './index.js';
 
@@ -69,16 +69,11 @@ describe('checkpoints', () => {
   });
 
   // A real full disk: a 160 KB tmpfs holds one checkpoint of this model (~85 KB) but not two.
-  const mountPoint = join(root, 'small-disk');
-  mkdirSync(mountPoint);
-  const mounted = process.platform === 'linux' && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=160k', 'tmpfs', mountPoint]).status === 0;
-  afterAll(() => {
-    if (mounted) spawnSync('umount', [mountPoint]);
-  });
+  const disk = smallDisk(root, '160k');
 
-  it.skipIf(!mounted)('disk full while writing: a clear error, the partial folder removed, the last good checkpoint intact', async () => {
+  it.skipIf(!disk.mounted)('disk full while writing: a clear error, the partial folder removed, the last good checkpoint intact', async () => {
     const { model, tokenizer, optimizer } = tinyModel(2);
-    const dir = join(mountPoint, 'checkpoints');
+    const dir = join(disk.path, 'checkpoints');
     await saveCheckpoint(dir, 1, { model, tokenizer, optimizer, state: {} }, 5);
     await expect(saveCheckpoint(dir, 2, { model, tokenizer, optimizer, state: {} }, 5)).rejects.toThrow(
       /checkpoints: could not write the checkpoint of step 2 \(disk full\); the newest complete checkpoint, step 1, is kept/,
