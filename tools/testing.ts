@@ -89,7 +89,7 @@ export async function fuzzParser(good: Uint8Array, file: string, parse: (bytes: 
     } catch (error) {
       rejected++;
       if (!(error instanceof Error) || !error.message.includes(file)) {
-        throw new Error(`mutation ${trial} (seed ${seed}) of ${file}: unclear error: ${String((error as Error)?.stack ?? error)}`);
+        throw new Error(`mutation ${trial} (seed ${seed}) of ${file}: unclear error: ${String((error as Error)?.stack ?? error)}`, { cause: error });
       }
     }
     trial++;
