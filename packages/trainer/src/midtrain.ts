@@ -138,6 +138,7 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
 
   const streaks = { zeroStd: 0, clipped: 0, nonFinite: 0 };
   let stopped = false;
+  let checkpointSeconds: number | undefined;
   const workers = s.workers ? await GradientWorkers.start(s.workers, activeBackend()?.name ?? 'cpu') : undefined;
   try {
     for (let step = start; step < s.steps; step++) {
@@ -243,12 +244,21 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
         'update/ntp_windows': ntpWindows?.windows.length ?? 0,
       });
 
-      // 6. Checkpoint every N steps and at the end (or when asked to stop).
-      stopped = input.shouldStop?.() ?? false;
-      const last = step + 1 === s.steps;
-      if ((s.checkpointEvery > 0 && (step + 1) % s.checkpointEvery === 0) || last || stopped) await timedAsync(timing, 'checkpoint', () => checkpoint(step + 1));
+      // 6. Log the step, then checkpoint every N steps and at the end (or when asked to stop). In this order
+      // a checkpoint of step N exists only once every line before N is logged, so a resume from it (which
+      // drops the lines ≥ N a killed run may have left) reads as one run. A checkpoint's write time is
+      // therefore reported with the next step (`timing/checkpoint`).
+      if (checkpointSeconds !== undefined) timing['timing/checkpoint'] = checkpointSeconds;
+      checkpointSeconds = undefined;
       Object.assign(metrics, timing, { 'timing/step': Object.values(timing).reduce((a, b) => a + b, 0), 'mem/tensors': tf.memory().numTensors, 'mem/bytes': tf.memory().numBytes });
       input.onStep?.(metrics);
+      stopped = input.shouldStop?.() ?? false;
+      const last = step + 1 === s.steps;
+      if ((s.checkpointEvery > 0 && (step + 1) % s.checkpointEvery === 0) || last || stopped) {
+        const t0 = performance.now();
+        await checkpoint(step + 1);
+        checkpointSeconds = (performance.now() - t0) / 1000;
+      }
 
       streaks.zeroStd = (metrics.frac_reward_zero_std ?? 0) >= 0.95 ? streaks.zeroStd + 1 : 0;
       streaks.clipped = (metrics['completions/clipped_ratio'] ?? 0) >= 0.95 ? streaks.clipped + 1 : 0;
