@@ -85,7 +85,7 @@ function sharedIdentity(original: tf.KernelFunc): tf.KernelFunc {
 
 let registered = false;
 
-/** Register the missing training kernels on the wasm backend (idempotent). */
+/** Register the missing kernel and the faster BatchMatMul and Identity on the wasm backend (idempotent). */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;

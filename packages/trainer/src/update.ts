@@ -159,7 +159,7 @@ export function blockGradients(
 
 /** Computes blocks of the update elsewhere (worker threads); see GradientWorkers. */
 export interface BlockRunner {
-  /** How many blocks it takes for each block the calling thread computes. */
+  /** Worker threads (the calling thread computes blocks too). */
   readonly size: number;
   run(model: LlamaModel, jobs: { rl: RlRows | undefined; ntp: NtpWindows | undefined; block: UpdateBlock }[], s: Pick<UpdateSettings, 'loss' | 'padId'>, rlNormalizer: number): Promise<{ grads: Float32Array[]; values: BlockValues }[]>;
 }
