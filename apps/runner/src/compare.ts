@@ -1,6 +1,7 @@
 // `rmt compare`: the rows of SPEC §5 from the same base, corpus and token budget — base, NTP, RPT, RMT and
 // the three ablations — each post-trained afterwards; results.json and results.md (the paper's tables).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvalResult, Split } from '@rmt/eval';
 import { writeFileAtomic } from '@rmt/model';
@@ -77,6 +78,28 @@ function accuracyInterval(rows: SeedResult[], mode: 'reasoning' | 'next-token', 
   return { low: all.reduce((a, c) => a + c.low, 0) / all.length, high: all.reduce((a, c) => a + c.high, 0) / all.length };
 }
 
+/** A comparison row finished by an earlier invocation: its evaluation and its post-training, both written. */
+function finished(dir: RunDirectory): { eval: { base: EvalResult | null; trained: EvalResult; budget: number | null }; posttrain: SeedResult['posttrain'] } | undefined {
+  const evalFile = dir.path('eval.json');
+  const posttrain = readPosttrain(dir.path('posttrain'));
+  if (!existsSync(evalFile) || !posttrain) return undefined;
+  return { eval: JSON.parse(readFileSync(evalFile, 'utf8')) as { base: EvalResult | null; trained: EvalResult; budget: number | null }, posttrain };
+}
+
+function readPosttrain(dir: string): SeedResult['posttrain'] | undefined {
+  const file = join(dir, 'posttrain.json');
+  if (!existsSync(file)) return undefined;
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { before: { accuracy: number }; after: { accuracy: number } };
+  return { before: saved.before.accuracy, after: saved.after.accuracy };
+}
+
+/** Post-train into `dir`, dropping what an interrupted attempt left there (post-training is not resumed). */
+async function freshPosttrain(cfg: RunConfig, model: string, dir: string, reporter: Reporter, budget?: number): Promise<SeedResult['posttrain']> {
+  await rm(dir, { recursive: true, force: true });
+  const post = await runPosttrain(cfg, model, new RunDirectory(dir), reporter, budget);
+  return { before: post.before.accuracy, after: post.after.accuracy };
+}
+
 export async function runCompare(config: RunConfig, seeds: number[], out: RunDirectory, reporter: Reporter): Promise<CompareResults> {
   const perMethod = new Map<CompareMethod, SeedResult[]>();
   const add = (m: CompareMethod, r: SeedResult) => perMethod.set(m, [...(perMethod.get(m) ?? []), r]);
@@ -87,19 +110,34 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
     for (const method of COMPARE_METHODS.filter((m) => m !== 'base')) {
       const cfg = validateConfig(merge(seeded, OVERRIDES[method as Exclude<CompareMethod, 'base'>]), `compare ${method}`);
       const dir = new RunDirectory(join(out.dir, `seed-${seed}`, method));
-      await dir.writeConfig(cfg, [`compare ${method} seed ${seed}`]);
-      reporter.log(`compare: seed ${seed}, ${method}`);
-      const outcome = await runMidtrain(cfg, dir, { quiet: true, json: false, resume: false, evaluateBase: baseRow === undefined }, reporter);
-      if (!outcome.trained) throw new Error(`compare: ${method} (seed ${seed}) stopped before its last step`);
-      const trained = outcome.trained;
-      const post = await runPosttrain(cfg, dir.path('model'), new RunDirectory(dir.path('posttrain')), reporter, outcome.finalBudget);
-      if (outcome.base) {
-        const basePost = await runPosttrain(cfg, basePath(cfg), new RunDirectory(join(out.dir, `seed-${seed}`, 'base-posttrain')), reporter);
-        baseRow = { result: outcome.base, posttrain: { before: basePost.before.accuracy, after: basePost.after.accuracy } };
+      const needBase = baseRow === undefined;
+      // Rerun into the same --out, a comparison keeps every finished row and resumes an interrupted one.
+      const done = finished(dir);
+      let outcome: { base?: EvalResult; trained: EvalResult; finalBudget: number | undefined };
+      if (done) {
+        reporter.log(`compare: seed ${seed}, ${method}: finished earlier, kept`);
+        outcome = { base: done.eval.base ?? undefined, trained: done.eval.trained, finalBudget: done.eval.budget ?? undefined };
+      } else {
+        const resume = dir.hasCheckpoints();
+        if (!resume) {
+          await dir.truncateLogs(0); // what a run killed before its first checkpoint logged
+          await dir.writeConfig(cfg, [`compare ${method} seed ${seed}`]);
+        }
+        reporter.log(`compare: seed ${seed}, ${method}${resume ? ' (resumed)' : ''}`);
+        const run = await runMidtrain(cfg, dir, { quiet: true, json: false, resume, evaluateBase: needBase }, reporter);
+        if (!run.trained) throw new Error(`compare: ${method} (seed ${seed}) stopped before its last step`);
+        outcome = { base: run.base, trained: run.trained, finalBudget: run.finalBudget };
+      }
+      const post = done?.posttrain ?? (await freshPosttrain(cfg, dir.path('model'), dir.path('posttrain'), reporter, outcome.finalBudget));
+      if (needBase) {
+        if (!outcome.base) throw new Error(`compare: ${dir.dir} has no base evaluation (eval.json without 'base')`);
+        const baseDir = join(out.dir, `seed-${seed}`, 'base-posttrain');
+        const basePost = readPosttrain(baseDir) ?? (await freshPosttrain(cfg, basePath(cfg), baseDir, reporter));
+        baseRow = { result: outcome.base, posttrain: basePost };
         add('base', baseRow);
         sites = Object.fromEntries(SPLITS.map((s) => [s, outcome.base!.splits[s].sites])) as Record<Split, number>;
       }
-      add(method, { result: trained, posttrain: { before: post.before.accuracy, after: post.after.accuracy } });
+      add(method, { result: outcome.trained, posttrain: post });
     }
   }
   const results: CompareResults = { seeds, sites: sites!, methods: {} };

@@ -146,6 +146,21 @@ describe('tiny end-to-end', () => {
     expect(html).toContain('The published claims, measured');
   });
 
+  it('compare rerun into the same folder keeps finished rows, redoes interrupted ones, gives the same results', async () => {
+    const out = join(root, 'compare');
+    const before = readFileSync(join(out, 'results.json'), 'utf8');
+    // An interruption: one row lost its evaluation (kept checkpoints), another its post-training.
+    rmSync(join(out, 'seed-0', 'rmt', 'eval.json'));
+    rmSync(join(out, 'seed-0', 'rmt-no-ntp', 'posttrain', 'posttrain.json'));
+    const { code, stderr } = await rmt('compare', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.curriculum.tiers.quantiles=[0.1,0.2,0.3]', '--seeds', '1', '--out', out);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/seed 0, ntp: finished earlier, kept/);
+    expect(stderr).toMatch(/seed 0, rmt \(resumed\)/);
+    expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe(before);
+    const other = await rmt('compare', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.steps=3', '--seeds', '1', '--out', out, '--quiet');
+    expect(other.stderr).toMatch(/holds a comparison with another config/);
+  });
+
   it('same config and seed give identical metrics (timings aside), with or without gradient workers', async () => {
     const strip = (rows: Record<string, number>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('timing/'))));
     const runs = [];

@@ -196,6 +196,8 @@ export function createProgram(): Command {
       opts.seeds ??= opts.quick ? 1 : 3;
       const { config, sources } = configFrom(opts, 'default');
       const out = new RunDirectory(opts.out ?? defaultRunDir('compare'));
+      // Rerunning into the same folder continues that comparison; it must be the same comparison.
+      if (!out.holdsConfig(config)) throw new Error(`${out.dir} holds a comparison with another config; choose another --out`);
       await out.writeConfig(config, sources);
       const reporter = createReporter({ quiet: !!opts.quiet, json: !!opts.json, label: 'compare' });
       const results = await runCompare(config, Array.from({ length: Math.max(1, opts.seeds) }, (_, i) => config.seed + i), out, reporter);

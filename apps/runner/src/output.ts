@@ -44,6 +44,13 @@ export class RunDirectory {
     return existsSync(this.checkpoints) && readdirSync(this.checkpoints).some((n) => /^step-\d+$/.test(n));
   }
 
+  /** True when the folder has no resolved config yet, or the same one (the `# resolved from` line aside). */
+  holdsConfig(config: RunConfig): boolean {
+    const file = this.path('config.resolved.yaml');
+    if (!existsSync(file)) return true;
+    return readFileSync(file, 'utf8').replace(/^#.*\n/, '') === YAML.stringify(config);
+  }
+
   async writeConfig(config: RunConfig, sources: string[]): Promise<void> {
     await writeFileAtomic(this.path('config.resolved.yaml'), `# resolved from: ${sources.join(' + ')}\n${YAML.stringify(config)}`);
   }

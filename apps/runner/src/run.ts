@@ -192,8 +192,14 @@ export async function runMidtrain(
   const budget = midtrainSettings(config).useBudget ? createBudgetSchedule(m.budget) : undefined;
   const finalBudget = budget?.budget(m.steps, m.steps);
 
-  const base = flags.evaluateBase && !flags.resume ? evaluateModel(p.base, p, config, undefined) : undefined;
-  if (base) await out.writeJson('eval.base.json', base);
+  // A resumed run reuses the base evaluation its first start wrote (the base does not change).
+  const savedBase = out.path('eval.base.json');
+  let base: EvalResult | undefined;
+  if (flags.evaluateBase && flags.resume && existsSync(savedBase)) base = JSON.parse(await readInput(savedBase, 'utf8')) as EvalResult;
+  else if (flags.evaluateBase) {
+    base = evaluateModel(p.base, p, config, undefined);
+    await out.writeJson('eval.base.json', base);
+  }
 
   // The policy starts as a copy of the base (which stays frozen: scorer and, with β > 0, KL reference).
   const { model: policy } = await loadWithTokenizer(basePath(config));
