@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { availableBackends, loadBackend } from '@rmt/backend';
 import { generate, LlamaModel, parseLlamaConfig } from '@rmt/model';
-import { AdamW, dualUpdate, GradientWorkers, nextTokenStep, padBatch } from '@rmt/trainer';
+import { AdamW, dualUpdate, ParallelWorkers, nextTokenStep, padBatch } from '@rmt/trainer';
 import { dualLossConfigSchema } from '@rmt/dual-loss';
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, backends: { type: 'string' }, 'no-save': { type: 'boolean', default: false } } });
@@ -72,7 +72,7 @@ for (const name of backends) {
     // On the single-threaded backends, also with gradient workers on the spare cores (what `rmt run` does).
     const spare = name === 'wasm' ? Math.min(3, availableParallelism() - 1) : 0;
     for (const workers of spare > 0 ? [0, spare] : [0]) {
-      const pool = workers > 0 ? await GradientWorkers.start(workers, name) : undefined;
+      const pool = workers > 0 ? await ParallelWorkers.start(workers, name) : undefined;
       const label = workers > 0 ? `${name}+${workers}w` : name;
       const phases = [];
       const step = async () => {

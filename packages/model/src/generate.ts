@@ -21,6 +21,13 @@ export interface GenerateOptions {
   /** Random source (its state advances); or a seed. Default seed 0. */
   rng?: Rng;
   seed?: number;
+  /**
+   * One random source per row, instead of `rng`: a row's tokens then depend on its own stream only, so
+   * rows can be generated in any grouping (e.g. split over worker threads) with the same result.
+   */
+  rowRngs?: Rng[];
+  /** Left-pad every prompt to at least this many tokens (so that separately generated groups match). */
+  width?: number;
 }
 
 export type FinishReason = 'stop' | 'length';
@@ -87,8 +94,8 @@ export function sampleToken(row: Float32Array, options: Pick<GenerateOptions, 't
 }
 
 /** Left-pad prompts to one length: ids [B, P] and the pad count of each row. */
-export function leftPad(prompts: number[][], padId: number): { ids: Int32Array; width: number; padLeft: number[] } {
-  const width = Math.max(1, ...prompts.map((p) => p.length));
+export function leftPad(prompts: number[][], padId: number, minWidth = 1): { ids: Int32Array; width: number; padLeft: number[] } {
+  const width = Math.max(minWidth, ...prompts.map((p) => p.length));
   const ids = new Int32Array(prompts.length * width).fill(padId);
   const padLeft = prompts.map((p, b) => {
     ids.set(p, b * width + width - p.length);
@@ -106,8 +113,9 @@ export function generate(model: LlamaModel, prompts: number[][], options: Genera
   if (limits.length !== batch) throw new Error(`generate: ${limits.length} maxNewTokens for ${batch} prompts`);
   const steps = Math.max(0, ...limits);
   const stops = new Set(options.stopTokens ?? []);
-  const rng = options.rng ?? createRng(options.seed ?? 0);
-  const { ids, width, padLeft } = leftPad(prompts, padId);
+  if (options.rowRngs && options.rowRngs.length !== batch) throw new Error(`generate: ${options.rowRngs.length} row RNGs for ${batch} prompts`);
+  const rng = options.rowRngs ? undefined : (options.rng ?? createRng(options.seed ?? 0));
+  const { ids, width, padLeft } = leftPad(prompts, padId, options.width);
   if (width + steps > model.config.maxSeqLen) {
     throw new Error(`generate: prompt of ${width} tokens + ${steps} new tokens exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
   }
@@ -128,7 +136,7 @@ export function generate(model: LlamaModel, prompts: number[][], options: Genera
       const next = new Int32Array(batch).fill(padId);
       for (let b = 0; b < batch; b++) {
         if (finishReasons[b] !== undefined) continue;
-        const { token, logProb } = sampleToken(all.subarray(b * vocab, (b + 1) * vocab), options, rng);
+        const { token, logProb } = sampleToken(all.subarray(b * vocab, (b + 1) * vocab), options, options.rowRngs?.[b] ?? rng!);
         tokens[b]!.push(token);
         logProbs[b]!.push(logProb);
         next[b] = token;

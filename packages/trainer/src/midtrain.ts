@@ -11,7 +11,7 @@ import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint.js
 import { AdamW, learningRateAt, type AdamWOptions } from './optimizer.js';
 import { rollout, type RolloutBatch } from './rollout.js';
 import { dualUpdate } from './update.js';
-import { GradientWorkers } from './workers.js';
+import { ParallelWorkers } from './parallel.js';
 
 export type Method = 'rmt' | 'rpt' | 'ntp';
 
@@ -51,8 +51,8 @@ export interface MidtrainSettings {
    */
   onNonFinite?: 'stop' | 'skip';
   /**
-   * Worker threads that compute a share of each update (data parallelism for the single-threaded wasm and
-   * cpu backends; the update is bit-identical with any number). Absent or 0 = none.
+   * Worker threads that take a share of each step's rollouts and update (data parallelism for the
+   * single-threaded wasm and cpu backends; the results do not depend on the number). Absent or 0 = none.
    */
   workers?: number;
 }
@@ -139,7 +139,7 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
   const streaks = { zeroStd: 0, clipped: 0, nonFinite: 0 };
   let stopped = false;
   let checkpointSeconds: number | undefined;
-  const workers = s.workers ? await GradientWorkers.start(s.workers, activeBackend()?.name ?? 'cpu') : undefined;
+  const workers = s.workers ? await ParallelWorkers.start(s.workers, activeBackend()?.name ?? 'cpu') : undefined;
   try {
     for (let step = start; step < s.steps; step++) {
       const timing: Record<string, number> = {};
@@ -163,8 +163,8 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
       if (rl) {
         // 2–3. Prompts with the current budget; G rollouts per site, rewarded.
         const siteInputs = picked.map((site) => ({ context: siteContext(windows, site), continuation: siteContinuation(windows, site, tokenizer, s.continuationTokens) }));
-        batch = timed('rollout', () =>
-          rollout(model, format, siteInputs, { groupSize: s.groupSize, temperature: s.temperature, topK: s.topK, topP: s.topP, maxReasoningTokens: s.maxReasoningTokens, budget, budgetConfig: input.budgetConfig }, rolloutRng),
+        batch = await timedAsync(timing, 'rollout', () =>
+          rollout(model, format, siteInputs, { groupSize: s.groupSize, temperature: s.temperature, topK: s.topK, topP: s.topP, maxReasoningTokens: s.maxReasoningTokens, budget, budgetConfig: input.budgetConfig }, rolloutRng, workers),
         );
         // 4. Group advantages.
         const adv = timed('advantage', () => groupAdvantages(batch!.rewards, batch!.groupIds, s.loss.delta));

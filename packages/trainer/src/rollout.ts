@@ -2,7 +2,8 @@
 // (KV-cached, batched, seeded), parsed and rewarded.
 import { combineRewards, lengthReward, type BudgetConfig } from '@rmt/budget';
 import { prefixMatchReward, type PromptFormat, type SiteContinuation } from '@rmt/data';
-import { generate, type LlamaModel, type Rng } from '@rmt/model';
+import { createRng, generate, type LlamaModel, type Rng } from '@rmt/model';
+import type { ParallelWorkers } from './parallel.js';
 
 /** One rollout batch; row r belongs to group groupIds[r] (a site), G rows per group. */
 export interface RolloutBatch {
@@ -30,13 +31,19 @@ export interface RolloutSettings {
   budgetConfig: BudgetConfig;
 }
 
-export function rollout(
+/**
+ * Generate, parse and reward G rollouts per site. Each row samples from its own RNG, seeded from one draw of
+ * `rng`, and all rows are padded to one width: so with `workers` the rows are split into contiguous groups,
+ * one per thread, and the batch is the same as on one thread.
+ */
+export async function rollout(
   model: LlamaModel,
   format: PromptFormat,
   sites: readonly { context: number[]; continuation: SiteContinuation }[],
   settings: RolloutSettings,
   rng: Rng,
-): RolloutBatch {
+  workers?: ParallelWorkers,
+): Promise<RolloutBatch> {
   const { budget, budgetConfig: b } = settings;
   // Generation is hard-capped at capMultiplier·B_t + room for the answer (SPEC §2).
   const reasoningCap = budget === undefined ? settings.maxReasoningTokens : Math.max(1, Math.ceil(b.capMultiplier * budget));
@@ -49,14 +56,24 @@ export function rollout(
       groupIds.push(g);
     }
   });
-  const out = generate(model, prompts, {
+  const options = {
     maxNewTokens: reasoningCap + format.answerRoom,
     temperature: settings.temperature,
     topK: settings.topK,
     topP: settings.topP,
     stopTokens: [...format.stopTokens],
-    rng,
-  });
+    width: Math.max(1, ...prompts.map((p) => p.length)),
+  };
+  const base = Math.floor(rng.next() * 2 ** 32);
+  const rowSeeds = prompts.map((_, r) => `rollout:${base}:${r}`);
+  // Contiguous groups of near-equal size, the first for this thread.
+  const threads = Math.min((workers?.size ?? 0) + 1, prompts.length);
+  const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.round((t * prompts.length) / threads));
+  const group = (t: number) => ({ prompts: prompts.slice(bounds[t], bounds[t + 1]), rowSeeds: rowSeeds.slice(bounds[t], bounds[t + 1]) });
+  const remote = threads > 1 ? workers!.generate(model, Array.from({ length: workers!.size }, (_, w) => group(w + 1)), options) : undefined;
+  const local = group(0);
+  const parts = [generate(model, local.prompts, { ...options, rowRngs: local.rowSeeds.map((seed) => createRng(seed)) }), ...((await remote) ?? [])];
+  const out = { tokens: parts.flatMap((p) => p.tokens), logProbs: parts.flatMap((p) => p.logProbs), finishReasons: parts.flatMap((p) => p.finishReasons) };
   const batch: RolloutBatch = {
     prompts,
     completions: out.tokens,

@@ -8,7 +8,7 @@ import { loadBackend, tf } from '@rmt/backend';
 import { ByteTokenizer, LlamaModel, parseLlamaConfig } from '@rmt/model';
 import { smallDisk } from '@rmt/testing';
 import { dualLossConfigSchema } from '@rmt/dual-loss';
-import { AdamW, dualUpdate, GradientWorkers, listCheckpoints, loadCheckpoint, saveCheckpoint } from './index.js';
+import { AdamW, dualUpdate, ParallelWorkers, listCheckpoints, loadCheckpoint, saveCheckpoint } from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rmt-trainer-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -107,7 +107,7 @@ describe('data-parallel update (gradient workers)', () => {
       rl.advantages.push(r % 4 === 0 ? 0 : rand() * 2 - 1); // some rows without signal are skipped
     }
     const ntp = { windows: [tokens(10), tokens(10)], excluded: [[4], [2, 7]] };
-    const run = async (workers?: GradientWorkers) => {
+    const run = async (workers?: ParallelWorkers) => {
       const { model, optimizer } = tinyModel(7);
       const result = await dualUpdate(model, optimizer, rl, ntp, { loss, padId: 0, lr: 1e-2, microBatchRows: 3, workers });
       const weights = model.parameters().map((p) => Array.from(p.dataSync()));
@@ -116,7 +116,7 @@ describe('data-parallel update (gradient workers)', () => {
       return { result, weights };
     };
     const serial = await run();
-    const pool = await GradientWorkers.start(2, 'wasm');
+    const pool = await ParallelWorkers.start(2, 'wasm');
     try {
       const parallel = await run(pool);
       expect(parallel.result).toEqual(serial.result);

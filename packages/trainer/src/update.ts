@@ -90,7 +90,7 @@ export interface UpdateBlock {
 
 /**
  * Gradients of one block of the dual loss w.r.t. `params` (kept tensors, caller disposes) and its loss
- * statistics. Runs the same way on the main thread and in a gradient worker, so the sum over blocks is the
+ * statistics. Runs the same way on the main thread and in a parallel worker, so the sum over blocks is the
  * same bits wherever each block ran.
  */
 export function blockGradients(
@@ -157,7 +157,7 @@ export function blockGradients(
   });
 }
 
-/** Computes blocks of the update elsewhere (worker threads); see GradientWorkers. */
+/** Computes blocks of the update elsewhere (worker threads); see ParallelWorkers. */
 export interface BlockRunner {
   /** Worker threads (the calling thread computes blocks too). */
   readonly size: number;

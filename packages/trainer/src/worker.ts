@@ -1,0 +1,71 @@
+// A worker thread of ParallelWorkers: its own tfjs engine and a copy of the policy. Each request brings the
+// current weights and either some blocks of the dual update (answered with each block's gradients and loss
+// statistics) or some rollout rows (answered with their generations). Same code, same backend, same
+// inputs as the main thread, hence the same bits (see dualUpdate and rollout).
+import { parentPort, workerData } from 'node:worker_threads';
+import { loadBackend, tf, type BackendName } from '@rmt/backend';
+import { createRng, generate, LlamaModel, type GenerateOptions, type Generation, type LlamaConfig } from '@rmt/model';
+import { blockGradients, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock, type UpdateSettings } from './update.js';
+
+export type WorkerRequest = { config: LlamaConfig; weights: Float32Array[] } & (
+  | {
+      kind: 'grads';
+      jobs: { rl: RlRows | undefined; ntp: NtpWindows | undefined; block: UpdateBlock }[];
+      settings: Pick<UpdateSettings, 'loss' | 'padId'>;
+      rlNormalizer: number;
+    }
+  | { kind: 'generate'; prompts: number[][]; rowSeeds: string[]; options: Omit<GenerateOptions, 'rng' | 'rowRngs' | 'seed'> }
+);
+
+export type WorkerReply =
+  | { ok: true; results: { grads: Float32Array[]; values: BlockValues }[] }
+  | { ok: true; generation: Generation }
+  | { ok: false; error: string };
+
+const port = parentPort!;
+let model: LlamaModel | undefined;
+let modelConfig = '';
+
+/** The worker's policy, with the weights of the request. */
+function policy(config: LlamaConfig, weights: Float32Array[]): LlamaModel {
+  const key = JSON.stringify(config);
+  if (!model || key !== modelConfig) {
+    model?.dispose();
+    model = LlamaModel.init(config);
+    modelConfig = key;
+  }
+  const params = model.parameters();
+  tf.tidy(() => params.forEach((p, i) => p.assign(tf.tensor(weights[i]!, p.shape))));
+  return model;
+}
+
+function answer(request: WorkerRequest): void {
+  try {
+    const m = policy(request.config, request.weights);
+    if (request.kind === 'generate') {
+      const generation = generate(m, request.prompts, { ...request.options, rowRngs: request.rowSeeds.map((seed) => createRng(seed)) });
+      port.postMessage({ ok: true, generation } satisfies WorkerReply);
+      return;
+    }
+    const results = request.jobs.map((job) => {
+      const { grads, values } = blockGradients(m, m.parameters(), job.rl, job.ntp, job.block, request.settings, request.rlNormalizer);
+      const arrays = grads.map((g) => Float32Array.from(g.dataSync() as Float32Array));
+      tf.dispose(grads);
+      return { grads: arrays, values };
+    });
+    port.postMessage({ ok: true, results } satisfies WorkerReply, results.flatMap((r) => r.grads.map((g) => g.buffer)));
+  } catch (error) {
+    port.postMessage({ ok: false, error: (error as Error).stack ?? String(error) } satisfies WorkerReply);
+  }
+}
+
+// No top-level await: the package also builds as CommonJS.
+void loadBackend((workerData as { backend: BackendName }).backend).then(
+  () => {
+    port.on('message', answer);
+    port.postMessage('ready');
+  },
+  (error: unknown) => {
+    throw error; // reaches the parent as the worker's 'error' event
+  },
+);
