@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { availableBackends, loadBackend } from '@rmt/backend';
-import { generate, LlamaModel, parseLlamaConfig } from '@rmt/model';
-import { AdamW, dualUpdate, ParallelWorkers, nextTokenStep, padBatch } from '@rmt/trainer';
+import { createRng, generate, LlamaModel, parseLlamaConfig } from '@rmt/model';
+import { AdamW, dualUpdate, generateRows, ParallelWorkers, nextTokenStep, padBatch } from '@rmt/trainer';
 import { dualLossConfigSchema } from '@rmt/dual-loss';
 
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, backends: { type: 'string' }, 'no-save': { type: 'boolean', default: false } } });
@@ -78,7 +78,7 @@ for (const name of backends) {
       const step = async () => {
         const t0 = performance.now();
         const prompt = ids(16, 48).flatMap((p) => Array(8).fill(p));
-        const out = generate(model, prompt, { maxNewTokens: 32, temperature: 1, seed: 2 });
+        const out = await generateRows(model, prompt, { maxNewTokens: 32, temperature: 1 }, createRng(2), pool);
         const t1 = performance.now();
         const advantages = prompt.map(() => rand() * 2 - 1);
         await dualUpdate(model, opt, { prompts: prompt, completions: out.tokens, oldLogProbs: out.logProbs, advantages }, { windows: ids(16, 48), excluded: ids(16, 0) }, { loss: dualLossConfigSchema.parse({}), padId: 0, lr: 1e-4, microBatchRows: 64, workers: pool });

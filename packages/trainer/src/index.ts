@@ -2,7 +2,7 @@
 export { AdamW, learningRateAt, type AdamWOptions, type AdamWState } from './optimizer.js';
 export { BucketedBatches, padBatch, type TokenBatch } from './batches.js';
 export { nextTokenStep, pretrain, type PretrainOptions } from './pretrain.js';
-export { rollout, type RolloutBatch, type RolloutSettings } from './rollout.js';
+export { generateRows, rollout, type RolloutBatch, type RolloutSettings } from './rollout.js';
 export { blockGradients, dualUpdate, type BlockRunner, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock, type UpdateResult, type UpdateSettings } from './update.js';
 export { ParallelWorkers } from './parallel.js';
 export { listCheckpoints, loadCheckpoint, saveCheckpoint, STATE_FILE, type CheckpointInfo, type LoadedCheckpoint } from './checkpoint.js';

@@ -2,7 +2,7 @@
 // (KV-cached, batched, seeded), parsed and rewarded.
 import { combineRewards, lengthReward, type BudgetConfig } from '@rmt/budget';
 import { prefixMatchReward, type PromptFormat, type SiteContinuation } from '@rmt/data';
-import { createRng, generate, type LlamaModel, type Rng } from '@rmt/model';
+import { createRng, generate, type GenerateOptions, type Generation, type LlamaModel, type Rng } from '@rmt/model';
 import type { ParallelWorkers } from './parallel.js';
 
 /** One rollout batch; row r belongs to group groupIds[r] (a site), G rows per group. */
@@ -32,10 +32,31 @@ export interface RolloutSettings {
 }
 
 /**
- * Generate, parse and reward G rollouts per site. Each row samples from its own RNG, seeded from one draw of
- * `rng`, and all rows are padded to one width: so with `workers` the rows are split into contiguous groups,
- * one per thread, and the batch is the same as on one thread.
+ * Generate rows for training: each row samples from its own RNG, seeded from one draw of `rng`, and all rows
+ * are padded to one width — so with `workers` the rows are split into contiguous groups, one per thread, and
+ * the generation is the same as on one thread.
  */
+export async function generateRows(
+  model: LlamaModel,
+  prompts: number[][],
+  options: Omit<GenerateOptions, 'rng' | 'rowRngs' | 'seed' | 'width'>,
+  rng: Rng,
+  workers?: ParallelWorkers,
+): Promise<Generation> {
+  const padded = { ...options, width: Math.max(1, ...prompts.map((p) => p.length)) };
+  const base = Math.floor(rng.next() * 2 ** 32);
+  const rowSeeds = prompts.map((_, r) => `rollout:${base}:${r}`);
+  // Contiguous groups of near-equal size, the first for this thread.
+  const threads = Math.min((workers?.size ?? 0) + 1, prompts.length);
+  const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.round((t * prompts.length) / threads));
+  const group = (t: number) => ({ prompts: prompts.slice(bounds[t], bounds[t + 1]), rowSeeds: rowSeeds.slice(bounds[t], bounds[t + 1]) });
+  const remote = threads > 1 ? workers!.generate(model, Array.from({ length: workers!.size }, (_, w) => group(w + 1)), padded) : undefined;
+  const local = group(0);
+  const parts = [generate(model, local.prompts, { ...padded, rowRngs: local.rowSeeds.map((seed) => createRng(seed)) }), ...((await remote) ?? [])];
+  return { tokens: parts.flatMap((p) => p.tokens), logProbs: parts.flatMap((p) => p.logProbs), finishReasons: parts.flatMap((p) => p.finishReasons) };
+}
+
+/** Generate (see generateRows), parse and reward G rollouts per site. */
 export async function rollout(
   model: LlamaModel,
   format: PromptFormat,
@@ -56,24 +77,13 @@ export async function rollout(
       groupIds.push(g);
     }
   });
-  const options = {
-    maxNewTokens: reasoningCap + format.answerRoom,
-    temperature: settings.temperature,
-    topK: settings.topK,
-    topP: settings.topP,
-    stopTokens: [...format.stopTokens],
-    width: Math.max(1, ...prompts.map((p) => p.length)),
-  };
-  const base = Math.floor(rng.next() * 2 ** 32);
-  const rowSeeds = prompts.map((_, r) => `rollout:${base}:${r}`);
-  // Contiguous groups of near-equal size, the first for this thread.
-  const threads = Math.min((workers?.size ?? 0) + 1, prompts.length);
-  const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.round((t * prompts.length) / threads));
-  const group = (t: number) => ({ prompts: prompts.slice(bounds[t], bounds[t + 1]), rowSeeds: rowSeeds.slice(bounds[t], bounds[t + 1]) });
-  const remote = threads > 1 ? workers!.generate(model, Array.from({ length: workers!.size }, (_, w) => group(w + 1)), options) : undefined;
-  const local = group(0);
-  const parts = [generate(model, local.prompts, { ...options, rowRngs: local.rowSeeds.map((seed) => createRng(seed)) }), ...((await remote) ?? [])];
-  const out = { tokens: parts.flatMap((p) => p.tokens), logProbs: parts.flatMap((p) => p.logProbs), finishReasons: parts.flatMap((p) => p.finishReasons) };
+  const out = await generateRows(
+    model,
+    prompts,
+    { maxNewTokens: reasoningCap + format.answerRoom, temperature: settings.temperature, topK: settings.topK, topP: settings.topP, stopTokens: [...format.stopTokens] },
+    rng,
+    workers,
+  );
   const batch: RolloutBatch = {
     prompts,
     completions: out.tokens,
