@@ -8,6 +8,8 @@ export function packageBuild(overrides: Options = {}) {
     target: 'node20',
     platform: 'node',
     sourcemap: true,
+    // import.meta.url in the CommonJS build (presets, the embedded base, the worker file are found from it).
+    shims: true,
     clean: true,
     tsconfig: 'tsconfig.json',
     dts: {
