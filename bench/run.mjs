@@ -69,7 +69,7 @@ for (const name of backends) {
   results.workloads.decode[name] = await timeIt(() => generate(model, prompts, { maxNewTokens: 64, temperature: 1, seed: 1 }), n) / 64;
   // (c) an RMT-shaped step: 16 sites × 8 rollouts, context 48, 32 reasoning tokens, dual-loss update.
   if (!slow) {
-    // On the single-threaded backends, also with gradient workers on the spare cores (what `rmt run` does).
+    // On the single-threaded backends, also with parallel workers on the spare cores (what `rmt run` does).
     const spare = name === 'wasm' ? Math.min(3, availableParallelism() - 1) : 0;
     for (const workers of spare > 0 ? [0, spare] : [0]) {
       const pool = workers > 0 ? await ParallelWorkers.start(workers, name) : undefined;

@@ -161,7 +161,7 @@ describe('tiny end-to-end', () => {
     expect(other.stderr).toMatch(/holds a comparison with another config/);
   });
 
-  it('same config and seed give identical metrics (timings aside), with or without gradient workers', async () => {
+  it('same config and seed give identical metrics (timings aside), with or without parallel workers', async () => {
     const strip = (rows: Record<string, number>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('timing/'))));
     const runs = [];
     // Micro-batches of 2 rows, so the update has several blocks to share out.

@@ -88,7 +88,7 @@ describe('checkpoints', () => {
   });
 });
 
-describe('data-parallel update (gradient workers)', () => {
+describe('data-parallel update (parallel workers)', () => {
   beforeAll(async () => {
     await loadBackend('wasm');
   });
