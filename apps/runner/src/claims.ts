@@ -1,8 +1,7 @@
 // The paper's four headline comparisons (issue 6), checked on a comparison's results and reported as
 // measured — the tables say whether each holds; nothing is tuned to make them hold.
 import type { CompareResults } from './compare.js';
-
-const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–');
+import { pct } from './format.js';
 
 /** The four comparisons the paper reports, checked on these results (issue: report them, whatever they say). */
 export function claims(r: CompareResults): { claim: string; measured: string; holds: boolean }[] {

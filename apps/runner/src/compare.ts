@@ -12,6 +12,7 @@ import type { Reporter } from './progress.js';
 import { claims } from './claims.js';
 import { writeCompareReport } from './report.js';
 import { basePath, runMidtrain, runPosttrain } from './run.js';
+import { pct } from './format.js';
 
 export const COMPARE_METHODS = ['base', 'ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp'] as const;
 export type CompareMethod = (typeof COMPARE_METHODS)[number];
@@ -162,8 +163,6 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
   await writeCompareReport(out.dir, results, readFileSync(out.path('config.resolved.yaml'), 'utf8'));
   return results;
 }
-
-const pct = (x: number) => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '–');
 
 export function resultsMarkdown(r: CompareResults): string {
   const lines: string[] = [];

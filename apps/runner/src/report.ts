@@ -5,8 +5,8 @@ import { renderReport, type EvalResult, type ReportRun } from '@rmt/eval';
 import { writeFileAtomic } from '@rmt/model';
 import { claims } from './claims.js';
 import type { CompareResults } from './compare.js';
+import { pct } from './format.js';
 
-const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(100 * x).toFixed(1)}%`);
 
 export function readMetrics(dir: string): Record<string, number>[] {
   const file = join(dir, 'metrics.jsonl');

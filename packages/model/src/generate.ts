@@ -40,6 +40,9 @@ export interface Generation {
   finishReasons: FinishReason[];
 }
 
+/** Sampling weights of one row, reused across calls (sampling runs once per generated token). */
+let scratch = new Float64Array(0);
+
 /** Pick a token from one row of logits; returns the token and its log-probability at temperature 1. */
 export function sampleToken(row: Float32Array, options: Pick<GenerateOptions, 'temperature' | 'topK' | 'topP'>, rng: Rng): { token: number; logProb: number } {
   const v = row.length;
@@ -61,11 +64,12 @@ export function sampleToken(row: Float32Array, options: Pick<GenerateOptions, 't
   const p = options.topP ?? 1;
   if ((k <= 0 || k >= v) && p >= 1) {
     // No filtering: draw from the whole vocabulary in index order (no sort — the common case in training).
+    if (scratch.length < v) scratch = new Float64Array(v);
     let total = 0;
-    for (let i = 0; i < v; i++) total += Math.exp((row[i]! - max) / temperature);
+    for (let i = 0; i < v; i++) total += scratch[i] = Math.exp((row[i]! - max) / temperature);
     let u = rng.next() * total;
     for (let i = 0; i < v; i++) {
-      u -= Math.exp((row[i]! - max) / temperature);
+      u -= scratch[i]!;
       if (u < 0) return { token: i, logProb: row[i]! - logZ };
     }
     return { token: argmax, logProb: row[argmax]! - logZ }; // rounding left u ≥ 0: the mode

@@ -19,7 +19,12 @@ function workerUrl(): URL {
 type Payload<K extends WorkerRequest['kind']> = Omit<Extract<WorkerRequest, { kind: K }>, 'config' | 'weights'>;
 
 export class ParallelWorkers implements BlockRunner {
-  private constructor(private readonly workers: Worker[]) {}
+  /** Per worker, the parameter tensors whose values it holds (a variable's data changes identity on update). */
+  private readonly holds: (readonly object[] | undefined)[];
+
+  private constructor(private readonly workers: Worker[]) {
+    this.holds = workers.map(() => undefined);
+  }
 
   /** Start `count` workers on `backend` and wait until each has loaded it. */
   static async start(count: number, backend: BackendName): Promise<ParallelWorkers> {
@@ -34,35 +39,39 @@ export class ParallelWorkers implements BlockRunner {
     return this.workers.length;
   }
 
-  /** Gradients of update blocks (see dualUpdate); job j goes to worker j mod n, answers in job order. */
-  async run(model: LlamaModel, jobs: Payload<'grads'>['jobs'], settings: Payload<'grads'>['settings'], rlNormalizer: number) {
-    const shares = this.workers.map((_, w) => jobs.map((_, j) => j).filter((j) => j % this.workers.length === w));
+  /** Gradients of update blocks (see dualUpdate): shares[w] goes to worker w; answers in the same shape. */
+  async run(model: LlamaModel, shares: Payload<'grads'>['jobs'][], settings: Payload<'grads'>['settings'], rlNormalizer: number) {
     const replies = await this.ask(
       model,
-      shares.map((share) => (share.length === 0 ? undefined : { kind: 'grads', jobs: share.map((j) => jobs[j]!), settings: { loss: settings.loss, padId: settings.padId }, rlNormalizer })),
+      shares.map((jobs) => (jobs.length === 0 ? undefined : { kind: 'grads', jobs, settings: { loss: settings.loss, padId: settings.padId }, rlNormalizer })),
     );
-    const out: Awaited<ReturnType<BlockRunner['run']>> = new Array(jobs.length);
-    shares.forEach((share, w) => share.forEach((j, k) => (out[j] = (replies[w] as Extract<WorkerReply, { results: unknown }>).results[k]!)));
-    return out;
+    return replies.map((r) => (r ? (r as Extract<WorkerReply, { results: unknown }>).results : []));
   }
 
-  /** Generations of groups of rows, one group per worker (each row with its own RNG seed). */
+  /** Generations of groups of rows, group w on worker w (each row with its own RNG seed). */
   async generate(model: LlamaModel, groups: { prompts: number[][]; rowSeeds: string[] }[], options: Payload<'generate'>['options']): Promise<Generation[]> {
-    if (groups.length !== this.workers.length) throw new Error(`parallel workers: ${groups.length} groups for ${this.workers.length} workers`);
-    const replies = await this.ask(model, groups.map((g) => ({ kind: 'generate', ...g, options })));
-    return replies.map((r) => (r as Extract<WorkerReply, { generation: unknown }>).generation);
+    const replies = await this.ask(model, groups.map((g) => (g.prompts.length === 0 ? undefined : { kind: 'generate', ...g, options })));
+    return replies.map((r) => (r ? (r as Extract<WorkerReply, { generation: unknown }>).generation : { tokens: [], logProbs: [], finishReasons: [] }));
   }
 
-  /** Send worker w payload w (none: skip it) with the current weights; their answers, in order. */
+  /** Send worker w payload w (none: skip it), with the weights where it does not hold them yet; the answers. */
   private async ask(model: LlamaModel, payloads: (Payload<'grads'> | Payload<'generate'> | undefined)[]): Promise<(WorkerReply | undefined)[]> {
-    const weights = model.parameters().map((p) => p.dataSync() as Float32Array);
+    if (payloads.length !== this.workers.length) throw new Error(`parallel workers: ${payloads.length} shares for ${this.workers.length} workers`);
+    const params = model.parameters();
+    const current = params.map((p) => p.dataId);
+    let weights: Float32Array[] | undefined;
     return Promise.all(
       this.workers.map(async (worker, w) => {
         const payload = payloads[w];
         if (!payload) return undefined;
-        worker.postMessage({ config: model.config, weights, ...payload } as WorkerRequest);
+        const held = this.holds[w];
+        const fresh = held?.length === current.length && held.every((id, i) => id === current[i]);
+        if (!fresh) weights ??= params.map((p) => p.dataSync() as Float32Array);
+        this.holds[w] = undefined; // until the worker has answered
+        worker.postMessage({ config: model.config, weights: fresh ? undefined : weights, ...payload } as WorkerRequest);
         const answer = await reply<WorkerReply>(worker);
         if (!answer.ok) throw new Error(`parallel worker ${w}: ${answer.error}`);
+        this.holds[w] = current;
         return answer;
       }),
     );

@@ -46,13 +46,20 @@ export async function generateRows(
   const padded = { ...options, width: Math.max(1, ...prompts.map((p) => p.length)) };
   const base = Math.floor(rng.next() * 2 ** 32);
   const rowSeeds = prompts.map((_, r) => `rollout:${base}:${r}`);
-  // Contiguous groups of near-equal size, the first for this thread.
-  const threads = Math.min((workers?.size ?? 0) + 1, prompts.length);
+  // Contiguous groups of near-equal size (some empty when rows are fewer than threads), the first for this thread.
+  const threads = (workers?.size ?? 0) + 1;
   const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.round((t * prompts.length) / threads));
   const group = (t: number) => ({ prompts: prompts.slice(bounds[t], bounds[t + 1]), rowSeeds: rowSeeds.slice(bounds[t], bounds[t + 1]) });
-  const remote = threads > 1 ? workers!.generate(model, Array.from({ length: workers!.size }, (_, w) => group(w + 1)), padded) : undefined;
+  const remote = workers ? workers.generate(model, Array.from({ length: workers.size }, (_, w) => group(w + 1)), padded) : undefined;
   const local = group(0);
-  const parts = [generate(model, local.prompts, { ...padded, rowRngs: local.rowSeeds.map((seed) => createRng(seed)) }), ...((await remote) ?? [])];
+  let own: Generation;
+  try {
+    own = generate(model, local.prompts, { ...padded, rowRngs: local.rowSeeds.map((seed) => createRng(seed)) });
+  } catch (error) {
+    await remote?.catch(() => undefined); // let the workers finish, and leave no rejection unhandled
+    throw error;
+  }
+  const parts = [own, ...((await remote) ?? [])];
   return { tokens: parts.flatMap((p) => p.tokens), logProbs: parts.flatMap((p) => p.logProbs), finishReasons: parts.flatMap((p) => p.finishReasons) };
 }
 

@@ -161,7 +161,8 @@ export function blockGradients(
 export interface BlockRunner {
   /** Worker threads (the calling thread computes blocks too). */
   readonly size: number;
-  run(model: LlamaModel, jobs: { rl: RlRows | undefined; ntp: NtpWindows | undefined; block: UpdateBlock }[], s: Pick<UpdateSettings, 'loss' | 'padId'>, rlNormalizer: number): Promise<{ grads: Float32Array[]; values: BlockValues }[]>;
+  /** shares[w]: the blocks of worker w; the answer has the same shape. */
+  run(model: LlamaModel, shares: { rl: RlRows | undefined; ntp: NtpWindows | undefined; block: UpdateBlock }[][], s: Pick<UpdateSettings, 'loss' | 'padId'>, rlNormalizer: number): Promise<{ grads: Float32Array[]; values: BlockValues }[][]>;
 }
 
 /**
@@ -187,28 +188,31 @@ export async function dualUpdate(model: LlamaModel, optimizer: AdamW, rl: RlRows
   // Which thread computes which block changes nothing in the result, only the time: the costliest blocks
   // first, each to the least loaded thread (this one is thread 0). The KL reference model stays here.
   const workers = s.reference && s.loss.beta > 0 ? undefined : s.workers;
-  const cost = (block: UpdateBlock) =>
-    block.ntp ? ntp!.windows.reduce((n, w) => n + w.length, 0) : block.rows.reduce((n, i) => n + rl!.prompts[i]!.length + rl!.completions[i]!.length, 0);
+  const cost = blocks.map((block) =>
+    block.ntp ? ntp!.windows.reduce((n, w) => n + w.length, 0) : block.rows.reduce((n, i) => n + rl!.prompts[i]!.length + rl!.completions[i]!.length, 0),
+  );
   const load = new Array<number>((workers?.size ?? 0) + 1).fill(0);
   const thread = new Array<number>(blocks.length).fill(0);
-  for (const b of blocks.map((_, i) => i).sort((x, y) => cost(blocks[y]!) - cost(blocks[x]!) || x - y)) {
+  for (const b of blocks.map((_, i) => i).sort((x, y) => cost[y]! - cost[x]! || x - y)) {
     thread[b] = load.indexOf(Math.min(...load));
-    load[thread[b]!]! += cost(blocks[b]!);
+    load[thread[b]!]! += cost[b]!;
   }
-  const remote = blocks.map((_, b) => b).filter((b) => thread[b] !== 0);
-  const pending = workers && remote.length > 0 ? workers.run(model, remote.map((b) => ({ rl, ntp, block: blocks[b]! })), s, rlNormalizer) : undefined;
+  // shares[w]: the blocks of worker w (thread w + 1), in block order.
+  const shares = Array.from({ length: workers?.size ?? 0 }, (_, w) => blocks.map((_, b) => b).filter((b) => thread[b] === w + 1));
+  const pending = workers && shares.some((share) => share.length > 0) ? workers.run(model, shares.map((share) => share.map((b) => ({ rl, ntp, block: blocks[b]! }))), s, rlNormalizer) : undefined;
   const results: { grads: tf.Tensor[]; values: BlockValues }[] = new Array(blocks.length);
   try {
     blocks.forEach((block, b) => {
       if (thread[b] === 0) results[b] = blockGradients(model, optimizer.params, rl, ntp, block, s, rlNormalizer);
     });
-    if (pending) {
-      (await pending).forEach((r, j) => {
-        results[remote[j]!] = { grads: r.grads.map((g, i) => tf.tensor(g, optimizer.params[i]!.shape)), values: r.values };
-      });
-    }
+    (await pending)?.forEach((answers, w) =>
+      answers.forEach((r, k) => {
+        results[shares[w]![k]!] = { grads: r.grads.map((g, i) => tf.tensor(g, optimizer.params[i]!.shape)), values: r.values };
+      }),
+    );
   } catch (error) {
     tf.dispose(results.flatMap((r) => r?.grads ?? []));
+    await pending?.catch(() => undefined); // let the workers finish before the next call, and leave no rejection unhandled
     throw error;
   }
 

@@ -7,7 +7,8 @@ import { loadBackend, tf, type BackendName } from '@rmt/backend';
 import { createRng, generate, LlamaModel, type GenerateOptions, type Generation, type LlamaConfig } from '@rmt/model';
 import { blockGradients, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock, type UpdateSettings } from './update.js';
 
-export type WorkerRequest = { config: LlamaConfig; weights: Float32Array[] } & (
+/** `weights` is absent when the worker already holds these values (rollout and update of one step share them). */
+export type WorkerRequest = { config: LlamaConfig; weights?: Float32Array[] } & (
   | {
       kind: 'grads';
       jobs: { rl: RlRows | undefined; ntp: NtpWindows | undefined; block: UpdateBlock }[];
@@ -26,16 +27,17 @@ const port = parentPort!;
 let model: LlamaModel | undefined;
 let modelConfig = '';
 
-/** The worker's policy, with the weights of the request. */
-function policy(config: LlamaConfig, weights: Float32Array[]): LlamaModel {
+/** The worker's policy, with the weights of the request (or those of the previous one). */
+function policy(config: LlamaConfig, weights: Float32Array[] | undefined): LlamaModel {
   const key = JSON.stringify(config);
   if (!model || key !== modelConfig) {
+    if (!weights) throw new Error('a first request (or a new model) must bring its weights');
     model?.dispose();
     model = LlamaModel.init(config);
     modelConfig = key;
   }
   const params = model.parameters();
-  tf.tidy(() => params.forEach((p, i) => p.assign(tf.tensor(weights[i]!, p.shape))));
+  if (weights) tf.tidy(() => params.forEach((p, i) => p.assign(tf.tensor(weights[i]!, p.shape))));
   return model;
 }
 
