@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "rmt_kernels",
+      "sources": ["native/gemm.c"],
+      "cflags": ["-O3", "-march=native", "-std=gnu11"],
+      "cflags!": ["-O2"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-march=native"] }
+    }
+  ]
+}

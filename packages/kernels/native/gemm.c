@@ -1,0 +1,202 @@
+// Single-precision matrix products for RMT's WebAssembly backend, compiled on the user's machine at install
+// (-O3 -march=native), so the products run on the widest vector unit the CPU has (AVX-512, AVX2, SSE/NEON).
+//
+// Why by hand: tfjs-backend-wasm runs matmuls in XNNPACK limited to 128-bit WebAssembly SIMD on one thread,
+// and batched products (attention) in a scalar loop; together they are ~80% of a training step. A BLAS
+// would need a system library or a download, which an install on an air-gapped machine cannot count on.
+// The method is the classic one (Goto & van de Geijn): pack a k-block of B into column panels NR wide and
+// of A into row panels MR tall, then a register-blocked MR×NR micro-kernel streams both panels.
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+#define VW 16
+#define MR 8
+#define ISA "avx512"
+#elif defined(__AVX__)
+#define VW 8
+#define MR 6
+#define ISA "avx2"
+#else
+#define VW 4
+#define MR 4
+#define ISA "generic"
+#endif
+#define NR (2 * VW)
+// A k-block of a B panel (KC × NR floats) stays in L1 while the micro-kernel sweeps the A panels.
+#define KC 256
+
+typedef float vf __attribute__((vector_size(VW * 4)));
+// The same vector type at float alignment, for loads from and stores to the caller's memory.
+typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
+
+// Scratch for the packed panels, per thread (Node worker threads each call in on their own thread).
+static __thread float *scratch = NULL;
+static __thread size_t scratchFloats = 0;
+
+static float *scratchFor(size_t floats) {
+  if (floats > scratchFloats) {
+    free(scratch);
+    size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
+    scratch = aligned_alloc(64, bytes);
+    scratchFloats = scratch ? floats : 0;
+  }
+  return scratch;
+}
+
+// op(B)[kk, col] for kk in [k0, k0 + kc), packed as panels of NR columns, k-major, zero-padded.
+static void packB(const float *b, int transB, int k, int n, int k0, int kc, float *out) {
+  int panels = (n + NR - 1) / NR;
+  for (int jp = 0; jp < panels; jp++) {
+    float *dst = out + (size_t)jp * kc * NR;
+    int j0 = jp * NR, nr = n - j0 < NR ? n - j0 : NR;
+    for (int p = 0; p < kc; p++) {
+      float *row = dst + (size_t)p * NR;
+      if (!transB) {
+        memcpy(row, b + (size_t)(k0 + p) * n + j0, nr * sizeof(float));
+      } else {
+        for (int c = 0; c < nr; c++) row[c] = b[(size_t)(j0 + c) * k + k0 + p];
+      }
+      for (int c = nr; c < NR; c++) row[c] = 0.0f;
+    }
+  }
+}
+
+// op(A)[row, kk] for kk in [k0, k0 + kc), packed as panels of MR rows, k-major, zero-padded.
+static void packA(const float *a, int transA, int m, int k, int k0, int kc, float *out) {
+  int panels = (m + MR - 1) / MR;
+  for (int ip = 0; ip < panels; ip++) {
+    float *dst = out + (size_t)ip * kc * MR;
+    int i0 = ip * MR, mr = m - i0 < MR ? m - i0 : MR;
+    for (int p = 0; p < kc; p++) {
+      float *col = dst + (size_t)p * MR;
+      for (int r = 0; r < mr; r++) col[r] = transA ? a[(size_t)(k0 + p) * m + i0 + r] : a[(size_t)(i0 + r) * k + k0 + p];
+      for (int r = mr; r < MR; r++) col[r] = 0.0f;
+    }
+  }
+}
+
+// C[MR × NR tile] (+)= Apanel · Bpanel; mr × nr of the tile is inside C.
+static void microKernel(int kc, const float *ap, const float *bp, float *c, int ldc, int mr, int nr, int accumulate) {
+  vf acc[MR][2];
+  for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (vf){0};
+  for (int p = 0; p < kc; p++) {
+    vf b0 = *(const vf *)(bp + (size_t)p * NR);
+    vf b1 = *(const vf *)(bp + (size_t)p * NR + VW);
+    const float *ar = ap + (size_t)p * MR;
+    for (int i = 0; i < MR; i++) {
+      vf ai = (vf){0} + ar[i];
+      acc[i][0] += ai * b0;
+      acc[i][1] += ai * b1;
+    }
+  }
+  if (mr == MR && nr == NR) {
+    for (int i = 0; i < MR; i++) {
+      vfu *row = (vfu *)(c + (size_t)i * ldc);
+      if (accumulate) {
+        row[0] += acc[i][0];
+        *(vfu *)(c + (size_t)i * ldc + VW) += acc[i][1];
+      } else {
+        row[0] = acc[i][0];
+        *(vfu *)(c + (size_t)i * ldc + VW) = acc[i][1];
+      }
+    }
+    return;
+  }
+  float tile[MR][NR] __attribute__((aligned(64)));
+  for (int i = 0; i < MR; i++) {
+    *(vf *)&tile[i][0] = acc[i][0];
+    *(vf *)&tile[i][VW] = acc[i][1];
+  }
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < nr; j++) c[(size_t)i * ldc + j] = accumulate ? c[(size_t)i * ldc + j] + tile[i][j] : tile[i][j];
+}
+
+// C (m × n, row-major) = op(A) (m × k) · op(B) (k × n); op transposes when asked. Returns 0, or -1 out of memory.
+static int gemm(int m, int n, int k, const float *a, int transA, const float *b, int transB, float *c) {
+  if (k == 0) {
+    memset(c, 0, (size_t)m * n * sizeof(float));
+    return 0;
+  }
+  int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
+  int kcMax = k < KC ? k : KC;
+  float *buf = scratchFor((size_t)kcMax * (mPanels * MR + nPanels * NR));
+  if (!buf) return -1;
+  float *bp = buf, *ap = buf + (size_t)kcMax * nPanels * NR;
+  for (int k0 = 0; k0 < k; k0 += KC) {
+    int kc = k - k0 < KC ? k - k0 : KC;
+    packB(b, transB, k, n, k0, kc, bp);
+    packA(a, transA, m, k, k0, kc, ap);
+    for (int jp = 0; jp < nPanels; jp++) {
+      int j0 = jp * NR, nr = n - j0 < NR ? n - j0 : NR;
+      for (int ip = 0; ip < mPanels; ip++) {
+        int i0 = ip * MR, mr = m - i0 < MR ? m - i0 : MR;
+        microKernel(kc, ap + (size_t)ip * kc * MR, bp + (size_t)jp * kc * NR, c + (size_t)i0 * n + j0, n, mr, nr, k0 > 0);
+      }
+    }
+  }
+  return 0;
+}
+
+// Every N-API call here can only fail on arguments of the wrong type.
+#define CHECK(call)                                                                                \
+  do {                                                                                             \
+    if ((call) != napi_ok) {                                                                       \
+      napi_throw_type_error(env, NULL, "rmt kernels: matmul takes (ArrayBuffer, 9 integers, 2 booleans)"); \
+      return NULL;                                                                                 \
+    }                                                                                              \
+  } while (0)
+
+// matmul(memory: ArrayBuffer, aOffset, bOffset, cOffset, batch, aBatch, bBatch, m, n, k, transA, transB)
+// Offsets are in bytes into `memory`; aBatch and bBatch are `batch` or 1 (broadcast). Float32 only.
+static napi_value Matmul(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 12) {
+    napi_throw_type_error(env, NULL, "rmt kernels: matmul takes 12 arguments");
+    return NULL;
+  }
+  void *memory;
+  size_t length;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
+  int64_t v[9];
+  for (int i = 0; i < 9; i++) CHECK(napi_get_value_int64(env, argv[i + 1], &v[i]));
+  bool transA, transB;
+  CHECK(napi_get_value_bool(env, argv[10], &transA));
+  CHECK(napi_get_value_bool(env, argv[11], &transB));
+  int64_t aOff = v[0], bOff = v[1], cOff = v[2], batch = v[3], aBatch = v[4], bBatch = v[5], m = v[6], n = v[7], k = v[8];
+  int64_t aSize = m * k * 4, bSize = k * n * 4, cSize = m * n * 4;
+  if (m < 0 || n < 0 || k < 0 || batch < 0 || (aBatch != batch && aBatch != 1) || (bBatch != batch && bBatch != 1) ||
+      aOff < 0 || bOff < 0 || cOff < 0 || (aOff | bOff | cOff) % 4 != 0 || aOff + aSize * aBatch > (int64_t)length ||
+      bOff + bSize * bBatch > (int64_t)length || cOff + cSize * batch > (int64_t)length || m > INT32_MAX / 4 ||
+      n > INT32_MAX / 4 || k > INT32_MAX / 4) {
+    napi_throw_range_error(env, NULL, "rmt kernels: matmul operands outside the memory or shapes invalid");
+    return NULL;
+  }
+  char *base = memory;
+  for (int64_t i = 0; i < batch; i++) {
+    const float *a = (const float *)(base + aOff + (aBatch == 1 ? 0 : i * aSize));
+    const float *b = (const float *)(base + bOff + (bBatch == 1 ? 0 : i * bSize));
+    float *c = (float *)(base + cOff + i * cSize);
+    if (gemm((int)m, (int)n, (int)k, a, transA, b, transB, c) != 0) {
+      napi_throw_error(env, NULL, "rmt kernels: out of memory for packing buffers");
+      return NULL;
+    }
+  }
+  return NULL;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_value fn, isa;
+  CHECK(napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, Matmul, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "matmul", fn));
+  CHECK(napi_create_string_utf8(env, ISA, NAPI_AUTO_LENGTH, &isa));
+  CHECK(napi_set_named_property(env, exports, "isa", isa));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

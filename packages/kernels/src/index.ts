@@ -1,0 +1,58 @@
+/**
+ * @rmt/kernels — native float32 matrix products, compiled from `native/gemm.c` on this machine at install.
+ * Optional: {@link loadKernels} says why they are absent, and RMT then runs WebAssembly's own matmuls.
+ * Nothing here imports TensorFlow.js; @rmt/backend plugs {@link Kernels.matmul} into its wasm backend.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface Kernels {
+  /**
+   * C = op(A)·op(B) for `batch` products, in place in `memory`: A is m×k (stored k×m when `transA`),
+   * B is k×n (stored n×k when `transB`), C is m×n, all row-major float32 at byte offsets. `aBatch` and
+   * `bBatch` are `batch`, or 1 to use the same matrix for every product. Throws a RangeError for operands
+   * outside `memory`.
+   */
+  matmul(
+    memory: ArrayBufferLike,
+    aOffset: number,
+    bOffset: number,
+    cOffset: number,
+    batch: number,
+    aBatch: number,
+    bBatch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
+  /** The vector instructions it was compiled for: `avx512`, `avx2` or `generic`. */
+  isa: string;
+}
+
+export type KernelsStatus = { available: true; kernels: Kernels; reason: string } | { available: false; reason: string };
+
+let status: KernelsStatus | undefined;
+
+/** The compiled addon, relative to this file: the same path from src/ (tests) and dist/ (published). */
+const addonPath = fileURLToPath(new URL('../build/Release/rmt_kernels.node', import.meta.url));
+
+/**
+ * Load the native kernels once per thread. `RMT_NATIVE_KERNELS=0` turns them off (to compare with the
+ * WebAssembly path, or to rule them out).
+ */
+export function loadKernels(): KernelsStatus {
+  if (status) return status;
+  if (process.env.RMT_NATIVE_KERNELS === '0') return (status = { available: false, reason: 'turned off by RMT_NATIVE_KERNELS=0' });
+  if (!existsSync(addonPath)) {
+    return (status = { available: false, reason: 'not compiled at install (no C compiler or node-gyp; see `npm rebuild @rmt/kernels`)' });
+  }
+  try {
+    const kernels = createRequire(import.meta.url)(addonPath) as Kernels;
+    return (status = { available: true, kernels, reason: `native ${kernels.isa}` });
+  } catch (error) {
+    return (status = { available: false, reason: `failed to load ${addonPath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
+  }
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { loadKernels } from './index.js';
+
+const status = loadKernels();
+// CI sets RMT_REQUIRE_NATIVE_KERNELS=1: there `npm ci` must have compiled the kernels, so these tests run.
+const required = process.env.RMT_REQUIRE_NATIVE_KERNELS === '1';
+
+/** op(A)·op(B) in float64, the independent reference. */
+function reference(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transA: boolean, transB: boolean): Float64Array {
+  const c = new Float64Array(m * n);
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let p = 0; p < k; p++) sum += (transA ? a[p * m + i]! : a[i * k + p]!) * (transB ? b[j * k + p]! : b[p * n + j]!);
+      c[i * n + j] = sum;
+    }
+  return c;
+}
+
+let seed = 7;
+const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+
+it('is compiled where the build is required', () => {
+  if (required) expect(status).toMatchObject({ available: true });
+  expect(status.reason.length).toBeGreaterThan(0);
+});
+
+describe.skipIf(!status.available)('native matmul', () => {
+  const kernels = status.available ? status.kernels : undefined!;
+
+  // Sizes off every tile edge (MR ≤ 8 rows, NR ≤ 32 columns, k-blocks of 256), the model's shapes, and empty ones.
+  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [9, 33, 17], [17, 65, 300], [64, 64, 32], [16, 512, 128], [8, 40, 513], [0, 4, 3], [4, 0, 3], [4, 3, 0]];
+  for (const [m, n, k] of shapes)
+    for (const transA of [false, true])
+      for (const transB of [false, true])
+        it(`${m}×${k} · ${k}×${n}${transA ? ' Aᵀ' : ''}${transB ? ' Bᵀ' : ''} matches float64`, () => {
+          const a = Float32Array.from({ length: m * k }, random);
+          const b = Float32Array.from({ length: k * n }, random);
+          // Operands at offsets inside one buffer, as on the wasm heap; C starts filled with garbage.
+          const memory = new ArrayBuffer(4 * (8 + a.length + b.length + m * n));
+          const heap = new Float32Array(memory);
+          heap.set(a, 8);
+          heap.set(b, 8 + a.length);
+          const cAt = 8 + a.length + b.length;
+          heap.fill(Number.NaN, cAt);
+          kernels.matmul(memory, 32, 4 * (8 + a.length), 4 * cAt, 1, 1, 1, m, n, k, transA, transB);
+          const expected = reference(a, b, m, n, k, transA, transB);
+          const got = heap.subarray(cAt, cAt + m * n);
+          for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i]! - expected[i]!)).toBeLessThanOrEqual(1e-5 * Math.sqrt(k) + 1e-6);
+        });
+
+  it('runs a batch of products, sharing an operand with batch 1', () => {
+    const [batch, m, n, k] = [3, 5, 6, 4];
+    const a = Float32Array.from({ length: batch * m * k }, random);
+    const b = Float32Array.from({ length: k * n }, random); // one B for every product
+    const memory = new ArrayBuffer(4 * (a.length + b.length + batch * m * n));
+    const heap = new Float32Array(memory);
+    heap.set(a);
+    heap.set(b, a.length);
+    kernels.matmul(memory, 0, 4 * a.length, 4 * (a.length + b.length), batch, batch, 1, m, n, k, false, false);
+    for (let i = 0; i < batch; i++) {
+      const expected = reference(a.subarray(i * m * k, (i + 1) * m * k), b, m, n, k, false, false);
+      const at = a.length + b.length + i * m * n;
+      expected.forEach((v, j) => expect(heap[at + j]).toBeCloseTo(v, 5));
+    }
+  });
+
+  it('refuses operands outside the memory and arguments of the wrong type', () => {
+    const memory = new ArrayBuffer(64);
+    expect(() => kernels.matmul(memory, 0, 0, 52, 1, 1, 1, 2, 2, 2, false, false)).toThrow(RangeError); // C ends 4 bytes past the end
+    expect(() => kernels.matmul(memory, 0, 0, 48, 1, 1, 1, 2, 2, 2, false, false)).not.toThrow();
+    expect(() => kernels.matmul(memory, 0, 0, 0, 2, 3, 1, 1, 1, 1, false, false)).toThrow(/outside the memory or shapes invalid/);
+    expect(() => kernels.matmul(memory, -4, 0, 0, 1, 1, 1, 1, 1, 1, false, false)).toThrow(RangeError);
+    expect(() => kernels.matmul(memory, 2, 0, 0, 1, 1, 1, 1, 1, 1, false, false)).toThrow(RangeError);
+    expect(() => (kernels.matmul as (...args: unknown[]) => void)(memory, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0)).toThrow(TypeError);
+    expect(() => (kernels.matmul as (...args: unknown[]) => void)(memory, 0)).toThrow(TypeError);
+  });
+});
