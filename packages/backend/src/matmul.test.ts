@@ -72,3 +72,17 @@ describeEachBackend('matMul (the native kernels on wasm, when compiled)', () => 
     tf.dispose([a, b, dy, da!, db!]);
   });
 });
+
+describeEachBackend('exp (the native kernels on wasm, when compiled)', () => {
+  // Normal float32 results only: native TensorFlow flushes subnormals to zero.
+  it('matches float64 within float32 rounding, with NaN, ±∞ and masked logits', () => {
+    const xs = [...Array.from({ length: 1000 }, (_, i) => -87 + 0.175 * i), Number.NaN, -Infinity, Infinity, -1e30, 0, 89];
+    const got = tf.exp(tf.tensor1d(xs)).dataSync();
+    xs.forEach((x, i) => {
+      const want = Math.exp(Math.fround(x)); // e^x of the float32 the tensor holds
+      if (Number.isNaN(want)) expect(got[i]).toBeNaN();
+      else if (want === 0 || !Number.isFinite(want) || want > 3.4e38) expect(got[i]).toBe(Math.fround(want));
+      else expect(Math.abs(got[i]! - want)).toBeLessThanOrEqual(want * 2.5e-7);
+    });
+  });
+});

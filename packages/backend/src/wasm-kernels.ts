@@ -5,8 +5,14 @@
 //   transposed operands (every matmul gradient: dX = dY·Wᵀ, dW = Xᵀ·dY) and batched products (attention)
 //   fall back to a scalar loop. Matmuls were ~80% of a training step. When @rmt/kernels compiled at install,
 //   every float32 product runs there instead, natively on the wasm heap (measured ~220 GFLOP/s with AVX-512
-//   against ~15 through XNNPACK). Otherwise a transposed operand of a single product is materialised first
+//   against ~15 through XNNPACK), and so does Exp (a scalar libm call per element in wasm, 5.5 ns; there
+//   vectorised, 0.5 ns, within 1 ulp: a step exponentiates [tokens × vocab] logits twice). Otherwise a transposed operand of a single product is materialised first
 //   (a cheap copy) so that product takes XNNPACK's path.
+// - Its Slice (and SplitV, built on it) first copies the whole input out of the heap, then each row through
+//   a new subarray; its Concat also makes a subarray per row. The versions below move each contiguous run
+//   with one in-heap memmove (copyWithin): splitting the fused q/k/v and gate/up products took ~0.6 ms each.
+//   Its GatherV2 and Tile compute an index per element: an embedding lookup of 512 tokens took 1.6 ms, a
+//   Tile of an attention bias 1.4 ms. Here both copy whole rows too (~0.1 ms).
 // - Its Identity copies the data. tfjs-core clones every tensor it saves for the backward pass, so a
 //   training step copied gigabytes; tensors are immutable, so the clone now shares the data and counts a
 //   reference, as reshape does here and Identity does on the cpu backend.
@@ -14,10 +20,9 @@ import * as tf from '@tensorflow/tfjs';
 import { loadKernels, type Kernels } from '@rmt/kernels';
 
 interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array };
+  wasm: { HEAPU8: Uint8Array<ArrayBuffer> };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   incRef(dataId: object): void;
-  readSync(dataId: object): tf.backend_util.BackendValues;
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
   disposeData(dataId: object): boolean;
 }
@@ -26,28 +31,32 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; back
 
 /**
  * out[s, ...] = Σ_{i : ids[i] = s} x[i, ...]; ids outside [0, numSegments) are dropped, as in TensorFlow.
- * Plain loops over the wasm heap copy: the op is memory-bound and runs once per backward pass.
+ * Plain loops on views of the wasm heap: the op is memory-bound and runs once per backward pass.
  */
 function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs): tf.TensorInfo {
   const wasm = backend as WasmBackendLike;
   const x = inputs.x as tf.TensorInfo;
   const segmentIds = inputs.segmentIds as tf.TensorInfo;
   const numSegments = (attrs as { numSegments: number }).numSegments;
-  const values = wasm.readSync(x.dataId) as Float32Array | Int32Array;
-  const ids = wasm.readSync(segmentIds.dataId) as Int32Array;
   // segmentIds covers the leading dimensions of x; each id owns one contiguous inner slice.
-  const idCount = ids.length;
-  const inner = idCount === 0 ? 0 : values.length / idCount;
-  const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
-  const out = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+  const idCount = tf.util.sizeFromShape(segmentIds.shape);
+  const size = tf.util.sizeFromShape(x.shape);
+  const inner = idCount === 0 ? 0 : size / idCount;
+  const out = wasm.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
+  // Views are taken after makeOutput, which may grow (and so replace) the heap.
+  const View = x.dtype === 'int32' ? Int32Array : Float32Array;
+  const heap = wasm.wasm.HEAPU8.buffer;
+  const values = new View(heap, wasm.dataIdMap.get(x.dataId).memoryOffset, size);
+  const ids = new Int32Array(heap, wasm.dataIdMap.get(segmentIds.dataId).memoryOffset, idCount);
+  const sums = new View(heap, wasm.dataIdMap.get(out.dataId).memoryOffset, numSegments * inner).fill(0);
   for (let i = 0; i < idCount; i++) {
     const segment = ids[i]!;
     if (segment < 0 || segment >= numSegments) continue;
     const src = i * inner;
     const dst = segment * inner;
-    for (let j = 0; j < inner; j++) out[dst + j]! += values[src + j]!;
+    for (let j = 0; j < inner; j++) sums[dst + j]! += values[src + j]!;
   }
-  return wasm.makeOutput(outShape, x.dtype, undefined, out);
+  return out;
 }
 
 /**
@@ -76,6 +85,19 @@ function nativeBatchMatMul(kernels: Kernels, fallback: tf.KernelFunc): tf.Kernel
     const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
     // The heap's buffer is read after the output is allocated: a growing heap replaces it.
     kernels.matmul(backend.wasm.HEAPU8.buffer, offset(a), offset(b), offset(out), batch, aBatch, bBatch, m, n, k, transposeA, transposeB);
+    return out;
+  }) as tf.KernelFunc;
+}
+
+/** e^x for float32 on the native kernels, in place on the wasm heap. */
+function nativeExp(kernels: Kernels, original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype !== 'float32') return original(args as never);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(x.shape, 'float32');
+    const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    kernels.exp(backend.wasm.HEAPU8.buffer, offset(x), offset(out), tf.util.sizeFromShape(x.shape));
     return out;
   }) as tf.KernelFunc;
 }
@@ -109,6 +131,147 @@ function fastBatchMatMul(matMul: tf.KernelFunc, transpose: tf.KernelFunc): tf.Ke
   }) as tf.KernelFunc;
 }
 
+/** Bytes per element on the wasm heap; strings live outside it and keep the original kernels. */
+const HEAP_BYTES: Partial<Record<tf.DataType, number>> = { float32: 4, int32: 4, bool: 1 };
+
+/** x[begin : begin + size] into a new heap tensor, one copyWithin per contiguous run of x. */
+function heapSlice(backend: WasmBackendLike, x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  const bytes = HEAP_BYTES[x.dtype]!;
+  const count = tf.util.sizeFromShape(size);
+  if (count === 0) return out;
+  const heap = backend.wasm.HEAPU8; // read after makeOutput: a growing heap replaces the buffer
+  const rank = x.shape.length;
+  // Dimensions j.. are copied as one run per index of dimensions ..j-1: every dimension after j is whole.
+  let j = rank - 1;
+  while (j > 0 && size[j] === x.shape[j]) j--;
+  const strides = [...tf.util.computeStrides(x.shape), 1];
+  const runBytes = (count / tf.util.sizeFromShape(size.slice(0, j))) * bytes;
+  const src = backend.dataIdMap.get(x.dataId).memoryOffset;
+  let dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const index = new Array<number>(j).fill(0);
+  for (let copied = 0; copied < count * bytes; copied += runBytes) {
+    let element = begin[j]! * strides[j]!;
+    for (let i = 0; i < j; i++) element += (begin[i]! + index[i]!) * strides[i]!;
+    heap.copyWithin(dst, src + element * bytes, src + element * bytes + runBytes);
+    dst += runBytes;
+    for (let i = j - 1; i >= 0 && ++index[i]! === size[i]; i--) index[i] = 0;
+  }
+  return out;
+}
+
+function sliceOnHeap(original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (HEAP_BYTES[x.dtype] === undefined || x.shape.length === 0) return original(args as never);
+    const { begin, size } = args.attrs as { begin: number | number[]; size?: number | number[] };
+    const [begin_, size_] = tf.slice_util.parseSliceParams(x, begin, size) as [number[], number[]];
+    return heapSlice(args.backend as WasmBackendLike, x, begin_, size_);
+  }) as tf.KernelFunc;
+}
+
+function splitOnHeap(original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (HEAP_BYTES[x.dtype] === undefined) return original(args as never);
+    const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+    const dim = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const begin = x.shape.map(() => 0);
+    return tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, dim).map((part) => {
+      const size = [...x.shape];
+      size[dim] = part;
+      const piece = heapSlice(args.backend as WasmBackendLike, x, [...begin], size);
+      begin[dim]! += part;
+      return piece;
+    });
+  }) as unknown as tf.KernelFunc;
+}
+
+function concatOnHeap(original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const inputs = Object.values(args.inputs) as tf.TensorInfo[];
+    const dtype = inputs[0]?.dtype;
+    if (dtype === undefined || HEAP_BYTES[dtype] === undefined || inputs.length < 2) return original(args as never);
+    const axis = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, inputs[0]!.shape)[0]!;
+    tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis), dtype);
+    const bytes = HEAP_BYTES[dtype]!;
+    const heap = backend.wasm.HEAPU8;
+    // Each input contributes one run of its inner dimensions (axis..) per index of the outer ones.
+    const outer = tf.util.sizeFromShape(inputs[0]!.shape.slice(0, axis));
+    const runs = inputs.map((t) => ({ at: backend.dataIdMap.get(t.dataId).memoryOffset, bytes: tf.util.sizeFromShape(t.shape.slice(axis)) * bytes }));
+    let dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+    for (let o = 0; o < outer; o++)
+      for (const run of runs) {
+        heap.copyWithin(dst, run.at + o * run.bytes, run.at + (o + 1) * run.bytes);
+        dst += run.bytes;
+      }
+    return out;
+  }) as tf.KernelFunc;
+}
+
+/** x gathered along `axis` at int32 `indices` (batchDims 0): one copy per (outer index, gathered index). */
+function gatherOnHeap(original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    const { axis, batchDims } = args.attrs as { axis: number; batchDims: number };
+    if (HEAP_BYTES[x.dtype] === undefined || indices.dtype !== 'int32' || batchDims !== 0) return original(args as never);
+    const backend = args.backend as WasmBackendLike;
+    const dim = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const axisSize = x.shape[dim]!;
+    const count = tf.util.sizeFromShape(indices.shape);
+    const at = backend.dataIdMap.get(indices.dataId).memoryOffset;
+    const ids = new Int32Array(backend.wasm.HEAPU8.buffer, at, count).slice(); // a copy: makeOutput may move the heap
+    for (const id of ids) if (id < 0 || id >= axisSize) throw new Error(`GatherV2: the index value ${id} is not in [0, ${axisSize - 1}]`);
+    const out = backend.makeOutput([...x.shape.slice(0, dim), ...indices.shape, ...x.shape.slice(dim + 1)], x.dtype);
+    const heap = backend.wasm.HEAPU8;
+    const runBytes = tf.util.sizeFromShape(x.shape.slice(dim + 1)) * HEAP_BYTES[x.dtype]!;
+    const outer = tf.util.sizeFromShape(x.shape.slice(0, dim));
+    const src = backend.dataIdMap.get(x.dataId).memoryOffset;
+    let dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+    for (let o = 0; o < outer; o++)
+      for (const id of ids) {
+        const from = src + (o * axisSize + id) * runBytes;
+        heap.copyWithin(dst, from, from + runBytes);
+        dst += runBytes;
+      }
+    return out;
+  }) as tf.KernelFunc;
+}
+
+/** x repeated `reps` times along each dimension: the innermost row copied reps[-1] times per outer index. */
+function tileOnHeap(original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const reps = (args.attrs as { reps: number[] }).reps;
+    if (HEAP_BYTES[x.dtype] === undefined || x.shape.length === 0 || reps.length !== x.shape.length) return original(args as never);
+    const backend = args.backend as WasmBackendLike;
+    const outShape = x.shape.map((d, i) => d * reps[i]!);
+    const out = backend.makeOutput(outShape, x.dtype);
+    const total = tf.util.sizeFromShape(outShape);
+    if (total === 0) return out;
+    const heap = backend.wasm.HEAPU8;
+    const rank = x.shape.length;
+    const rowBytes = x.shape[rank - 1]! * HEAP_BYTES[x.dtype]!;
+    const strides = [...tf.util.computeStrides(x.shape), 1];
+    const src = backend.dataIdMap.get(x.dataId).memoryOffset;
+    let dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+    const index = new Array<number>(rank - 1).fill(0); // over the output's outer dimensions
+    for (let row = 0, rows = total / outShape[rank - 1]!; row < rows; row++) {
+      let element = 0;
+      for (let i = 0; i < rank - 1; i++) element += (index[i]! % x.shape[i]!) * strides[i]!;
+      const from = src + element * HEAP_BYTES[x.dtype]!;
+      for (let r = 0; r < reps[rank - 1]!; r++) {
+        heap.copyWithin(dst, from, from + rowBytes);
+        dst += rowBytes;
+      }
+      for (let i = rank - 2; i >= 0 && ++index[i]! === outShape[i]; i--) index[i] = 0;
+    }
+    return out;
+  }) as tf.KernelFunc;
+}
+
 /** Identity without a copy: the output shares the input's data (tfjs tensors are never written in place). */
 function sharedIdentity(original: tf.KernelFunc): tf.KernelFunc {
   return ((args: KernelArgs) => {
@@ -124,13 +287,14 @@ let registered = false;
 /** How the wasm backend runs its matmuls, for `rmt info` and run metadata. */
 export function wasmMatmulPath(): string {
   const native = loadKernels();
-  return native.available ? `matmuls ${native.reason}` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
+  return native.available ? `matmuls and exp ${native.reason}` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
 }
 
-/** Register the missing kernel and the faster BatchMatMul and Identity on the wasm backend (idempotent). */
+/** Register the missing kernel and the faster BatchMatMul, Slice, SplitV, Concat, GatherV2, Tile and Identity on the wasm backend (idempotent). */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
+  const native = loadKernels();
   if (tf.getKernel('UnsortedSegmentSum', 'wasm') === undefined) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
   }
@@ -139,12 +303,22 @@ export function registerWasmTrainingKernels(): void {
     tf.unregisterKernel('Identity', 'wasm');
     tf.registerKernel({ ...identity, kernelFunc: sharedIdentity(identity.kernelFunc) });
   }
+  for (const [name, faster] of [['Slice', sliceOnHeap], ['SplitV', splitOnHeap], ['Concat', concatOnHeap], ['GatherV2', gatherOnHeap], ['Tile', tileOnHeap]] as const) {
+    const kernel = tf.getKernel(name, 'wasm');
+    if (!kernel) continue;
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ ...kernel, kernelFunc: faster(kernel.kernelFunc) });
+  }
   const matMul = tf.getKernel('BatchMatMul', 'wasm');
   const transpose = tf.getKernel('Transpose', 'wasm');
   if (matMul && transpose) {
     tf.unregisterKernel('BatchMatMul', 'wasm');
     const wasmPath = fastBatchMatMul(matMul.kernelFunc, transpose.kernelFunc);
-    const native = loadKernels();
     tf.registerKernel({ ...matMul, kernelFunc: native.available ? nativeBatchMatMul(native.kernels, wasmPath) : wasmPath });
+  }
+  const exp = tf.getKernel('Exp', 'wasm');
+  if (exp && native.available) {
+    tf.unregisterKernel('Exp', 'wasm');
+    tf.registerKernel({ ...exp, kernelFunc: nativeExp(native.kernels, exp.kernelFunc) });
   }
 }

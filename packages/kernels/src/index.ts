@@ -1,7 +1,7 @@
 /**
- * @rmt/kernels — native float32 matrix products, compiled from `native/gemm.c` on this machine at install.
+ * @rmt/kernels — native float32 matrix products and exponentials, compiled from `native/gemm.c` on this machine at install.
  * Optional: {@link loadKernels} says why they are absent, and RMT then runs WebAssembly's own matmuls.
- * Nothing here imports TensorFlow.js; @rmt/backend plugs {@link Kernels.matmul} into its wasm backend.
+ * Nothing here imports TensorFlow.js; @rmt/backend plugs them into its wasm backend.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -28,6 +28,11 @@ export interface Kernels {
     transA: boolean,
     transB: boolean,
   ): void;
+  /**
+   * out[i] = e^x[i] for `count` float32s at byte offsets in `memory` (out may be x), within 1 ulp of the
+   * correctly rounded value (measured over the whole range). Throws a RangeError for operands outside `memory`.
+   */
+  exp(memory: ArrayBufferLike, xOffset: number, outOffset: number, count: number): void;
   /** The vector instructions it was compiled for: `avx512`, `avx2` or `generic`. */
   isa: string;
 }

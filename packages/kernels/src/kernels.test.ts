@@ -76,3 +76,36 @@ describe.skipIf(!status.available)('native matmul', () => {
     expect(() => (kernels.matmul as (...args: unknown[]) => void)(memory, 0)).toThrow(TypeError);
   });
 });
+
+describe.skipIf(!status.available)('native exp', () => {
+  const kernels = status.available ? status.kernels : undefined!;
+
+  it('is within 1 ulp of float64 e^x across the float range, and exact at the edges', () => {
+    const n = 100_003; // not a multiple of any vector width
+    const memory = new ArrayBuffer(8 * n);
+    const x = new Float32Array(memory, 0, n);
+    const out = new Float32Array(memory, 4 * n, n);
+    for (let i = 0; i < n; i++) x[i] = -90 + (180 * i) / n; // beyond both ends of the normal range
+    const edges = [Number.NaN, -Infinity, Infinity, -1e30, 0, -0, 88.72283, 88.8, -87.33654, -103, -104];
+    x.set(edges, 5000);
+    kernels.exp(memory, 0, 4 * n, n);
+    for (let i = 0; i < n; i++) {
+      const want = Math.fround(Math.exp(x[i]!));
+      if (Number.isNaN(want)) expect(out[i]).toBeNaN();
+      else if (want === 0 || !Number.isFinite(want)) expect(out[i]).toBe(want);
+      else {
+        const ulp = Math.max(Math.abs(want) * 2 ** -23, 2 ** -149); // one unit in the last place of a float32
+        expect(Math.abs(out[i]! - want) / ulp).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('works in place and refuses operands outside the memory', () => {
+    const memory = new ArrayBuffer(16);
+    new Float32Array(memory).set([0, 1, -1, 2]);
+    kernels.exp(memory, 0, 0, 4);
+    expect(Array.from(new Float32Array(memory))).toEqual([1, Math.E, 1 / Math.E, Math.E ** 2].map(Math.fround));
+    expect(() => kernels.exp(memory, 4, 0, 4)).toThrow(RangeError);
+    expect(() => (kernels.exp as (...args: unknown[]) => void)(memory, 0, 0)).toThrow(TypeError);
+  });
+});
