@@ -15,4 +15,5 @@ export {
   type BackendProbe,
   type BackendRequest,
 } from './select.js';
+export { adamwStep, type AdamWStep } from './adamw.js';
 export { entropy, logSoftmax, logSumExp, maskedMean, maskedSum, tokenLogProbs, topKEntropy, variableFrom } from './numerics.js';

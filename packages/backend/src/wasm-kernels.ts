@@ -6,7 +6,8 @@
 //   fall back to a scalar loop. Matmuls were ~80% of a training step. When @rmt/kernels compiled at install,
 //   every float32 product runs there instead, natively on the wasm heap (measured ~220 GFLOP/s with AVX-512
 //   against ~15 through XNNPACK), and so does Exp (a scalar libm call per element in wasm, 5.5 ns; there
-//   vectorised, 0.5 ns, within 1 ulp: a step exponentiates [tokens × vocab] logits twice). Otherwise a transposed operand of a single product is materialised first
+//   vectorised, 0.5 ns, within 1 ulp: a step exponentiates [tokens × vocab] logits twice), and AdamW's
+//   update (one pass per parameter instead of ~13 kernels: 18 → ~1 ms a step). Otherwise a transposed operand of a single product is materialised first
 //   (a cheap copy) so that product takes XNNPACK's path.
 // - Its Slice (and SplitV, built on it) first copies the whole input out of the heap, then each row through
 //   a new subarray; its Concat also makes a subarray per row. The versions below move each contiguous run
@@ -18,6 +19,7 @@
 //   reference, as reshape does here and Identity does on the cpu backend.
 import * as tf from '@tensorflow/tfjs';
 import { loadKernels, type Kernels } from '@rmt/kernels';
+import { ADAMW_KERNEL, type AdamWStep } from './adamw.js';
 
 interface WasmBackendLike {
   wasm: { HEAPU8: Uint8Array<ArrayBuffer> };
@@ -100,6 +102,20 @@ function nativeExp(kernels: Kernels, original: tf.KernelFunc): tf.KernelFunc {
     kernels.exp(backend.wasm.HEAPU8.buffer, offset(x), offset(out), tf.util.sizeFromShape(x.shape));
     return out;
   }) as tf.KernelFunc;
+}
+
+/** One AdamW step (see adamw.ts) on the native kernels: three new heap tensors from one pass. */
+function nativeAdamW(kernels: Kernels): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { p, m, v, g } = args.inputs as Record<'p' | 'm' | 'v' | 'g', tf.TensorInfo>;
+    const s = args.attrs as unknown as AdamWStep;
+    const backend = args.backend as WasmBackendLike;
+    const outputs = [p, m, v].map(() => backend.makeOutput(p.shape, 'float32'));
+    const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    const constants = Float32Array.of(s.lr, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.epsilon, s.c1, s.c2, s.decay, s.gradScale);
+    kernels.adamw(backend.wasm.HEAPU8.buffer, [p, m, v, g, ...outputs].map(offset), tf.util.sizeFromShape(p.shape), constants);
+    return outputs;
+  }) as unknown as tf.KernelFunc;
 }
 
 /**
@@ -287,7 +303,7 @@ let registered = false;
 /** How the wasm backend runs its matmuls, for `rmt info` and run metadata. */
 export function wasmMatmulPath(): string {
   const native = loadKernels();
-  return native.available ? `matmuls and exp ${native.reason}` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
+  return native.available ? `matmuls, exp and AdamW ${native.reason}` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
 }
 
 /** Register the missing kernel and the faster BatchMatMul, Slice, SplitV, Concat, GatherV2, Tile and Identity on the wasm backend (idempotent). */
@@ -316,6 +332,7 @@ export function registerWasmTrainingKernels(): void {
     const wasmPath = fastBatchMatMul(matMul.kernelFunc, transpose.kernelFunc);
     tf.registerKernel({ ...matMul, kernelFunc: native.available ? nativeBatchMatMul(native.kernels, wasmPath) : wasmPath });
   }
+  if (native.available) tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: nativeAdamW(native.kernels) });
   const exp = tf.getKernel('Exp', 'wasm');
   if (exp && native.available) {
     tf.unregisterKernel('Exp', 'wasm');

@@ -1,7 +1,8 @@
-// The N-API face of the kernels: argument checks, then plain C. See gemm.c and exp.c for the why.
+// The N-API face of the kernels: argument checks, then plain C. gemm.c, exp.c and adamw.c say why each exists.
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels.h"
 
@@ -80,12 +81,49 @@ static napi_value Exp(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// adamw(memory, [p, m, v, g, pOut, mOut, vOut] byte offsets, count, Float32Array of the 10 step constants)
+static napi_value Adamw(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 4) CHECK(napi_invalid_arg);
+  void *memory;
+  size_t length;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
+  int64_t offsets[7], count;
+  for (uint32_t i = 0; i < 7; i++) {
+    napi_value item;
+    CHECK(napi_get_element(env, argv[1], i, &item));
+    CHECK(napi_get_value_int64(env, item, &offsets[i]));
+  }
+  CHECK(napi_get_value_int64(env, argv[2], &count));
+  napi_typedarray_type type;
+  size_t constants;
+  void *data;
+  CHECK(napi_get_typedarray_info(env, argv[3], &type, &constants, &data, NULL, NULL));
+  int ok = type == napi_float32_array && constants == 10 && count >= 0;
+  for (int i = 0; i < 7 && ok; i++) ok = offsets[i] >= 0 && offsets[i] % 4 == 0 && offsets[i] + count * 4 <= (int64_t)length;
+  if (!ok) {
+    napi_throw_range_error(env, NULL, "rmt kernels: adamw operands outside the memory, or not 10 float32 constants");
+    return NULL;
+  }
+  struct rmt_adamw_step step;
+  memcpy(&step, data, sizeof step);
+  char *base = memory;
+  rmt_adamw((const float *)(base + offsets[0]), (const float *)(base + offsets[1]), (const float *)(base + offsets[2]),
+            (const float *)(base + offsets[3]), (float *)(base + offsets[4]), (float *)(base + offsets[5]),
+            (float *)(base + offsets[6]), (size_t)count, &step);
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_value fn, isa;
   CHECK(napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, Matmul, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "matmul", fn));
   CHECK(napi_create_function(env, "exp", NAPI_AUTO_LENGTH, Exp, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "exp", fn));
+  CHECK(napi_create_function(env, "adamw", NAPI_AUTO_LENGTH, Adamw, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "adamw", fn));
   CHECK(napi_create_string_utf8(env, ISA, NAPI_AUTO_LENGTH, &isa));
   CHECK(napi_set_named_property(env, exports, "isa", isa));
   return exports;

@@ -1,5 +1,5 @@
 /**
- * @rmt/kernels — native float32 matrix products and exponentials, compiled from `native/gemm.c` on this machine at install.
+ * @rmt/kernels — native float32 matrix products, exponentials and AdamW steps, compiled from `native/gemm.c` on this machine at install.
  * Optional: {@link loadKernels} says why they are absent, and RMT then runs WebAssembly's own matmuls.
  * Nothing here imports TensorFlow.js; @rmt/backend plugs them into its wasm backend.
  */
@@ -33,6 +33,13 @@ export interface Kernels {
    * correctly rounded value (measured over the whole range). Throws a RangeError for operands outside `memory`.
    */
   exp(memory: ArrayBufferLike, xOffset: number, outOffset: number, count: number): void;
+  /**
+   * One AdamW step over `count` float32s in place in `memory`. `offsets` are the byte offsets of
+   * [p, m, v, g, pOut, mOut, vOut]; `constants` holds, as float32, [lr, β1, 1−β1, β2, 1−β2, ε, c1, c2,
+   * decay, gradScale]: g' = g·gradScale, m' = β1·m + (1−β1)·g', v' = β2·v + (1−β2)·g'²,
+   * p' = p·decay − lr·(m'/c1)/(√(v'/c2) + ε). Throws a RangeError for operands outside `memory`.
+   */
+  adamw(memory: ArrayBufferLike, offsets: readonly number[], count: number, constants: Float32Array): void;
   /** The vector instructions it was compiled for: `avx512`, `avx2` or `generic`. */
   isa: string;
 }

@@ -1,7 +1,8 @@
 // AdamW (decoupled weight decay, Loshchilov & Hutter) with global gradient-norm clipping (SPEC §4).
 // Written here because tfjs's Adam has no decoupled decay and does not expose its moments for exact
-// checkpoint/resume; the update is the textbook one, in float32 tfjs ops.
-import { tf, variableFrom } from '@rmt/backend';
+// checkpoint/resume; the update is the textbook one, in float32 (`adamwStep`: one fused kernel on wasm with
+// @rmt/kernels, tfjs ops elsewhere).
+import { adamwStep, tf, variableFrom } from '@rmt/backend';
 
 export interface AdamWOptions {
   beta1: number;
@@ -54,14 +55,11 @@ export class AdamW {
     const c2 = 1 - beta2 ** this.t;
     tf.tidy(() => {
       this.params.forEach((p, i) => {
-        const g = scale === 1 ? grads[i]! : tf.mul(grads[i]!, scale);
-        const m = tf.add(tf.mul(this.m[i]!, beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(this.v[i]!, beta2), tf.mul(tf.square(g), 1 - beta2));
-        this.m[i]!.assign(m);
-        this.v[i]!.assign(v);
-        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), epsilon));
-        const decayed = decays(p) && weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
-        p.assign(tf.sub(decayed, tf.mul(update, lr)));
+        const decay = decays(p) && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        const [p2, m2, v2] = adamwStep(p, this.m[i]!, this.v[i]!, grads[i]!, { lr, beta1, beta2, epsilon, c1, c2, decay, gradScale: scale });
+        p.assign(p2);
+        this.m[i]!.assign(m2);
+        this.v[i]!.assign(v2);
       });
     });
     return norm;

@@ -1,0 +1,40 @@
+// One AdamW step for one parameter, as a single kernel where the backend has one (wasm with @rmt/kernels)
+// and as tfjs ops elsewhere. Both evaluate the same float32 expressions in the same order.
+import * as tf from '@tensorflow/tfjs';
+
+/** The constants of one step for one parameter (the optimizer folds clipping, bias correction and decay in). */
+export interface AdamWStep {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Bias corrections 1 − β1^t and 1 − β2^t. */
+  c1: number;
+  c2: number;
+  /** Decoupled weight decay as a factor on the parameter: 1 − lr·weightDecay, or 1 for none. */
+  decay: number;
+  /** Global-norm clipping as a factor on the gradient (1 = none). */
+  gradScale: number;
+}
+
+/** The kernel's name; registered on wasm by `registerWasmTrainingKernels` when @rmt/kernels loads. */
+export const ADAMW_KERNEL = 'RmtAdamW';
+
+/**
+ * [p', m', v'] after one AdamW step from gradient g: g' = g·gradScale, m' = β1·m + (1−β1)·g',
+ * v' = β2·v + (1−β2)·g'², p' = p·decay − lr·(m'/c1)/(√(v'/c2) + ε). New tensors; the caller assigns them.
+ */
+export function adamwStep(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, step: AdamWStep): [tf.Tensor, tf.Tensor, tf.Tensor] {
+  if (tf.getKernel(ADAMW_KERNEL, tf.getBackend()) !== undefined) {
+    return tf.engine().runKernel(ADAMW_KERNEL, { p, m, v, g }, { ...step }) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+  }
+  return tf.tidy(() => {
+    const { lr, beta1, beta2, epsilon, c1, c2, decay, gradScale } = step;
+    const scaled = gradScale === 1 ? g : tf.mul(g, gradScale);
+    const m2 = tf.add(tf.mul(m, beta1), tf.mul(scaled, 1 - beta1));
+    const v2 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(scaled), 1 - beta2));
+    const update = tf.div(tf.div(m2, c1), tf.add(tf.sqrt(tf.div(v2, c2)), epsilon));
+    const p2 = tf.sub(decay === 1 ? p : tf.mul(p, decay), tf.mul(update, lr));
+    return [p2, m2, v2];
+  });
+}
