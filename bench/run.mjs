@@ -27,7 +27,7 @@ function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
-async function timeIt(fn, n, warmup = 1) {
+async function timeIt(fn, n, warmup = 3) {
   for (let i = 0; i < warmup; i++) await fn();
   const out = [];
   for (let i = 0; i < n; i++) {

@@ -76,7 +76,7 @@ class Model(torch.nn.Module):
         return Block.norm(x, self.nf) @ self.emb.weight.T
 
 
-def timed(fn, reps, warmup=2):
+def timed(fn, reps, warmup=3):
     for _ in range(warmup):
         fn()
     out = []

@@ -16,4 +16,5 @@ export {
   type BackendRequest,
 } from './select.js';
 export { adamwStep, type AdamWStep } from './adamw.js';
+export { rmsNorm, rope, swiglu } from './fused.js';
 export { entropy, logSoftmax, logSumExp, maskedMean, maskedSum, tokenLogProbs, topKEntropy, variableFrom } from './numerics.js';

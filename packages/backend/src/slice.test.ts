@@ -100,3 +100,17 @@ describeEachBackend('gather and tile (row copies on wasm)', () => {
     }
   });
 });
+
+describeEachBackend('cast (a same-dtype cast shares the data on wasm)', () => {
+  it('keeps its values after the source is disposed, and converts between dtypes (to bool: x ≠ 0)', () => {
+    const x = tf.tensor1d([1.5, -2.25, 3]);
+    const same = tf.cast(x, 'float32');
+    const toInt = tf.cast(x, 'int32');
+    x.dispose();
+    expect(Array.from(same.dataSync())).toEqual([1.5, -2.25, 3]);
+    expect(Array.from(toInt.dataSync())).toEqual([1, -2, 3]);
+    expect(Array.from(tf.cast(tf.tensor1d([0, 2, -3], 'int32'), 'bool').dataSync())).toEqual([0, 1, 1]);
+    expect(Array.from(tf.cast(tf.tensor1d([0, 0.5, Number.NaN]), 'bool').dataSync())).toEqual([0, 1, 1]);
+    tf.dispose([same, toInt]);
+  });
+});

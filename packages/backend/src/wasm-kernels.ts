@@ -7,19 +7,26 @@
 //   every float32 product runs there instead, natively on the wasm heap (measured ~220 GFLOP/s with AVX-512
 //   against ~15 through XNNPACK), and so does Exp (a scalar libm call per element in wasm, 5.5 ns; there
 //   vectorised, 0.5 ns, within 1 ulp: a step exponentiates [tokens × vocab] logits twice), and AdamW's
-//   update (one pass per parameter instead of ~13 kernels: 18 → ~1 ms a step). Otherwise a transposed operand of a single product is materialised first
+//   update (one pass per parameter instead of ~13 kernels: 18 → ~1 ms a step), and float32 add, subtract,
+//   multiply and divide (tfjs-wasm computes a broadcast operand's index per element with a division per
+//   dimension: RoPE's and RMSNorm's products took ~12 µs for 2,048 elements), and the fused RMSNorm, RoPE
+//   and SwiGLU of fused.ts. Otherwise a transposed operand of a single product is materialised first
 //   (a cheap copy) so that product takes XNNPACK's path.
 // - Its Slice (and SplitV, built on it) first copies the whole input out of the heap, then each row through
 //   a new subarray; its Concat also makes a subarray per row. The versions below move each contiguous run
 //   with one in-heap memmove (copyWithin): splitting the fused q/k/v and gate/up products took ~0.6 ms each.
 //   Its GatherV2 and Tile compute an index per element: an embedding lookup of 512 tokens took 1.6 ms, a
 //   Tile of an attention bias 1.4 ms. Here both copy whole rows too (~0.1 ms).
+// - Its Cast copies even when the dtype does not change, and tfjs-core's gradient of every multiply casts
+//   both operands to float32: a same-dtype Cast now shares the data, as Identity does below. Its cast to
+//   bool copied the numbers (2 stayed 2, 0.5 became 0); it now gives x ≠ 0, as the cpu backend does.
 // - Its Identity copies the data. tfjs-core clones every tensor it saves for the backward pass, so a
 //   training step copied gigabytes; tensors are immutable, so the clone now shares the data and counts a
 //   reference, as reshape does here and Identity does on the cpu backend.
 import * as tf from '@tensorflow/tfjs';
 import { loadKernels, type Kernels } from '@rmt/kernels';
 import { ADAMW_KERNEL, type AdamWStep } from './adamw.js';
+import { RMSNORM_KERNEL, ROPE_KERNEL, SWIGLU_KERNEL } from './fused.js';
 
 interface WasmBackendLike {
   wasm: { HEAPU8: Uint8Array<ArrayBuffer> };
@@ -116,6 +123,72 @@ function nativeAdamW(kernels: Kernels): tf.KernelFunc {
     kernels.adamw(backend.wasm.HEAPU8.buffer, [p, m, v, g, ...outputs].map(offset), tf.util.sizeFromShape(p.shape), constants);
     return outputs;
   }) as unknown as tf.KernelFunc;
+}
+
+const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
+
+/** Float32 a op b with broadcasting on the native kernels: each operand's strides over the output shape. */
+function nativeBinary(kernels: Kernels, op: 0 | 1 | 2 | 3, original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args as never);
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    // Equal shapes are one flat row; otherwise the output's dimensions, each operand aligned to the right.
+    const same = tf.util.arraysEqual(a.shape, b.shape);
+    const shape = same ? [tf.util.sizeFromShape(outShape)] : outShape;
+    const rank = shape.length;
+    if (rank > 8) return original(args as never);
+    const dims = new Int32Array(3 * rank);
+    dims.set(shape);
+    for (const [operand, at] of [[a.shape, rank], [b.shape, 2 * rank]] as const) {
+      let stride = 1;
+      for (let d = rank - 1, s = operand.length - 1; d >= 0; d--, s--) {
+        const size = same ? shape[d]! : s >= 0 ? operand[s]! : 1;
+        dims[at + d] = size === 1 ? 0 : stride;
+        stride *= size;
+      }
+    }
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(outShape, 'float32');
+    const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    kernels.binary(backend.wasm.HEAPU8.buffer, op, [offset(a), offset(b), offset(out)], dims);
+    return out;
+  }) as tf.KernelFunc;
+}
+
+/** The fused RMSNorm, RoPE and SwiGLU kernels of fused.ts on the native kernels (float32 only). */
+function nativeFused(kernels: Kernels): Record<string, tf.KernelFunc> {
+  const run = (args: KernelArgs, shape: number[], call: (memory: ArrayBuffer, at: (t: tf.TensorInfo) => number, out: number) => void) => {
+    for (const t of Object.values(args.inputs) as tf.TensorInfo[]) if (t.dtype !== 'float32') throw new Error(`fused kernels take float32, got ${t.dtype}`);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(shape, 'float32');
+    const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
+    call(backend.wasm.HEAPU8.buffer, at, at(out));
+    return out;
+  };
+  return {
+    [RMSNORM_KERNEL]: ((args: KernelArgs) => {
+      const { x, w } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
+      const dim = x.shape[x.shape.length - 1]!;
+      if (tf.util.sizeFromShape(w.shape) !== dim) throw new Error(`rmsNorm: weight of shape [${w.shape}] for rows of ${dim}`);
+      const { eps } = args.attrs as { eps: number };
+      return run(args, x.shape, (memory, at, out) => kernels.rmsnorm(memory, at(x), at(w), out, tf.util.sizeFromShape(x.shape) / dim, dim, eps));
+    }) as tf.KernelFunc,
+    [ROPE_KERNEL]: ((args: KernelArgs) => {
+      const { x, cos, sin } = args.inputs as { x: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
+      const [heads, hd] = x.shape.slice(-2) as [number, number];
+      const rows = tf.util.sizeFromShape(x.shape) / (heads * hd);
+      if (tf.util.sizeFromShape(cos.shape) !== rows * hd || tf.util.sizeFromShape(sin.shape) !== rows * hd) {
+        throw new Error(`rope: cos [${cos.shape}] and sin [${sin.shape}] do not match x [${x.shape}]`);
+      }
+      return run(args, x.shape, (memory, at, out) => kernels.rope(memory, at(x), at(cos), at(sin), out, rows, heads, hd));
+    }) as tf.KernelFunc,
+    [SWIGLU_KERNEL]: ((args: KernelArgs) => {
+      const { gu } = args.inputs as { gu: tf.TensorInfo };
+      const [rows, width] = gu.shape as [number, number];
+      return run(args, [rows, width / 2], (memory, at, out) => kernels.swiglu(memory, at(gu), out, rows, width / 2));
+    }) as tf.KernelFunc,
+  };
 }
 
 /**
@@ -298,15 +371,33 @@ function sharedIdentity(original: tf.KernelFunc): tf.KernelFunc {
   }) as tf.KernelFunc;
 }
 
+/** Cast: to the dtype a tensor already has, share its data (see Identity); to bool, x ≠ 0. */
+function castOnHeap(original: tf.KernelFunc, identity: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    const dtype = (args.attrs as { dtype: tf.DataType }).dtype;
+    if (x.dtype === dtype) return identity(args as never);
+    if (dtype !== 'bool' || (x.dtype !== 'float32' && x.dtype !== 'int32')) return original(args as never);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(x.shape, 'bool');
+    const size = tf.util.sizeFromShape(x.shape);
+    const heap = backend.wasm.HEAPU8.buffer;
+    const values = new (x.dtype === 'int32' ? Int32Array : Float32Array)(heap, backend.dataIdMap.get(x.dataId).memoryOffset, size);
+    const flags = new Uint8Array(heap, backend.dataIdMap.get(out.dataId).memoryOffset, size);
+    for (let i = 0; i < size; i++) flags[i] = values[i] !== 0 ? 1 : 0;
+    return out;
+  }) as tf.KernelFunc;
+}
+
 let registered = false;
 
 /** How the wasm backend runs its matmuls, for `rmt info` and run metadata. */
 export function wasmMatmulPath(): string {
   const native = loadKernels();
-  return native.available ? `matmuls, exp and AdamW ${native.reason}` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
+  return native.available ? `matmuls, arithmetic, exp, AdamW and fused blocks ${native.reason}` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
 }
 
-/** Register the missing kernel and the faster BatchMatMul, Slice, SplitV, Concat, GatherV2, Tile and Identity on the wasm backend (idempotent). */
+/** Register the missing kernel and the faster BatchMatMul, Slice, SplitV, Concat, GatherV2, Tile, Cast and Identity on the wasm backend (idempotent). */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
@@ -315,9 +406,15 @@ export function registerWasmTrainingKernels(): void {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
   }
   const identity = tf.getKernel('Identity', 'wasm');
+  const cast = tf.getKernel('Cast', 'wasm');
   if (identity) {
+    const shared = sharedIdentity(identity.kernelFunc);
     tf.unregisterKernel('Identity', 'wasm');
-    tf.registerKernel({ ...identity, kernelFunc: sharedIdentity(identity.kernelFunc) });
+    tf.registerKernel({ ...identity, kernelFunc: shared });
+    if (cast) {
+      tf.unregisterKernel('Cast', 'wasm');
+      tf.registerKernel({ ...cast, kernelFunc: castOnHeap(cast.kernelFunc, shared) });
+    }
   }
   for (const [name, faster] of [['Slice', sliceOnHeap], ['SplitV', splitOnHeap], ['Concat', concatOnHeap], ['GatherV2', gatherOnHeap], ['Tile', tileOnHeap]] as const) {
     const kernel = tf.getKernel(name, 'wasm');
@@ -332,7 +429,16 @@ export function registerWasmTrainingKernels(): void {
     const wasmPath = fastBatchMatMul(matMul.kernelFunc, transpose.kernelFunc);
     tf.registerKernel({ ...matMul, kernelFunc: native.available ? nativeBatchMatMul(native.kernels, wasmPath) : wasmPath });
   }
-  if (native.available) tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: nativeAdamW(native.kernels) });
+  if (native.available) {
+    tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: nativeAdamW(native.kernels) });
+    for (const [kernelName, kernelFunc] of Object.entries(nativeFused(native.kernels))) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+    for (const [name, op] of Object.entries(BINARY_OPS)) {
+      const kernel = tf.getKernel(name, 'wasm');
+      if (!kernel) continue;
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel({ ...kernel, kernelFunc: nativeBinary(native.kernels, op, kernel.kernelFunc) });
+    }
+  }
   const exp = tf.getKernel('Exp', 'wasm');
   if (exp && native.available) {
     tf.unregisterKernel('Exp', 'wasm');

@@ -116,6 +116,126 @@ static napi_value Adamw(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// binary(memory, op, [aOffset, bOffset, outOffset], Int32Array [shape…, aStrides…, bStrides…])
+// op: 0 add, 1 subtract, 2 multiply, 3 divide. Strides are in elements, 0 where an operand broadcasts.
+static napi_value Binary(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 4) CHECK(napi_invalid_arg);
+  void *memory;
+  size_t length;
+  CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
+  int32_t op;
+  CHECK(napi_get_value_int32(env, argv[1], &op));
+  int64_t offsets[3];
+  for (uint32_t i = 0; i < 3; i++) {
+    napi_value item;
+    CHECK(napi_get_element(env, argv[2], i, &item));
+    CHECK(napi_get_value_int64(env, item, &offsets[i]));
+  }
+  napi_typedarray_type type;
+  size_t count;
+  void *data;
+  CHECK(napi_get_typedarray_info(env, argv[3], &type, &count, &data, NULL, NULL));
+  int rank = (int)(count / 3);
+  int ok = type == napi_int32_array && count % 3 == 0 && rank <= RMT_MAX_RANK && op >= 0 && op <= 3;
+  int64_t shape[RMT_MAX_RANK], as[RMT_MAX_RANK], bs[RMT_MAX_RANK], size = 1, aEnd = 0, bEnd = 0;
+  const int32_t *dims = data;
+  for (int d = 0; ok && d < rank; d++) {
+    shape[d] = dims[d], as[d] = dims[rank + d], bs[d] = dims[2 * rank + d];
+    ok = shape[d] >= 0 && as[d] >= 0 && bs[d] >= 0;
+    size *= shape[d];
+    aEnd += shape[d] > 0 ? (shape[d] - 1) * as[d] : 0;
+    bEnd += shape[d] > 0 ? (shape[d] - 1) * bs[d] : 0;
+  }
+  for (int i = 0; i < 3 && ok; i++) ok = offsets[i] >= 0 && offsets[i] % 4 == 0;
+  // The last element each operand reaches, and the output's, must lie inside the memory.
+  ok = ok && (size == 0 || (offsets[0] + (aEnd + 1) * 4 <= (int64_t)length && offsets[1] + (bEnd + 1) * 4 <= (int64_t)length &&
+                            offsets[2] + size * 4 <= (int64_t)length));
+  if (!ok) {
+    napi_throw_range_error(env, NULL, "rmt kernels: binary operands outside the memory or shapes invalid");
+    return NULL;
+  }
+  if (size == 0) return NULL;
+  char *base = memory;
+  rmt_binary(op, rank, shape, as, bs, (const float *)(base + offsets[0]), (const float *)(base + offsets[1]),
+             (float *)(base + offsets[2]));
+  return NULL;
+}
+
+// The fused blocks take (memory, byte offsets…, sizes…[, eps]): all integers but a trailing float.
+// Reads them into ints[] and, when hasFloat, *f; false (with a TypeError thrown) on a wrong type or count.
+static bool intArgs(napi_env env, napi_callback_info info, size_t ints, bool hasFloat, void **memory, size_t *length,
+                    int64_t *out, double *f) {
+  size_t argc = 10;
+  napi_value argv[10];
+  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 + ints + (hasFloat ? 1 : 0) &&
+            napi_get_arraybuffer_info(env, argv[0], memory, length) == napi_ok;
+  for (size_t i = 0; ok && i < ints; i++) ok = napi_get_value_int64(env, argv[1 + i], &out[i]) == napi_ok;
+  if (ok && hasFloat) ok = napi_get_value_double(env, argv[1 + ints], f) == napi_ok;
+  if (!ok) napi_throw_type_error(env, NULL, "rmt kernels: arguments of the wrong type or count");
+  return ok;
+}
+
+// Whether `floats` float32s at byte offset `at` lie inside a memory of `length` bytes.
+static bool inside(int64_t at, int64_t floats, size_t length) {
+  return at >= 0 && at % 4 == 0 && floats >= 0 && at + floats * 4 <= (int64_t)length;
+}
+
+#define OUTSIDE(name)                                                                      \
+  do {                                                                                     \
+    napi_throw_range_error(env, NULL, "rmt kernels: " name " operands outside the memory"); \
+    return NULL;                                                                           \
+  } while (0)
+
+// rmsnorm(memory, xOffset, wOffset, outOffset, rows, dim, eps)
+static napi_value RmsNorm(napi_env env, napi_callback_info info) {
+  void *memory;
+  size_t length;
+  int64_t v[5];
+  double eps;
+  if (!intArgs(env, info, 5, true, &memory, &length, v, &eps)) return NULL;
+  int64_t rows = v[3], dim = v[4];
+  if (rows < 0 || dim < 0 || !inside(v[0], rows * dim, length) || !inside(v[1], dim, length) || !inside(v[2], rows * dim, length))
+    OUTSIDE("rmsnorm");
+  char *base = memory;
+  rmt_rmsnorm((const float *)(base + v[0]), (const float *)(base + v[1]), (float *)(base + v[2]), rows, dim, (float)eps);
+  return NULL;
+}
+
+// rope(memory, xOffset, cosOffset, sinOffset, outOffset, rows, heads, headDim)
+static napi_value Rope(napi_env env, napi_callback_info info) {
+  void *memory;
+  size_t length;
+  int64_t v[7];
+  if (!intArgs(env, info, 7, false, &memory, &length, v, NULL)) return NULL;
+  int64_t rows = v[4], heads = v[5], hd = v[6];
+  if (rows < 0 || heads < 0 || hd < 0 || hd % 2 != 0 || !inside(v[0], rows * heads * hd, length) || !inside(v[1], rows * hd, length) ||
+      !inside(v[2], rows * hd, length) || !inside(v[3], rows * heads * hd, length))
+    OUTSIDE("rope");
+  char *base = memory;
+  rmt_rope((const float *)(base + v[0]), (const float *)(base + v[1]), (const float *)(base + v[2]), (float *)(base + v[3]), rows,
+           heads, hd);
+  return NULL;
+}
+
+// swiglu(memory, guOffset, outOffset, rows, hidden)
+static napi_value Swiglu(napi_env env, napi_callback_info info) {
+  void *memory;
+  size_t length;
+  int64_t v[4];
+  if (!intArgs(env, info, 4, false, &memory, &length, v, NULL)) return NULL;
+  int64_t rows = v[2], hidden = v[3];
+  if (rows < 0 || hidden < 0 || !inside(v[0], rows * 2 * hidden, length) || !inside(v[1], rows * hidden, length)) OUTSIDE("swiglu");
+  char *base = memory;
+  if (rmt_swiglu((const float *)(base + v[0]), (float *)(base + v[1]), rows, hidden) != 0) {
+    napi_throw_error(env, NULL, "rmt kernels: out of memory");
+    return NULL;
+  }
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_value fn, isa;
   CHECK(napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, Matmul, NULL, &fn));
@@ -124,6 +244,14 @@ static napi_value Init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "exp", fn));
   CHECK(napi_create_function(env, "adamw", NAPI_AUTO_LENGTH, Adamw, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "adamw", fn));
+  CHECK(napi_create_function(env, "binary", NAPI_AUTO_LENGTH, Binary, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "binary", fn));
+  CHECK(napi_create_function(env, "rmsnorm", NAPI_AUTO_LENGTH, RmsNorm, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "rmsnorm", fn));
+  CHECK(napi_create_function(env, "rope", NAPI_AUTO_LENGTH, Rope, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "rope", fn));
+  CHECK(napi_create_function(env, "swiglu", NAPI_AUTO_LENGTH, Swiglu, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "swiglu", fn));
   CHECK(napi_create_string_utf8(env, ISA, NAPI_AUTO_LENGTH, &isa));
   CHECK(napi_set_named_property(env, exports, "isa", isa));
   return exports;

@@ -43,19 +43,28 @@ static float *scratchFor(size_t floats) {
   return scratch;
 }
 
+// Columns j0.. of an untransposed B (k × n) for kk in [k0, k0 + kc), as one zero-padded panel.
+static void packPanel(const float *b, int n, int k0, int kc, int j0, float *dst) {
+  int nr = n - j0 < NR ? n - j0 : NR;
+  for (int p = 0; p < kc; p++) {
+    memcpy(dst + (size_t)p * NR, b + (size_t)(k0 + p) * n + j0, nr * sizeof(float));
+    for (int c = nr; c < NR; c++) dst[(size_t)p * NR + c] = 0.0f;
+  }
+}
+
 // op(B)[kk, col] for kk in [k0, k0 + kc), packed as panels of NR columns, k-major, zero-padded.
 static void packB(const float *b, int transB, int k, int n, int k0, int kc, float *out) {
   int panels = (n + NR - 1) / NR;
   for (int jp = 0; jp < panels; jp++) {
     float *dst = out + (size_t)jp * kc * NR;
     int j0 = jp * NR, nr = n - j0 < NR ? n - j0 : NR;
+    if (!transB) {
+      packPanel(b, n, k0, kc, j0, dst);
+      continue;
+    }
     for (int p = 0; p < kc; p++) {
       float *row = dst + (size_t)p * NR;
-      if (!transB) {
-        memcpy(row, b + (size_t)(k0 + p) * n + j0, nr * sizeof(float));
-      } else {
-        for (int c = 0; c < nr; c++) row[c] = b[(size_t)(j0 + c) * k + k0 + p];
-      }
+      for (int c = 0; c < nr; c++) row[c] = b[(size_t)(j0 + c) * k + k0 + p];
       for (int c = nr; c < NR; c++) row[c] = 0.0f;
     }
   }
@@ -75,13 +84,13 @@ static void packA(const float *a, int transA, int m, int k, int k0, int kc, floa
   }
 }
 
-// C[MR × NR tile] (+)= Apanel · Bpanel; mr × nr of the tile is inside C.
-static void microKernel(int kc, const float *ap, const float *bp, float *c, int ldc, int mr, int nr, int accumulate) {
+// C[MR × NR tile] (+)= Apanel · Bpanel; mr × nr of the tile is inside C. Row p of the B panel is at bp + p·ldb.
+static void microKernel(int kc, const float *ap, const float *bp, size_t ldb, float *c, int ldc, int mr, int nr, int accumulate) {
   vf acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (vf){0};
   for (int p = 0; p < kc; p++) {
-    vf b0 = *(const vf *)(bp + (size_t)p * NR);
-    vf b1 = *(const vf *)(bp + (size_t)p * NR + VW);
+    vf b0 = *(const vfu *)(bp + (size_t)p * ldb);
+    vf b1 = *(const vfu *)(bp + (size_t)p * ldb + VW);
     const float *ar = ap + (size_t)p * MR;
     for (int i = 0; i < MR; i++) {
       vf ai = (vf){0} + ar[i];
@@ -118,19 +127,26 @@ int rmt_gemm(int m, int n, int k, const float *a, int transA, const float *b, in
     return 0;
   }
   int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
+  // Few rows (decode: one per sequence) reuse each B panel only a few times, so packing all of B costs more
+  // than it saves: an untransposed B is then read in place, and only its last, partial panel is packed.
+  int direct = !transB && mPanels <= 4;
   int kcMax = k < KC ? k : KC;
   float *buf = scratchFor((size_t)kcMax * (mPanels * MR + nPanels * NR));
   if (!buf) return -1;
   float *bp = buf, *ap = buf + (size_t)kcMax * nPanels * NR;
   for (int k0 = 0; k0 < k; k0 += KC) {
     int kc = k - k0 < KC ? k - k0 : KC;
-    packB(b, transB, k, n, k0, kc, bp);
+    if (!direct) packB(b, transB, k, n, k0, kc, bp);
+    else if (n % NR != 0) packPanel(b, n, k0, kc, (nPanels - 1) * NR, bp + (size_t)(nPanels - 1) * kc * NR);
     packA(a, transA, m, k, k0, kc, ap);
     for (int jp = 0; jp < nPanels; jp++) {
       int j0 = jp * NR, nr = n - j0 < NR ? n - j0 : NR;
+      const float *panel = bp + (size_t)jp * kc * NR;
+      size_t ldb = NR;
+      if (direct && nr == NR) panel = b + (size_t)k0 * n + j0, ldb = (size_t)n;
       for (int ip = 0; ip < mPanels; ip++) {
         int i0 = ip * MR, mr = m - i0 < MR ? m - i0 : MR;
-        microKernel(kc, ap + (size_t)ip * kc * MR, bp + (size_t)jp * kc * NR, c + (size_t)i0 * n + j0, n, mr, nr, k0 > 0);
+        microKernel(kc, ap + (size_t)ip * kc * MR, panel, ldb, c + (size_t)i0 * n + j0, n, mr, nr, k0 > 0);
       }
     }
   }

@@ -1,5 +1,6 @@
 /**
- * @rmt/kernels — native float32 matrix products, exponentials and AdamW steps, compiled from `native/gemm.c` on this machine at install.
+ * @rmt/kernels — native float32 matrix products, elementwise arithmetic, exponentials, AdamW steps and the transformer's
+ * fused blocks (RMSNorm, RoPE, SwiGLU), compiled from `native/gemm.c` on this machine at install.
  * Optional: {@link loadKernels} says why they are absent, and RMT then runs WebAssembly's own matmuls.
  * Nothing here imports TensorFlow.js; @rmt/backend plugs them into its wasm backend.
  */
@@ -40,6 +41,21 @@ export interface Kernels {
    * p' = p·decay − lr·(m'/c1)/(√(v'/c2) + ε). Throws a RangeError for operands outside `memory`.
    */
   adamw(memory: ArrayBufferLike, offsets: readonly number[], count: number, constants: Float32Array): void;
+  /**
+   * out = a op b with broadcasting (op: 0 add, 1 subtract, 2 multiply, 3 divide), float32 at the byte
+   * `offsets` [a, b, out] in `memory`. `dims` holds the output shape (rank ≤ 8), then a's and then b's
+   * element strides over it, 0 where an operand broadcasts. Throws a RangeError for operands outside `memory`.
+   */
+  binary(memory: ArrayBufferLike, op: 0 | 1 | 2 | 3, offsets: readonly number[], dims: Int32Array): void;
+  /** out[r] = x[r]·(1/√(mean(x[r]²) + eps))·w for `rows` rows of `dim` float32s (byte offsets in `memory`). */
+  rmsnorm(memory: ArrayBufferLike, xOffset: number, wOffset: number, outOffset: number, rows: number, dim: number, eps: number): void;
+  /**
+   * Rotary embedding, rotate-half convention: x [rows, heads, headDim], cos and sin [rows, headDim] shared
+   * by the heads; out = x·cos + concat(−x₂, x₁)·sin.
+   */
+  rope(memory: ArrayBufferLike, xOffset: number, cosOffset: number, sinOffset: number, outOffset: number, rows: number, heads: number, headDim: number): void;
+  /** gu [rows, 2·hidden] = gate | up → out [rows, hidden] = gate·σ(gate)·up. */
+  swiglu(memory: ArrayBufferLike, guOffset: number, outOffset: number, rows: number, hidden: number): void;
   /** The vector instructions it was compiled for: `avx512`, `avx2` or `generic`. */
   isa: string;
 }

@@ -109,3 +109,30 @@ describe.skipIf(!status.available)('native exp', () => {
     expect(() => (kernels.exp as (...args: unknown[]) => void)(memory, 0, 0)).toThrow(TypeError);
   });
 });
+
+describe.skipIf(!status.available)('native binary and adamw', () => {
+  const kernels = status.available ? status.kernels : undefined!;
+
+  it('broadcasts by strides: a [2, 3] row-wise times b [3]', () => {
+    const memory = new ArrayBuffer(4 * 15);
+    const heap = new Float32Array(memory);
+    heap.set([1, 2, 3, 4, 5, 6], 0);
+    heap.set([10, 100, 1000], 6);
+    // shape [2, 3]; a's strides [3, 1]; b's strides [0, 1] (it repeats along rows)
+    kernels.binary(memory, 2, [0, 24, 36], Int32Array.of(2, 3, 3, 1, 0, 1));
+    expect(Array.from(heap.subarray(9))).toEqual([10, 200, 3000, 40, 500, 6000]);
+  });
+
+  it('refuses operands outside the memory, bad ops and ranks, and wrong types', () => {
+    const memory = new ArrayBuffer(64);
+    expect(() => kernels.binary(memory, 0, [0, 0, 40], Int32Array.of(8, 1, 1))).toThrow(RangeError); // out ends at 72
+    expect(() => kernels.binary(memory, 0, [0, 60, 0], Int32Array.of(2, 1, 1))).toThrow(RangeError); // b reaches 68
+    expect(() => kernels.binary(memory, 4 as 0, [0, 0, 0], Int32Array.of(1, 1, 1))).toThrow(RangeError);
+    expect(() => kernels.binary(memory, 0, [0, 0, 0], new Int32Array(27))).toThrow(RangeError); // rank 9
+    expect(() => kernels.binary(memory, 0, [0, 0, 0], Int32Array.of(-1, 1, 1))).toThrow(RangeError);
+    expect(() => kernels.binary(memory, 0, [0, 0, 0], Float32Array.of(1, 1, 1) as unknown as Int32Array)).toThrow(RangeError);
+    expect(() => (kernels.binary as (...args: unknown[]) => void)(memory, 0, [0, 0])).toThrow(TypeError);
+    expect(() => kernels.adamw(memory, [0, 0, 0, 0, 0, 0, 40], 8, new Float32Array(10))).toThrow(RangeError);
+    expect(() => kernels.adamw(memory, [0, 0, 0, 0, 0, 0, 0], 4, new Float32Array(9))).toThrow(RangeError);
+  });
+});

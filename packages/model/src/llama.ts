@@ -2,7 +2,7 @@
 // attention, SwiGLU, optional tied head. Weights are held in the layout that is fastest here — fused
 // QKV and gate/up projections stored [in, out] — and converted to Hugging Face names and [out, in]
 // matrices only at the checkpoint boundary (checkpoint.ts).
-import { logSoftmax, maskedSum, tf, tokenLogProbs, variableFrom } from '@rmt/backend';
+import { logSoftmax, maskedSum, rmsNorm, rope, swiglu, tf, tokenLogProbs, variableFrom } from '@rmt/backend';
 import { headDim, parameterCount, type LlamaConfig } from './config.js';
 
 /** Keys and values of all past positions, per layer: [B, nKvHeads, S, headDim] float32. */
@@ -225,9 +225,9 @@ export class LlamaModel {
   /** The tied embedding transposed, for inference; keyed by the embedding's data (a new value, a new copy). */
   private embT: { source: object; value: tf.Tensor2D } | undefined;
 
+  /** RMSNorm over the last axis (one kernel where the backend fuses it; @rmt/backend's `rmsNorm`). */
   private rmsNorm(x: tf.Tensor, weight: tf.Tensor): tf.Tensor {
-    const ms = tf.mean(tf.square(x), -1, true);
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.config.normEps))), weight);
+    return rmsNorm(x, weight, this.config.normEps);
   }
 
   /** Position of each token: count from the first real token of its row (pads get 0; they are masked). */
@@ -265,11 +265,7 @@ export class LlamaModel {
     const bias = tf.tile(this.attentionBias(batch, len, pads, offset), [1, 1, rep, 1]);
     const cos = this.ropeCos ? tf.reshape(tf.gather(this.ropeCos, posIds), [batch, len, 1, hd]) : undefined;
     const sin = this.ropeSin ? tf.reshape(tf.gather(this.ropeSin, posIds), [batch, len, 1, hd]) : undefined;
-    const rope = (t: tf.Tensor, heads: number): tf.Tensor => {
-      if (!cos || !sin || !this.rotateHalf) return t;
-      const rotated = tf.reshape(tf.matMul(tf.reshape(t, [batch * len * heads, hd]), this.rotateHalf), [batch, len, heads, hd]);
-      return tf.add(tf.mul(t, cos), tf.mul(rotated, sin));
-    };
+    const rotary = (t: tf.Tensor): tf.Tensor => (cos && sin && this.rotateHalf ? rope(t, cos, sin, this.rotateHalf) : t);
     const scale = 1 / Math.sqrt(hd);
     const keys: tf.Tensor4D[] = [];
     const values: tf.Tensor4D[] = [];
@@ -277,8 +273,8 @@ export class LlamaModel {
       const h = tf.reshape(this.rmsNorm(x, layer.attnNorm), [batch * len, c.dim]) as tf.Tensor2D;
       const qkv = tf.matMul(h, layer.wqkv);
       const [qFlat, kFlat, vFlat] = tf.split(qkv, [c.nHeads * hd, c.nKvHeads * hd, c.nKvHeads * hd], 1);
-      const q = rope(tf.reshape(qFlat!, [batch, len, c.nHeads, hd]), c.nHeads);
-      let k = tf.transpose(rope(tf.reshape(kFlat!, [batch, len, c.nKvHeads, hd]), c.nKvHeads), [0, 2, 1, 3]) as tf.Tensor4D;
+      const q = rotary(tf.reshape(qFlat!, [batch, len, c.nHeads, hd]));
+      let k = tf.transpose(rotary(tf.reshape(kFlat!, [batch, len, c.nKvHeads, hd])), [0, 2, 1, 3]) as tf.Tensor4D;
       let v = tf.transpose(tf.reshape(vFlat!, [batch, len, c.nKvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
       if (cache) {
         k = tf.concat([cache.keys[i]!, k], 2);
@@ -292,9 +288,8 @@ export class LlamaModel {
       const merged = tf.reshape(tf.transpose(tf.reshape(attended, [batch, c.nKvHeads, rep, len, hd]), [0, 3, 1, 2, 4]), [batch * len, c.nHeads * hd]);
       x = tf.add(x, tf.reshape(tf.matMul(merged, layer.wo), [batch, len, c.dim]));
       const f = tf.reshape(this.rmsNorm(x, layer.ffnNorm), [batch * len, c.dim]) as tf.Tensor2D;
-      const [gate, up] = tf.split(tf.matMul(f, layer.w13), 2, 1);
-      const swiglu = tf.mul(tf.mul(gate!, tf.sigmoid(gate!)), up!);
-      x = tf.add(x, tf.reshape(tf.matMul(swiglu, layer.w2), [batch, len, c.dim]));
+      const gated = swiglu(tf.matMul(f, layer.w13)); // gate·σ(gate)·up from the fused gate | up product
+      x = tf.add(x, tf.reshape(tf.matMul(gated, layer.w2), [batch, len, c.dim]));
     });
     return { hidden: x, keys, values };
   }
