@@ -120,10 +120,40 @@ static void microKernel(int kc, const float *ap, const float *bp, size_t ldb, fl
     for (int j = 0; j < nr; j++) c[(size_t)i * ldc + j] = accumulate ? c[(size_t)i * ldc + j] + tile[i][j] : tile[i][j];
 }
 
+// One row of C: c (1 × n) = a (1 × k) · op(B). Decoding attends with one query per sequence and head, so
+// its products are vector × matrix, where packing for the MR-row micro-kernel would be 8× wasted work.
+static void gemv(int n, int k, const float *a, const float *b, int transB, float *c) {
+  if (!transB) {
+    // c = Σ_p a[p]·B[p, :], one axpy per row of B (contiguous, vectorised by the compiler).
+    for (int j = 0; j < n; j++) c[j] = 0.0f;
+    for (int p = 0; p < k; p++) {
+      float ap = a[p];
+      const float *row = b + (size_t)p * n;
+      for (int j = 0; j < n; j++) c[j] += ap * row[j];
+    }
+    return;
+  }
+  // c[j] = a · B[j, :]: vector partial sums, then one horizontal sum.
+  for (int j = 0; j < n; j++) {
+    const float *row = b + (size_t)j * k;
+    vf acc = {0};
+    int p = 0;
+    for (; p + VW <= k; p += VW) acc += *(const vfu *)(a + p) * *(const vfu *)(row + p);
+    float sum = 0.0f;
+    for (int l = 0; l < VW; l++) sum += acc[l];
+    for (; p < k; p++) sum += a[p] * row[p];
+    c[j] = sum;
+  }
+}
+
 // C (m × n, row-major) = op(A) (m × k) · op(B) (k × n); op transposes when asked. Returns 0, or -1 out of memory.
 int rmt_gemm(int m, int n, int k, const float *a, int transA, const float *b, int transB, float *c) {
   if (k == 0) {
     memset(c, 0, (size_t)m * n * sizeof(float));
+    return 0;
+  }
+  if (m == 1) {
+    gemv(n, k, a, b, transB, c); // op(A) of one row is the same k values either way
     return 0;
   }
   int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;

@@ -28,8 +28,9 @@ it('is compiled where the build is required', () => {
 describe.skipIf(!status.available)('native matmul', () => {
   const kernels = status.available ? status.kernels : undefined!;
 
-  // Sizes off every tile edge (MR ≤ 8 rows, NR ≤ 32 columns, k-blocks of 256), the model's shapes, and empty ones.
-  const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [9, 33, 17], [17, 65, 300], [64, 64, 32], [16, 512, 128], [8, 40, 513], [0, 4, 3], [4, 0, 3], [4, 3, 0]];
+  // Sizes off every tile edge (MR ≤ 8 rows, NR ≤ 32 columns, k-blocks of 256), one row (the vector path),
+  // few rows (B read in place), the model's shapes, and empty ones.
+  const shapes: [number, number, number][] = [[1, 1, 1], [1, 45, 70], [1, 64, 32], [3, 5, 7], [9, 33, 17], [17, 65, 300], [64, 64, 32], [16, 512, 128], [8, 40, 513], [0, 4, 3], [4, 0, 3], [4, 3, 0]];
   for (const [m, n, k] of shapes)
     for (const transA of [false, true])
       for (const transB of [false, true])
