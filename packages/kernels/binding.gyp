@@ -3,9 +3,9 @@
     {
       "target_name": "rmt_kernels",
       "sources": ["native/addon.c", "native/gemm.c", "native/exp.c", "native/adamw.c", "native/binary.c", "native/fused.c"],
-      "cflags": ["-O3", "-march=native", "-std=gnu11"],
+      "cflags": ["-O3", "-march=native", "-fno-math-errno", "-std=gnu11"],
       "cflags!": ["-O2"],
-      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-march=native"] }
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-march=native", "-fno-math-errno"] }
     }
   ]
 }

@@ -1,13 +1,14 @@
 // The transformer's small blocks — RMSNorm, RoPE, SwiGLU — as single kernels where the backend has them
 // (wasm with @rmt/kernels) and as tfjs ops elsewhere. A decode step of a small model is hundreds of kernel
-// launches whose cost is the launch, not the arithmetic: these three are ~40% of them. The op versions are
-// the reference and exactly what every other backend runs; the fused ones carry their gradients as tfjs
-// ops (below), derived by hand and tested against float64 and against autodiff of the op versions.
+// launches whose cost is the launch, not the arithmetic: these three were ~40% of them. The op versions are
+// the reference and exactly what every other backend runs; a backend that fuses a block also registers its
+// gradient kernel (`<name>Grad`, derived by hand; both tested against float64 on every backend).
 import * as tf from '@tensorflow/tfjs';
 
 export const RMSNORM_KERNEL = 'RmtRMSNorm';
 export const ROPE_KERNEL = 'RmtRoPE';
 export const SWIGLU_KERNEL = 'RmtSwiGLU';
+export const gradKernel = (kernel: string) => `${kernel}Grad`;
 
 const fusedOnThisBackend = (kernel: string) => tf.getKernel(kernel, tf.getBackend()) !== undefined;
 
@@ -24,14 +25,7 @@ export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor
     save([input, w]);
     return {
       value: tf.engine().runKernel(RMSNORM_KERNEL, { x: input, w }, { eps }) as tf.Tensor,
-      // r = (mean(x²) + eps)^−½: dx = r·(dy·w) − x·r³·mean(dy·w·x); dw = Σ over rows of dy·x·r.
-      gradFunc: (g, [xs, ws]) => {
-        const r = tf.rsqrt(tf.add(tf.mean(tf.square(xs!), -1, true), eps));
-        const gw = tf.mul(g, ws!);
-        const dx = tf.sub(tf.mul(gw, r), tf.mul(tf.mul(xs!, tf.pow(r, 3)), tf.mean(tf.mul(gw, xs!), -1, true)));
-        const dw = tf.sum(tf.reshape(tf.mul(tf.mul(g, xs!), r), [-1, ws!.size]), 0);
-        return [dx, tf.reshape(dw, ws!.shape)];
-      },
+      gradFunc: (dy, [xs, ws]) => tf.engine().runKernel(gradKernel(RMSNORM_KERNEL), { x: xs!, w: ws!, dy }, { eps }) as unknown as tf.Tensor[],
     };
   });
   return op(x, weight);
@@ -43,15 +37,15 @@ export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor
  * (what the op version multiplies by).
  */
 export function rope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, rotateHalf: tf.Tensor2D): tf.Tensor {
-  const hd = x.shape[x.rank - 1]!;
-  const rotate = (t: tf.Tensor, transpose: boolean) => tf.reshape(tf.matMul(tf.reshape(t, [-1, hd]), rotateHalf, false, transpose), t.shape);
-  if (!fusedOnThisBackend(ROPE_KERNEL)) return tf.add(tf.mul(x, cos), tf.mul(rotate(x, false), sin));
+  if (!fusedOnThisBackend(ROPE_KERNEL)) {
+    const rotated = tf.reshape(tf.matMul(tf.reshape(x, [-1, x.shape[x.rank - 1]!]), rotateHalf), x.shape);
+    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
+  }
   const op = withGradient<[tf.Tensor]>((input, save) => {
     save([]);
     return {
       value: tf.engine().runKernel(ROPE_KERNEL, { x: input, cos, sin }, {}) as tf.Tensor,
-      // Linear in x: dx = dy·cos + (dy·sin)·Rᵀ.
-      gradFunc: (dy) => [tf.add(tf.mul(dy, cos), rotate(tf.mul(dy, sin), true))],
+      gradFunc: (dy) => [tf.engine().runKernel(gradKernel(ROPE_KERNEL), { dy, cos, sin }, {}) as tf.Tensor],
     };
   });
   return op(x);
@@ -67,14 +61,7 @@ export function swiglu(gu: tf.Tensor2D): tf.Tensor2D {
     save([input]);
     return {
       value: tf.engine().runKernel(SWIGLU_KERNEL, { gu: input }, {}) as tf.Tensor,
-      // s = σ(g): d gate = dy·up·s·(1 + g·(1 − s)); d up = dy·g·s.
-      gradFunc: (dy, [saved]) => {
-        const [g, u] = tf.split(saved!, 2, 1);
-        const s = tf.sigmoid(g!);
-        const dGate = tf.mul(tf.mul(dy, u!), tf.mul(s, tf.add(1, tf.mul(g!, tf.sub(1, s)))));
-        const dUp = tf.mul(dy, tf.mul(g!, s));
-        return [tf.concat([dGate, dUp], 1)];
-      },
+      gradFunc: (dy, [saved]) => [tf.engine().runKernel(gradKernel(SWIGLU_KERNEL), { gu: saved!, dy }, {}) as tf.Tensor],
     };
   });
   return op(gu) as tf.Tensor2D;

@@ -26,7 +26,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadKernels, type Kernels } from '@rmt/kernels';
 import { ADAMW_KERNEL, type AdamWStep } from './adamw.js';
-import { RMSNORM_KERNEL, ROPE_KERNEL, SWIGLU_KERNEL } from './fused.js';
+import { gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SWIGLU_KERNEL } from './fused.js';
 
 interface WasmBackendLike {
   wasm: { HEAPU8: Uint8Array<ArrayBuffer> };
@@ -156,15 +156,26 @@ function nativeBinary(kernels: Kernels, op: 0 | 1 | 2 | 3, original: tf.KernelFu
   }) as tf.KernelFunc;
 }
 
-/** The fused RMSNorm, RoPE and SwiGLU kernels of fused.ts on the native kernels (float32 only). */
+/** The fused RMSNorm, RoPE and SwiGLU kernels of fused.ts and their gradients on the native kernels (float32). */
 function nativeFused(kernels: Kernels): Record<string, tf.KernelFunc> {
-  const run = (args: KernelArgs, shape: number[], call: (memory: ArrayBuffer, at: (t: tf.TensorInfo) => number, out: number) => void) => {
+  // Allocates the outputs, then calls the kernel with the heap (read after allocating: it may grow).
+  const runMany = (args: KernelArgs, shapes: number[][], call: (memory: ArrayBuffer, at: (t: tf.TensorInfo) => number, outs: number[]) => void) => {
     for (const t of Object.values(args.inputs) as tf.TensorInfo[]) if (t.dtype !== 'float32') throw new Error(`fused kernels take float32, got ${t.dtype}`);
     const backend = args.backend as WasmBackendLike;
-    const out = backend.makeOutput(shape, 'float32');
+    const outs = shapes.map((shape) => backend.makeOutput(shape, 'float32'));
     const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-    call(backend.wasm.HEAPU8.buffer, at, at(out));
-    return out;
+    call(backend.wasm.HEAPU8.buffer, at, outs.map(at));
+    return outs;
+  };
+  const run = (args: KernelArgs, shape: number[], call: (memory: ArrayBuffer, at: (t: tf.TensorInfo) => number, out: number) => void) =>
+    runMany(args, [shape], (memory, at, [out]) => call(memory, at, out!))[0]!;
+  const ropeSizes = (x: tf.TensorInfo, cos: tf.TensorInfo, sin: tf.TensorInfo) => {
+    const [heads, hd] = x.shape.slice(-2) as [number, number];
+    const rows = tf.util.sizeFromShape(x.shape) / (heads * hd);
+    if (tf.util.sizeFromShape(cos.shape) !== rows * hd || tf.util.sizeFromShape(sin.shape) !== rows * hd) {
+      throw new Error(`rope: cos [${cos.shape}] and sin [${sin.shape}] do not match [${x.shape}]`);
+    }
+    return { rows, heads, hd };
   };
   return {
     [RMSNORM_KERNEL]: ((args: KernelArgs) => {
@@ -176,12 +187,26 @@ function nativeFused(kernels: Kernels): Record<string, tf.KernelFunc> {
     }) as tf.KernelFunc,
     [ROPE_KERNEL]: ((args: KernelArgs) => {
       const { x, cos, sin } = args.inputs as { x: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
-      const [heads, hd] = x.shape.slice(-2) as [number, number];
-      const rows = tf.util.sizeFromShape(x.shape) / (heads * hd);
-      if (tf.util.sizeFromShape(cos.shape) !== rows * hd || tf.util.sizeFromShape(sin.shape) !== rows * hd) {
-        throw new Error(`rope: cos [${cos.shape}] and sin [${sin.shape}] do not match x [${x.shape}]`);
-      }
+      const { rows, heads, hd } = ropeSizes(x, cos, sin);
       return run(args, x.shape, (memory, at, out) => kernels.rope(memory, at(x), at(cos), at(sin), out, rows, heads, hd));
+    }) as tf.KernelFunc,
+    [gradKernel(ROPE_KERNEL)]: ((args: KernelArgs) => {
+      const { dy, cos, sin } = args.inputs as { dy: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
+      const { rows, heads, hd } = ropeSizes(dy, cos, sin);
+      return run(args, dy.shape, (memory, at, out) => kernels.ropeGrad(memory, at(dy), at(cos), at(sin), out, rows, heads, hd));
+    }) as tf.KernelFunc,
+    [gradKernel(RMSNORM_KERNEL)]: ((args: KernelArgs) => {
+      const { x, w, dy } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; dy: tf.TensorInfo };
+      const dim = x.shape[x.shape.length - 1]!;
+      const { eps } = args.attrs as { eps: number };
+      return runMany(args, [x.shape, w.shape], (memory, at, [dx, dw]) =>
+        kernels.rmsnormGrad(memory, at(x), at(w), at(dy), dx!, dw!, tf.util.sizeFromShape(x.shape) / dim, dim, eps),
+      );
+    }) as unknown as tf.KernelFunc,
+    [gradKernel(SWIGLU_KERNEL)]: ((args: KernelArgs) => {
+      const { gu, dy } = args.inputs as { gu: tf.TensorInfo; dy: tf.TensorInfo };
+      const [rows, width] = gu.shape as [number, number];
+      return run(args, gu.shape, (memory, at, out) => kernels.swigluGrad(memory, at(gu), at(dy), out, rows, width / 2));
     }) as tf.KernelFunc,
     [SWIGLU_KERNEL]: ((args: KernelArgs) => {
       const { gu } = args.inputs as { gu: tf.TensorInfo };

@@ -4,14 +4,18 @@
 // same expressions in the same order as the tfjs-op version in @rmt/backend (float32 throughout).
 #include "kernels.h"
 
-void rmt_adamw(const float *p, const float *m, const float *v, const float *g, float *pOut, float *mOut, float *vOut,
-               size_t count, const struct rmt_adamw_step *s) {
+void rmt_adamw(const float *restrict p, const float *restrict m, const float *restrict v, const float *restrict g,
+               float *restrict pOut, float *restrict mOut, float *restrict vOut, size_t count, const struct rmt_adamw_step *s) {
+  // Every array restrict (the outputs are fresh tensors) and the constants as locals: otherwise a store
+  // might change an input or *s, and GCC does not vectorise the loop (2.5 ms for 860K values; now 0.3).
+  const float lr = s->lr, beta1 = s->beta1, oneMinusBeta1 = s->oneMinusBeta1, beta2 = s->beta2, oneMinusBeta2 = s->oneMinusBeta2,
+              epsilon = s->epsilon, c1 = s->c1, c2 = s->c2, decay = s->decay, gradScale = s->gradScale;
   for (size_t i = 0; i < count; i++) {
-    float gi = g[i] * s->gradScale;
-    float mi = m[i] * s->beta1 + gi * s->oneMinusBeta1;
-    float vi = v[i] * s->beta2 + (gi * gi) * s->oneMinusBeta2;
-    float update = (mi / s->c1) / (__builtin_sqrtf(vi / s->c2) + s->epsilon);
-    pOut[i] = p[i] * s->decay - update * s->lr;
+    float gi = g[i] * gradScale;
+    float mi = m[i] * beta1 + gi * oneMinusBeta1;
+    float vi = v[i] * beta2 + (gi * gi) * oneMinusBeta2;
+    float update = (mi / c1) / (__builtin_sqrtf(vi / c2) + epsilon);
+    pOut[i] = p[i] * decay - update * lr;
     mOut[i] = mi;
     vOut[i] = vi;
   }

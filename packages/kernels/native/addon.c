@@ -236,6 +236,57 @@ static napi_value Swiglu(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// rmsnormGrad(memory, xOffset, wOffset, dyOffset, dxOffset, dwOffset, rows, dim, eps)
+static napi_value RmsNormGrad(napi_env env, napi_callback_info info) {
+  void *memory;
+  size_t length;
+  int64_t v[7];
+  double eps;
+  if (!intArgs(env, info, 7, true, &memory, &length, v, &eps)) return NULL;
+  int64_t rows = v[5], dim = v[6];
+  if (rows < 0 || dim < 0 || !inside(v[0], rows * dim, length) || !inside(v[1], dim, length) || !inside(v[2], rows * dim, length) ||
+      !inside(v[3], rows * dim, length) || !inside(v[4], dim, length))
+    OUTSIDE("rmsnormGrad");
+  char *base = memory;
+  rmt_rmsnorm_grad((const float *)(base + v[0]), (const float *)(base + v[1]), (const float *)(base + v[2]), (float *)(base + v[3]),
+                   (float *)(base + v[4]), rows, dim, (float)eps);
+  return NULL;
+}
+
+// ropeGrad(memory, dyOffset, cosOffset, sinOffset, dxOffset, rows, heads, headDim)
+static napi_value RopeGrad(napi_env env, napi_callback_info info) {
+  void *memory;
+  size_t length;
+  int64_t v[7];
+  if (!intArgs(env, info, 7, false, &memory, &length, v, NULL)) return NULL;
+  int64_t rows = v[4], heads = v[5], hd = v[6];
+  if (rows < 0 || heads < 0 || hd < 0 || hd % 2 != 0 || !inside(v[0], rows * heads * hd, length) || !inside(v[1], rows * hd, length) ||
+      !inside(v[2], rows * hd, length) || !inside(v[3], rows * heads * hd, length))
+    OUTSIDE("ropeGrad");
+  char *base = memory;
+  rmt_rope_grad((const float *)(base + v[0]), (const float *)(base + v[1]), (const float *)(base + v[2]), (float *)(base + v[3]), rows,
+                heads, hd);
+  return NULL;
+}
+
+// swigluGrad(memory, guOffset, dyOffset, dguOffset, rows, hidden)
+static napi_value SwigluGrad(napi_env env, napi_callback_info info) {
+  void *memory;
+  size_t length;
+  int64_t v[5];
+  if (!intArgs(env, info, 5, false, &memory, &length, v, NULL)) return NULL;
+  int64_t rows = v[3], hidden = v[4];
+  if (rows < 0 || hidden < 0 || !inside(v[0], rows * 2 * hidden, length) || !inside(v[1], rows * hidden, length) ||
+      !inside(v[2], rows * 2 * hidden, length))
+    OUTSIDE("swigluGrad");
+  char *base = memory;
+  if (rmt_swiglu_grad((const float *)(base + v[0]), (const float *)(base + v[1]), (float *)(base + v[2]), rows, hidden) != 0) {
+    napi_throw_error(env, NULL, "rmt kernels: out of memory");
+    return NULL;
+  }
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_value fn, isa;
   CHECK(napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, Matmul, NULL, &fn));
@@ -252,6 +303,12 @@ static napi_value Init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "rope", fn));
   CHECK(napi_create_function(env, "swiglu", NAPI_AUTO_LENGTH, Swiglu, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "swiglu", fn));
+  CHECK(napi_create_function(env, "rmsnormGrad", NAPI_AUTO_LENGTH, RmsNormGrad, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "rmsnormGrad", fn));
+  CHECK(napi_create_function(env, "ropeGrad", NAPI_AUTO_LENGTH, RopeGrad, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "ropeGrad", fn));
+  CHECK(napi_create_function(env, "swigluGrad", NAPI_AUTO_LENGTH, SwigluGrad, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "swigluGrad", fn));
   CHECK(napi_create_string_utf8(env, ISA, NAPI_AUTO_LENGTH, &isa));
   CHECK(napi_set_named_property(env, exports, "isa", isa));
   return exports;

@@ -19,7 +19,7 @@
       for (int64_t i = 0; i < n; i++) { float x = a[i * sa], y = b[i * sb]; o[i] = (expr); }            \
   } while (0)
 
-static void row(int op, const float *a, int64_t sa, const float *b, int64_t sb, float *o, int64_t n) {
+static void row(int op, const float *restrict a, int64_t sa, const float *restrict b, int64_t sb, float *restrict o, int64_t n) {
   switch (op) {
     case RMT_ADD: INNER(x + y); break;
     case RMT_SUB: INNER(x - y); break;

@@ -1,12 +1,13 @@
 // The transformer's small elementwise blocks as one kernel each. Written as tfjs ops, an RMSNorm is 6
 // kernels, RoPE on q or k 6 (with a ±1 matmul for the half rotation), SwiGLU 4 with the split; a decode step
 // of the bench model is ~245 kernel launches for 29 MFLOP, and each launch costs more than its arithmetic.
-// Same expressions as the tfjs-op versions in @rmt/backend (fused.ts), in float32.
+// Same expressions as the tfjs-op versions in @rmt/backend (fused.ts), in float32. Outputs are fresh tensors,
+// never an input: every array is restrict, so that GCC vectorises the loops.
 #include <stdlib.h>
 
 #include "kernels.h"
 
-void rmt_rmsnorm(const float *x, const float *w, float *out, int64_t rows, int64_t dim, float eps) {
+void rmt_rmsnorm(const float *restrict x, const float *restrict w, float *restrict out, int64_t rows, int64_t dim, float eps) {
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * dim;
     float *o = out + r * dim;
@@ -17,7 +18,7 @@ void rmt_rmsnorm(const float *x, const float *w, float *out, int64_t rows, int64
   }
 }
 
-void rmt_rope(const float *x, const float *cos, const float *sin, float *out, int64_t rows, int64_t heads, int64_t hd) {
+void rmt_rope(const float *restrict x, const float *restrict cos, const float *restrict sin, float *restrict out, int64_t rows, int64_t heads, int64_t hd) {
   int64_t half = hd / 2;
   for (int64_t r = 0; r < rows; r++) {
     const float *c = cos + r * hd, *s = sin + r * hd;
@@ -30,7 +31,7 @@ void rmt_rope(const float *x, const float *cos, const float *sin, float *out, in
   }
 }
 
-int rmt_swiglu(const float *gu, float *out, int64_t rows, int64_t hidden) {
+int rmt_swiglu(const float *restrict gu, float *restrict out, int64_t rows, int64_t hidden) {
   // e^−g for a row, vectorised by rmt_exp, then σ(g) = 1 / (1 + e^−g).
   float *e = malloc((size_t)(hidden > 0 ? hidden : 1) * sizeof(float));
   if (!e) return -1;
@@ -40,6 +41,61 @@ int rmt_swiglu(const float *gu, float *out, int64_t rows, int64_t hidden) {
     for (int64_t j = 0; j < hidden; j++) e[j] = -g[j];
     rmt_exp(e, e, (size_t)hidden);
     for (int64_t j = 0; j < hidden; j++) o[j] = g[j] * (1.0f / (1.0f + e[j])) * u[j];
+  }
+  free(e);
+  return 0;
+}
+
+// Gradients of the three blocks, in one pass each (as tfjs ops each was 6–16 kernels).
+
+void rmt_rmsnorm_grad(const float *restrict x, const float *restrict w, const float *restrict dy, float *restrict dx, float *restrict dw, int64_t rows, int64_t dim, float eps) {
+  // r = (mean(x²) + eps)^−½: dx = r·(dy·w) − x·r³·mean(dy·w·x); dw = Σ over rows of dy·x·r.
+  for (int64_t j = 0; j < dim; j++) dw[j] = 0.0f;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * dim, *g = dy + r * dim;
+    float *o = dx + r * dim;
+    float sum = 0.0f, dot = 0.0f;
+    for (int64_t j = 0; j < dim; j++) {
+      sum += xr[j] * xr[j];
+      dot += g[j] * w[j] * xr[j];
+    }
+    float s = 1.0f / __builtin_sqrtf(sum / (float)dim + eps);
+    float c = s * s * s * (dot / (float)dim);
+    for (int64_t j = 0; j < dim; j++) {
+      o[j] = s * (g[j] * w[j]) - xr[j] * c;
+      dw[j] += g[j] * xr[j] * s;
+    }
+  }
+}
+
+void rmt_rope_grad(const float *restrict dy, const float *restrict cos, const float *restrict sin, float *restrict dx, int64_t rows, int64_t heads, int64_t hd) {
+  // Linear in x: dx = dy·cos + Rᵀ(dy·sin), Rᵀ(z) = concat(z₂, −z₁).
+  int64_t half = hd / 2;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *c = cos + r * hd, *s = sin + r * hd;
+    for (int64_t h = 0; h < heads; h++) {
+      const float *g = dy + (r * heads + h) * hd;
+      float *o = dx + (r * heads + h) * hd;
+      for (int64_t i = 0; i < half; i++) o[i] = g[i] * c[i] + g[i + half] * s[i + half];
+      for (int64_t i = half; i < hd; i++) o[i] = g[i] * c[i] - g[i - half] * s[i - half];
+    }
+  }
+}
+
+int rmt_swiglu_grad(const float *restrict gu, const float *restrict dy, float *restrict dgu, int64_t rows, int64_t hidden) {
+  // s = σ(g): d gate = dy·up·s·(1 + g·(1 − s)); d up = dy·g·s.
+  float *e = malloc((size_t)(hidden > 0 ? hidden : 1) * sizeof(float));
+  if (!e) return -1;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *g = gu + r * 2 * hidden, *u = g + hidden, *d = dy + r * hidden;
+    float *dg = dgu + r * 2 * hidden, *du = dg + hidden;
+    for (int64_t j = 0; j < hidden; j++) e[j] = -g[j];
+    rmt_exp(e, e, (size_t)hidden);
+    for (int64_t j = 0; j < hidden; j++) {
+      float s = 1.0f / (1.0f + e[j]);
+      dg[j] = d[j] * u[j] * s * (1.0f + g[j] * (1.0f - s));
+      du[j] = d[j] * g[j] * s;
+    }
   }
   free(e);
   return 0;

@@ -122,7 +122,7 @@ static void microKernel(int kc, const float *ap, const float *bp, size_t ldb, fl
 
 // One row of C: c (1 × n) = a (1 × k) · op(B). Decoding attends with one query per sequence and head, so
 // its products are vector × matrix, where packing for the MR-row micro-kernel would be 8× wasted work.
-static void gemv(int n, int k, const float *a, const float *b, int transB, float *c) {
+static void gemv(int n, int k, const float *restrict a, const float *restrict b, int transB, float *restrict c) {
   if (!transB) {
     // c = Σ_p a[p]·B[p, :], one axpy per row of B (contiguous, vectorised by the compiler).
     for (int j = 0; j < n; j++) c[j] = 0.0f;

@@ -15,7 +15,8 @@ struct rmt_adamw_step {
 };
 
 // g' = g·gradScale; m' = β1·m + (1−β1)·g'; v' = β2·v + (1−β2)·g'²; p' = p·decay − lr·(m'/c1)/(√(v'/c2) + ε).
-void rmt_adamw(const float *p, const float *m, const float *v, const float *g, float *pOut, float *mOut, float *vOut,
+void rmt_adamw(const float *restrict p, const float *restrict m, const float *restrict v, const float *restrict g,
+               float *restrict pOut, float *restrict mOut, float *restrict vOut,
                size_t count, const struct rmt_adamw_step *s);
 
 enum { RMT_ADD = 0, RMT_SUB = 1, RMT_MUL = 2, RMT_DIV = 3 };
@@ -27,11 +28,17 @@ void rmt_binary(int op, int rank, const int64_t *shape, const int64_t *aStrides,
                 const float *b, float *out);
 
 // out[r] = x[r] · (1/√(mean(x[r]²) + eps)) · w over rows of `dim`.
-void rmt_rmsnorm(const float *x, const float *w, float *out, int64_t rows, int64_t dim, float eps);
+void rmt_rmsnorm(const float *restrict x, const float *restrict w, float *restrict out, int64_t rows, int64_t dim, float eps);
 
 // Rotary embedding, rotate-half convention: x [rows, heads, hd], cos and sin [rows, hd] shared by the heads;
 // out = x·cos + concat(−x₂, x₁)·sin.
-void rmt_rope(const float *x, const float *cos, const float *sin, float *out, int64_t rows, int64_t heads, int64_t hd);
+void rmt_rope(const float *restrict x, const float *restrict cos, const float *restrict sin, float *restrict out, int64_t rows, int64_t heads, int64_t hd);
 
 // gu [rows, 2·hidden] = gate | up → out [rows, hidden] = gate·σ(gate)·up. 0, or -1 out of memory.
-int rmt_swiglu(const float *gu, float *out, int64_t rows, int64_t hidden);
+int rmt_swiglu(const float *restrict gu, float *restrict out, int64_t rows, int64_t hidden);
+
+// Gradients: of rmt_rmsnorm (dx [rows, dim], dw [dim] summed over rows), of rmt_rope (dx from dy), and of
+// rmt_swiglu (dgu [rows, 2·hidden] from gu and dy; 0, or -1 out of memory).
+void rmt_rmsnorm_grad(const float *restrict x, const float *restrict w, const float *restrict dy, float *restrict dx, float *restrict dw, int64_t rows, int64_t dim, float eps);
+void rmt_rope_grad(const float *restrict dy, const float *restrict cos, const float *restrict sin, float *restrict dx, int64_t rows, int64_t heads, int64_t hd);
+int rmt_swiglu_grad(const float *restrict gu, const float *restrict dy, float *restrict dgu, int64_t rows, int64_t hidden);

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+/** Outputs must not overlap the inputs (`exp` excepted): the C code declares its arrays `restrict`. */
 export interface Kernels {
   /**
    * C = op(A)·op(B) for `batch` products, in place in `memory`: A is m×k (stored k×m when `transA`),
@@ -56,6 +57,12 @@ export interface Kernels {
   rope(memory: ArrayBufferLike, xOffset: number, cosOffset: number, sinOffset: number, outOffset: number, rows: number, heads: number, headDim: number): void;
   /** gu [rows, 2·hidden] = gate | up → out [rows, hidden] = gate·σ(gate)·up. */
   swiglu(memory: ArrayBufferLike, guOffset: number, outOffset: number, rows: number, hidden: number): void;
+  /** Gradient of {@link Kernels.rmsnorm}: dx [rows, dim] and dw [dim] (summed over rows) from x, w and dy. */
+  rmsnormGrad(memory: ArrayBufferLike, xOffset: number, wOffset: number, dyOffset: number, dxOffset: number, dwOffset: number, rows: number, dim: number, eps: number): void;
+  /** Gradient of {@link Kernels.rope} with respect to x: dy·cos + Rᵀ(dy·sin). */
+  ropeGrad(memory: ArrayBufferLike, dyOffset: number, cosOffset: number, sinOffset: number, dxOffset: number, rows: number, heads: number, headDim: number): void;
+  /** Gradient of {@link Kernels.swiglu}: dgu [rows, 2·hidden] from gu and dy [rows, hidden]. */
+  swigluGrad(memory: ArrayBufferLike, guOffset: number, dyOffset: number, dguOffset: number, rows: number, hidden: number): void;
   /** The vector instructions it was compiled for: `avx512`, `avx2` or `generic`. */
   isa: string;
 }
