@@ -2,6 +2,8 @@
 // `npm run bench`: the standard workloads on every backend present, and the same model and workloads in
 // PyTorch (bench/torch_reference.py, Debian's python3-torch) in the same invocation; ratios ours/PyTorch.
 //   npm run bench [-- --reps 5] [--json] [--backends wasm,tensorflow] [--no-save]
+// --reps is for the RMT step; the train step takes 4× and decoding 2× as many (they are short, and their
+// medians over 5 moved by ±15% between runs), after 3 warm-up runs each, here and in PyTorch.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -58,15 +60,16 @@ for (const name of backends) {
   const info = await loadBackend(name);
   const slow = name === 'cpu';
   const n = slow ? 1 : reps;
+  const warmup = slow ? 1 : 3; // the cpu backend takes ~16 s a train step
   log(`${name} (${info.device}) …`);
   const model = LlamaModel.init(parseLlamaConfig(C), { seed: 0 });
   const opt = new AdamW(model.parameters(), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
   // (a) training step: batch 8 × 64 tokens, AdamW.
   const batch = padBatch(ids(8, 65), 0);
-  results.workloads.train[name] = await timeIt(() => nextTokenStep(model, opt, batch, 1e-4), n);
+  results.workloads.train[name] = await timeIt(() => nextTokenStep(model, opt, batch, 1e-4), slow ? 1 : 4 * reps, warmup);
   // (b) KV-cached sampling: batch 16, prompt 16, 64 new tokens; ms per decode step.
   const prompts = ids(16, 16);
-  results.workloads.decode[name] = await timeIt(() => generate(model, prompts, { maxNewTokens: 64, temperature: 1, seed: 1 }), n) / 64;
+  results.workloads.decode[name] = await timeIt(() => generate(model, prompts, { maxNewTokens: 64, temperature: 1, seed: 1 }), slow ? 1 : 2 * reps, warmup) / 64;
   // (c) an RMT-shaped step: 16 sites × 8 rollouts, context 48, 32 reasoning tokens, dual-loss update.
   if (!slow) {
     // On the single-threaded backends, also with parallel workers on the spare cores (what `rmt run` does).
