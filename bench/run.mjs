@@ -129,5 +129,6 @@ else {
 }
 if (!values['no-save']) {
   mkdirSync(`${here}results`, { recursive: true });
-  writeFileSync(`${here}results/${new Date().toISOString().slice(0, 10)}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  // Named by date and minute (UTC), so a second run on a day keeps the first as its 'previous'.
+  writeFileSync(`${here}results/${new Date().toISOString().slice(0, 16).replace(':', '')}.json`, `${JSON.stringify(results, null, 2)}\n`);
 }

@@ -2,7 +2,8 @@
 // Every package takes `tf` from @rmt/backend, so the process holds exactly one tfjs engine.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmTrainingKernels, wasmMatmulPath } from './wasm-kernels.js';
+import { wasmKernelPath } from './native-kernels.js';
+import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type BackendRequest = BackendName | 'auto';
@@ -114,7 +115,7 @@ async function deviceOf(name: BackendName): Promise<string> {
       return 'CPU (native TensorFlow)';
     case 'wasm': {
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-      return `CPU (WebAssembly${simd ? ' SIMD' : ''}, 1 thread; ${wasmMatmulPath()})`;
+      return `CPU (WebAssembly${simd ? ' SIMD' : ''}, 1 thread; ${wasmKernelPath()})`;
     }
     case 'cpu':
       return 'CPU (plain JavaScript)';

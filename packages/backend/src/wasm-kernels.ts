@@ -1,17 +1,10 @@
-// Kernels the wasm backend lacks or runs slowly, for a transformer training step.
+// Kernels the wasm backend lacks or runs slowly, for a transformer training step (pure JavaScript on the
+// wasm heap; native-kernels.ts has the ones that need @rmt/kernels).
 // - tfjs-backend-wasm 4.22 has no UnsortedSegmentSum, which the gradient of `gather` (token embeddings,
 //   picking the log-probability of the chosen token) calls. Without it, training on wasm throws.
 // - Its BatchMatMul reaches XNNPACK (128-bit SIMD, one thread) only for a single, untransposed product;
-//   transposed operands (every matmul gradient: dX = dY·Wᵀ, dW = Xᵀ·dY) and batched products (attention)
-//   fall back to a scalar loop. Matmuls were ~80% of a training step. When @rmt/kernels compiled at install,
-//   every float32 product runs there instead, natively on the wasm heap (measured ~220 GFLOP/s with AVX-512
-//   against ~15 through XNNPACK), and so does Exp (a scalar libm call per element in wasm, 5.5 ns; there
-//   vectorised, 0.5 ns, within 1 ulp: a step exponentiates [tokens × vocab] logits twice), and AdamW's
-//   update (one pass per parameter instead of ~13 kernels: 18 → ~1 ms a step), and float32 add, subtract,
-//   multiply and divide (tfjs-wasm computes a broadcast operand's index per element with a division per
-//   dimension: RoPE's and RMSNorm's products took ~12 µs for 2,048 elements), and the fused RMSNorm, RoPE
-//   and SwiGLU of fused.ts. Otherwise a transposed operand of a single product is materialised first
-//   (a cheap copy) so that product takes XNNPACK's path.
+//   transposed operands (every matmul gradient: dX = dY·Wᵀ, dW = Xᵀ·dY) fall back to a scalar loop. Without
+//   @rmt/kernels, such an operand of a single product is materialised first (a cheap copy) for XNNPACK.
 // - Its Slice (and SplitV, built on it) first copies the whole input out of the heap, then each row through
 //   a new subarray; its Concat also makes a subarray per row. The versions below move each contiguous run
 //   with one in-heap memmove (copyWithin): splitting the fused q/k/v and gate/up products took ~0.6 ms each.
@@ -24,19 +17,9 @@
 //   training step copied gigabytes; tensors are immutable, so the clone now shares the data and counts a
 //   reference, as reshape does here and Identity does on the cpu backend.
 import * as tf from '@tensorflow/tfjs';
-import { loadKernels, type Kernels } from '@rmt/kernels';
-import { ADAMW_KERNEL, type AdamWStep } from './adamw.js';
-import { gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SWIGLU_KERNEL } from './fused.js';
-
-interface WasmBackendLike {
-  wasm: { HEAPU8: Uint8Array<ArrayBuffer> };
-  dataIdMap: { get(dataId: object): { memoryOffset: number } };
-  incRef(dataId: object): void;
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
-  disposeData(dataId: object): boolean;
-}
-
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
+import { loadKernels } from '@rmt/kernels';
+import { registerNativeKernels } from './native-kernels.js';
+import { heapOffset, replaceKernel, type KernelArgs, type WasmBackendLike } from './wasm-backend.js';
 
 /**
  * out[s, ...] = Σ_{i : ids[i] = s} x[i, ...]; ids outside [0, numSegments) are dropped, as in TensorFlow.
@@ -55,9 +38,9 @@ function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs): tf.TensorIn
   // Views are taken after makeOutput, which may grow (and so replace) the heap.
   const View = x.dtype === 'int32' ? Int32Array : Float32Array;
   const heap = wasm.wasm.HEAPU8.buffer;
-  const values = new View(heap, wasm.dataIdMap.get(x.dataId).memoryOffset, size);
-  const ids = new Int32Array(heap, wasm.dataIdMap.get(segmentIds.dataId).memoryOffset, idCount);
-  const sums = new View(heap, wasm.dataIdMap.get(out.dataId).memoryOffset, numSegments * inner).fill(0);
+  const values = new View(heap, heapOffset(wasm, x), size);
+  const ids = new Int32Array(heap, heapOffset(wasm, segmentIds), idCount);
+  const sums = new View(heap, heapOffset(wasm, out), numSegments * inner).fill(0);
   for (let i = 0; i < idCount; i++) {
     const segment = ids[i]!;
     if (segment < 0 || segment >= numSegments) continue;
@@ -66,154 +49,6 @@ function unsortedSegmentSum({ inputs, attrs, backend }: KernelArgs): tf.TensorIn
     for (let j = 0; j < inner; j++) sums[dst + j]! += values[src + j]!;
   }
   return out;
-}
-
-/**
- * Every float32 product on the native kernels, in place on the wasm heap. Batch dimensions are flattened, as
- * the wasm kernel does; an operand with batch 1 is shared by all products. Other broadcasts go to `fallback`.
- */
-function nativeBatchMatMul(kernels: Kernels, fallback: tf.KernelFunc): tf.KernelFunc {
-  return ((args: KernelArgs) => {
-    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-    const a = args.inputs.a as tf.TensorInfo;
-    const b = args.inputs.b as tf.TensorInfo;
-    const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    const batch = tf.util.sizeFromShape(outer);
-    const aBatch = tf.util.sizeFromShape(a.shape.slice(0, -2));
-    const bBatch = tf.util.sizeFromShape(b.shape.slice(0, -2));
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || (aBatch !== batch && aBatch !== 1) || (bBatch !== batch && bBatch !== 1)) {
-      return fallback(args as never);
-    }
-    const [ar, ac] = a.shape.slice(-2) as [number, number];
-    const [br, bc] = b.shape.slice(-2) as [number, number];
-    const [m, k] = transposeA ? [ac, ar] : [ar, ac];
-    const [k2, n] = transposeB ? [bc, br] : [br, bc];
-    if (k !== k2) throw new Error(`matMul: inner dimensions ${k} and ${k2} of shapes [${a.shape}] and [${b.shape}] differ (transposeA=${transposeA}, transposeB=${transposeB})`);
-    const backend = args.backend as WasmBackendLike;
-    const out = backend.makeOutput([...outer, m, n], 'float32');
-    const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-    // The heap's buffer is read after the output is allocated: a growing heap replaces it.
-    kernels.matmul(backend.wasm.HEAPU8.buffer, offset(a), offset(b), offset(out), batch, aBatch, bBatch, m, n, k, transposeA, transposeB);
-    return out;
-  }) as tf.KernelFunc;
-}
-
-/** e^x for float32 on the native kernels, in place on the wasm heap. */
-function nativeExp(kernels: Kernels, original: tf.KernelFunc): tf.KernelFunc {
-  return ((args: KernelArgs) => {
-    const x = args.inputs.x as tf.TensorInfo;
-    if (x.dtype !== 'float32') return original(args as never);
-    const backend = args.backend as WasmBackendLike;
-    const out = backend.makeOutput(x.shape, 'float32');
-    const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-    kernels.exp(backend.wasm.HEAPU8.buffer, offset(x), offset(out), tf.util.sizeFromShape(x.shape));
-    return out;
-  }) as tf.KernelFunc;
-}
-
-/** One AdamW step (see adamw.ts) on the native kernels: three new heap tensors from one pass. */
-function nativeAdamW(kernels: Kernels): tf.KernelFunc {
-  return ((args: KernelArgs) => {
-    const { p, m, v, g } = args.inputs as Record<'p' | 'm' | 'v' | 'g', tf.TensorInfo>;
-    const s = args.attrs as unknown as AdamWStep;
-    const backend = args.backend as WasmBackendLike;
-    const outputs = [p, m, v].map(() => backend.makeOutput(p.shape, 'float32'));
-    const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-    const constants = Float32Array.of(s.lr, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.epsilon, s.c1, s.c2, s.decay, s.gradScale);
-    kernels.adamw(backend.wasm.HEAPU8.buffer, [p, m, v, g, ...outputs].map(offset), tf.util.sizeFromShape(p.shape), constants);
-    return outputs;
-  }) as unknown as tf.KernelFunc;
-}
-
-const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
-
-/** Float32 a op b with broadcasting on the native kernels: each operand's strides over the output shape. */
-function nativeBinary(kernels: Kernels, op: 0 | 1 | 2 | 3, original: tf.KernelFunc): tf.KernelFunc {
-  return ((args: KernelArgs) => {
-    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args as never);
-    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    // Equal shapes are one flat row; otherwise the output's dimensions, each operand aligned to the right.
-    const same = tf.util.arraysEqual(a.shape, b.shape);
-    const shape = same ? [tf.util.sizeFromShape(outShape)] : outShape;
-    const rank = shape.length;
-    if (rank > 8) return original(args as never);
-    const dims = new Int32Array(3 * rank);
-    dims.set(shape);
-    for (const [operand, at] of [[a.shape, rank], [b.shape, 2 * rank]] as const) {
-      let stride = 1;
-      for (let d = rank - 1, s = operand.length - 1; d >= 0; d--, s--) {
-        const size = same ? shape[d]! : s >= 0 ? operand[s]! : 1;
-        dims[at + d] = size === 1 ? 0 : stride;
-        stride *= size;
-      }
-    }
-    const backend = args.backend as WasmBackendLike;
-    const out = backend.makeOutput(outShape, 'float32');
-    const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-    kernels.binary(backend.wasm.HEAPU8.buffer, op, [offset(a), offset(b), offset(out)], dims);
-    return out;
-  }) as tf.KernelFunc;
-}
-
-/** The fused RMSNorm, RoPE and SwiGLU kernels of fused.ts and their gradients on the native kernels (float32). */
-function nativeFused(kernels: Kernels): Record<string, tf.KernelFunc> {
-  // Allocates the outputs, then calls the kernel with the heap (read after allocating: it may grow).
-  const runMany = (args: KernelArgs, shapes: number[][], call: (memory: ArrayBuffer, at: (t: tf.TensorInfo) => number, outs: number[]) => void) => {
-    for (const t of Object.values(args.inputs) as tf.TensorInfo[]) if (t.dtype !== 'float32') throw new Error(`fused kernels take float32, got ${t.dtype}`);
-    const backend = args.backend as WasmBackendLike;
-    const outs = shapes.map((shape) => backend.makeOutput(shape, 'float32'));
-    const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-    call(backend.wasm.HEAPU8.buffer, at, outs.map(at));
-    return outs;
-  };
-  const run = (args: KernelArgs, shape: number[], call: (memory: ArrayBuffer, at: (t: tf.TensorInfo) => number, out: number) => void) =>
-    runMany(args, [shape], (memory, at, [out]) => call(memory, at, out!))[0]!;
-  const ropeSizes = (x: tf.TensorInfo, cos: tf.TensorInfo, sin: tf.TensorInfo) => {
-    const [heads, hd] = x.shape.slice(-2) as [number, number];
-    const rows = tf.util.sizeFromShape(x.shape) / (heads * hd);
-    if (tf.util.sizeFromShape(cos.shape) !== rows * hd || tf.util.sizeFromShape(sin.shape) !== rows * hd) {
-      throw new Error(`rope: cos [${cos.shape}] and sin [${sin.shape}] do not match [${x.shape}]`);
-    }
-    return { rows, heads, hd };
-  };
-  return {
-    [RMSNORM_KERNEL]: ((args: KernelArgs) => {
-      const { x, w } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
-      const dim = x.shape[x.shape.length - 1]!;
-      if (tf.util.sizeFromShape(w.shape) !== dim) throw new Error(`rmsNorm: weight of shape [${w.shape}] for rows of ${dim}`);
-      const { eps } = args.attrs as { eps: number };
-      return run(args, x.shape, (memory, at, out) => kernels.rmsnorm(memory, at(x), at(w), out, tf.util.sizeFromShape(x.shape) / dim, dim, eps));
-    }) as tf.KernelFunc,
-    [ROPE_KERNEL]: ((args: KernelArgs) => {
-      const { x, cos, sin } = args.inputs as { x: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
-      const { rows, heads, hd } = ropeSizes(x, cos, sin);
-      return run(args, x.shape, (memory, at, out) => kernels.rope(memory, at(x), at(cos), at(sin), out, rows, heads, hd));
-    }) as tf.KernelFunc,
-    [gradKernel(ROPE_KERNEL)]: ((args: KernelArgs) => {
-      const { dy, cos, sin } = args.inputs as { dy: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
-      const { rows, heads, hd } = ropeSizes(dy, cos, sin);
-      return run(args, dy.shape, (memory, at, out) => kernels.ropeGrad(memory, at(dy), at(cos), at(sin), out, rows, heads, hd));
-    }) as tf.KernelFunc,
-    [gradKernel(RMSNORM_KERNEL)]: ((args: KernelArgs) => {
-      const { x, w, dy } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; dy: tf.TensorInfo };
-      const dim = x.shape[x.shape.length - 1]!;
-      const { eps } = args.attrs as { eps: number };
-      return runMany(args, [x.shape, w.shape], (memory, at, [dx, dw]) =>
-        kernels.rmsnormGrad(memory, at(x), at(w), at(dy), dx!, dw!, tf.util.sizeFromShape(x.shape) / dim, dim, eps),
-      );
-    }) as unknown as tf.KernelFunc,
-    [gradKernel(SWIGLU_KERNEL)]: ((args: KernelArgs) => {
-      const { gu, dy } = args.inputs as { gu: tf.TensorInfo; dy: tf.TensorInfo };
-      const [rows, width] = gu.shape as [number, number];
-      return run(args, gu.shape, (memory, at, out) => kernels.swigluGrad(memory, at(gu), at(dy), out, rows, width / 2));
-    }) as tf.KernelFunc,
-    [SWIGLU_KERNEL]: ((args: KernelArgs) => {
-      const { gu } = args.inputs as { gu: tf.TensorInfo };
-      const [rows, width] = gu.shape as [number, number];
-      return run(args, [rows, width / 2], (memory, at, out) => kernels.swiglu(memory, at(gu), out, rows, width / 2));
-    }) as tf.KernelFunc,
-  };
 }
 
 /**
@@ -261,8 +96,8 @@ function heapSlice(backend: WasmBackendLike, x: tf.TensorInfo, begin: number[], 
   while (j > 0 && size[j] === x.shape[j]) j--;
   const strides = [...tf.util.computeStrides(x.shape), 1];
   const runBytes = (count / tf.util.sizeFromShape(size.slice(0, j))) * bytes;
-  const src = backend.dataIdMap.get(x.dataId).memoryOffset;
-  let dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const src = heapOffset(backend, x);
+  let dst = heapOffset(backend, out);
   const index = new Array<number>(j).fill(0);
   for (let copied = 0; copied < count * bytes; copied += runBytes) {
     let element = begin[j]! * strides[j]!;
@@ -314,8 +149,8 @@ function concatOnHeap(original: tf.KernelFunc): tf.KernelFunc {
     const heap = backend.wasm.HEAPU8;
     // Each input contributes one run of its inner dimensions (axis..) per index of the outer ones.
     const outer = tf.util.sizeFromShape(inputs[0]!.shape.slice(0, axis));
-    const runs = inputs.map((t) => ({ at: backend.dataIdMap.get(t.dataId).memoryOffset, bytes: tf.util.sizeFromShape(t.shape.slice(axis)) * bytes }));
-    let dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+    const runs = inputs.map((t) => ({ at: heapOffset(backend, t), bytes: tf.util.sizeFromShape(t.shape.slice(axis)) * bytes }));
+    let dst = heapOffset(backend, out);
     for (let o = 0; o < outer; o++)
       for (const run of runs) {
         heap.copyWithin(dst, run.at + o * run.bytes, run.at + (o + 1) * run.bytes);
@@ -335,15 +170,15 @@ function gatherOnHeap(original: tf.KernelFunc): tf.KernelFunc {
     const dim = tf.util.parseAxisParam(axis, x.shape)[0]!;
     const axisSize = x.shape[dim]!;
     const count = tf.util.sizeFromShape(indices.shape);
-    const at = backend.dataIdMap.get(indices.dataId).memoryOffset;
+    const at = heapOffset(backend, indices);
     const ids = new Int32Array(backend.wasm.HEAPU8.buffer, at, count).slice(); // a copy: makeOutput may move the heap
     for (const id of ids) if (id < 0 || id >= axisSize) throw new Error(`GatherV2: the index value ${id} is not in [0, ${axisSize - 1}]`);
     const out = backend.makeOutput([...x.shape.slice(0, dim), ...indices.shape, ...x.shape.slice(dim + 1)], x.dtype);
     const heap = backend.wasm.HEAPU8;
     const runBytes = tf.util.sizeFromShape(x.shape.slice(dim + 1)) * HEAP_BYTES[x.dtype]!;
     const outer = tf.util.sizeFromShape(x.shape.slice(0, dim));
-    const src = backend.dataIdMap.get(x.dataId).memoryOffset;
-    let dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+    const src = heapOffset(backend, x);
+    let dst = heapOffset(backend, out);
     for (let o = 0; o < outer; o++)
       for (const id of ids) {
         const from = src + (o * axisSize + id) * runBytes;
@@ -369,8 +204,8 @@ function tileOnHeap(original: tf.KernelFunc): tf.KernelFunc {
     const rank = x.shape.length;
     const rowBytes = x.shape[rank - 1]! * HEAP_BYTES[x.dtype]!;
     const strides = [...tf.util.computeStrides(x.shape), 1];
-    const src = backend.dataIdMap.get(x.dataId).memoryOffset;
-    let dst = backend.dataIdMap.get(out.dataId).memoryOffset;
+    const src = heapOffset(backend, x);
+    let dst = heapOffset(backend, out);
     const index = new Array<number>(rank - 1).fill(0); // over the output's outer dimensions
     for (let row = 0, rows = total / outShape[rank - 1]!; row < rows; row++) {
       let element = 0;
@@ -407,8 +242,8 @@ function castOnHeap(original: tf.KernelFunc, identity: tf.KernelFunc): tf.Kernel
     const out = backend.makeOutput(x.shape, 'bool');
     const size = tf.util.sizeFromShape(x.shape);
     const heap = backend.wasm.HEAPU8.buffer;
-    const values = new (x.dtype === 'int32' ? Int32Array : Float32Array)(heap, backend.dataIdMap.get(x.dataId).memoryOffset, size);
-    const flags = new Uint8Array(heap, backend.dataIdMap.get(out.dataId).memoryOffset, size);
+    const values = new (x.dtype === 'int32' ? Int32Array : Float32Array)(heap, heapOffset(backend, x), size);
+    const flags = new Uint8Array(heap, heapOffset(backend, out), size);
     for (let i = 0; i < size; i++) flags[i] = values[i] !== 0 ? 1 : 0;
     return out;
   }) as tf.KernelFunc;
@@ -416,57 +251,25 @@ function castOnHeap(original: tf.KernelFunc, identity: tf.KernelFunc): tf.Kernel
 
 let registered = false;
 
-/** How the wasm backend runs its matmuls, for `rmt info` and run metadata. */
-export function wasmMatmulPath(): string {
-  const native = loadKernels();
-  return native.available ? `matmuls, arithmetic, exp, AdamW and fused blocks ${native.reason}` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
-}
-
-/** Register the missing kernel and the faster BatchMatMul, Slice, SplitV, Concat, GatherV2, Tile, Cast and Identity on the wasm backend (idempotent). */
+/**
+ * Register the missing kernel and the faster Slice, SplitV, Concat, GatherV2, Tile, Cast, Identity and
+ * BatchMatMul on the wasm backend, and the native kernels when @rmt/kernels loads (idempotent).
+ */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
-  const native = loadKernels();
   if (tf.getKernel('UnsortedSegmentSum', 'wasm') === undefined) {
     tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
   }
-  const identity = tf.getKernel('Identity', 'wasm');
-  const cast = tf.getKernel('Cast', 'wasm');
-  if (identity) {
-    const shared = sharedIdentity(identity.kernelFunc);
-    tf.unregisterKernel('Identity', 'wasm');
-    tf.registerKernel({ ...identity, kernelFunc: shared });
-    if (cast) {
-      tf.unregisterKernel('Cast', 'wasm');
-      tf.registerKernel({ ...cast, kernelFunc: castOnHeap(cast.kernelFunc, shared) });
-    }
-  }
-  for (const [name, faster] of [['Slice', sliceOnHeap], ['SplitV', splitOnHeap], ['Concat', concatOnHeap], ['GatherV2', gatherOnHeap], ['Tile', tileOnHeap]] as const) {
-    const kernel = tf.getKernel(name, 'wasm');
-    if (!kernel) continue;
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ ...kernel, kernelFunc: faster(kernel.kernelFunc) });
-  }
-  const matMul = tf.getKernel('BatchMatMul', 'wasm');
+  const shared = replaceKernel('Identity', sharedIdentity);
+  if (shared) replaceKernel('Cast', (original) => castOnHeap(original, shared));
+  replaceKernel('Slice', sliceOnHeap);
+  replaceKernel('SplitV', splitOnHeap);
+  replaceKernel('Concat', concatOnHeap);
+  replaceKernel('GatherV2', gatherOnHeap);
+  replaceKernel('Tile', tileOnHeap);
   const transpose = tf.getKernel('Transpose', 'wasm');
-  if (matMul && transpose) {
-    tf.unregisterKernel('BatchMatMul', 'wasm');
-    const wasmPath = fastBatchMatMul(matMul.kernelFunc, transpose.kernelFunc);
-    tf.registerKernel({ ...matMul, kernelFunc: native.available ? nativeBatchMatMul(native.kernels, wasmPath) : wasmPath });
-  }
-  if (native.available) {
-    tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: nativeAdamW(native.kernels) });
-    for (const [kernelName, kernelFunc] of Object.entries(nativeFused(native.kernels))) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
-    for (const [name, op] of Object.entries(BINARY_OPS)) {
-      const kernel = tf.getKernel(name, 'wasm');
-      if (!kernel) continue;
-      tf.unregisterKernel(name, 'wasm');
-      tf.registerKernel({ ...kernel, kernelFunc: nativeBinary(native.kernels, op, kernel.kernelFunc) });
-    }
-  }
-  const exp = tf.getKernel('Exp', 'wasm');
-  if (exp && native.available) {
-    tf.unregisterKernel('Exp', 'wasm');
-    tf.registerKernel({ ...exp, kernelFunc: nativeExp(native.kernels, exp.kernelFunc) });
-  }
+  const wasmMatMul = transpose ? replaceKernel('BatchMatMul', (original) => fastBatchMatMul(original, transpose.kernelFunc)) : undefined;
+  const native = loadKernels();
+  if (native.available && wasmMatMul) registerNativeKernels(native.kernels);
 }

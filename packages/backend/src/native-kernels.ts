@@ -1,0 +1,173 @@
+// The wasm backend's kernels on @rmt/kernels (C compiled at install), in place on the wasm heap: every
+// float32 BatchMatMul (tfjs-wasm runs transposed and batched products in a scalar loop, the rest through
+// XNNPACK's 128-bit SIMD on one thread: ~15 GFLOP/s against ~230 here with AVX-512); Add/Sub/Multiply/
+// RealDiv (tfjs-wasm finds a broadcast operand's element with a division per dimension: RoPE's and RMSNorm's
+// products took ~12 µs for 2,048 elements); Exp (a scalar libm call per element in wasm, 5.5 ns; here
+// vectorised, 0.5 ns, within 1 ulp); and the fused AdamW step and RMSNorm, RoPE, SwiGLU with their
+// gradients (adamw.ts, fused.ts), each one kernel where tfjs ops take 4–16.
+import * as tf from '@tensorflow/tfjs';
+import { loadKernels, type Kernels } from '@rmt/kernels';
+import { ADAMW_KERNEL, type AdamWStep } from './adamw.js';
+import { gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SWIGLU_KERNEL } from './fused.js';
+import { heapOffset, replaceKernel, type KernelArgs, type WasmBackendLike } from './wasm-backend.js';
+
+type Call = (memory: ArrayBuffer, at: (t: tf.TensorInfo) => number, outputs: number[]) => void;
+
+/**
+ * Allocate float32 outputs of `shapes` on the heap, then run `call` with the heap's buffer, a tensor's offset
+ * and the outputs' offsets. The buffer is read after allocating: a growing heap replaces it.
+ */
+function compute(args: KernelArgs, shapes: number[][], call: Call): tf.TensorInfo[] {
+  const backend = args.backend as WasmBackendLike;
+  const outputs = shapes.map((shape) => backend.makeOutput(shape, 'float32'));
+  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
+  call(backend.wasm.HEAPU8.buffer, at, outputs.map(at));
+  return outputs;
+}
+
+const computeOne = (args: KernelArgs, shape: number[], call: (memory: ArrayBuffer, at: (t: tf.TensorInfo) => number, out: number) => void) =>
+  compute(args, [shape], (memory, at, [out]) => call(memory, at, out!))[0]!;
+
+/**
+ * Every float32 product on the native kernels, in place on the wasm heap. Batch dimensions are flattened, as
+ * the wasm kernel does; an operand with batch 1 is shared by all products. Other broadcasts go to `fallback`.
+ */
+function nativeBatchMatMul(kernels: Kernels, fallback: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const a = args.inputs.a as tf.TensorInfo;
+    const b = args.inputs.b as tf.TensorInfo;
+    const outer = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+    const batch = tf.util.sizeFromShape(outer);
+    const aBatch = tf.util.sizeFromShape(a.shape.slice(0, -2));
+    const bBatch = tf.util.sizeFromShape(b.shape.slice(0, -2));
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || (aBatch !== batch && aBatch !== 1) || (bBatch !== batch && bBatch !== 1)) {
+      return fallback(args as never);
+    }
+    const [ar, ac] = a.shape.slice(-2) as [number, number];
+    const [br, bc] = b.shape.slice(-2) as [number, number];
+    const [m, k] = transposeA ? [ac, ar] : [ar, ac];
+    const [k2, n] = transposeB ? [bc, br] : [br, bc];
+    if (k !== k2) throw new Error(`matMul: inner dimensions ${k} and ${k2} of shapes [${a.shape}] and [${b.shape}] differ (transposeA=${transposeA}, transposeB=${transposeB})`);
+    return computeOne(args, [...outer, m, n], (memory, at, out) => kernels.matmul(memory, at(a), at(b), out, batch, aBatch, bBatch, m, n, k, transposeA, transposeB));
+  }) as tf.KernelFunc;
+}
+
+/** e^x for float32 on the native kernels, in place on the wasm heap. */
+function nativeExp(kernels: Kernels, original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const x = args.inputs.x as tf.TensorInfo;
+    if (x.dtype !== 'float32') return original(args as never);
+    return computeOne(args, x.shape, (memory, at, out) => kernels.exp(memory, at(x), out, tf.util.sizeFromShape(x.shape)));
+  }) as tf.KernelFunc;
+}
+
+/** One AdamW step (see adamw.ts) on the native kernels: three new heap tensors from one pass. */
+function nativeAdamW(kernels: Kernels): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { p, m, v, g } = args.inputs as Record<'p' | 'm' | 'v' | 'g', tf.TensorInfo>;
+    const s = args.attrs as unknown as AdamWStep;
+    const constants = Float32Array.of(s.lr, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.epsilon, s.c1, s.c2, s.decay, s.gradScale);
+    return compute(args, [p.shape, p.shape, p.shape], (memory, at, outputs) =>
+      kernels.adamw(memory, [...[p, m, v, g].map(at), ...outputs], tf.util.sizeFromShape(p.shape), constants),
+    );
+  }) as unknown as tf.KernelFunc;
+}
+
+const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
+
+/** Float32 a op b with broadcasting on the native kernels: each operand's strides over the output shape. */
+function nativeBinary(kernels: Kernels, op: 0 | 1 | 2 | 3, original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args as never);
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    // Equal shapes are one flat row; otherwise the output's dimensions, each operand aligned to the right.
+    const same = tf.util.arraysEqual(a.shape, b.shape);
+    const shape = same ? [tf.util.sizeFromShape(outShape)] : outShape;
+    const rank = shape.length;
+    if (rank > 8) return original(args as never);
+    const dims = new Int32Array(3 * rank);
+    dims.set(shape);
+    for (const [operand, at] of [[a.shape, rank], [b.shape, 2 * rank]] as const) {
+      let stride = 1;
+      for (let d = rank - 1, s = operand.length - 1; d >= 0; d--, s--) {
+        const size = same ? shape[d]! : s >= 0 ? operand[s]! : 1;
+        dims[at + d] = size === 1 ? 0 : stride;
+        stride *= size;
+      }
+    }
+    return computeOne(args, outShape, (memory, at, out) => kernels.binary(memory, op, [at(a), at(b), out], dims));
+  }) as tf.KernelFunc;
+}
+
+/** The fused RMSNorm, RoPE and SwiGLU kernels of fused.ts and their gradients on the native kernels (float32). */
+function nativeFused(kernels: Kernels): Record<string, tf.KernelFunc> {
+  const float32 = (args: KernelArgs) => {
+    for (const t of Object.values(args.inputs) as tf.TensorInfo[]) if (t.dtype !== 'float32') throw new Error(`fused kernels take float32, got ${t.dtype}`);
+    return args;
+  };
+  const run = (args: KernelArgs, shape: number[], call: Parameters<typeof computeOne>[2]) => computeOne(float32(args), shape, call);
+  const runMany = (args: KernelArgs, shapes: number[][], call: Call) => compute(float32(args), shapes, call);
+  const ropeSizes = (x: tf.TensorInfo, cos: tf.TensorInfo, sin: tf.TensorInfo) => {
+    const [heads, hd] = x.shape.slice(-2) as [number, number];
+    const rows = tf.util.sizeFromShape(x.shape) / (heads * hd);
+    if (tf.util.sizeFromShape(cos.shape) !== rows * hd || tf.util.sizeFromShape(sin.shape) !== rows * hd) {
+      throw new Error(`rope: cos [${cos.shape}] and sin [${sin.shape}] do not match [${x.shape}]`);
+    }
+    return { rows, heads, hd };
+  };
+  return {
+    [RMSNORM_KERNEL]: ((args: KernelArgs) => {
+      const { x, w } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
+      const dim = x.shape[x.shape.length - 1]!;
+      if (tf.util.sizeFromShape(w.shape) !== dim) throw new Error(`rmsNorm: weight of shape [${w.shape}] for rows of ${dim}`);
+      const { eps } = args.attrs as { eps: number };
+      return run(args, x.shape, (memory, at, out) => kernels.rmsnorm(memory, at(x), at(w), out, tf.util.sizeFromShape(x.shape) / dim, dim, eps));
+    }) as tf.KernelFunc,
+    [ROPE_KERNEL]: ((args: KernelArgs) => {
+      const { x, cos, sin } = args.inputs as { x: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
+      const { rows, heads, hd } = ropeSizes(x, cos, sin);
+      return run(args, x.shape, (memory, at, out) => kernels.rope(memory, at(x), at(cos), at(sin), out, rows, heads, hd));
+    }) as tf.KernelFunc,
+    [gradKernel(ROPE_KERNEL)]: ((args: KernelArgs) => {
+      const { dy, cos, sin } = args.inputs as { dy: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
+      const { rows, heads, hd } = ropeSizes(dy, cos, sin);
+      return run(args, dy.shape, (memory, at, out) => kernels.ropeGrad(memory, at(dy), at(cos), at(sin), out, rows, heads, hd));
+    }) as tf.KernelFunc,
+    [gradKernel(RMSNORM_KERNEL)]: ((args: KernelArgs) => {
+      const { x, w, dy } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; dy: tf.TensorInfo };
+      const dim = x.shape[x.shape.length - 1]!;
+      const { eps } = args.attrs as { eps: number };
+      return runMany(args, [x.shape, w.shape], (memory, at, [dx, dw]) =>
+        kernels.rmsnormGrad(memory, at(x), at(w), at(dy), dx!, dw!, tf.util.sizeFromShape(x.shape) / dim, dim, eps),
+      );
+    }) as unknown as tf.KernelFunc,
+    [gradKernel(SWIGLU_KERNEL)]: ((args: KernelArgs) => {
+      const { gu, dy } = args.inputs as { gu: tf.TensorInfo; dy: tf.TensorInfo };
+      const [rows, width] = gu.shape as [number, number];
+      return run(args, gu.shape, (memory, at, out) => kernels.swigluGrad(memory, at(gu), at(dy), out, rows, width / 2));
+    }) as tf.KernelFunc,
+    [SWIGLU_KERNEL]: ((args: KernelArgs) => {
+      const { gu } = args.inputs as { gu: tf.TensorInfo };
+      const [rows, width] = gu.shape as [number, number];
+      return run(args, [rows, width / 2], (memory, at, out) => kernels.swiglu(memory, at(gu), out, rows, width / 2));
+    }) as tf.KernelFunc,
+  };
+}
+
+/** Register every kernel above on the wasm backend (after wasm-kernels.ts has put its own in place). */
+export function registerNativeKernels(kernels: Kernels): void {
+  replaceKernel('BatchMatMul', (wasmPath) => nativeBatchMatMul(kernels, wasmPath));
+  replaceKernel('Exp', (original) => nativeExp(kernels, original));
+  for (const [name, op] of Object.entries(BINARY_OPS)) replaceKernel(name, (original) => nativeBinary(kernels, op, original));
+  tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: nativeAdamW(kernels) });
+  for (const [kernelName, kernelFunc] of Object.entries(nativeFused(kernels))) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+}
+
+/** How the wasm backend runs its heavy kernels, for `rmt info` and run metadata. */
+export function wasmKernelPath(): string {
+  const native = loadKernels();
+  return native.available ? `matmuls, arithmetic, exp, AdamW and fused blocks ${native.reason}` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
+}
+
