@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { activeBackend } from '@rmt/backend';
 import { loadModel } from '@rmt/model';
 import { smallDisk } from '@rmt/testing';
 import { resolveConfig, runCli, runMidtrain, type RunConfig } from './index.js';
@@ -66,6 +67,7 @@ describe('tiny end-to-end', () => {
     expect(after.some((p, i) => p.some((v, j) => v !== before[i]![j]))).toBe(true);
     const evalJson = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8'));
     expect(evalJson.trained.splits.hard.sites).toBeGreaterThan(0);
+    expect(evalJson.backend).toEqual({ name: activeBackend()!.name, device: activeBackend()!.device }); // results depend on it
     expect(readFileSync(join(out, 'config.resolved.yaml'), 'utf8')).toMatch(/method: rmt/);
     expect(readFileSync(join(out, 'rollouts.jsonl'), 'utf8')).toMatch(/"completion"/);
     // report.html: self-contained (inline SVG plots, no scripts or external resources).

@@ -234,7 +234,9 @@ export async function runMidtrain(
     return { base, finalBudget, steps: result.steps, stopped: true, seconds: (performance.now() - started) / 1000 };
   }
   const trained = evaluateModel(policy, p, config, finalBudget);
-  await out.writeJson('eval.json', { method: m.method, steps: m.steps, budget: finalBudget ?? null, seed: config.seed, base: base ?? null, trained });
+  // The backend with its device line (for wasm: whether @rmt/kernels ran), since results depend on it.
+  const ran = { name: backend.name, device: backend.device };
+  await out.writeJson('eval.json', { method: m.method, steps: m.steps, budget: finalBudget ?? null, seed: config.seed, backend: ran, base: base ?? null, trained });
   await saveModel(out.path('model'), policy, p.tokenizer);
   policy.dispose();
   p.base.dispose();

@@ -204,21 +204,27 @@ static napi_value RmsNorm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// rope(memory, xOffset, cosOffset, sinOffset, outOffset, rows, heads, headDim)
+// rope(memory, xOffset, cosOffset, sinOffset, outOffset, rows, heads, headDim), and ropeGrad with dy for x
+// and dx for out: the same layout, so one binding serves both (the function's data says which).
+typedef void (*rope_fn)(const float *, const float *, const float *, float *, int64_t, int64_t, int64_t);
+
 static napi_value Rope(napi_env env, napi_callback_info info) {
-  void *memory;
+  void *memory, *which;
   size_t length;
   int64_t v[7];
   if (!intArgs(env, info, 7, false, &memory, &length, v, NULL)) return NULL;
+  CHECK(napi_get_cb_info(env, info, NULL, NULL, NULL, &which));
   int64_t rows = v[4], heads = v[5], hd = v[6];
   if (rows < 0 || heads < 0 || hd < 0 || hd % 2 != 0 || !inside(v[0], rows * heads * hd, length) || !inside(v[1], rows * hd, length) ||
       !inside(v[2], rows * hd, length) || !inside(v[3], rows * heads * hd, length))
     OUTSIDE("rope");
   char *base = memory;
-  rmt_rope((const float *)(base + v[0]), (const float *)(base + v[1]), (const float *)(base + v[2]), (float *)(base + v[3]), rows,
-           heads, hd);
+  (*(rope_fn *)which)((const float *)(base + v[0]), (const float *)(base + v[1]), (const float *)(base + v[2]), (float *)(base + v[3]),
+                      rows, heads, hd);
   return NULL;
 }
+
+static rope_fn ropeForward = rmt_rope, ropeBackward = rmt_rope_grad;
 
 // swiglu(memory, guOffset, outOffset, rows, hidden)
 static napi_value Swiglu(napi_env env, napi_callback_info info) {
@@ -253,22 +259,6 @@ static napi_value RmsNormGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// ropeGrad(memory, dyOffset, cosOffset, sinOffset, dxOffset, rows, heads, headDim)
-static napi_value RopeGrad(napi_env env, napi_callback_info info) {
-  void *memory;
-  size_t length;
-  int64_t v[7];
-  if (!intArgs(env, info, 7, false, &memory, &length, v, NULL)) return NULL;
-  int64_t rows = v[4], heads = v[5], hd = v[6];
-  if (rows < 0 || heads < 0 || hd < 0 || hd % 2 != 0 || !inside(v[0], rows * heads * hd, length) || !inside(v[1], rows * hd, length) ||
-      !inside(v[2], rows * hd, length) || !inside(v[3], rows * heads * hd, length))
-    OUTSIDE("ropeGrad");
-  char *base = memory;
-  rmt_rope_grad((const float *)(base + v[0]), (const float *)(base + v[1]), (const float *)(base + v[2]), (float *)(base + v[3]), rows,
-                heads, hd);
-  return NULL;
-}
-
 // swigluGrad(memory, guOffset, dyOffset, dguOffset, rows, hidden)
 static napi_value SwigluGrad(napi_env env, napi_callback_info info) {
   void *memory;
@@ -299,13 +289,13 @@ static napi_value Init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "binary", fn));
   CHECK(napi_create_function(env, "rmsnorm", NAPI_AUTO_LENGTH, RmsNorm, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "rmsnorm", fn));
-  CHECK(napi_create_function(env, "rope", NAPI_AUTO_LENGTH, Rope, NULL, &fn));
+  CHECK(napi_create_function(env, "rope", NAPI_AUTO_LENGTH, Rope, &ropeForward, &fn));
   CHECK(napi_set_named_property(env, exports, "rope", fn));
   CHECK(napi_create_function(env, "swiglu", NAPI_AUTO_LENGTH, Swiglu, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "swiglu", fn));
   CHECK(napi_create_function(env, "rmsnormGrad", NAPI_AUTO_LENGTH, RmsNormGrad, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "rmsnormGrad", fn));
-  CHECK(napi_create_function(env, "ropeGrad", NAPI_AUTO_LENGTH, RopeGrad, NULL, &fn));
+  CHECK(napi_create_function(env, "ropeGrad", NAPI_AUTO_LENGTH, Rope, &ropeBackward, &fn));
   CHECK(napi_set_named_property(env, exports, "ropeGrad", fn));
   CHECK(napi_create_function(env, "swigluGrad", NAPI_AUTO_LENGTH, SwigluGrad, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "swigluGrad", fn));
