@@ -23,16 +23,58 @@
     }                                                                                              \
   } while (0)
 
+// Most kernels take (memory, byte offsets…, sizes…[, a float]): all integers but an optional trailing float.
+// Reads them into ints[] and, when hasFloat, *f; false (with a TypeError thrown) on a wrong type or count.
+// Exactly n arguments into argv, the first an ArrayBuffer (the memory); false, with a TypeError thrown, otherwise.
+static bool memoryArgs(napi_env env, napi_callback_info info, size_t n, napi_value *argv, void **memory, size_t *length) {
+  size_t argc = n;
+  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == n &&
+            napi_get_arraybuffer_info(env, argv[0], memory, length) == napi_ok;
+  if (!ok) napi_throw_type_error(env, NULL, "rmt kernels: arguments of the wrong type or count");
+  return ok;
+}
+
+static bool intArgs(napi_env env, napi_callback_info info, size_t ints, bool hasFloat, void **memory, size_t *length,
+                    int64_t *out, double *f) {
+  napi_value argv[10];
+  if (!memoryArgs(env, info, 1 + ints + (hasFloat ? 1 : 0), argv, memory, length)) return false;
+  bool ok = true;
+  for (size_t i = 0; ok && i < ints; i++) ok = napi_get_value_int64(env, argv[1 + i], &out[i]) == napi_ok;
+  if (ok && hasFloat) ok = napi_get_value_double(env, argv[1 + ints], f) == napi_ok;
+  if (!ok) napi_throw_type_error(env, NULL, "rmt kernels: arguments of the wrong type or count");
+  return ok;
+}
+
+// Whether `floats` float32s at byte offset `at` lie inside a memory of `length` bytes.
+static bool inside(int64_t at, int64_t floats, size_t length) {
+  return at >= 0 && at % 4 == 0 && floats >= 0 && at + floats * 4 <= (int64_t)length;
+}
+
+#define OUTSIDE(name)                                                                      \
+  do {                                                                                     \
+    napi_throw_range_error(env, NULL, "rmt kernels: " name " operands outside the memory"); \
+    return NULL;                                                                           \
+  } while (0)
+
+// An array of n byte offsets (the kernels that take a list of operands).
+static bool offsetList(napi_env env, napi_value list, uint32_t n, int64_t *out) {
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value item;
+    if (napi_get_element(env, list, i, &item) != napi_ok || napi_get_value_int64(env, item, &out[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "rmt kernels: arguments of the wrong type or count");
+      return false;
+    }
+  }
+  return true;
+}
+
 // matmul(memory: ArrayBuffer, aOffset, bOffset, cOffset, batch, aBatch, bBatch, m, n, k, transA, transB)
 // Offsets are in bytes into `memory`; aBatch and bBatch are `batch` or 1 (broadcast). Float32 only.
 static napi_value Matmul(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
   napi_value argv[12];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 12) CHECK(napi_invalid_arg);
   void *memory;
   size_t length;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
+  if (!memoryArgs(env, info, 12, argv, &memory, &length)) return NULL;
   int64_t v[9];
   for (int i = 0; i < 9; i++) CHECK(napi_get_value_int64(env, argv[i + 1], &v[i]));
   bool transA, transB;
@@ -62,47 +104,30 @@ static napi_value Matmul(napi_env env, napi_callback_info info) {
 
 // exp(memory: ArrayBuffer, xOffset, outOffset, count): out[i] = e^x[i] over float32s at byte offsets.
 static napi_value Exp(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   void *memory;
   size_t length;
   int64_t v[3];
-  if (argc != 4) CHECK(napi_invalid_arg);
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
-  for (int i = 0; i < 3; i++) CHECK(napi_get_value_int64(env, argv[i + 1], &v[i]));
-  int64_t xOff = v[0], outOff = v[1], count = v[2];
-  if (xOff < 0 || outOff < 0 || count < 0 || (xOff | outOff) % 4 != 0 || xOff + count * 4 > (int64_t)length ||
-      outOff + count * 4 > (int64_t)length) {
-    napi_throw_range_error(env, NULL, "rmt kernels: exp operands outside the memory");
-    return NULL;
-  }
-  rmt_exp((const float *)((char *)memory + xOff), (float *)((char *)memory + outOff), (size_t)count);
+  if (!intArgs(env, info, 3, false, &memory, &length, v, NULL)) return NULL;
+  if (!inside(v[0], v[2], length) || !inside(v[1], v[2], length)) OUTSIDE("exp");
+  rmt_exp((const float *)((char *)memory + v[0]), (float *)((char *)memory + v[1]), (size_t)v[2]);
   return NULL;
 }
 
 // adamw(memory, [p, m, v, g, pOut, mOut, vOut] byte offsets, count, Float32Array of the 10 step constants)
 static napi_value Adamw(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 4) CHECK(napi_invalid_arg);
   void *memory;
   size_t length;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
+  if (!memoryArgs(env, info, 4, argv, &memory, &length)) return NULL;
   int64_t offsets[7], count;
-  for (uint32_t i = 0; i < 7; i++) {
-    napi_value item;
-    CHECK(napi_get_element(env, argv[1], i, &item));
-    CHECK(napi_get_value_int64(env, item, &offsets[i]));
-  }
+  if (!offsetList(env, argv[1], 7, offsets)) return NULL;
   CHECK(napi_get_value_int64(env, argv[2], &count));
   napi_typedarray_type type;
   size_t constants;
   void *data;
   CHECK(napi_get_typedarray_info(env, argv[3], &type, &constants, &data, NULL, NULL));
   int ok = type == napi_float32_array && constants == 10 && count >= 0;
-  for (int i = 0; i < 7 && ok; i++) ok = offsets[i] >= 0 && offsets[i] % 4 == 0 && offsets[i] + count * 4 <= (int64_t)length;
+  for (int i = 0; i < 7 && ok; i++) ok = inside(offsets[i], count, length);
   if (!ok) {
     napi_throw_range_error(env, NULL, "rmt kernels: adamw operands outside the memory, or not 10 float32 constants");
     return NULL;
@@ -119,21 +144,14 @@ static napi_value Adamw(napi_env env, napi_callback_info info) {
 // binary(memory, op, [aOffset, bOffset, outOffset], Int32Array [shape…, aStrides…, bStrides…])
 // op: 0 add, 1 subtract, 2 multiply, 3 divide. Strides are in elements, 0 where an operand broadcasts.
 static napi_value Binary(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 4) CHECK(napi_invalid_arg);
   void *memory;
   size_t length;
-  CHECK(napi_get_arraybuffer_info(env, argv[0], &memory, &length));
+  if (!memoryArgs(env, info, 4, argv, &memory, &length)) return NULL;
   int32_t op;
   CHECK(napi_get_value_int32(env, argv[1], &op));
   int64_t offsets[3];
-  for (uint32_t i = 0; i < 3; i++) {
-    napi_value item;
-    CHECK(napi_get_element(env, argv[2], i, &item));
-    CHECK(napi_get_value_int64(env, item, &offsets[i]));
-  }
+  if (!offsetList(env, argv[2], 3, offsets)) return NULL;
   napi_typedarray_type type;
   size_t count;
   void *data;
@@ -163,31 +181,6 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
              (float *)(base + offsets[2]));
   return NULL;
 }
-
-// The fused blocks take (memory, byte offsets…, sizes…[, eps]): all integers but a trailing float.
-// Reads them into ints[] and, when hasFloat, *f; false (with a TypeError thrown) on a wrong type or count.
-static bool intArgs(napi_env env, napi_callback_info info, size_t ints, bool hasFloat, void **memory, size_t *length,
-                    int64_t *out, double *f) {
-  size_t argc = 10;
-  napi_value argv[10];
-  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 + ints + (hasFloat ? 1 : 0) &&
-            napi_get_arraybuffer_info(env, argv[0], memory, length) == napi_ok;
-  for (size_t i = 0; ok && i < ints; i++) ok = napi_get_value_int64(env, argv[1 + i], &out[i]) == napi_ok;
-  if (ok && hasFloat) ok = napi_get_value_double(env, argv[1 + ints], f) == napi_ok;
-  if (!ok) napi_throw_type_error(env, NULL, "rmt kernels: arguments of the wrong type or count");
-  return ok;
-}
-
-// Whether `floats` float32s at byte offset `at` lie inside a memory of `length` bytes.
-static bool inside(int64_t at, int64_t floats, size_t length) {
-  return at >= 0 && at % 4 == 0 && floats >= 0 && at + floats * 4 <= (int64_t)length;
-}
-
-#define OUTSIDE(name)                                                                      \
-  do {                                                                                     \
-    napi_throw_range_error(env, NULL, "rmt kernels: " name " operands outside the memory"); \
-    return NULL;                                                                           \
-  } while (0)
 
 // rmsnorm(memory, xOffset, wOffset, outOffset, rows, dim, eps)
 static napi_value RmsNorm(napi_env env, napi_callback_info info) {
