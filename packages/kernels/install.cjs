@@ -1,6 +1,6 @@
-// npm runs this at install. It compiles native/gemm.c for this machine with node-gyp (npm's own copy,
+// npm runs this at install. It compiles native/*.c for this machine with node-gyp (npm's own copy,
 // against Node's headers: nothing is downloaded when npm's `nodedir` or node-gyp's cache has them).
-// It never fails the install: without a compiler RMT runs the same, with WebAssembly's own matmuls.
+// It never fails the install: without a compiler RMT runs the same, on WebAssembly and tfjs ops only.
 // Set RMT_SKIP_NATIVE_BUILD=1 to skip it.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -25,6 +25,12 @@ const nodeDir = dirname(dirname(process.execPath));
 if (!process.env.npm_config_nodedir && existsSync(join(nodeDir, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${nodeDir}`);
 const result = spawnSync(process.execPath, args, { cwd: __dirname, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 if (result.status !== 0) {
-  const why = `${result.stderr || ''}${result.stdout || ''}`.trim().split('\n').slice(-3).join(' | ');
-  console.warn(`@rmt/kernels: native build failed, matmuls stay in WebAssembly (${why || result.error?.message})`);
+  // node-gyp's log is long; say the one line that names what is missing.
+  const lines = `${result.stderr || ''}${result.stdout || ''}`.split('\n');
+  const why =
+    lines.find((l) => /stack Error:/.test(l))?.replace(/.*stack Error:\s*/, '') ??
+    lines.find((l) => /\berror:/.test(l))?.trim() ??
+    (lines.some((l) => /find Python/.test(l)) ? 'no Python for node-gyp' : undefined) ??
+    (result.error?.message || lines.filter(Boolean).slice(-3).join(' | '));
+  console.warn(`@rmt/kernels: native build failed (${why}); matmuls stay in WebAssembly (slower, same results within float32)`);
 }

@@ -137,3 +137,26 @@ describe.skipIf(!status.available)('native binary and adamw', () => {
     expect(() => kernels.adamw(memory, [0, 0, 0, 0, 0, 0, 0], 4, new Float32Array(9))).toThrow(RangeError);
   });
 });
+
+describe('install without a compiler', () => {
+  it('warns, exits 0 and leaves no addon, so the install goes on', async () => {
+    const { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } = await import('node:fs');
+    const { spawnSync } = await import('node:child_process');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const here = new URL('..', import.meta.url).pathname;
+    const dir = mkdtempSync(join(tmpdir(), 'rmt-kernels-'));
+    try {
+      for (const f of ['install.cjs', 'binding.gyp', 'native']) cpSync(join(here, f), join(dir, f), { recursive: true });
+      // PATH holds only node: no make, no cc, no python for node-gyp.
+      mkdirSync(join(dir, 'bin'));
+      symlinkSync(process.execPath, join(dir, 'bin', 'node'));
+      const run = spawnSync(process.execPath, ['install.cjs'], { cwd: dir, encoding: 'utf8', env: { PATH: join(dir, 'bin'), HOME: dir } });
+      expect(run.status).toBe(0);
+      expect(run.stderr).toMatch(/@rmt\/kernels: (native build failed \(.+\)|node-gyp not found); matmuls stay in WebAssembly/);
+      expect(existsSync(join(dir, 'build', 'Release', 'rmt_kernels.node'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
