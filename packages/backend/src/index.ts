@@ -7,6 +7,7 @@ export {
   BACKEND_NAMES,
   BackendUnavailableError,
   activeBackend,
+  autoOrder,
   availableBackends,
   loadBackend,
   probeBackends,
