@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { autoOrder } from '@rmt/backend';
 import { hasSharedData, sharedDataDir } from '@rmt/testing';
 import { runCli } from './index.js';
 import { claims } from './claims.js';
@@ -31,7 +32,8 @@ describe('rmt info', () => {
     // This machine kind has no CUDA: the GPU package cannot be present and working.
     expect(available['tensorflow-gpu']).toBe(false);
     expect(report.backends[0]!.reason).toMatch(/npm install @tensorflow\/tfjs-node-gpu/);
-    expect(report.picked).toBe(available.tensorflow ? 'tensorflow' : 'wasm');
+    // auto: the first loadable of its order (wasm before tensorflow when @rmt/kernels compiled).
+    expect(report.picked).toBe(autoOrder().find((name) => available[name]));
   });
 
   it('an unknown backend is a clear error listing the valid ones', async () => {
