@@ -22,8 +22,10 @@
 #define MR 4
 #endif
 #define NR (2 * VW)
-// A k-block of a B panel (KC × NR floats) stays in L1 while the micro-kernel sweeps the A panels.
+// A k-block of a B panel (KC × NR floats) stays in L1 while the micro-kernel sweeps the A panels of a
+// row block; a row block of A (MC × KC floats, 128 KB) stays in L2 while every B panel passes over it.
 #define KC 256
+#define MC (16 * MR)
 
 typedef float vf __attribute__((vector_size(VW * 4)));
 // The same vector type at float alignment, for loads from and stores to the caller's memory.
@@ -70,15 +72,16 @@ static void packB(const float *b, int transB, int k, int n, int k0, int kc, floa
   }
 }
 
-// op(A)[row, kk] for kk in [k0, k0 + kc), packed as panels of MR rows, k-major, zero-padded.
-static void packA(const float *a, int transA, int m, int k, int k0, int kc, float *out) {
-  int panels = (m + MR - 1) / MR;
+// op(A)[row, kk] for rows [i0, i0 + rows) and kk in [k0, k0 + kc), packed as panels of MR rows, k-major,
+// zero-padded.
+static void packA(const float *a, int transA, int m, int k, int k0, int kc, int i0, int rows, float *out) {
+  int panels = (rows + MR - 1) / MR;
   for (int ip = 0; ip < panels; ip++) {
     float *dst = out + (size_t)ip * kc * MR;
-    int i0 = ip * MR, mr = m - i0 < MR ? m - i0 : MR;
+    int r0 = i0 + ip * MR, mr = i0 + rows - r0 < MR ? i0 + rows - r0 : MR;
     for (int p = 0; p < kc; p++) {
       float *col = dst + (size_t)p * MR;
-      for (int r = 0; r < mr; r++) col[r] = transA ? a[(size_t)(k0 + p) * m + i0 + r] : a[(size_t)(i0 + r) * k + k0 + p];
+      for (int r = 0; r < mr; r++) col[r] = transA ? a[(size_t)(k0 + p) * m + r0 + r] : a[(size_t)(r0 + r) * k + k0 + p];
       for (int r = mr; r < MR; r++) col[r] = 0.0f;
     }
   }
@@ -161,22 +164,26 @@ int rmt_gemm(int m, int n, int k, const float *a, int transA, const float *b, in
   // than it saves: an untransposed B is then read in place, and only its last, partial panel is packed.
   int direct = !transB && mPanels <= 4;
   int kcMax = k < KC ? k : KC;
-  float *buf = scratchFor((size_t)kcMax * (mPanels * MR + nPanels * NR));
+  int mcMax = m < MC ? mPanels * MR : MC;
+  float *buf = scratchFor((size_t)kcMax * (mcMax + nPanels * NR));
   if (!buf) return -1;
   float *bp = buf, *ap = buf + (size_t)kcMax * nPanels * NR;
   for (int k0 = 0; k0 < k; k0 += KC) {
     int kc = k - k0 < KC ? k - k0 : KC;
     if (!direct) packB(b, transB, k, n, k0, kc, bp);
     else if (n % NR != 0) packPanel(b, n, k0, kc, (nPanels - 1) * NR, bp + (size_t)(nPanels - 1) * kc * NR);
-    packA(a, transA, m, k, k0, kc, ap);
-    for (int jp = 0; jp < nPanels; jp++) {
-      int j0 = jp * NR, nr = n - j0 < NR ? n - j0 : NR;
-      const float *panel = bp + (size_t)jp * kc * NR;
-      size_t ldb = NR;
-      if (direct && nr == NR) panel = b + (size_t)k0 * n + j0, ldb = (size_t)n;
-      for (int ip = 0; ip < mPanels; ip++) {
-        int i0 = ip * MR, mr = m - i0 < MR ? m - i0 : MR;
-        microKernel(kc, ap + (size_t)ip * kc * MR, panel, ldb, c + (size_t)i0 * n + j0, n, mr, nr, k0 > 0);
+    for (int i0 = 0; i0 < m; i0 += MC) {
+      int mc = m - i0 < MC ? m - i0 : MC;
+      packA(a, transA, m, k, k0, kc, i0, mc, ap);
+      for (int jp = 0; jp < nPanels; jp++) {
+        int j0 = jp * NR, nr = n - j0 < NR ? n - j0 : NR;
+        const float *panel = bp + (size_t)jp * kc * NR;
+        size_t ldb = NR;
+        if (direct && nr == NR) panel = b + (size_t)k0 * n + j0, ldb = (size_t)n;
+        for (int r0 = 0; r0 < mc; r0 += MR) {
+          int mr = mc - r0 < MR ? mc - r0 : MR;
+          microKernel(kc, ap + (size_t)(r0 / MR) * kc * MR, panel, ldb, c + (size_t)(i0 + r0) * n + j0, n, mr, nr, k0 > 0);
+        }
       }
     }
   }
