@@ -5,14 +5,7 @@
 #include <string.h>
 
 #include "kernels.h"
-
-#if defined(__AVX512F__)
-#define ISA "avx512"
-#elif defined(__AVX__)
-#define ISA "avx2"
-#else
-#define ISA "generic"
-#endif
+#include "simd.h"
 
 // Every N-API call here can only fail on arguments of the wrong type.
 #define CHECK(call)                                                                                \

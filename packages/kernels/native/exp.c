@@ -7,18 +7,7 @@
 #include <stdint.h>
 
 #include "kernels.h"
-
-#if defined(__AVX512F__)
-#define VW 16
-#elif defined(__AVX__)
-#define VW 8
-#else
-#define VW 4
-#endif
-
-typedef float vf __attribute__((vector_size(VW * 4)));
-typedef int32_t vi __attribute__((vector_size(VW * 4)));
-typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
+#include "simd.h"
 
 static inline vf splat(float v) { return (vf){0} + v; }
 

@@ -7,29 +7,19 @@
 // The method is the classic one (Goto & van de Geijn): pack a k-block of B into column panels NR wide and
 // of A into row panels MR tall, then a register-blocked MR×NR micro-kernel streams both panels.
 #include "kernels.h"
+#include "simd.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__AVX512F__)
-#define VW 16
-#define MR 8
-#elif defined(__AVX__)
-#define VW 8
-#define MR 6
-#else
-#define VW 4
-#define MR 4
-#endif
+// Rows of the micro-kernel's tile: MR × 2 accumulator vectors plus two of B and one broadcast must fit
+// the registers (32 with AVX-512, 16 with AVX or SSE/NEON).
+#define MR (VW == 16 ? 8 : VW == 8 ? 6 : 4)
 #define NR (2 * VW)
 // A k-block of a B panel (KC × NR floats) stays in L1 while the micro-kernel sweeps the A panels of a
 // row block; a row block of A (MC × KC floats, 128 KB) stays in L2 while every B panel passes over it.
 #define KC 256
 #define MC (16 * MR)
-
-typedef float vf __attribute__((vector_size(VW * 4)));
-// The same vector type at float alignment, for loads from and stores to the caller's memory.
-typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
 
 // Scratch for the packed panels, per thread (Node worker threads each call in on their own thread).
 static __thread float *scratch = NULL;

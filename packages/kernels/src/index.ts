@@ -63,7 +63,7 @@ export interface Kernels {
   ropeGrad(memory: ArrayBufferLike, dyOffset: number, cosOffset: number, sinOffset: number, dxOffset: number, rows: number, heads: number, headDim: number): void;
   /** Gradient of {@link Kernels.swiglu}: dgu [rows, 2·hidden] from gu and dy [rows, hidden]. */
   swigluGrad(memory: ArrayBufferLike, guOffset: number, dyOffset: number, dguOffset: number, rows: number, hidden: number): void;
-  /** The vector instructions it was compiled for: `avx512`, `avx2` or `generic`. */
+  /** The vector instructions it was compiled for: `avx512`, `avx2`, `avx` or `generic`. */
   isa: string;
 }
 
