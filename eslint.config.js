@@ -9,7 +9,7 @@ export default defineConfig(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      // One tfjs engine per process: only @rmt/backend may import TensorFlow.js (DESIGN.md).
+      // One tfjs engine per process: only @rmt/backend may import TensorFlow.js (CONTRIBUTING.md, "Layout and rules").
       'no-restricted-imports': [
         'error',
         {

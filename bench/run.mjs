@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { availableBackends, loadBackend } from '@rmt/backend';
-import { createRng, generate, LlamaModel, parseLlamaConfig } from '@rmt/model';
+import { createRng } from '@rmt/core';
+import { generate, LlamaModel, parseLlamaConfig } from '@rmt/model';
 import { AdamW, dualUpdate, generateRows, ParallelWorkers, nextTokenStep, padBatch } from '@rmt/trainer';
 import { dualLossConfigSchema } from '@rmt/dual-loss';
 

@@ -14,7 +14,7 @@ export function packageBuild(overrides: Options = {}) {
     tsconfig: 'tsconfig.json',
     dts: {
       compilerOptions: {
-        // TypeScript 6 deprecates `baseUrl`, which tsup's dts pass sets (TOOLCHAIN.md).
+        // TypeScript 6 deprecates `baseUrl`, which tsup's dts pass sets.
         ignoreDeprecations: '6.0',
         // Siblings' types come from their built dist (build depends on ^build), not their sources,
         // so a package's declarations never inline another's.

@@ -1,5 +1,6 @@
 // Shared vitest project settings. Tests import sibling packages from their TypeScript sources,
-// so `npm test` does not need a build and a stack trace points at src/, not dist/.
+// so `npm test` does not need a build and a stack trace points at src/, not dist/. The private test
+// helpers (packages/testing, `@rmt/testing`) resolve the same way.
 import { readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
@@ -11,7 +12,6 @@ export const sourceAliases: Record<string, string> = Object.fromEntries(
     .filter((dir) => existsSync(`${packagesDir}${dir}/src/index.ts`))
     .map((dir) => [`@rmt/${dir}`, `${packagesDir}${dir}/src/index.ts`]),
 );
-sourceAliases['@rmt/testing'] = fileURLToPath(new URL('./testing.ts', import.meta.url));
 
 export function packageTestConfig(name: string) {
   return defineProject({

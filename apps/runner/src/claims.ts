@@ -1,6 +1,6 @@
 // The paper's four headline comparisons (issue 6), checked on a comparison's results and reported as
 // measured — the tables say whether each holds; nothing is tuned to make them hold.
-import type { CompareResults } from './compare.js';
+import type { CompareResults } from './compare-results.js';
 import { pct } from './format.js';
 
 /** The four comparisons the paper reports, checked on these results (issue: report them, whatever they say). */

@@ -1,23 +1,26 @@
-// `rmt compare`: the rows of SPEC §5 from the same base, corpus and token budget — base, NTP, RPT, RMT and
+// `rmt compare`: the rows of METHOD.md §5 from the same base, corpus and token budget — base, NTP, RPT, RMT and
 // the three ablations — each post-trained afterwards; results.json and results.md (the paper's tables).
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvalResult, Split } from '@rmt/eval';
-import { writeFileAtomic } from '@rmt/model';
+import { writeFileAtomic } from '@rmt/core';
 import { meanInterval, SPLITS } from '@rmt/eval';
 import { merge, validateConfig, type RunConfig } from './config.js';
 import { RunDirectory } from './output.js';
 import type { Reporter } from './progress.js';
 import { claims } from './claims.js';
+import type { Accuracy, CompareResults } from './compare-results.js';
 import { writeCompareReport } from './report.js';
 import { basePath, runMidtrain, runPosttrain } from './run.js';
 import { pct } from './format.js';
 
+export type { CompareResults } from './compare-results.js';
+
 export const COMPARE_METHODS = ['base', 'ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp'] as const;
 export type CompareMethod = (typeof COMPARE_METHODS)[number];
 
-/** Config changes that turn the RMT config into each row of SPEC §5. */
+/** Config changes that turn the RMT config into each row of METHOD.md §5. */
 const OVERRIDES: Record<Exclude<CompareMethod, 'base'>, unknown> = {
   ntp: { midtrain: { method: 'ntp' } },
   rpt: { midtrain: { method: 'rpt' } },
@@ -31,23 +34,6 @@ interface SeedResult {
   /** Held-out evaluation (both modes). */
   result: EvalResult;
   posttrain: { before: number; after: number };
-}
-
-type Accuracy = Record<Split | 'average', number>;
-
-export interface CompareResults {
-  seeds: number[];
-  sites: Record<Split, number>;
-  methods: Record<string, {
-    /** Reasoning mode for rpt/rmt and ablations, NTP mode for base/ntp. */
-    mode: 'reasoning' | 'next-token';
-    accuracy: Accuracy;
-    accuracy_ci: Record<Split | 'average', { low: number; high: number }>;
-    accuracy_ntp_mode: Accuracy;
-    accuracy_reasoning_mode: Accuracy;
-    reasoning_length: number;
-    posttrain: { before: number; after: number };
-  }>;
 }
 
 function accuracyOf(result: EvalResult, mode: 'reasoning' | 'next-token'): Accuracy {
@@ -122,7 +108,7 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
         const resume = dir.hasCheckpoints();
         if (!resume) {
           await dir.truncateLogs(0); // what a run killed before its first checkpoint logged
-          await dir.writeConfig(cfg, [`compare ${method} seed ${seed}`]);
+          await dir.writeConfig(cfg, [`compare ${method} seed ${seed}`], 'midtrain');
         }
         reporter.log(`compare: seed ${seed}, ${method}${resume ? ' (resumed)' : ''}`);
         const run = await runMidtrain(cfg, dir, { quiet: true, json: false, resume, evaluateBase: needBase }, reporter);

@@ -2,6 +2,7 @@
 // presets and `--set key=value` overrides are merged, then validated; unknown keys, wrong types and
 // out-of-range values are errors that name the field.
 import { readFileSync, existsSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import YAML from 'yaml';
@@ -14,11 +15,11 @@ import { llamaConfigSchema } from '@rmt/model';
 
 const optimizerSchema = z
   .object({
-    beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β₁ (SPEC §4).'),
-    beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW β₂ (SPEC §4).'),
+    beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β₁ (METHOD.md §4).'),
+    beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW β₂ (METHOD.md §4).'),
     epsilon: z.number().positive().default(1e-8).describe('AdamW ε.'),
-    weightDecay: z.number().min(0).default(0.01).describe('Decoupled weight decay (SPEC §4: 0.01).'),
-    maxGradNorm: z.number().min(0).default(1).describe('Global gradient-norm clip (SPEC §4: 1.0); 0 = off.'),
+    weightDecay: z.number().min(0).default(0.01).describe('Decoupled weight decay (METHOD.md §4: 0.01).'),
+    maxGradNorm: z.number().min(0).default(1).describe('Global gradient-norm clip (METHOD.md §4: 1.0); 0 = off.'),
   })
   .strict();
 
@@ -46,12 +47,12 @@ export const pretrainSchema = z
 
 export const midtrainSchema = z
   .object({
-    method: z.enum(['rmt', 'rpt', 'ntp']).default('rmt').describe('RMT, RPT, or continued next-token pre-training (SPEC §5).'),
-    ntp: z.boolean().default(true).describe('RMT: train the NTP term on non-RL positions (SPEC §4); false = the "w/o NTP" ablation.'),
+    method: z.enum(['rmt', 'rpt', 'ntp']).default('rmt').describe('RMT, RPT, or continued next-token pre-training (METHOD.md §5).'),
+    ntp: z.boolean().default(true).describe('RMT: train the NTP term on non-RL positions (METHOD.md §4); false = the "w/o NTP" ablation.'),
     steps: z.number().int().positive().default(200).describe('Mid-training steps.'),
     sitesPerStep: z.number().int().positive().max(1 << 16).default(16).describe('Key sites per step; the NTP baseline reads as many windows.'),
-    groupSize: z.number().int().min(2).max(1024).default(8).describe('G, rollouts per site (SPEC §1).'),
-    temperature: z.number().positive().default(0.8).describe('Rollout temperature (SPEC §1, RPT: 0.8).'),
+    groupSize: z.number().int().min(2).max(1024).default(8).describe('G, rollouts per site (METHOD.md §1).'),
+    temperature: z.number().positive().default(0.8).describe('Rollout temperature (METHOD.md §1, RPT: 0.8).'),
     topK: z.number().int().nonnegative().max(1 << 22).default(0).describe('Rollout top-k (0 = off).'),
     topP: z.number().gt(0).max(1).default(1).describe('Rollout top-p (1 = off).'),
     maxReasoningTokens: z.number().int().positive().max(1 << 16).default(96).describe('Reasoning cap when no budget is in force.'),
@@ -81,7 +82,7 @@ export const midtrainSchema = z
 
 export const posttrainSchema = z
   .object({
-    steps: z.number().int().positive().default(40).describe('GRPO steps on the verifiable task (SPEC §6).'),
+    steps: z.number().int().positive().default(40).describe('GRPO steps on the verifiable task (METHOD.md §6).'),
     problems: z.number().int().positive().max(1_000_000).default(2000).describe('Training problems generated (synthetic checksums of 3–6 digits, ours).'),
     heldOut: z.number().int().positive().max(1_000_000).default(300).describe('Held-out problems scored before and after.'),
     sitesPerStep: z.number().int().positive().max(1 << 16).default(8).describe('Problems per step.'),
@@ -94,8 +95,8 @@ export const posttrainSchema = z
 
 export const evalSchema = z
   .object({
-    sites: z.number().int().positive().max(1_000_000).default(600).describe('Held-out sites evaluated (SPEC §6).'),
-    thresholds: z.tuple([z.number(), z.number(), z.number()]).default([0.5, 1.0, 1.5]).describe('Nested split thresholds on the base model’s top-k entropy (SPEC §6).'),
+    sites: z.number().int().positive().max(1_000_000).default(600).describe('Held-out sites evaluated (METHOD.md §6).'),
+    thresholds: z.tuple([z.number(), z.number(), z.number()]).default([0.5, 1.0, 1.5]).describe('Nested split thresholds on the base model’s top-k entropy (METHOD.md §6).'),
     maxReasoningTokens: z.number().int().positive().max(1 << 16).default(96).describe('Reasoning cap in evaluation.'),
     batch: z.number().int().positive().max(1 << 16).default(64).describe('Sites per generation batch.'),
   })
@@ -172,25 +173,44 @@ export function validateConfig(raw: unknown, source: string): RunConfig {
   return result.data;
 }
 
-/** Preset → config file → --set overrides, validated. */
-export function resolveConfig(options: { preset?: string; config?: string; set?: string[] }): { config: RunConfig; sources: string[] } {
-  const sources: string[] = [];
-  let raw: unknown = {};
-  const preset = options.preset ?? (options.config ? undefined : 'default');
-  if (preset !== undefined) {
-    if (!(PRESETS as readonly string[]).includes(preset)) throw new Error(`unknown preset '${preset}'; presets: ${PRESETS.join(', ')}`);
-    raw = merge(raw, parseFile(`${presetsDir}${preset}.yaml`));
-    sources.push(`preset ${preset}`);
+/**
+ * Config keys that hold file paths. In a config file a relative path is read from the file's folder (as a
+ * user who keeps a config beside its data expects); on the command line (`--set`) from the working directory.
+ */
+export const PATH_KEYS: readonly (readonly string[])[] = [['base'], ['data', 'corpus', 'path'], ['pretrain', 'from']];
+
+/** `raw` with the relative paths at PATH_KEYS made absolute against `folder` (`base: embedded` is a name, not a path). */
+function resolvePaths(raw: unknown, folder: string): unknown {
+  for (const key of PATH_KEYS) {
+    let parent = raw;
+    for (const k of key.slice(0, -1)) parent = isObject(parent) ? parent[k] : undefined;
+    const leaf = key.at(-1)!;
+    if (!isObject(parent) || typeof parent[leaf] !== 'string') continue;
+    const value = parent[leaf];
+    if (value === '' || isAbsolute(value) || (key.length === 1 && key[0] === 'base' && value === 'embedded')) continue;
+    parent[leaf] = resolve(folder, value);
   }
+  return raw;
+}
+
+/**
+ * Preset → config file → --set overrides, validated. The file is merged over the preset (the default preset
+ * unless one is named), so a file of only the fields a user changes keeps every other default.
+ */
+export function resolveConfig(options: { preset?: string; config?: string; set?: string[] }): { config: RunConfig; sources: string[] } {
+  const preset = options.preset ?? 'default';
+  if (!(PRESETS as readonly string[]).includes(preset)) throw new Error(`unknown preset '${preset}'; presets: ${PRESETS.join(', ')}`);
+  let raw = parseFile(`${presetsDir}${preset}.yaml`);
+  const sources = [`preset ${preset}`];
   if (options.config) {
-    raw = merge(raw, parseFile(options.config));
+    raw = merge(raw, resolvePaths(parseFile(options.config), dirname(resolve(options.config))));
     sources.push(options.config);
   }
   for (const s of options.set ?? []) {
     raw = merge(raw, parseSet(s));
     sources.push(`--set ${s}`);
   }
-  return { config: validateConfig(raw, sources.join(' + ') || 'config'), sources };
+  return { config: validateConfig(raw, sources.join(' + ')), sources };
 }
 
 /** JSON Schema of the whole config (for editors and `rmt config schema`). */

@@ -101,12 +101,12 @@ describe('tiny end-to-end', () => {
   it('N steps + stop + resume + N steps gives exactly the weights of 2N steps', async () => {
     const { config } = resolveConfig({ preset: 'tiny', set: [`base=${base}`, 'backend=wasm', 'midtrain.checkpointEvery=0'] });
     const straight = new RunDirectory(join(root, 'straight'));
-    await straight.writeConfig(config, ['test']);
+    await straight.writeConfig(config, ['test'], 'run');
     const quiet = createReporter({ quiet: true, json: false, label: '' });
     await runMidtrain(config as RunConfig, straight, { quiet: true, json: false, resume: false, evaluateBase: false }, quiet);
 
     const split = new RunDirectory(join(root, 'split'));
-    await split.writeConfig(config, ['test']);
+    await split.writeConfig(config, ['test'], 'run');
     let steps = 0;
     const first = await runMidtrain(config, split, { quiet: true, json: false, resume: false, evaluateBase: false, shouldStop: () => ++steps === 2 }, quiet);
     expect(first.stopped).toBe(true);
@@ -128,7 +128,7 @@ describe('tiny end-to-end', () => {
     expect(metrics(out).every((x) => Number.isFinite(x.grad_norm))).toBe(true);
   });
 
-  it('compare: every row of SPEC §5, post-trained, in results.json and results.md', async () => {
+  it('compare: every row of METHOD.md §5, post-trained, in results.json and results.md', async () => {
     const out = join(root, 'compare');
     const { code, stderr } = await rmt('compare', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.curriculum.tiers.quantiles=[0.1,0.2,0.3]', '--seeds', '1', '--out', out, '--quiet');
     expect(code, stderr).toBe(0);

@@ -1,5 +1,6 @@
 // `rmt generate` and `rmt score`: the model package on real checkpoints, as a newcomer runs it.
-import { generate, loadModel, readInput, scoreTokens, type LoadedModel, type Tokenizer } from '@rmt/model';
+import { readInput } from '@rmt/core';
+import { generate, loadModel, scoreTokens, type LoadedModel, type Tokenizer } from '@rmt/model';
 
 export interface ModelSource {
   model: string;

@@ -1,15 +1,15 @@
 // The run directory: config.resolved.yaml, metrics.jsonl, rollouts.jsonl, checkpoints/, eval.json.
 import { appendFileSync, existsSync, mkdirSync, accessSync, constants, readdirSync, readFileSync, statfsSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import YAML from 'yaml';
-import { writeFileAtomic } from '@rmt/model';
+import { writeFileAtomic } from '@rmt/core';
 import type { RunConfig } from './config.js';
 
 export class RunDirectory {
   readonly dir: string;
   constructor(dir: string) {
     this.dir = resolve(dir);
-    mkdirSync(this.dir, { recursive: true });
+    makeDirectory(this.dir);
     // Fail before training, not at the first checkpoint, when the folder cannot be written.
     try {
       accessSync(this.dir, constants.W_OK);
@@ -51,8 +51,16 @@ export class RunDirectory {
     return readFileSync(file, 'utf8').replace(/^#.*\n/, '') === YAML.stringify(config);
   }
 
-  async writeConfig(config: RunConfig, sources: string[]): Promise<void> {
-    await writeFileAtomic(this.path('config.resolved.yaml'), `# resolved from: ${sources.join(' + ')}\n${YAML.stringify(config)}`);
+  /** The resolved config, headed by the command that made the folder (`rmt resume` checks it). */
+  async writeConfig(config: RunConfig, sources: string[], kind: string): Promise<void> {
+    await writeFileAtomic(this.path('config.resolved.yaml'), `# rmt ${kind}; resolved from: ${sources.join(' + ')}\n${YAML.stringify(config)}`);
+  }
+
+  /** The command that made this folder (`run`, `compare`, …); undefined for folders written before it was recorded. */
+  kind(): string | undefined {
+    const file = this.path('config.resolved.yaml');
+    if (!existsSync(file)) return undefined;
+    return /^# rmt (\S+);/.exec(readFileSync(file, 'utf8'))?.[1];
   }
 
   appendMetrics(metrics: Record<string, number>): void {
@@ -96,6 +104,27 @@ export class RunDirectory {
 
   async writeJson(name: string, value: unknown): Promise<void> {
     await writeFileAtomic(this.path(name), `${JSON.stringify(value, null, 2)}\n`);
+  }
+}
+
+/**
+ * `mkdir -p` one level at a time, so that every failure names the folder and the reason. (Node's recursive
+ * mkdirSync retries forever on a pseudo-filesystem such as /proc, which answers ENOENT to every mkdir.)
+ */
+export function makeDirectory(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM' ? `${dirname(d)} does not accept new folders` : code === 'ENOTDIR' || code === 'EEXIST' ? `${dirname(d)} is not a folder` : (code ?? (error as Error).message);
+      throw new Error(`${dir}: cannot create the output folder (${why}; ${code ?? 'error'})`, { cause: error });
+    }
   }
 }
 

@@ -2,7 +2,15 @@
 // otherwise (CI, pipes); nothing with --quiet or --json.
 import cliProgress from 'cli-progress';
 
+/** A phase before or after the steps (scoring, evaluation): ticks as it goes, so no phase is silent. */
+export interface Phase {
+  tick(done: number, total: number): void;
+  end(): void;
+}
+
 export interface Reporter {
+  /** Begin a named phase; the training steps themselves go through start/step/stop. */
+  phase(label: string): Phase;
   start(total: number, from: number): void;
   step(metrics: Record<string, number>): void;
   stop(): void;
@@ -17,13 +25,15 @@ function fmt(x: number | undefined, digits = 2): string {
 export function createReporter(mode: { quiet: boolean; json: boolean; label: string }): Reporter {
   const silent = mode.quiet || mode.json;
   const err = (line: string) => process.stderr.write(`${line}\n`);
-  if (silent) return { start() {}, step() {}, stop() {}, log() {}, warn: (l) => err(`warning: ${l}`) };
+  const quietPhase: Phase = { tick() {}, end() {} };
+  if (silent) return { phase: () => quietPhase, start() {}, step() {}, stop() {}, log() {}, warn: (l) => err(`warning: ${l}`) };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       { format: `${mode.label} [{bar}] {value}/{total} | reward {reward} | len {len} | budget {budget} | {sps}s/step | ETA {eta_formatted}`, hideCursor: true, stream: process.stderr },
       cliProgress.Presets.shades_classic,
     );
     return {
+      phase: (label) => terminalPhase(label),
       start: (total, from) => bar.start(total, from, { reward: '–', len: '–', budget: '–', sps: '–' }),
       step: (m) => bar.update(m.step! + 1, { reward: fmt(m.reward), len: fmt(m['completions/mean_length'], 1), budget: m.budget ?? '–', sps: fmt(m['timing/step'], 1) }),
       stop: () => bar.stop(),
@@ -34,6 +44,7 @@ export function createReporter(mode: { quiet: boolean; json: boolean; label: str
   let total = 0;
   let every = 1;
   return {
+    phase: (label) => logPhase(label, err),
     start: (t) => {
       total = t;
       every = Math.max(1, Math.round(t / 10));
@@ -51,5 +62,32 @@ export function createReporter(mode: { quiet: boolean; json: boolean; label: str
     stop: () => {},
     log: (l) => err(l),
     warn: (l) => err(`warning: ${l}`),
+  };
+}
+
+/** A phase on a terminal: its own bar, begun at the first tick (when the total is known). */
+function terminalPhase(label: string): Phase {
+  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total} | {duration}s`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  let started = false;
+  return {
+    tick: (done, total) => {
+      if (!started) bar.start(total, 0);
+      started = true;
+      bar.update(done);
+    },
+    end: () => started && bar.stop(),
+  };
+}
+
+/** A phase in a log (CI, pipes): a line when it begins, and one with its time when it took over a second. */
+function logPhase(label: string, err: (line: string) => void): Phase {
+  const t0 = performance.now();
+  err(`${label} …`);
+  return {
+    tick() {},
+    end: () => {
+      const seconds = (performance.now() - t0) / 1000;
+      if (seconds >= 1) err(`${label}: done in ${seconds.toFixed(1)} s`);
+    },
   };
 }

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderReport, type EvalResult, type ReportRun } from '@rmt/eval';
-import { writeFileAtomic } from '@rmt/model';
+import { writeFileAtomic } from '@rmt/core';
 import { claims } from './claims.js';
 import type { CompareResults } from './compare.js';
 import { pct } from './format.js';

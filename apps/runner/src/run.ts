@@ -8,7 +8,8 @@ import { ConstantSchedule, createBudgetSchedule } from '@rmt/budget';
 import { createSampler, drawDistinct, type Sampler } from '@rmt/curriculum';
 import { posttrainProblems, syntheticPretrainSequences, syntheticTokenizer, type Site } from '@rmt/data';
 import { evaluate, verifiableAccuracy, type EvalResult, type VerifiableScore } from '@rmt/eval';
-import { createRng, LlamaModel, loadModel, parseLlamaConfig, readInput, saveModel, type Tokenizer } from '@rmt/model';
+import { createRng, readInput } from '@rmt/core';
+import { LlamaModel, loadModel, parseLlamaConfig, saveModel, type Tokenizer } from '@rmt/model';
 import { midtrain, pretrain, type MidtrainSettings } from '@rmt/trainer';
 import { embeddedBaseDir, validateConfig, type RunConfig } from './config.js';
 import { RunDirectory } from './output.js';
@@ -83,7 +84,7 @@ async function prepare(config: RunConfig, out: RunDirectory, reporter: Reporter,
   const { model: base, tokenizer } = await loadWithTokenizer(baseModel);
   const task = await prepareTask(config, tokenizer);
   reporter.log(`task: ${task.train.sites.length} training sites in ${task.train.windows.length} windows, ${task.heldOut.sites.length} held-out sites`);
-  // The scorer is the frozen starting checkpoint (SPEC §3); its entropy also splits the evaluation (SPEC §6).
+  // The scorer is the frozen starting checkpoint (METHOD.md §3); its entropy also splits the evaluation (METHOD.md §6).
   const trainEntropy = await siteEntropies(base, task.train, config, out.path('cache'));
   const heldEntropy = await siteEntropies(base, task.heldOut, config, out.path('cache'));
   return { task, base, tokenizer, trainEntropy, heldEntropy };
@@ -121,7 +122,7 @@ function autoWorkers(): number {
   return backend === 'wasm' || backend === 'cpu' ? Math.min(3, Math.max(0, availableParallelism() - 1)) : 0;
 }
 
-/** The trainer's settings for a run config (SPEC §5: what each method turns on). */
+/** The trainer's settings for a run config (METHOD.md §5: what each method turns on). */
 export function midtrainSettings(config: RunConfig): MidtrainSettings {
   const m = config.midtrain;
   return {
@@ -153,7 +154,7 @@ export function midtrainSettings(config: RunConfig): MidtrainSettings {
   };
 }
 
-/** The sampler a method uses (SPEC §5): RMT's configured one, RPT's entropy filter, none for NTP. */
+/** The sampler a method uses (METHOD.md §5): RMT's configured one, RPT's entropy filter, none for NTP. */
 async function samplerFor(config: RunConfig, entropies: number[]): Promise<Sampler | undefined> {
   const m = config.midtrain;
   if (m.method === 'ntp') return undefined;
@@ -258,7 +259,7 @@ export interface PosttrainOutcome {
 }
 
 /**
- * `rmt posttrain`: GRPO on a task with verifiable answers (SPEC §6), from any checkpoint. The problems
+ * `rmt posttrain`: GRPO on a task with verifiable answers (METHOD.md §6), from any checkpoint. The problems
  * become sites (context = question, target = answer) and the mid-training loop runs on them with plain
  * GRPO: uniform sampling, no budget, no NTP term. Accuracy on held-out problems before and after.
  */

@@ -1,7 +1,9 @@
 // The short before/after table `rmt run` prints.
 import type { EvalResult } from '@rmt/eval';
+import { pct } from './format.js';
 
-const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '   –  ' : `${(100 * x).toFixed(1).padStart(5)}%`);
+// Columns six wide: the one `pct` of format.ts, right-aligned.
+const cell = (x: number | undefined) => pct(x).padStart(6);
 const num = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '  –  ' : x.toFixed(1).padStart(5));
 
 export function comparisonTable(rows: { name: string; result: EvalResult }[]): string {
@@ -9,8 +11,8 @@ export function comparisonTable(rows: { name: string; result: EvalResult }[]): s
   const lines = [header, '-'.repeat(header.length)];
   for (const { name, result } of rows) {
     const s = result.splits;
-    lines.push(`${name.padEnd(12)} next-token  ${pct(s.easy.ntpAccuracy)}   ${pct(s.medium.ntpAccuracy)}   ${pct(s.hard.ntpAccuracy)}   ${pct(result.average.ntpAccuracy)}   |`);
-    lines.push(`${''.padEnd(12)} reasoning   ${pct(s.easy.reasoningAccuracy)}   ${pct(s.medium.reasoningAccuracy)}   ${pct(s.hard.reasoningAccuracy)}   ${pct(result.average.reasoningAccuracy)}   | ${num(result.average.meanLength)}`);
+    lines.push(`${name.padEnd(12)} next-token  ${cell(s.easy.ntpAccuracy)}   ${cell(s.medium.ntpAccuracy)}   ${cell(s.hard.ntpAccuracy)}   ${cell(result.average.ntpAccuracy)}   |`);
+    lines.push(`${''.padEnd(12)} reasoning   ${cell(s.easy.reasoningAccuracy)}   ${cell(s.medium.reasoningAccuracy)}   ${cell(s.hard.reasoningAccuracy)}   ${cell(result.average.reasoningAccuracy)}   | ${num(result.average.meanLength)}`);
   }
   const first = rows[0]!.result;
   lines.push(`sites: easy ${first.splits.easy.sites}, medium ${first.splits.medium.sites}, hard ${first.splits.hard.sites} (nested, base top-k entropy > ${first.thresholds.join(' / ')} nats)`);

@@ -68,7 +68,7 @@ export async function siteEntropies(base: LlamaModel, split: Split, config: RunC
   return entropies.map((e) => (c.measure === 'full' ? e.full : e.topK));
 }
 
-/** Tiers of the training sites for the sampler (SPEC §3). */
+/** Tiers of the training sites for the sampler (METHOD.md §3). */
 export function samplerSites(entropies: number[], config: RunConfig): { sites: SamplerSite[]; thresholds: [number, number, number] } {
   const thresholds = tierThresholds(entropies, config.midtrain.curriculum.tiers);
   const tiers = assignTiers(entropies, thresholds);

@@ -45,7 +45,7 @@ export function entropy(logits: tf.Tensor): tf.Tensor {
 }
 
 /**
- * Top-k entropy (RPT, SPEC §3): entropy of the softmax over the k largest logits only, in nats.
+ * Top-k entropy (RPT, METHOD.md §3): entropy of the softmax over the k largest logits only, in nats.
  * k larger than the vocabulary uses the whole vocabulary.
  */
 export function topKEntropy(logits: tf.Tensor, k = 16): tf.Tensor {

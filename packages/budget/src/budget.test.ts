@@ -9,7 +9,7 @@ import {
   triangularLengthReward,
 } from './index.js';
 
-describe('budget schedules (SPEC §2)', () => {
+describe('budget schedules (METHOD.md §2)', () => {
   it('the published schedule goes 800 → 160 (B_0 = 800, γ = 0.2)', () => {
     const s = createBudgetSchedule(budgetConfigSchema.parse({}));
     expect(s.budget(0, 1000)).toBe(800);

@@ -1,5 +1,5 @@
 /**
- * @rmt/budget — the dynamic token budget of RMT (SPEC §2): budget schedules and length rewards.
+ * @rmt/budget — the dynamic token budget of RMT (METHOD.md §2): budget schedules and length rewards.
  * Pure numbers: no tensors, no dependencies beyond zod.
  */
 export { budgetConfigSchema, createBudgetSchedule, type BudgetConfig, type BudgetConfigInput } from './config.js';

@@ -1,4 +1,4 @@
-// Length rewards and the reward combination of SPEC §2.
+// Length rewards and the reward combination of METHOD.md §2.
 
 export type LengthRewardKind = 'triangular' | 'cutoff';
 
@@ -26,7 +26,7 @@ export function lengthReward(kind: LengthRewardKind, length: number, budget: num
 }
 
 /**
- * r = (1 − w)·r_match + w·r_len (SPEC §2). With `onlyWhenCorrect`, the length term is paid only when the
+ * r = (1 − w)·r_match + w·r_len (METHOD.md §2). With `onlyWhenCorrect`, the length term is paid only when the
  * prediction is correct, so a short wrong answer earns nothing.
  */
 export function combineRewards(match: number, length: number, weight: number, onlyWhenCorrect = false): number {

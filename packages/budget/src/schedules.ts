@@ -1,4 +1,4 @@
-// Budget schedules B_t (SPEC §2). A schedule is asked once per step for the budget to tell the policy.
+// Budget schedules B_t (METHOD.md §2). A schedule is asked once per step for the budget to tell the policy.
 
 /** What the trainer observed at a step: accuracy of the rollouts and their mean reasoning length. */
 export interface BudgetObservation {
@@ -24,7 +24,7 @@ function checkStep(step: number, total: number): void {
   }
 }
 
-/** B_t = max(B_min, ⌊B_0 · γ^(t/T)⌋) — the published schedule (SPEC §2). */
+/** B_t = max(B_min, ⌊B_0 · γ^(t/T)⌋) — the published schedule (METHOD.md §2). */
 export function budgetAt(step: number, total: number, initial: number, minimum: number, gamma: number): number {
   checkStep(step, total);
   // A tiny epsilon keeps exact products (800·0.2 = 160.00000000000003 or 159.99999999999997) on their integer.

@@ -1,6 +1,6 @@
 // Built-in samplers: curriculum (RMT), entropy-filtered (RPT), uniform.
 import { z } from 'zod';
-import { createRng, type Rng, type RngState } from '@rmt/model';
+import { createRng, type Rng, type RngState } from '@rmt/core';
 import { defineSampler, SAMPLER_SPECIFICATION_VERSION, type Sampler, type SamplerSite } from './sampler.js';
 import { tierProbabilities, TIERS, type TierIndex, type TierSchedule } from './tiers.js';
 
@@ -38,7 +38,7 @@ function requireSites(name: string, sites: readonly SamplerSite[]): void {
 export const uniformSampler = defineSampler({
   name: 'uniform',
   specificationVersion: SAMPLER_SPECIFICATION_VERSION,
-  description: 'Every site equally likely, no entropy filter (SPEC §3).',
+  description: 'Every site equally likely, no entropy filter (METHOD.md §3).',
   optionsSchema: z.object({}).strict(),
   create(_options, context): Sampler {
     requireSites('uniform', context.sites);
@@ -57,7 +57,7 @@ export const uniformSampler = defineSampler({
 export const entropyFilteredSampler = defineSampler({
   name: 'entropy-filtered',
   specificationVersion: SAMPLER_SPECIFICATION_VERSION,
-  description: "RPT's sampler: uniform over sites at or above a tier (SPEC §5: the hard-ish ones).",
+  description: "RPT's sampler: uniform over sites at or above a tier (METHOD.md §5: the hard-ish ones).",
   optionsSchema: z.object({ minTier: z.enum(TIERS).default('hard').describe('Lowest tier that is sampled (RPT: hard).') }).strict(),
   create(options, context): Sampler {
     const floor = TIERS.indexOf(options.minTier);
@@ -80,10 +80,10 @@ const probabilities = z
 
 export const curriculumOptionsSchema = z
   .object({
-    t1: z.number().min(0).max(1).default(0.3).describe('First transition point, fraction of training (SPEC §3).'),
-    t2: z.number().min(0).max(1).default(0.7).describe('Second transition point, fraction of training (SPEC §3).'),
-    p1: probabilities.default([0.6, 0.3, 0.1]).describe('Tier distribution (easy, medium, hard) before t1 (SPEC §3, ours).'),
-    p2: probabilities.default([0.1, 0.3, 0.6]).describe('Tier distribution after t2 (SPEC §3, ours).'),
+    t1: z.number().min(0).max(1).default(0.3).describe('First transition point, fraction of training (METHOD.md §3).'),
+    t2: z.number().min(0).max(1).default(0.7).describe('Second transition point, fraction of training (METHOD.md §3).'),
+    p1: probabilities.default([0.6, 0.3, 0.1]).describe('Tier distribution (easy, medium, hard) before t1 (METHOD.md §3, ours).'),
+    p2: probabilities.default([0.1, 0.3, 0.6]).describe('Tier distribution after t2 (METHOD.md §3, ours).'),
   })
   .strict()
   .refine((o) => o.t1 <= o.t2, { message: 't1 must not exceed t2', path: ['t1'] });
@@ -102,7 +102,7 @@ export function tierWithSites(tier: TierIndex, available: readonly boolean[]): T
 export const curriculumSampler = defineSampler({
   name: 'curriculum',
   specificationVersion: SAMPLER_SPECIFICATION_VERSION,
-  description: "RMT's curriculum: tiers sampled easy → hard on a two-phase schedule (SPEC §3).",
+  description: "RMT's curriculum: tiers sampled easy → hard on a two-phase schedule (METHOD.md §3).",
   optionsSchema: curriculumOptionsSchema,
   create(options, context): Sampler {
     const byTier: number[][] = [[], [], []];

@@ -23,7 +23,7 @@ import {
 
 const schedule = { t1: 0.3, t2: 0.7, p1: [0.6, 0.3, 0.1] as [number, number, number], p2: [0.1, 0.3, 0.6] as [number, number, number] };
 
-describe('tiers (SPEC §3)', () => {
+describe('tiers (METHOD.md §3)', () => {
   it('assigns easy [0.5,1), medium [1,1.5), hard ≥ 1.5, and never-RL below 0.5 or NaN', () => {
     expect(assignTiers([0.2, 0.5, 0.99, 1.0, 1.49, 1.5, 9, NaN], [0.5, 1, 1.5])).toEqual([-1, 0, 0, 1, 1, 2, 2, -1]);
     expect(() => assignTiers([1], [1, 0.5, 2])).toThrow(/non-decreasing/);

@@ -1,5 +1,5 @@
 /**
- * @rmt/curriculum — curriculum-based adaptive sampling (SPEC §3): entropy scoring of sites, difficulty
+ * @rmt/curriculum — curriculum-based adaptive sampling (METHOD.md §3): entropy scoring of sites, difficulty
  * tiers, the easy → hard schedule, built-in samplers and the contract for third-party sampler packages.
  */
 export { scoreCacheKey, scoreSites, scoreSitesCached, type ScoreOptions, type SiteEntropy } from './scoring.js';

@@ -1,4 +1,4 @@
-// The sampler contract (SPEC §3): which key sites get RL at each step. Built-in samplers and third-party
+// The sampler contract (METHOD.md §3): which key sites get RL at each step. Built-in samplers and third-party
 // ones (npm packages) implement the same interface; the runner loads either by name.
 import type { TierIndex } from './tiers.js';
 

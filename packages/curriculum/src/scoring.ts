@@ -1,11 +1,12 @@
-// Difficulty of a site = entropy of a scorer model's next-token distribution there (SPEC §3): full
+// Difficulty of a site = entropy of a scorer model's next-token distribution there (METHOD.md §3): full
 // vocabulary and top-k (RPT), in nats. Each window is run once; scores are cached on disk keyed by a hash
 // of the scorer's weights and the windows, because scoring a corpus costs as much as a training epoch.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { entropy, tf, topKEntropy } from '@rmt/backend';
-import { readInput, writeFileAtomic, type LlamaModel } from '@rmt/model';
+import { readInput, writeFileAtomic } from '@rmt/core';
+import type { LlamaModel } from '@rmt/model';
 import type { Site } from '@rmt/data';
 
 export interface SiteEntropy {
@@ -16,7 +17,7 @@ export interface SiteEntropy {
 }
 
 export interface ScoreOptions {
-  /** k of the top-k entropy (SPEC §3: 16). */
+  /** k of the top-k entropy (METHOD.md §3: 16). */
   k: number;
   /** Windows per forward pass. */
   batch: number;

@@ -1,4 +1,4 @@
-// Difficulty tiers (SPEC §3) and the two-phase tier schedule.
+// Difficulty tiers (METHOD.md §3) and the two-phase tier schedule.
 
 export const TIERS = ['easy', 'medium', 'hard'] as const;
 export type Tier = (typeof TIERS)[number];
@@ -24,7 +24,7 @@ export function tierThresholds(entropies: readonly number[], rule: TierRule): [n
 }
 
 /**
- * easy [τ₀, τ₁), medium [τ₁, τ₂), hard ≥ τ₂; below τ₀ a site never gets RL (SPEC §3: 0.5 / 1.0 / 1.5
+ * easy [τ₀, τ₁), medium [τ₁, τ₂), hard ≥ τ₂; below τ₀ a site never gets RL (METHOD.md §3: 0.5 / 1.0 / 1.5
  * nats on top-16 entropy). NaN entropies are never RL.
  */
 export function assignTiers(entropies: readonly number[], thresholds: readonly [number, number, number]): TierIndex[] {
@@ -34,15 +34,15 @@ export function assignTiers(entropies: readonly number[], thresholds: readonly [
 }
 
 export interface TierSchedule {
-  /** Transition points as fractions of training (SPEC §3: 0.3, 0.7). */
+  /** Transition points as fractions of training (METHOD.md §3: 0.3, 0.7). */
   t1: number;
   t2: number;
-  /** Tier distributions (easy, medium, hard) before t1 and after t2 (SPEC §3, ours: 0.6/0.3/0.1 → 0.1/0.3/0.6). */
+  /** Tier distributions (easy, medium, hard) before t1 and after t2 (METHOD.md §3, ours: 0.6/0.3/0.1 → 0.1/0.3/0.6). */
   p1: [number, number, number];
   p2: [number, number, number];
 }
 
-/** p_t: p1 before t1·T, linear interpolation in [t1·T, t2·T), p2 after (SPEC §3). */
+/** p_t: p1 before t1·T, linear interpolation in [t1·T, t2·T), p2 after (METHOD.md §3). */
 export function tierProbabilities(step: number, total: number, s: TierSchedule): [number, number, number] {
   const f = total > 0 ? step / total : 0;
   if (f < s.t1) return [...s.p1];

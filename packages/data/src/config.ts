@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Data settings (SPEC §1 and §3). */
+/** Data settings (METHOD.md §1 and §3). */
 export const dataConfigSchema = z
   .object({
     corpus: z
@@ -16,14 +16,14 @@ export const dataConfigSchema = z
           .strict(),
       ])
       .default('synthetic')
-      .describe('Mid-training corpus (SPEC §1).'),
+      .describe('Mid-training corpus (METHOD.md §1).'),
     documents: z.number().int().positive().max(1_000_000).default(2000).describe('Synthetic corpus: number of documents (ours).'),
     heldOutDocuments: z.number().int().positive().max(1_000_000).default(400).describe('Synthetic corpus: held-out documents for evaluation (ours).'),
-    windowLength: z.number().int().min(2).max(1 << 20).default(46).describe('Tokens per training window (SPEC §1); 46 = one synthetic document (BOS + 5 lines of 9).'),
-    skipFirst: z.number().int().nonnegative().max(1 << 20).default(8).describe('Positions at the start of a window that are never sites (SPEC §3, ours: 8).'),
-    continuationTokens: z.number().int().positive().max(1 << 16).default(8).describe('Tokens of ground-truth continuation kept for the prefix reward (SPEC §1).'),
+    windowLength: z.number().int().min(2).max(1 << 20).default(46).describe('Tokens per training window (METHOD.md §1); 46 = one synthetic document (BOS + 5 lines of 9).'),
+    skipFirst: z.number().int().nonnegative().max(1 << 20).default(8).describe('Positions at the start of a window that are never sites (METHOD.md §3, ours: 8).'),
+    continuationTokens: z.number().int().positive().max(1 << 16).default(8).describe('Tokens of ground-truth continuation kept for the prefix reward (METHOD.md §1).'),
     sitesAfter: z.string().nullable().default(':').describe("Only positions right after this string are sites (synthetic: the answer digit after ':'); null = every position."),
-    format: z.enum(['control-tokens', 'llm-text']).default('control-tokens').describe('Prompt format (SPEC §1).'),
+    format: z.enum(['control-tokens', 'llm-text']).default('control-tokens').describe('Prompt format (METHOD.md §1).'),
     promptContextTokens: z.number().int().positive().max(1 << 20).nullable().default(7).describe('Control-token format: keep only the last N context tokens in the reasoning prompt (ours; synthetic: 7 = exactly the question line `3492..:`; null = all).'),
   })
   .strict();

@@ -1,7 +1,7 @@
 // Corpora: plain text files, JSONL with a chosen field, and folders of them, split into documents.
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { readInput } from '@rmt/model';
+import { readInput } from '@rmt/core';
 
 export interface CorpusSource {
   /** A file or a folder (read recursively, files in name order). */

@@ -2,7 +2,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ByteTokenizer, createRng, tokenBoundaries, tokensToBytes } from '@rmt/model';
+import { createRng } from '@rmt/core';
+import { ByteTokenizer, tokenBoundaries, tokensToBytes } from '@rmt/model';
 import { fuzzParser } from '@rmt/testing';
 import {
   buildWindows,
@@ -25,7 +26,7 @@ import {
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
-describe('prefixMatchReward (SPEC §1)', () => {
+describe('prefixMatchReward (METHOD.md §1)', () => {
   // A continuation of three tokens: " the" | " ca" | "fé" → boundaries 4, 7, 10 (é is 2 bytes).
   const continuation = utf8(' the café');
   const boundaries = [4, 7, 10];

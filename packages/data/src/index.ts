@@ -1,5 +1,5 @@
 /**
- * @rmt/data — the next-token reasoning task (SPEC §1): corpora, windows and sites, prompt formats,
+ * @rmt/data — the next-token reasoning task (METHOD.md §1): corpora, windows and sites, prompt formats,
  * answer parsing, the prefix-match reward, and the embedded synthetic corpus.
  */
 export { prefixMatchReward } from './reward.js';

@@ -1,4 +1,4 @@
-// Prompt formats (SPEC §1): how a site's context and the budget become a prompt, and how a completion
+// Prompt formats (METHOD.md §1): how a site's context and the budget become a prompt, and how a completion
 // becomes (reasoning length, prediction). One interface, two formats: compact control tokens for small
 // models trained from scratch, and a text format for instruction-following LLMs.
 import { tokensToBytes, type Tokenizer } from '@rmt/model';
@@ -33,7 +33,7 @@ export function budgetTokenName(value: number): string {
 }
 
 /**
- * `[CTX] context [B=n] [THINK] reasoning [/THINK] [ANS] prediction </s>` (SPEC §1, small models).
+ * `[CTX] context [B=n] [THINK] reasoning [/THINK] [ANS] prediction </s>` (METHOD.md §1, small models).
  * The budget token is the nearest available `[B=n]`; without a budget no token is written.
  */
 export class ControlTokenFormat implements PromptFormat {
@@ -99,7 +99,7 @@ export class ControlTokenFormat implements PromptFormat {
 }
 
 /**
- * Text format for instruction-following LLMs (SPEC §1): an instruction to reason inside <think>…</think>
+ * Text format for instruction-following LLMs (METHOD.md §1): an instruction to reason inside <think>…</think>
  * and put the predicted next token in \boxed{}; the answer is the content of the last \boxed{} after
  * </think>.
  */

@@ -1,4 +1,4 @@
-// The verifiable reward of next-token reasoning (SPEC §1, RPT's prefix match).
+// The verifiable reward of next-token reasoning (METHOD.md §1, RPT's prefix match).
 
 /**
  * r = 1 iff the prediction's bytes are a prefix of the ground-truth continuation's bytes AND the

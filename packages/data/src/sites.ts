@@ -1,10 +1,10 @@
-// Windows and sites of next-token reasoning (SPEC §1): the corpus is tokenized into windows of a fixed
+// Windows and sites of next-token reasoning (METHOD.md §1): the corpus is tokenized into windows of a fixed
 // context length; a site is a position t of a window, with context x_<t, target x_t and the ground-truth
 // continuation x_≥t kept for the reward.
 import { tokenBoundaries, tokensToBytes, type Tokenizer } from '@rmt/model';
 
 export interface SiteRules {
-  /** Positions before this index have too little context and are never sites (ours: 8, SPEC §3). */
+  /** Positions before this index have too little context and are never sites (ours: 8, METHOD.md §3). */
   skipFirst: number;
   /** Tokens of continuation kept for the reward (a prediction longer than this cannot score). */
   continuationTokens: number;

@@ -15,7 +15,8 @@
 //   the line structure (':' after the digits, newline after the answer) is next-token knowledge that
 //   plain RL on answer sites would let drift.
 // - Post-training: the same checksum asked without context, a task with a verifiable final answer.
-import { ByteTokenizer, createRng, type Rng } from '@rmt/model';
+import { createRng, type Rng } from '@rmt/core';
+import { ByteTokenizer } from '@rmt/model';
 import { budgetTokenName, CONTROL_TOKENS, type PromptFormat } from './prompt.js';
 import { buildWindows } from './sites.js';
 
@@ -63,7 +64,7 @@ export function checksum(digits: readonly number[]): number {
 /**
  * One corpus line, fixed width: the digits left-aligned in `width` slots padded with '.', then ':' and the
  * checksum — `3492..:8`. Fixed slots put digit i at the same place in every line, so a tiny model with
- * learned absolute positions can find it (PROTOTYPE.md: fixed-width lines were what made traces learnable).
+ * learned absolute positions can find it (measured: fixed-width lines were what made traces learnable; README, "The synthetic task").
  */
 export function checksumLine(digits: readonly number[], width = DEFAULT_SYNTHETIC.maxDigits): string {
   return `${checksumQuestion(digits, width)}${checksum(digits)}`;
@@ -140,7 +141,7 @@ export interface PosttrainProblem {
   digits: number[];
 }
 
-/** The verifiable post-training task (SPEC §6): checksums of 3–6 digits asked without context. */
+/** The verifiable post-training task (METHOD.md §6): checksums of 3–6 digits asked without context. */
 export function posttrainProblems(seed: number, count: number, minDigits = 3, maxDigits = 6): PosttrainProblem[] {
   const rng = createRng(`posttrain:${seed}`);
   return Array.from({ length: count }, () => {
@@ -150,7 +151,7 @@ export function posttrainProblems(seed: number, count: number, minDigits = 3, ma
 }
 
 /**
- * The pretraining mix of the embedded base model (ours, after PROTOTYPE.md): half plain windows of the
+ * The pretraining mix of the embedded base model (ours; README, "The synthetic task"): half plain windows of the
  * corpus, half worked examples `[CTX] context [B=n]? [THINK] trace [/THINK] [ANS] answer </s>`.
  */
 export function syntheticPretrainSequences(

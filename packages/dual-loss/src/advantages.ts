@@ -1,4 +1,4 @@
-// Group-relative advantages of GRPO (SPEC §4): A_i = (r_i − mean_G r) / (std_G r + δ), per group of G
+// Group-relative advantages of GRPO (METHOD.md §4): A_i = (r_i − mean_G r) / (std_G r + δ), per group of G
 // rollouts of the same site. Plain numbers: the trainer computes them between rollout and update.
 
 export interface GroupAdvantages {

@@ -1,5 +1,5 @@
 /**
- * @rmt/dual-loss — the dual objective of RMT (SPEC §4): GRPO group advantages, the token-level clipped
+ * @rmt/dual-loss — the dual objective of RMT (METHOD.md §4): GRPO group advantages, the token-level clipped
  * policy loss, KL to a reference, masked next-token cross-entropy, and L = L_RL + λ·L_NTP.
  */
 export { groupAdvantages, type GroupAdvantages } from './advantages.js';

@@ -1,4 +1,4 @@
-// The dual objective of RMT (SPEC §4): a token-level clipped policy loss on the RL rollouts, an optional KL
+// The dual objective of RMT (METHOD.md §4): a token-level clipped policy loss on the RL rollouts, an optional KL
 // to a reference policy, and next-token cross-entropy on every non-RL position: L = L_RL + λ·L_NTP.
 import { maskedSum, tf, tokenLogProbs } from '@rmt/backend';
 
@@ -43,7 +43,7 @@ export interface PolicyLossInput {
   advantages: tf.Tensor1D;
   /** 1 on completion tokens that are trained, 0 on prompt and padding [B, T]. */
   mask: tf.Tensor2D;
-  /** Clip range ε (SPEC §4: 0.2). */
+  /** Clip range ε (METHOD.md §4: 0.2). */
   epsilon: number;
   aggregation: LossAggregation;
   normalizer?: number;
@@ -86,7 +86,7 @@ export interface NtpLossInput {
   logits: tf.Tensor3D;
   /** Next tokens [B, T] int32. */
   targets: tf.Tensor2D;
-  /** m_t = 1[t ∉ C]: 1 on every position except the RL sites and padding [B, T] (SPEC §4). */
+  /** m_t = 1[t ∉ C]: 1 on every position except the RL sites and padding [B, T] (METHOD.md §4). */
   mask: tf.Tensor2D;
   aggregation: LossAggregation;
   normalizer?: number;
@@ -97,7 +97,7 @@ export function ntpLoss(input: NtpLossInput): tf.Scalar {
   return tf.tidy(() => aggregate(tf.neg(tokenLogProbs(input.logits, input.targets)) as tf.Tensor2D, input.mask, input.aggregation, input.normalizer));
 }
 
-/** L = L_RL + β·KL + λ·L_NTP (SPEC §4). Terms that are absent or weighted 0 are skipped entirely. */
+/** L = L_RL + β·KL + λ·L_NTP (METHOD.md §4). Terms that are absent or weighted 0 are skipped entirely. */
 export function dualLoss(terms: { rl?: tf.Scalar; kl?: tf.Scalar; ntp?: tf.Scalar; beta: number; lambda: number }): tf.Scalar {
   return tf.tidy(() => {
     let total: tf.Scalar = tf.scalar(0);

@@ -1,4 +1,4 @@
-// Evaluation of next-token reasoning (SPEC §6): held-out sites split by the *base* model's top-16
+// Evaluation of next-token reasoning (METHOD.md §6): held-out sites split by the *base* model's top-16
 // entropy with nested thresholds (easy > 0.5, medium > 1.0, hard > 1.5, RPT's convention); accuracy per
 // split in NTP mode (argmax) and reasoning mode (generate, parse, prefix match); reasoning length.
 import { tf } from '@rmt/backend';
@@ -25,7 +25,7 @@ export interface SplitResult {
 
 export interface EvalResult {
   splits: Record<Split, SplitResult>;
-  /** Unweighted mean of the three splits (SPEC §6). */
+  /** Unweighted mean of the three splits (METHOD.md §6). */
   average: { ntpAccuracy: number; reasoningAccuracy?: number; meanLength?: number };
   thresholds: [number, number, number];
   sitesTotal: number;
@@ -33,7 +33,7 @@ export interface EvalResult {
 }
 
 export interface EvalOptions {
-  /** Nested split thresholds on the base model's top-k entropy (SPEC §6: 0.5, 1.0, 1.5). */
+  /** Nested split thresholds on the base model's top-k entropy (METHOD.md §6: 0.5, 1.0, 1.5). */
   thresholds: [number, number, number];
   reasoning: boolean;
   /** Budget told in the prompt (a budget-trained model is evaluated at its final budget). */
@@ -41,6 +41,8 @@ export interface EvalOptions {
   maxReasoningTokens: number;
   continuationTokens: number;
   batch: number;
+  /** Called after each batch: sites done (the NTP pass, then the reasoning pass) of the total. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Which nested splits a site with base entropy h belongs to (a hard site is also medium and easy). */
@@ -61,6 +63,10 @@ export function evaluate(
   const used = sites.map((_, j) => inSplit.some((m) => m[j]));
   const indices = sites.map((_, j) => j).filter((j) => used[j]);
 
+  const total = indices.length * (o.reasoning ? 2 : 1);
+  let done = 0;
+  const progress = (n: number) => o.onProgress?.((done += n), total);
+
   // NTP mode: one forward per batch of contexts, argmax of the last position.
   const ntpCorrect = new Map<number, boolean>();
   for (let at = 0; at < indices.length; at += o.batch) {
@@ -74,9 +80,10 @@ export function evaluate(
       return tf.argMax(model.lastLogProbs(logits), -1).dataSync();
     });
     chunk.forEach((j, r) => ntpCorrect.set(j, argmax[r] === sites[j]!.target));
+    progress(chunk.length);
   }
 
-  // Reasoning mode: greedy generation (SPEC §1), parsed and scored with the prefix-match reward.
+  // Reasoning mode: greedy generation (METHOD.md §1), parsed and scored with the prefix-match reward.
   const reasoning = new Map<number, { correct: boolean; length: number; parsed: boolean }>();
   if (o.reasoning) {
     for (let at = 0; at < indices.length; at += o.batch) {
@@ -88,6 +95,7 @@ export function evaluate(
         const cont = siteContinuation(windows, sites[j]!, tokenizer, o.continuationTokens);
         reasoning.set(j, { correct: prefixMatchReward(parsed.prediction, cont.bytes, cont.boundaries) === 1, length: parsed.reasoningTokens, parsed: parsed.prediction !== null });
       });
+      progress(chunk.length);
     }
   }
 

@@ -1,5 +1,5 @@
 /**
- * @rmt/eval — evaluation of RMT checkpoints (SPEC §6): next-token accuracy by the base model's entropy
+ * @rmt/eval — evaluation of RMT checkpoints (METHOD.md §6): next-token accuracy by the base model's entropy
  * splits, in NTP and reasoning mode, reasoning length, and confidence intervals.
  */
 export { evaluate, splitsOf, SPLITS, type EvalOptions, type EvalResult, type Split, type SplitResult } from './evaluate.js';

@@ -52,7 +52,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** The training curves of SPEC §6's report: reward, length vs budget, tier probabilities, losses, accuracy. */
+/** The training curves of METHOD.md §6's report: reward, length vs budget, tier probabilities, losses, accuracy. */
 export function curveSpecs(runs: ReportRun[]): TopLevelSpec[] {
   const many = runs.length > 1;
   const name = (run: string, key: string) => (many ? `${run}: ${key}` : key);

@@ -21,7 +21,7 @@ describe('intervals', () => {
     expect(meanInterval([5])).toEqual({ mean: 5, low: 5, high: 5 });
     expect(median([3, 1, 2, 10])).toBe(2.5);
   });
-  it('splits are nested (SPEC §6)', () => {
+  it('splits are nested (METHOD.md §6)', () => {
     expect(splitsOf(0.4, [0.5, 1, 1.5])).toEqual([]);
     expect(splitsOf(1.2, [0.5, 1, 1.5])).toEqual(['easy', 'medium']);
     expect(splitsOf(2, [0.5, 1, 1.5])).toEqual(['easy', 'medium', 'hard']);

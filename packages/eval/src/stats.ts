@@ -1,4 +1,4 @@
-// Confidence intervals for accuracies (SPEC §6: every figure with its count and an interval).
+// Confidence intervals for accuracies (METHOD.md §6: every figure with its count and an interval).
 
 export interface Interval {
   low: number;

@@ -1,4 +1,4 @@
-// Post-training score (SPEC §6): accuracy on a task with verifiable final answers, greedy decoding.
+// Post-training score (METHOD.md §6): accuracy on a task with verifiable final answers, greedy decoding.
 import type { PromptFormat } from '@rmt/data';
 import { generate, type LlamaModel, type Tokenizer } from '@rmt/model';
 import { wilsonInterval, type Interval } from './stats.js';
@@ -21,7 +21,7 @@ export function verifiableAccuracy(
   tokenizer: Tokenizer,
   format: PromptFormat,
   problems: readonly VerifiableProblem[],
-  options: { maxReasoningTokens: number; batch: number; budget?: number },
+  options: { maxReasoningTokens: number; batch: number; budget?: number; onProgress?: (done: number, total: number) => void },
 ): VerifiableScore {
   let correct = 0;
   let length = 0;
@@ -37,6 +37,7 @@ export function verifiableAccuracy(
       length += parsed.reasoningTokens;
       if (parsed.prediction !== null && Buffer.from(parsed.prediction).toString('utf8') === chunk[i]!.answer) correct++;
     });
+    options.onProgress?.(at + chunk.length, problems.length);
   }
   const n = problems.length;
   return { problems: n, accuracy: n ? correct / n : NaN, ci: wilsonInterval(correct, n), meanLength: n ? length / n : NaN };

@@ -2,11 +2,10 @@
 // plus an `rmt` block for what HF has no key for) + the tokenizer. Every file is written atomically.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readInput, writeFileAtomic } from './files.js';
+import { readInput, readSafetensors, writeFileAtomic, writeSafetensors, type TensorMap } from '@rmt/core';
 import { parseLlamaConfig, type LlamaConfig } from './config.js';
 import { importLlama2c } from './llama2c-import.js';
 import type { LlamaModel } from './llama.js';
-import { readSafetensors, writeSafetensors, type TensorMap } from './safetensors.js';
 import { ByteTokenizer } from './tokenizers/byte.js';
 import { HuggingFaceTokenizer } from './tokenizers/huggingface.js';
 import { Llama2cTokenizer } from './tokenizers/llama2c.js';

@@ -2,8 +2,8 @@
 // Sampling happens in JS from the downloaded [B, V] logits with a seeded RNG, so a seed gives the same
 // tokens on every backend and the RNG state can be checkpointed.
 import { tf } from '@rmt/backend';
+import { createRng, type Rng } from '@rmt/core';
 import type { LlamaModel } from './llama.js';
-import { createRng, type Rng } from './rng.js';
 
 export interface GenerateOptions {
   /** Most tokens to generate, for all rows or per row. */

@@ -5,9 +5,6 @@
 export { headDim, llamaConfigSchema, parameterCount, parseLlamaConfig, type LlamaConfig, type LlamaConfigInput } from './config.js';
 export { LlamaModel, type InitOptions, type KVCache, type LayerWeights, type LlamaWeights } from './llama.js';
 export { generate, leftPad, sampleToken, type FinishReason, type GenerateOptions, type Generation } from './generate.js';
-export { createRng, type Rng, type RngState } from './rng.js';
-export { readInput, writeFileAtomic, writeFileAtomicSync } from './files.js';
-export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, SafetensorsError, type NamedArray, type TensorMap } from './safetensors.js';
 export { expectedHfShapes, fromHfTensors, toHfTensors } from './weights.js';
 export { importLlama2c, parseLlama2c } from './llama2c-import.js';
 export { fromHfConfig, loadModel, loadTokenizer, saveModel, saveTokenizer, toHfConfig, CONFIG_FILE, WEIGHTS_FILE, type LoadedModel } from './checkpoint.js';

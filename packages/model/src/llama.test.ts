@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { tf } from '@rmt/backend';
 import { describeEachBackend } from '@rmt/testing';
-import { createRng, generate, LlamaModel, loadModel, parseLlamaConfig, sampleToken, saveModel, ByteTokenizer, type LlamaConfigInput } from './index.js';
+import { createRng } from '@rmt/core';
+import { generate, LlamaModel, loadModel, parseLlamaConfig, sampleToken, saveModel, ByteTokenizer, type LlamaConfigInput } from './index.js';
 
 const base: LlamaConfigInput = { dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 48, vocabSize: 40, maxSeqLen: 32 };
 

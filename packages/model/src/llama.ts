@@ -1,9 +1,10 @@
 // A Llama-family decoder on the shared tfjs engine: RMSNorm, RoPE (or learned positions), grouped-query
-// attention, SwiGLU, optional tied head. Weights are held in the layout that is fastest here — fused
+// attention, SwiGLU, optional tied head. Switches in the config cover what Qwen2 (q/k/v biases), Qwen3
+// (per-head q/k RMSNorm, explicit head width) and other Llama variants (biases, GELU, RoPE scaling) change. Weights are held in the layout that is fastest here — fused
 // QKV and gate/up projections stored [in, out] — and converted to Hugging Face names and [out, in]
 // matrices only at the checkpoint boundary (checkpoint.ts).
 import { logSoftmax, maskedSum, rmsNorm, rope, swiglu, tf, tokenLogProbs, variableFrom } from '@rmt/backend';
-import { headDim, parameterCount, type LlamaConfig } from './config.js';
+import { headDim, parameterCount, ropeInverseFrequencies, type LlamaConfig } from './config.js';
 
 /** Keys and values of all past positions, per layer: [B, nKvHeads, S, headDim] float32. */
 export interface KVCache {
@@ -22,7 +23,16 @@ export interface LayerWeights {
   ffnNorm: tf.Variable; // [D]
   w13: tf.Variable; // [D, 2·hidden]  gate (w1) | up (w3)
   w2: tf.Variable; // [hidden, D]
+  bqkv?: tf.Variable; // [(nHeads + 2·nKvHeads)·hd] (qkvBias)
+  bo?: tf.Variable; // [D] (oBias)
+  qNorm?: tf.Variable; // [hd] (qkNorm)
+  kNorm?: tf.Variable; // [hd] (qkNorm)
+  b13?: tf.Variable; // [2·hidden] gate | up (mlpBias)
+  b2?: tf.Variable; // [D] (mlpBias)
 }
+
+/** The optional per-layer tensors, in the order parameters() lists them after the six always present. */
+export const OPTIONAL_LAYER_WEIGHTS = ['bqkv', 'bo', 'qNorm', 'kNorm', 'b13', 'b2'] as const;
 
 export interface LlamaWeights {
   tokEmb: tf.Variable; // [V, D]
@@ -60,10 +70,11 @@ export class LlamaModel {
       const half = hd / 2;
       const cos = new Float32Array(config.maxSeqLen * hd);
       const sin = new Float32Array(config.maxSeqLen * hd);
+      // Meta's / llama2.c's frequencies, scaled as HF's rope types say (computed in float64, stored float32).
+      const inv = ropeInverseFrequencies(config);
       for (let p = 0; p < config.maxSeqLen; p++) {
         for (let i = 0; i < half; i++) {
-          // Same frequencies as Meta's and llama2.c's reference (computed in float64, stored float32).
-          const angle = p * config.ropeTheta ** (-(2 * i) / hd);
+          const angle = p * inv[i]!;
           cos[p * hd + i] = cos[p * hd + i + half] = Math.cos(angle);
           sin[p * hd + i] = sin[p * hd + i + half] = Math.sin(angle);
         }
@@ -88,17 +99,34 @@ export class LlamaModel {
     // tfjs treats a seed of 0 as "no seed" (Math.random), so derived seeds start at 1.
     const normal = (shape: number[], s = std) => variableFrom(tf.randomNormal(shape, 0, s, 'float32', seed * 1000 + ++counter));
     const ones = (n: number) => variableFrom(tf.ones([n]));
+    // Biases start at zero, as transformers initialises nn.Linear biases; the seeded draws above are
+    // unaffected, so a config without the switches initialises exactly as before.
+    const zeros = (n: number) => variableFrom(tf.zeros([n]));
     const residualStd = std / Math.sqrt(2 * config.nLayers);
+    const qkvCols = (config.nHeads + 2 * config.nKvHeads) * hd;
     const weights: LlamaWeights = {
       tokEmb: normal([config.vocabSize, config.dim]),
-      layers: Array.from({ length: config.nLayers }, () => ({
-        attnNorm: ones(config.dim),
-        wqkv: normal([config.dim, (config.nHeads + 2 * config.nKvHeads) * hd]),
-        wo: normal([config.nHeads * hd, config.dim], residualStd),
-        ffnNorm: ones(config.dim),
-        w13: normal([config.dim, 2 * config.hiddenDim]),
-        w2: normal([config.hiddenDim, config.dim], residualStd),
-      })),
+      layers: Array.from({ length: config.nLayers }, () => {
+        const layer: LayerWeights = {
+          attnNorm: ones(config.dim),
+          wqkv: normal([config.dim, qkvCols]),
+          wo: normal([config.nHeads * hd, config.dim], residualStd),
+          ffnNorm: ones(config.dim),
+          w13: normal([config.dim, 2 * config.hiddenDim]),
+          w2: normal([config.hiddenDim, config.dim], residualStd),
+        };
+        if (config.qkvBias) layer.bqkv = zeros(qkvCols);
+        if (config.oBias) layer.bo = zeros(config.dim);
+        if (config.qkNorm) {
+          layer.qNorm = ones(hd);
+          layer.kNorm = ones(hd);
+        }
+        if (config.mlpBias) {
+          layer.b13 = zeros(2 * config.hiddenDim);
+          layer.b2 = zeros(config.dim);
+        }
+        return layer;
+      }),
       finalNorm: ones(config.dim),
     };
     if (config.positionEncoding === 'learned') weights.posEmb = normal([config.maxSeqLen, config.dim]);
@@ -112,7 +140,8 @@ export class LlamaModel {
     return [
       w.tokEmb,
       ...(w.posEmb ? [w.posEmb] : []),
-      ...w.layers.flatMap((l) => [l.attnNorm, l.wqkv, l.wo, l.ffnNorm, l.w13, l.w2]),
+      // Optional tensors come after the six of every layer, so configs without them keep the old order.
+      ...w.layers.flatMap((l) => [l.attnNorm, l.wqkv, l.wo, l.ffnNorm, l.w13, l.w2, ...OPTIONAL_LAYER_WEIGHTS.flatMap((k) => (l[k] ? [l[k]] : []))]),
       w.finalNorm,
       ...(w.lmHead ? [w.lmHead] : []),
     ];
@@ -230,6 +259,17 @@ export class LlamaModel {
     return rmsNorm(x, weight, this.config.normEps);
   }
 
+  /**
+   * act(gate)·up from the fused gate | up product [N, 2·hidden] → [N, hidden]. SiLU takes the fused swiglu
+   * kernel; GELU (tanh approximation, HF's gelu_pytorch_tanh) has no fused kernel and is composed of tf ops.
+   */
+  private gatedActivation(gu: tf.Tensor2D): tf.Tensor2D {
+    if (this.config.activation === 'silu') return swiglu(gu);
+    const [gate, up] = tf.split(gu, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
+    const inner = tf.mul(Math.sqrt(2 / Math.PI), tf.add(gate, tf.mul(0.044715, tf.pow(gate, 3))));
+    return tf.mul(tf.mul(tf.mul(0.5, gate), tf.add(1, tf.tanh(inner))), up);
+  }
+
   /** Position of each token: count from the first real token of its row (pads get 0; they are masked). */
   private positions(batch: number, len: number, pads: number[], offset: number): Int32Array {
     const pos = new Int32Array(batch * len);
@@ -269,12 +309,15 @@ export class LlamaModel {
     const scale = 1 / Math.sqrt(hd);
     const keys: tf.Tensor4D[] = [];
     const values: tf.Tensor4D[] = [];
+    // Qwen3's q_norm / k_norm: RMSNorm over each head's hd values (last axis), before RoPE.
+    const headNorm = (t: tf.Tensor, w: tf.Variable | undefined): tf.Tensor => (w ? this.rmsNorm(t, w) : t);
+    const addBias = (t: tf.Tensor, b: tf.Variable | undefined): tf.Tensor => (b ? tf.add(t, b) : t);
     this.weights.layers.forEach((layer, i) => {
       const h = tf.reshape(this.rmsNorm(x, layer.attnNorm), [batch * len, c.dim]) as tf.Tensor2D;
-      const qkv = tf.matMul(h, layer.wqkv);
+      const qkv = addBias(tf.matMul(h, layer.wqkv), layer.bqkv);
       const [qFlat, kFlat, vFlat] = tf.split(qkv, [c.nHeads * hd, c.nKvHeads * hd, c.nKvHeads * hd], 1);
-      const q = rotary(tf.reshape(qFlat!, [batch, len, c.nHeads, hd]));
-      let k = tf.transpose(rotary(tf.reshape(kFlat!, [batch, len, c.nKvHeads, hd])), [0, 2, 1, 3]) as tf.Tensor4D;
+      const q = rotary(headNorm(tf.reshape(qFlat!, [batch, len, c.nHeads, hd]), layer.qNorm));
+      let k = tf.transpose(rotary(headNorm(tf.reshape(kFlat!, [batch, len, c.nKvHeads, hd]), layer.kNorm)), [0, 2, 1, 3]) as tf.Tensor4D;
       let v = tf.transpose(tf.reshape(vFlat!, [batch, len, c.nKvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
       if (cache) {
         k = tf.concat([cache.keys[i]!, k], 2);
@@ -286,10 +329,10 @@ export class LlamaModel {
       const scores = tf.add(tf.mul(tf.matMul(qGrouped, k, false, true), scale), bias); // [B, nKv, rep·T, S]
       const attended = tf.matMul(tf.softmax(scores), v); // [B, nKv, rep·T, hd]
       const merged = tf.reshape(tf.transpose(tf.reshape(attended, [batch, c.nKvHeads, rep, len, hd]), [0, 3, 1, 2, 4]), [batch * len, c.nHeads * hd]);
-      x = tf.add(x, tf.reshape(tf.matMul(merged, layer.wo), [batch, len, c.dim]));
+      x = tf.add(x, tf.reshape(addBias(tf.matMul(merged, layer.wo), layer.bo), [batch, len, c.dim]));
       const f = tf.reshape(this.rmsNorm(x, layer.ffnNorm), [batch * len, c.dim]) as tf.Tensor2D;
-      const gated = swiglu(tf.matMul(f, layer.w13)); // gate·σ(gate)·up from the fused gate | up product
-      x = tf.add(x, tf.reshape(tf.matMul(gated, layer.w2), [batch, len, c.dim]));
+      const gated = this.gatedActivation(addBias(tf.matMul(f, layer.w13), layer.b13) as tf.Tensor2D);
+      x = tf.add(x, tf.reshape(addBias(tf.matMul(gated, layer.w2), layer.b2), [batch, len, c.dim]));
     });
     return { hidden: x, keys, values };
   }

@@ -2,10 +2,9 @@
 // dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size (negative = separate classifier), seq_len;
 // then float32 tensors, matrices [out, in] row-major. llama2.c rotates adjacent pairs (2i, 2i+1); HF and
 // we rotate halves (i, i + hd/2), so q/k rows are permuted per head exactly as HF's conversion script does.
-import { readInput } from './files.js';
+import { readInput, type TensorMap } from '@rmt/core';
 import { parseLlamaConfig, type LlamaConfig } from './config.js';
 import type { LlamaModel } from './llama.js';
-import type { TensorMap } from './safetensors.js';
 import { fromHfTensors } from './weights.js';
 
 const MAX_DIM = 1 << 16;

@@ -5,13 +5,13 @@
  * exponential moving average of 1 − (mean reward of its rollouts), starting at `prior` for sites never
  * tried; a draw picks a site with probability ∝ floor + score. Sites the policy has mastered fade, sites
  * it gets wrong come back. Only sites in an entropy tier are candidates (below-threshold sites never get
- * RL, SPEC §3).
+ * RL, METHOD.md §3).
  *
  * Use it from a run config: `midtrain.curriculum.sampler: "@rmt/sampler-failure-replay"`.
  */
 import { z } from 'zod';
 import { defineSampler, SAMPLER_SPECIFICATION_VERSION, type Sampler } from '@rmt/curriculum';
-import { createRng, type RngState } from '@rmt/model';
+import { createRng, type RngState } from '@rmt/core';
 
 export const optionsSchema = z
   .object({

@@ -1,6 +1,6 @@
 // Batches of variable-length token sequences with little padding: draw a pool, sort it by length, cut it
-// into batches, shuffle the batches. (PROTOTYPE.md: padding was most of the compute.)
-import type { Rng } from '@rmt/model';
+// into batches, shuffle the batches. (Measured: with unsorted batches, padding was most of the compute.)
+import type { Rng } from '@rmt/core';
 
 export interface TokenBatch {
   inputs: number[][]; // [B, T] int32, right-padded

@@ -5,7 +5,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadModel, readInput, readSafetensors, saveModel, writeFileAtomic, writeSafetensors, type LlamaModel, type Tokenizer } from '@rmt/model';
+import { readInput, readSafetensors, writeFileAtomic, writeSafetensors } from '@rmt/core';
+import { loadModel, saveModel, type LlamaModel, type Tokenizer } from '@rmt/model';
 import type { AdamW, AdamWState } from './optimizer.js';
 
 export const STATE_FILE = 'state.json';

@@ -1,4 +1,4 @@
-// The mid-training loop (SPEC §1–5): RMT, RPT and the NTP baseline, with the ablation switches.
+// The mid-training loop (METHOD.md §1–5): RMT, RPT and the NTP baseline, with the ablation switches.
 // Each step reads top to bottom: sample key sites → prompts with B_t → rollouts → rewards → group
 // advantages → dual-loss update → metrics → checkpoint. Every phase is timed (`timing/<phase>`).
 import { activeBackend, tf } from '@rmt/backend';
@@ -6,7 +6,8 @@ import type { BudgetConfig, BudgetSchedule } from '@rmt/budget';
 import type { Sampler } from '@rmt/curriculum';
 import { siteContext, siteContinuation, type PromptFormat, type Site } from '@rmt/data';
 import { groupAdvantages, type DualLossConfig } from '@rmt/dual-loss';
-import { createRng, type LlamaModel, type RngState, type Tokenizer } from '@rmt/model';
+import { createRng, type RngState } from '@rmt/core';
+import type { LlamaModel, Tokenizer } from '@rmt/model';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { AdamW, learningRateAt, type AdamWOptions } from './optimizer.js';
 import { rollout, type RolloutBatch } from './rollout.js';
@@ -27,7 +28,7 @@ export interface MidtrainSettings {
   /** Reasoning cap when no budget is in force. */
   maxReasoningTokens: number;
   continuationTokens: number;
-  /** Ablation switches (SPEC §5): the dynamic budget and the NTP term. (The curriculum is the sampler.) */
+  /** Ablation switches (METHOD.md §5): the dynamic budget and the NTP term. (The curriculum is the sampler.) */
   useBudget: boolean;
   useNtp: boolean;
   lr: number;

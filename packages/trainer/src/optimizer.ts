@@ -1,4 +1,4 @@
-// AdamW (decoupled weight decay, Loshchilov & Hutter) with global gradient-norm clipping (SPEC §4).
+// AdamW (decoupled weight decay, Loshchilov & Hutter) with global gradient-norm clipping (METHOD.md §4).
 // Written here because tfjs's Adam has no decoupled decay and does not expose its moments for exact
 // checkpoint/resume; the update is the textbook one, in float32 (`adamwStep`: one fused kernel on wasm with
 // @rmt/kernels, tfjs ops elsewhere).

@@ -1,6 +1,7 @@
 // Next-token pretraining (to make the tiny base model) — and the update step the NTP baseline shares.
 import { tf } from '@rmt/backend';
-import { createRng, type LlamaModel } from '@rmt/model';
+import { createRng } from '@rmt/core';
+import type { LlamaModel } from '@rmt/model';
 import { BucketedBatches, type TokenBatch } from './batches.js';
 import { AdamW, learningRateAt, type AdamWOptions } from './optimizer.js';
 

@@ -1,8 +1,9 @@
-// Rollouts of next-token reasoning (SPEC §1–2): prompts with the current budget, G samples per site
+// Rollouts of next-token reasoning (METHOD.md §1–2): prompts with the current budget, G samples per site
 // (KV-cached, batched, seeded), parsed and rewarded.
 import { combineRewards, lengthReward, type BudgetConfig } from '@rmt/budget';
 import { prefixMatchReward, type PromptFormat, type SiteContinuation } from '@rmt/data';
-import { createRng, generate, type GenerateOptions, type Generation, type LlamaModel, type Rng } from '@rmt/model';
+import { createRng, type Rng } from '@rmt/core';
+import { generate, type GenerateOptions, type Generation, type LlamaModel } from '@rmt/model';
 import type { ParallelWorkers } from './parallel.js';
 
 /** One rollout batch; row r belongs to group groupIds[r] (a site), G rows per group. */
@@ -73,7 +74,7 @@ export async function rollout(
   workers?: ParallelWorkers,
 ): Promise<RolloutBatch> {
   const { budget, budgetConfig: b } = settings;
-  // Generation is hard-capped at capMultiplier·B_t + room for the answer (SPEC §2).
+  // Generation is hard-capped at capMultiplier·B_t + room for the answer (METHOD.md §2).
   const reasoningCap = budget === undefined ? settings.maxReasoningTokens : Math.max(1, Math.ceil(b.capMultiplier * budget));
   const prompts: number[][] = [];
   const groupIds: number[] = [];

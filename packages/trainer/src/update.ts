@@ -1,4 +1,4 @@
-// The dual-objective update (SPEC §4): clipped policy loss on the rollouts, optional KL, NTP on the
+// The dual-objective update (METHOD.md §4): clipped policy loss on the rollouts, optional KL, NTP on the
 // training windows except the RL sites; one AdamW step. Rollouts whose advantage is 0 contribute exactly
 // nothing to the RL term, so they are skipped in the forward/backward — the token-mean normaliser still
 // counts them, so the loss and gradient are those of the full batch (tested: micro-batching invariance).

@@ -4,7 +4,8 @@
 // inputs as the main thread, hence the same bits (see dualUpdate and rollout).
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadBackend, tf, type BackendName } from '@rmt/backend';
-import { createRng, generate, LlamaModel, type GenerateOptions, type Generation, type LlamaConfig } from '@rmt/model';
+import { createRng } from '@rmt/core';
+import { generate, LlamaModel, type GenerateOptions, type Generation, type LlamaConfig } from '@rmt/model';
 import { blockGradients, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock, type UpdateSettings } from './update.js';
 
 /** `weights` is absent when the worker already holds these values (rollout and update of one step share them). */

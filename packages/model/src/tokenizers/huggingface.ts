@@ -1,7 +1,7 @@
 // Hugging Face tokenizer.json, through @huggingface/tokenizers (pure JS). The library encodes and
 // decodes text; the per-token bytes the prefix-match reward needs are recovered from the vocabulary
 // strings: byte-level BPE (GPT-2 style byte↔unicode table) or SentencePiece style (▁, <0xXX>).
-import { readInput } from '../files.js';
+import { readInput } from '@rmt/core';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';

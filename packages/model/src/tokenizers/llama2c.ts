@@ -1,7 +1,7 @@
 // llama2.c's tokenizer format (tok*.bin) and its encoding algorithm (run.c: encode/decode):
 // int32 max_token_length, then per id: float32 score, int32 length, bytes. Ids 0 <unk>, 1 <s>, 2 </s>,
 // 3–258 byte fallback <0x00>…<0xFF>, then merged pieces.
-import { readInput } from '../files.js';
+import { readInput } from '@rmt/core';
 import { utf8, utf8Decoder, type Tokenizer } from './tokenizer.js';
 
 const BYTE_FALLBACK_OFFSET = 3;

@@ -22,7 +22,7 @@ export interface Tokenizer {
 
 /**
  * Cumulative byte lengths after each token: [len(t₀), len(t₀t₁), …]. The prefix-match reward
- * (SPEC §1) accepts a prediction only if its byte length is one of these.
+ * (METHOD.md §1) accepts a prediction only if its byte length is one of these.
  */
 export function tokenBoundaries(tokenizer: Pick<Tokenizer, 'tokenBytes'>, ids: readonly number[]): number[] {
   const out: number[] = [];

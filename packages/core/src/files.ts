@@ -1,4 +1,3 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -27,26 +26,6 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     throw error;
   }
   await syncDirectory(dirname(path));
-}
-
-/** Synchronous twin of {@link writeFileAtomic}, for signal handlers and exit paths. */
-export function writeFileAtomicSync(path: string, data: Uint8Array | string): void {
-  const tmp = tempName(path);
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
 }
 
 async function syncDirectory(dir: string): Promise<void> {

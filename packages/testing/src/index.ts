@@ -1,23 +1,40 @@
-// Test helpers shared by every package's tests (resolved as `@rmt/testing` by vitest.shared.ts).
+// @rmt/testing: test helpers shared by every package's tests (private, never published). vitest resolves
+// it from this source (tools/vitest.shared.ts), so tests need no build of it.
 import { spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe } from 'vitest';
-import { availableBackends, loadBackend, type BackendName } from '@rmt/backend';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { loadBackend, probeBackends, type BackendName } from '@rmt/backend';
 
-const backends = await availableBackends();
+/** Why a backend cannot run here (its probe's reason), or undefined when it can. */
+const unavailable = new Map((await probeBackends()).filter((p) => !p.available).map((p) => [p.name, p.reason]));
 const ALL: BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
 /**
+ * `describe(name, suite)`, or, when `skip` gives a reason, a single skipped test titled
+ * `name — skipped: reason` in its place: the run's output says what it did not cover and why, once.
+ */
+export function describeOrSkip(name: string, skip: string | undefined, suite: () => void): void {
+  if (skip === undefined) describe(name, suite);
+  else it.skip(`${name} — skipped: ${skip}`, () => {});
+}
+
+/** `it(name, test)`, or, when `skip` gives a reason, the same test skipped under `name (skipped: reason)`. */
+export function itOrSkip(name: string, skip: string | undefined, test: () => unknown, timeout?: number): void {
+  if (skip === undefined) it(name, test, timeout);
+  else it.skip(`${name} (skipped: ${skip})`, test);
+}
+
+/**
  * Run the same suite once per backend present in this process (cpu and wasm always; the native ones when
- * installed). Absent backends show as skipped, so a run says what it did not cover.
+ * installed). An absent backend shows as one skipped entry, `name [backend] — skipped: why`, so a run says
+ * what it did not cover. Backends left out by `only` are not registered at all.
  */
 export function describeEachBackend(name: string, suite: (backend: BackendName) => void, only?: BackendName[]): void {
   for (const backend of ALL) {
-    const wanted = only === undefined || only.includes(backend);
-    const run = wanted && backends.includes(backend) ? describe : describe.skip;
-    run(`${name} [${backend}]`, () => {
+    if (only !== undefined && !only.includes(backend)) continue;
+    describeOrSkip(`${name} [${backend}]`, unavailable.get(backend), () => {
       beforeAll(async () => {
         await loadBackend(backend);
       });
@@ -26,9 +43,23 @@ export function describeEachBackend(name: string, suite: (backend: BackendName) 
   }
 }
 
-/** ../shared/data beside the repository (real data for tests; never copied into the repo). */
-export const sharedDataDir = fileURLToPath(new URL('../../shared/data/', import.meta.url));
-export const hasSharedData = existsSync(sharedDataDir);
+/**
+ * The real data some tests read, which is never copied into the repository: `$RMT_SHARED_DATA`, else the
+ * folder `shared/data` beside the repository root. Tests reach it only through {@link sharedData}.
+ */
+const sharedDataDir = (() => {
+  const fromEnv = process.env.RMT_SHARED_DATA;
+  if (fromEnv) return isAbsolute(fromEnv) ? fromEnv : resolve(fromEnv);
+  return fileURLToPath(new URL('../../../../shared/data/', import.meta.url));
+})();
+
+/** A path inside the shared test data folder (see {@link sharedDataSkip} for whether it is there). */
+export function sharedData(relPath = ''): string {
+  return join(sharedDataDir, relPath);
+}
+
+/** Why tests on the shared data cannot run here, or undefined when the folder exists. */
+export const sharedDataSkip: string | undefined = existsSync(sharedDataDir) ? undefined : `shared test data not found at ${sharedDataDir} (set RMT_SHARED_DATA)`;
 
 /**
  * Bounded mutation fuzzing (issue: every parser rejects bad input with a clear error). Yields `trials`
@@ -99,15 +130,15 @@ export async function fuzzParser(good: Uint8Array, file: string, parse: (bytes: 
 
 /**
  * A real small disk for disk-full tests: a tmpfs of `size` (e.g. '64k') mounted at a new folder, unmounted
- * after the suite. Mounting needs root (as on CI); elsewhere `mounted` is false and the test should be
- * skipped, which the run then shows.
+ * after the suite. Mounting needs root (as on CI); elsewhere `mounted` is false and `skip` says why, for
+ * {@link itOrSkip}: `itOrSkip('disk full …', disk.skip, async () => …)`.
  */
-export function smallDisk(parent: string, size: string): { path: string; mounted: boolean } {
+export function smallDisk(parent: string, size: string): { path: string; mounted: boolean; skip: string | undefined } {
   const path = join(parent, `small-disk-${size}`);
   mkdirSync(path, { recursive: true });
   const mounted = process.platform === 'linux' && spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', path]).status === 0;
   afterAll(() => {
     if (mounted) spawnSync('umount', [path]);
   });
-  return { path, mounted };
+  return { path, mounted, skip: mounted ? undefined : `cannot mount a ${size} tmpfs (needs root on Linux, as on CI)` };
 }
