@@ -38,4 +38,19 @@ export default defineConfig(
     files: ['packages/backend/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
+  {
+    // @rmt/core is the bottom of the graph: no tensor library and no other RMT package (its tests included).
+    files: ['packages/core/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@tensorflow/*'], message: '@rmt/core is tensor-free: tensor code belongs in @rmt/model or @rmt/backend.' },
+            { group: ['@rmt/*'], message: '@rmt/core depends on no other RMT package.' },
+          ],
+        },
+      ],
+    },
+  },
 );

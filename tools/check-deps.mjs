@@ -1,7 +1,21 @@
 #!/usr/bin/env node
 // `node tools/check-deps.mjs` (CI runs it). Dependencies are minimal and honest: every package declares exactly what its sources import (dependencies
-// or peer dependencies), nothing more; only @rmt/backend depends on a @tensorflow package; @rmt/budget
-// depends on no tensor library at all. Exits 1, naming the package and the dependency, otherwise.
+// or peer dependencies), nothing more; only @rmt/backend depends on a @tensorflow package; @rmt/budget and
+// @rmt/core depend on no tensor library and no other RMT package; no published package depends on a private
+// one (@rmt/testing). Exits 1, naming the package and the dependency, otherwise.
+//
+// The order, bottom up (`a ← b, c`: a depends on b and c):
+//   core, budget, kernels            nothing of RMT
+//   backend                          ← kernels (the only one with TensorFlow.js)
+//   model                            ← backend, core
+//   data                             ← model (ByteTokenizer, token bytes), core
+//   curriculum                       ← backend, model, data, core
+//   dual-loss                        ← backend
+//   eval                             ← backend, model, data
+//   sampler-failure-replay           ← curriculum, core
+//   trainer                          ← backend, budget, core, curriculum, data, dual-loss, model
+//   runner (apps/runner)             ← all of them but kernels (sampler packages are loaded by name)
+//   testing (private, tests only)    ← backend
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +39,9 @@ function imported(text) {
     .map((s) => (s.startsWith('@') ? s.split('/').slice(0, 2).join('/') : s.split('/')[0]));
 }
 
+/** Every workspace package by name: a published one must not depend on a private one. */
+const rmtPackages = new Map(packageDirs.map((dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))).map((p) => [p.name, p]));
+
 const problems = [];
 for (const dir of packageDirs) {
   const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
@@ -36,7 +53,13 @@ for (const dir of packageDirs) {
   for (const u of used) if (!declared.includes(u) && !peers.includes(u)) problems.push(`${pkg.name}: imports ${u} without declaring it`);
   const tensorDeps = [...declared, ...peers].filter((d) => d.startsWith('@tensorflow/'));
   if (pkg.name !== '@rmt/backend' && tensorDeps.length > 0) problems.push(`${pkg.name}: depends on ${tensorDeps.join(', ')}; only @rmt/backend may`);
-  if (pkg.name === '@rmt/budget' && declared.some((d) => d.startsWith('@rmt/') || d.startsWith('@tensorflow/'))) problems.push('@rmt/budget: must stay free of tensor dependencies');
+  for (const base of ['@rmt/budget', '@rmt/core']) {
+    if (pkg.name === base && [...declared, ...peers].some((d) => d.startsWith('@rmt/') || d.startsWith('@tensorflow/'))) problems.push(`${base}: must depend on no other RMT package and no tensor library`);
+  }
+  for (const d of declared) {
+    const target = rmtPackages.get(d);
+    if (target?.private && !pkg.private) problems.push(`${pkg.name}: depends on the private ${d}, which is never published`);
+  }
   for (const p of peers) if (!pkg.peerDependenciesMeta?.[p]?.optional) problems.push(`${pkg.name}: peer ${p} is not marked optional`);
 }
 

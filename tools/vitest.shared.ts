@@ -7,7 +7,7 @@ import { defineProject } from 'vitest/config';
 
 const packagesDir = fileURLToPath(new URL('../packages/', import.meta.url));
 
-export const sourceAliases: Record<string, string> = Object.fromEntries(
+const sourceAliases: Record<string, string> = Object.fromEntries(
   readdirSync(packagesDir)
     .filter((dir) => existsSync(`${packagesDir}${dir}/src/index.ts`))
     .map((dir) => [`@rmt/${dir}`, `${packagesDir}${dir}/src/index.ts`]),

@@ -38,7 +38,10 @@ function run(cmd, args, cwd, env = {}) {
   return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
 }
 
-const packageDirs = ['packages', 'apps'].flatMap((d) => readdirSync(join(root, d)).map((n) => join(root, d, n))).filter((d) => existsSync(join(d, 'package.json')));
+// Private workspace packages (@rmt/testing) are never published, so they are neither packed nor installed.
+const packageDirs = ['packages', 'apps']
+  .flatMap((d) => readdirSync(join(root, d)).map((n) => join(root, d, n)))
+  .filter((d) => existsSync(join(d, 'package.json')) && !JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).private);
 
 const work = mkdtempSync(join(tmpdir(), 'rmt-packed-'));
 const tarballs = join(work, 'tarballs');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { autoOrder } from '@rmt/backend';
-import { hasSharedData, sharedDataDir } from '@rmt/testing';
+import { describeOrSkip, sharedData, sharedDataSkip } from '@rmt/testing';
 import { runCli } from './index.js';
 import { claims } from './claims.js';
 
@@ -43,8 +43,8 @@ describe('rmt info', () => {
   });
 });
 
-describe.skipIf(!hasSharedData)('rmt generate / score on stories260K', () => {
-  const model = join(sharedDataDir, 'stories260k/stories260K.bin');
+describeOrSkip('rmt generate / score on stories260K', sharedDataSkip, () => {
+  const model = sharedData('stories260k/stories260K.bin');
   it('generate --greedy --json prints the story', async () => {
     const { code, stdout } = await rmt('--backend', 'wasm', 'generate', '--model', model, '--prompt', 'Once upon a time', '--max-tokens', '30', '--greedy', '--json');
     expect(code).toBe(0);
@@ -55,7 +55,7 @@ describe.skipIf(!hasSharedData)('rmt generate / score on stories260K', () => {
   });
 
   it('score --json prints tokens, top1, loss and entropy', async () => {
-    const text = join(sharedDataDir, 'tinystories-sample/tinystories_sample.txt');
+    const text = sharedData('tinystories-sample/tinystories_sample.txt');
     const { code, stdout } = await rmt('--backend', 'wasm', 'score', '--model', model, '--text', text, '--json');
     expect(code).toBe(0);
     const score = JSON.parse(stdout) as Record<string, number>;
@@ -66,7 +66,7 @@ describe.skipIf(!hasSharedData)('rmt generate / score on stories260K', () => {
   });
 
   it('eval --no-reasoning prints NTP-mode accuracy per entropy split of the TinyStories sample', async () => {
-    const text = join(sharedDataDir, 'tinystories-sample/tinystories_sample.txt');
+    const text = sharedData('tinystories-sample/tinystories_sample.txt');
     const out = join(tmpdir(), `rmt-eval-${process.pid}`);
     const { code, stdout, stderr } = await rmt('--backend', 'wasm', 'eval', '--model', model, '--no-reasoning', '--json', '--out', out,
       '--set', `data.corpus.path=${text}`, '--set', 'data.sitesAfter=null', '--set', 'data.windowLength=64', '--set', 'data.format=llm-text');

@@ -7,91 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import YAML from 'yaml';
 import { BACKEND_NAMES } from '@rmt/backend';
-import { budgetConfigSchema } from '@rmt/budget';
-import { curriculumConfigSchema } from '@rmt/curriculum';
 import { dataConfigSchema } from '@rmt/data';
-import { dualLossConfigSchema } from '@rmt/dual-loss';
-import { llamaConfigSchema } from '@rmt/model';
-
-const optimizerSchema = z
-  .object({
-    beta1: z.number().min(0).lt(1).default(0.9).describe('AdamW β₁ (METHOD.md §4).'),
-    beta2: z.number().min(0).lt(1).default(0.999).describe('AdamW β₂ (METHOD.md §4).'),
-    epsilon: z.number().positive().default(1e-8).describe('AdamW ε.'),
-    weightDecay: z.number().min(0).default(0.01).describe('Decoupled weight decay (METHOD.md §4: 0.01).'),
-    maxGradNorm: z.number().min(0).default(1).describe('Global gradient-norm clip (METHOD.md §4: 1.0); 0 = off.'),
-  })
-  .strict();
-
-const scheduleFields = {
-  lr: z.number().positive().describe('Peak learning rate.'),
-  warmup: z.number().int().nonnegative().describe('Linear warm-up steps.'),
-  decay: z.enum(['cosine', 'linear', 'constant']).default('cosine').describe('Learning-rate decay after warm-up.'),
-  minLrRatio: z.number().min(0).max(1).default(0.1).describe('Final learning rate as a fraction of the peak.'),
-};
-
-export const pretrainSchema = z
-  .object({
-    model: llamaConfigSchema.optional().describe('Architecture of a model trained from scratch (default: the embedded tiny base; vocabSize comes from the tokenizer).'),
-    from: z.string().nullable().default(null).describe('Continue from this checkpoint instead of a fresh model.'),
-    sequences: z.number().int().positive().max(1_000_000).default(40000).describe('Training sequences generated (half plain windows, half worked examples; ours).'),
-    steps: z.number().int().positive().default(2000).describe('Optimizer steps.'),
-    batchSize: z.number().int().positive().max(1 << 16).default(32).describe('Sequences per step.'),
-    snapshotEvery: z.number().int().nonnegative().default(0).describe('Also save the model every N steps as snapshots/step-N (0 = only at the end).'),
-    ...scheduleFields,
-    lr: scheduleFields.lr.default(2e-3),
-    warmup: scheduleFields.warmup.default(200),
-    optimizer: optimizerSchema.default({ beta1: 0.9, beta2: 0.95, epsilon: 1e-8, weightDecay: 0.1, maxGradNorm: 1 }),
-  })
-  .strict();
-
-export const midtrainSchema = z
-  .object({
-    method: z.enum(['rmt', 'rpt', 'ntp']).default('rmt').describe('RMT, RPT, or continued next-token pre-training (METHOD.md §5).'),
-    ntp: z.boolean().default(true).describe('RMT: train the NTP term on non-RL positions (METHOD.md §4); false = the "w/o NTP" ablation.'),
-    steps: z.number().int().positive().default(200).describe('Mid-training steps.'),
-    sitesPerStep: z.number().int().positive().max(1 << 16).default(16).describe('Key sites per step; the NTP baseline reads as many windows.'),
-    groupSize: z.number().int().min(2).max(1024).default(8).describe('G, rollouts per site (METHOD.md §1).'),
-    temperature: z.number().positive().default(0.8).describe('Rollout temperature (METHOD.md §1, RPT: 0.8).'),
-    topK: z.number().int().nonnegative().max(1 << 22).default(0).describe('Rollout top-k (0 = off).'),
-    topP: z.number().gt(0).max(1).default(1).describe('Rollout top-p (1 = off).'),
-    maxReasoningTokens: z.number().int().positive().max(1 << 16).default(96).describe('Reasoning cap when no budget is in force.'),
-    ...scheduleFields,
-    lr: scheduleFields.lr.default(1e-4),
-    warmup: scheduleFields.warmup.default(10),
-    decay: scheduleFields.decay.default('constant'),
-    optimizer: optimizerSchema.default({ beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 }),
-    microBatchRows: z.number().int().positive().max(1 << 16).default(64).describe('Most rollout rows per forward/backward (memory bound; gradients are summed exactly).'),
-    workers: z
-      .union([z.literal('auto'), z.number().int().min(0).max(64)])
-      .default('auto')
-      .describe("Worker threads computing a share of each update's micro-batches (same result with any number). 'auto': one per spare core on wasm/cpu, none on the native backends (already multi-threaded)."),
-    checkpointEvery: z.number().int().nonnegative().default(50).describe('Write a checkpoint every N steps (and at the end); 0 = only at the end.'),
-    keepLastN: z.number().int().positive().max(1000).default(2).describe('Checkpoints kept.'),
-    warnAfter: z.number().int().positive().default(10).describe('Warn when frac_reward_zero_std or clipped_ratio stays ≥ 0.95 this many steps.'),
-    sampleRollouts: z.number().int().nonnegative().max(1 << 16).default(4).describe('Rollouts per step written to rollouts.jsonl.'),
-    onNonFinite: z
-      .enum(['stop', 'skip'])
-      .default('stop')
-      .describe('NaN/Inf gradients: stop with the last good checkpoint, or skip that update (stops after warnAfter in a row).'),
-    budget: budgetConfigSchema.default(budgetConfigSchema.parse({})),
-    curriculum: curriculumConfigSchema.default(curriculumConfigSchema.parse({})),
-    loss: dualLossConfigSchema.default(dualLossConfigSchema.parse({})),
-  })
-  .strict();
-
-export const posttrainSchema = z
-  .object({
-    steps: z.number().int().positive().default(40).describe('GRPO steps on the verifiable task (METHOD.md §6).'),
-    problems: z.number().int().positive().max(1_000_000).default(2000).describe('Training problems generated (synthetic checksums of 3–6 digits, ours).'),
-    heldOut: z.number().int().positive().max(1_000_000).default(300).describe('Held-out problems scored before and after.'),
-    sitesPerStep: z.number().int().positive().max(1 << 16).default(8).describe('Problems per step.'),
-    groupSize: z.number().int().min(2).max(1024).default(8).describe('Rollouts per problem.'),
-    temperature: z.number().positive().default(1).describe('Rollout temperature.'),
-    lr: z.number().positive().default(1e-4).describe('Learning rate (constant after 5 warm-up steps).'),
-    maxReasoningTokens: z.number().int().positive().max(1 << 16).default(64).describe('Reasoning cap.'),
-  })
-  .strict();
+import { midtrainConfigSchema, posttrainConfigSchema, pretrainConfigSchema } from '@rmt/trainer';
 
 export const evalSchema = z
   .object({
@@ -108,9 +25,9 @@ export const runConfigSchema = z
     backend: z.enum(['auto', ...BACKEND_NAMES]).default('auto').describe('TensorFlow.js backend.'),
     base: z.string().default('embedded').describe("Base checkpoint to mid-train: 'embedded' (the committed tiny model) or a path."),
     data: dataConfigSchema.default(dataConfigSchema.parse({})),
-    pretrain: pretrainSchema.default(pretrainSchema.parse({})),
-    midtrain: midtrainSchema.default(midtrainSchema.parse({})),
-    posttrain: posttrainSchema.default(posttrainSchema.parse({})),
+    pretrain: pretrainConfigSchema.default(pretrainConfigSchema.parse({})),
+    midtrain: midtrainConfigSchema.default(midtrainConfigSchema.parse({})),
+    posttrain: posttrainConfigSchema.default(posttrainConfigSchema.parse({})),
     eval: evalSchema.default(evalSchema.parse({})),
   })
   .strict();

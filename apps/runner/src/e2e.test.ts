@@ -1,15 +1,17 @@
 // End-to-end on the `tiny` preset: every loop runs, parameters change, metrics are finite, and a run
 // interrupted at step N and resumed ends with exactly the weights of an uninterrupted run.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { activeBackend } from '@rmt/backend';
 import { loadModel } from '@rmt/model';
-import { smallDisk } from '@rmt/testing';
+import { itOrSkip, smallDisk } from '@rmt/testing';
 import { resolveConfig, runCli, runMidtrain, type RunConfig } from './index.js';
 import { RunDirectory } from './output.js';
 import { createReporter } from './progress.js';
+import { pct } from './format.js';
+import { escapeHtml, splitReasoning } from './report-html.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rmt-e2e-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -75,6 +77,50 @@ describe('tiny end-to-end', () => {
     expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(4);
     expect(html).not.toMatch(/<script|src="http|href="http/);
     expect(html).toMatch(/Reasoning length vs budget/);
+    // One panel per quantity (own y scale): loss/rl and loss/ntp apart, each with its SVG and a caption.
+    const panel = (id: string) => html.match(new RegExp(`<figure class="panel" id="panel-${id}">([^]*?)</figure>`))?.[1];
+    for (const id of ['reward', 'accuracy', 'length', 'curriculum', 'loss-rl', 'loss-ntp']) {
+      expect(panel(id), id).toMatch(/<svg[^]*<\/svg><figcaption>[^<]{40,}<\/figcaption>$/);
+    }
+    expect(panel('reward')).toMatch(/compare with curriculum\/p_hard/);
+    // The run summary on top carries eval.json's figures.
+    expect(html).toContain(`base ${pct(evalJson.base.average.reasoningAccuracy)} → rmt ${pct(evalJson.trained.average.reasoningAccuracy)}`);
+    expect(html.indexOf('Run summary')).toBeLessThan(html.indexOf('Training curves'));
+    expect(html).toMatch(/<section class="warnings-box" id="warnings"><h2>Warnings<\/h2>/);
+    // Rollout examples from rollouts.jsonl, escaped (the completions hold tokens such as </s>).
+    const rollout = JSON.parse(readFileSync(join(out, 'rollouts.jsonl'), 'utf8').split('\n')[0]!) as { prompt: string; completion: string };
+    const [reasoning, rest] = splitReasoning(rollout.completion);
+    expect(html).toContain(`<code>${escapeHtml(rollout.prompt)}</code>`);
+    expect(html).toContain(`<code>${escapeHtml(reasoning)}</code><span class="rest">${escapeHtml(rest)}</span>`);
+    if (/[<>&]/.test(rollout.completion)) expect(html).not.toContain(rollout.completion);
+    // The config folded away in a <details>, verbatim (escaped).
+    const config = readFileSync(join(out, 'config.resolved.yaml'), 'utf8');
+    expect(html).toContain(`<details id="config"><summary>Configuration (resolved, YAML)</summary><pre>${escapeHtml(config)}</pre></details>`);
+    // Warnings a run persists (warnings.jsonl lines {step, message}) are listed with their step, escaped.
+    writeFileSync(join(out, 'warnings.jsonl'), `${JSON.stringify({ step: 2, message: 'clipped_ratio <high> & rising' })}\n`);
+    const again = await rmt('report', out);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<li><span class="step">step 2</span> clipped_ratio &lt;high&gt; &amp; rising</li>');
+  });
+
+  it('rmt eval of a mid-trained model uses the budget it was trained to, and says so', async () => {
+    const run = join(root, 'run');
+    const trainedTo = (JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8')) as { budget: number }).budget;
+    expect(trainedTo).toBeGreaterThan(0);
+    const checkpoints = readdirSync(join(run, 'checkpoints')).filter((n) => /^step-\d+$/.test(n)).sort();
+    for (const model of [join(run, 'model'), join(run, 'checkpoints', checkpoints.at(-1)!)]) {
+      const out = join(root, `eval-${checkpoints.length}-${model.length}`);
+      const { code, stderr } = await rmt('eval', '--preset', 'tiny', '--model', model, '--out', out);
+      expect(code, stderr).toBe(0);
+      expect(stderr).toContain(`budget: ${trainedTo}, the one ${model} was trained to`);
+      const evalJson = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')) as { budget: number; result: { budget?: number } };
+      expect(evalJson.budget).toBe(trainedTo);
+      expect(evalJson.result.budget).toBe(trainedTo);
+    }
+    // --budget overrides it.
+    const { code } = await rmt('eval', '--preset', 'tiny', '--model', join(run, 'model'), '--budget', '5', '--out', join(root, 'eval-5'));
+    expect(code).toBe(0);
+    expect((JSON.parse(readFileSync(join(root, 'eval-5', 'eval.json'), 'utf8')) as { budget: number }).budget).toBe(5);
   });
 
   it('rpt and ntp methods run too', async () => {
@@ -86,6 +132,10 @@ describe('tiny end-to-end', () => {
       expect(m.every((x) => Number.isFinite(x['loss/ntp']) && Number.isFinite(x.grad_norm))).toBe(true);
       if (method === 'rpt') expect(m.every((x) => x['loss/ntp'] === 0 && x.budget === undefined)).toBe(true);
       if (method === 'ntp') expect(m.every((x) => x.reward === undefined && x['loss/ntp']! > 0)).toBe(true);
+      // --quiet runs write their report too; RPT's loss/ntp (0 on every step) gets no panel.
+      const html = readFileSync(join(out, 'report.html'), 'utf8');
+      expect(html).toContain('id="panel-loss-rl"');
+      expect(html.includes('id="panel-loss-ntp"')).toBe(method === 'ntp');
     }
   });
 
@@ -118,6 +168,18 @@ describe('tiny end-to-end', () => {
     expect(metrics(split.dir).map((x) => x.step)).toEqual([0, 1, 2, 3]);
   });
 
+  it('a run killed before its first checkpoint is started over by `rmt resume` from its saved config', async () => {
+    const { config } = resolveConfig({ preset: 'tiny', set: [`base=${base}`, 'backend=wasm'] });
+    const killed = new RunDirectory(join(root, 'killed-early'));
+    await killed.writeConfig(config, ['test'], 'run');
+    writeFileSync(join(killed.dir, 'metrics.jsonl'), '{"step": 0, "reward": 0.5}\n{"step": 1, "rew'); // torn by the kill
+    const { code, stderr } = await rmt('resume', killed.dir);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(/no checkpoint yet .* starting it over from its saved config/);
+    expect(metrics(killed.dir).map((x) => x.step)).toEqual([0, 1, 2, 3]);
+    expect(existsSync(join(killed.dir, 'model', 'model.safetensors'))).toBe(true);
+  });
+
   it('posttrain: GRPO on the verifiable task changes the model and scores before/after', async () => {
     const out = join(root, 'post');
     const { code, stdout, stderr } = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', out, '--json');
@@ -126,6 +188,18 @@ describe('tiny end-to-end', () => {
     expect(result.before.problems).toBe(8);
     expect(result.after.accuracy).toBeGreaterThanOrEqual(0);
     expect(metrics(out).every((x) => Number.isFinite(x.grad_norm))).toBe(true);
+  });
+
+  it('posttrain with posttrain.loss.beta > 0 trains with the frozen starting checkpoint as KL reference', async () => {
+    const out = join(root, 'post-kl');
+    const { code, stderr } = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', out, '--quiet', '--set', 'posttrain.loss.beta=0.5', '--set', 'posttrain.steps=4', '--set', 'posttrain.lr=0.01');
+    expect(code, stderr).toBe(0);
+    // The trainer refuses β > 0 without a reference model, so a finished run was given one (before, the KL
+    // term was dropped without a word); the policy starts as that reference.
+    const m = metrics(out);
+    expect(m).toHaveLength(4);
+    expect(m[0]!.kl).toBe(0);
+    expect(m.every((x) => Number.isFinite(x.kl))).toBe(true);
   });
 
   it('compare: every row of METHOD.md §5, post-trained, in results.json and results.md', async () => {
@@ -144,7 +218,10 @@ describe('tiny end-to-end', () => {
     const ratio = results.methods.rmt!.accuracy.average! / results.methods.rpt!.accuracy.average!;
     expect(md).toContain(`| RMT average accuracy ≥ 1.3 × RPT (+30.7%) | ${ratio.toFixed(2)}×`);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
-    expect(html).toMatch(/rmt-no-budget: completions\/mean_length/);
+    // Small multiples: one panel per trained method in each quantity's figure, every method in place.
+    const reward = html.match(/<figure class="panel" id="panel-reward">([^]*?)<\/figure>/)?.[1] ?? '';
+    for (const m of ['ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp']) expect(reward).toMatch(new RegExp(`<text[^>]*>${m}</text>`));
+    expect(reward).toMatch(/One panel per method, same y scale/);
     expect(html).toContain('The published claims, measured');
   });
 
@@ -200,7 +277,7 @@ describe('tiny end-to-end', () => {
   // A real small disk (a 64 KB tmpfs; skipped where the tests cannot mount one).
   const disk = smallDisk(root, '64k');
 
-  it.skipIf(!disk.mounted)('a disk too small for the checkpoints is refused before training, with the sizes', async () => {
+  itOrSkip('a disk too small for the checkpoints is refused before training, with the sizes', disk.skip, async () => {
     const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--out', join(disk.path, 'run'), '--quiet');
     expect(code).toBe(1);
     expect(stderr).toMatch(/run: 0\.\d MB free on its disk, but 3 checkpoints and the final model need about 1\.\d MB/);

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBackend } from '@rmt/backend';
 import { loadModel } from '@rmt/model';
+import { describeOrSkip } from '@rmt/testing';
 
 const cli = fileURLToPath(new URL('../bin/rmt.js', import.meta.url));
 const built = existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url)));
@@ -35,7 +36,7 @@ async function weights(dir: string): Promise<number[][]> {
 
 const STEPS = 12;
 
-describe.skipIf(!built)('kill -9 and resume', () => {
+describeOrSkip('kill -9 and resume', built ? undefined : 'the CLI is not built (npm test builds it first)', () => {
   beforeAll(async () => {
     await loadBackend('wasm');
   });
@@ -54,15 +55,21 @@ describe.skipIf(!built)('kill -9 and resume', () => {
     let seed = 7;
     const delay = () => duration * (0.2 + 0.75 * ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31));
     const hasCheckpoint = () => existsSync(join(run, 'checkpoints')) && readdirSync(join(run, 'checkpoints')).some((n) => /^step-\d+$/.test(n));
+    const hasConfig = () => existsSync(join(run, 'config.resolved.yaml'));
     let kills = 0;
     for (let attempt = 0; attempt < 12 && kills < 6; attempt++) {
-      const outcome = await rmt(hasCheckpoint() ? ['resume', run, '--quiet'] : ['midtrain', ...args, '--out', run], delay());
-      if (outcome === 'killed') kills++;
-      else break; // finished before the kill
+      // Once the run has written its config, `rmt resume` continues it at any moment: from the newest checkpoint,
+      // or (killed before the first) from the saved config.
+      const outcome = await rmt(hasConfig() ? ['resume', run, '--quiet'] : ['midtrain', ...args, '--out', run], delay());
+      if (outcome !== 'killed') {
+        expect(outcome, 'a run the kill did not reach must succeed').toBe(0);
+        break; // finished before the kill
+      }
+      kills++;
       // Never a half-written checkpoint: every step folder is complete.
       if (hasCheckpoint()) for (const n of readdirSync(join(run, 'checkpoints')).filter((x) => /^step-\d+$/.test(x))) expect(existsSync(join(run, 'checkpoints', n, 'state.json'))).toBe(true);
     }
-    if (!existsSync(join(run, 'model'))) expect(await rmt(hasCheckpoint() ? ['resume', run, '--quiet'] : ['midtrain', ...args, '--out', run])).toBe(0);
+    if (!existsSync(join(run, 'model'))) expect(await rmt(hasConfig() ? ['resume', run, '--quiet'] : ['midtrain', ...args, '--out', run])).toBe(0);
     expect(kills).toBeGreaterThan(0);
     expect(await weights(join(run, 'model'))).toEqual(await weights(join(ref, 'model')));
     const steps = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step);

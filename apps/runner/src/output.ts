@@ -1,4 +1,4 @@
-// The run directory: config.resolved.yaml, metrics.jsonl, rollouts.jsonl, checkpoints/, eval.json.
+// The run directory: config.resolved.yaml, metrics.jsonl, rollouts.jsonl, warnings.jsonl, checkpoints/, eval.json.
 import { appendFileSync, existsSync, mkdirSync, accessSync, constants, readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import YAML from 'yaml';
@@ -67,6 +67,11 @@ export class RunDirectory {
     this.append('metrics.jsonl', `${JSON.stringify(metrics)}\n`);
   }
 
+  /** A warning the run gave (zero-signal groups, clipped rollouts, skipped updates), for report.html. */
+  appendWarning(step: number, message: string): void {
+    this.append('warnings.jsonl', `${JSON.stringify({ step, message })}\n`);
+  }
+
   /** Append to a log; a failure (disk full, say) names the file instead of Node's bare `ENOSPC: … write`. */
   private append(name: string, text: string): void {
     try {
@@ -78,10 +83,10 @@ export class RunDirectory {
 
   /**
    * After a resume from step N, drop what the interrupted run logged for steps ≥ N (they are re-run), so
-   * metrics.jsonl and rollouts.jsonl read as one uninterrupted run.
+   * the logs read as one uninterrupted run.
    */
   async truncateLogs(step: number): Promise<void> {
-    for (const name of ['metrics.jsonl', 'rollouts.jsonl']) {
+    for (const name of ['metrics.jsonl', 'rollouts.jsonl', 'warnings.jsonl']) {
       const file = this.path(name);
       if (!existsSync(file)) continue;
       const kept = readFileSync(file, 'utf8')

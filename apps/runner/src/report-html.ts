@@ -199,7 +199,7 @@ function panelSpec(panel: Panel, rows: Row[], window: number, layout: 'single' |
   const labels = Object.values(panel.keys).filter((l) => rows.some((r) => r.series === l));
   const color =
     labels.length > 1
-      ? { field: 'series', type: 'nominal' as const, scale: { domain: labels, range: PALETTE.slice(0, labels.length) }, legend: { title: null, orient: 'top' as const, direction: 'horizontal' as const, labelLimit: 0, symbolStrokeWidth: 2 } }
+      ? { field: 'series', type: 'nominal' as const, scale: { domain: labels, range: PALETTE.slice(0, labels.length) }, legend: { title: null, orient: 'top' as const, direction: 'horizontal' as const, labelLimit: 0 } }
       : { value: PALETTE[0]! };
   const y = { type: 'quantitative' as const, title: panel.y, scale: { ...(panel.domain ? { domain: panel.domain } : {}), ...(panel.zero === false ? { zero: false } : {}) } };
   const x = { field: 'step', type: 'quantitative' as const, title: 'step' };
@@ -210,7 +210,7 @@ function panelSpec(panel: Panel, rows: Row[], window: number, layout: 'single' |
           { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { x, y: { ...y, field: 'smooth' }, color, detail: { field: 'series' } } },
         ]
       : [{ mark: { type: 'line' as const, strokeWidth: 1.5, point: { size: 18 } }, encoding: { x, y: { ...y, field: 'value' }, color, detail: { field: 'series' } } }];
-  const config = { axis: { labelFontSize: 11, titleFontSize: 11 }, legend: { labelFontSize: 11 }, header: { labelFontSize: 12, labelFontWeight: 600 } };
+  const config = { axis: { labelFontSize: 11, titleFontSize: 11 }, legend: { labelFontSize: 12, symbolOpacity: 1, symbolStrokeWidth: 3, symbolSize: 160 }, header: { labelFontSize: 12, labelFontWeight: 600 } };
   if (layout === 'single') {
     return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 430, height: 170, data: { values: rows }, layer: layers, config } as TopLevelSpec;
   }
@@ -240,6 +240,9 @@ export function curvePanels(runs: ReportRun[], layout: 'single' | 'facet'): { pa
   return PANELS.flatMap((panel) => {
     const { rows, window } = panelRows(runs, panel);
     if (rows.length === 0 || (panel.hideIfAllZero && rows.every((r) => r.value === 0))) return [];
+    // Small multiples keep every method in its place: a method without this quantity (NTP has no reward)
+    // gets an empty panel (a row with no value, which the marks leave out), not a gap that shifts the rest.
+    if (layout === 'facet') for (const run of order) if (!rows.some((r) => r.run === run)) rows.push({ run, step: 0, series: Object.values(panel.keys)[0]!, value: null as unknown as number, smooth: null as unknown as number });
     return [{ panel, window, spec: panelSpec(panel, rows, window, layout, order) }];
   });
 }
@@ -284,7 +287,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const summary = input.summary.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('');
   const warnings =
     input.warnings.length > 0
-      ? `<ul class="warnings">${input.warnings.map((w) => `<li>${w.run ? `<b>${escapeHtml(w.run)}</b> ` : ''}${w.step !== undefined ? `<span class="step">step ${w.step}</span> ` : ''}${escapeHtml(w.message)}</li>`).join('')}</ul>`
+      ? `<ul class="warnings">${input.warnings.map((w) => `<li>${w.run ? `<b>${escapeHtml(w.run)}</b> ` : ''}${w.step !== undefined ? `<span class="step">step ${w.step}</span> ` : ''}${escapeHtml(w.step !== undefined ? w.message.replace(new RegExp(`^step ${w.step}: `), '') : w.message)}</li>`).join('')}</ul>`
       : `<p class="ok">${escapeHtml(input.warningsNote ?? 'No warnings recorded.')}</p>`;
   const notes = input.notes.length > 0 ? `<ul class="notes">${input.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
   const rollouts = input.rollouts.filter((r) => r.rows.length > 0);
@@ -295,8 +298,8 @@ body{font-family:system-ui,sans-serif;margin:1.5rem 2rem;color:#222;max-width:11
 h1{margin:.2rem 0 .6rem;font-size:1.6rem}h2{margin:1.6rem 0 .5rem;font-size:1.25rem;border-bottom:1px solid #ddd}
 h3{margin:0 0 .2rem;font-size:1rem}
 .top{display:flex;flex-wrap:wrap;gap:1.5rem;align-items:flex-start}
-.summary th{text-align:left;font-weight:600;background:#fafafa}.summary td{text-align:left}
-section.warnings-box{flex:1 1 420px}
+.summary{flex:0 1 520px;margin-top:0}.summary th{text-align:left;font-weight:600;background:#fafafa;white-space:nowrap}.summary td{text-align:left;min-width:15rem}
+section.warnings-box{flex:1 1 420px}section.warnings-box h2{margin-top:0}
 ul.warnings li{color:#8a4b00;margin:.2rem 0}ul.warnings .step{font-family:monospace;color:#555}
 ul.notes li{color:#333;margin:.2rem 0}p.ok{color:#2a6a2a}
 .panels{display:flex;flex-wrap:wrap;gap:1.2rem 1.5rem}
@@ -305,7 +308,7 @@ figcaption{font-size:.82rem;color:#444;max-width:540px}
 .facet figcaption{max-width:none}
 table{border-collapse:collapse;margin:.8rem 0}caption{text-align:left;font-weight:600;margin-bottom:.3rem}
 td,th{border:1px solid #ccc;padding:.2rem .55rem;text-align:right;vertical-align:top}th:first-child,td:first-child{text-align:left}
-table.rollouts td{text-align:left;font-size:.85rem}table.rollouts code{white-space:pre-wrap;word-break:break-all}
+table.rollouts td,table.rollouts th{text-align:left;font-size:.85rem}table.rollouts code{white-space:pre-wrap;word-break:break-all}
 .rest{color:#999;font-family:monospace;font-size:.8rem}
 details{margin:1rem 0}summary{cursor:pointer;font-weight:600}
 pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:.8rem}

@@ -1,26 +1,105 @@
-// report.html for a run directory (`rmt report`) and for a comparison (`rmt compare`).
+// report.html for a run directory (`rmt report`, every finished `rmt run`) and for a comparison (`rmt
+// compare`): gathers what the run directory holds — config.resolved.yaml, metrics.jsonl, warnings.jsonl,
+// rollouts.jsonl, eval.json — and hands it to report-html.ts.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderReport, type EvalResult, type ReportRun } from '@rmt/eval';
+import YAML from 'yaml';
+import type { EvalResult } from '@rmt/eval';
 import { writeFileAtomic } from '@rmt/core';
 import { claims } from './claims.js';
-import type { CompareResults } from './compare.js';
+import type { CompareResults } from './compare-results.js';
 import { pct } from './format.js';
+import { renderReport, type ReportRollout, type ReportRun, type ReportTable, type ReportWarning } from './report-html.js';
 
+/** The JSON lines of a log; blank lines and a last line torn by a kill are skipped, other bad lines throw. */
+function readJsonl(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, 'utf8').split('\n');
+  const out: Record<string, unknown>[] = [];
+  lines.forEach((l, i) => {
+    if (l.trim() === '') return;
+    try {
+      out.push(JSON.parse(l) as Record<string, unknown>);
+    } catch (error) {
+      const last = lines.slice(i + 1).every((rest) => rest.trim() === '');
+      if (!last) throw new Error(`${file}:${i + 1}: not JSON`, { cause: error });
+    }
+  });
+  return out;
+}
 
 export function readMetrics(dir: string): Record<string, number>[] {
-  const file = join(dir, 'metrics.jsonl');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l, i) => {
-      try {
-        return JSON.parse(l) as Record<string, number>;
-      } catch (error) {
-        throw new Error(`${file}:${i + 1}: not JSON`, { cause: error });
-      }
-    });
+  return readJsonl(join(dir, 'metrics.jsonl')) as Record<string, number>[];
+}
+
+/**
+ * The warnings a run logged: `warnings.jsonl` lines `{step?, message}`, and a `warning` field (a string or
+ * strings) on metrics.jsonl lines. `persisted` is false when the directory has neither (an older run, or
+ * a runner that printed warnings to stderr only).
+ */
+export function readWarnings(dir: string): { warnings: ReportWarning[]; persisted: boolean } {
+  const file = join(dir, 'warnings.jsonl');
+  const step = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const warnings: ReportWarning[] = readJsonl(file).flatMap((w) => (typeof w.message === 'string' ? [{ step: step(w.step), message: w.message }] : []));
+  let inMetrics = false;
+  for (const m of readJsonl(join(dir, 'metrics.jsonl'))) {
+    const w = (m as { warning?: unknown }).warning;
+    const messages = typeof w === 'string' ? [w] : Array.isArray(w) ? w.filter((x): x is string => typeof x === 'string') : [];
+    if ('warning' in m) inMetrics = true;
+    for (const message of messages) warnings.push({ step: step(m.step), message });
+  }
+  return { warnings, persisted: existsSync(file) || inMetrics };
+}
+
+/** Rollouts of a few steps of rollouts.jsonl (first, middle, last), identical ones in a step shown once. */
+export function readRollouts(dir: string, steps = 3, perStep = 4): ReportRollout[] {
+  const all = readJsonl(join(dir, 'rollouts.jsonl')).flatMap((r): ReportRollout[] =>
+    typeof r.step === 'number' && typeof r.completion === 'string'
+      ? [{ step: r.step, site: typeof r.site === 'string' ? r.site : undefined, prompt: String(r.prompt ?? ''), completion: r.completion, prediction: typeof r.prediction === 'string' ? r.prediction : null, match: typeof r.match === 'number' ? r.match : undefined, reward: typeof r.reward === 'number' ? r.reward : undefined, advantage: typeof r.advantage === 'number' ? r.advantage : undefined }]
+      : [],
+  );
+  const distinct = [...new Set(all.map((r) => r.step))].sort((a, b) => a - b);
+  const picked = new Set(distinct.length <= steps ? distinct : Array.from({ length: steps }, (_, i) => distinct[Math.round((i * (distinct.length - 1)) / (steps - 1))]!));
+  const out: ReportRollout[] = [];
+  for (const s of [...picked]) {
+    const seen = new Set<string>();
+    for (const r of all.filter((x) => x.step === s)) {
+      const key = `${r.site}\u0000${r.prompt}\u0000${r.completion}`;
+      if (seen.has(key) || seen.size >= perStep) continue;
+      seen.add(key);
+      out.push(r);
+    }
+  }
+  return out;
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const finite = (metrics: Record<string, unknown>[], key: string) => metrics.map((m) => m[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+
+/** Context for reading the curves, computed from the metrics (what a person would otherwise work out). */
+export function metricNotes(metrics: Record<string, unknown>[], prefix = ''): string[] {
+  const notes: string[] = [];
+  const n = metrics.length;
+  if (n === 0) return notes;
+  const quarter = Math.max(1, Math.floor(n / 4));
+  const early = (key: string) => mean(finite(metrics.slice(0, quarter), key));
+  const late = (key: string) => mean(finite(metrics.slice(-quarter), key));
+  const reward = finite(metrics, 'reward');
+  const pHard = finite(metrics, 'curriculum/p_hard');
+  if (reward.length >= 4) {
+    const [r0, r1] = [early('reward'), late('reward')];
+    const hardNote = pHard.length >= 4 && late('curriculum/p_hard') > early('curriculum/p_hard') + 0.05 ? `; curriculum/p_hard rose from ${early('curriculum/p_hard').toFixed(2)} to ${late('curriculum/p_hard').toFixed(2)} over the same steps, so later rewards are on harder sites — judge progress by the held-out table` : '';
+    if (r1 < r0 - 0.02) notes.push(`${prefix}Training reward fell from ${r0.toFixed(2)} (first quarter of the steps) to ${r1.toFixed(2)} (last quarter)${hardNote}.`);
+    else notes.push(`${prefix}Training reward: ${r0.toFixed(2)} in the first quarter of the steps, ${r1.toFixed(2)} in the last${hardNote}.`);
+  }
+  const zeroStd = finite(metrics, 'frac_reward_zero_std');
+  const flat = zeroStd.filter((v) => v >= 0.95).length;
+  if (zeroStd.length > 0 && flat > 0) notes.push(`${prefix}On ${flat} of ${zeroStd.length} steps (almost) every group's rollouts got the same reward: those steps gave RL no gradient (loss/rl ≈ 0).`);
+  // JSON writes NaN and ±Infinity as null.
+  const bad = new Map<string, number>();
+  for (const m of metrics) for (const [k, v] of Object.entries(m)) if (k !== 'warning' && (v === null || (typeof v === 'number' && !Number.isFinite(v)))) bad.set(k, (bad.get(k) ?? 0) + 1);
+  if (bad.size > 0) notes.push(`${prefix}Not a finite number (NaN or null) on some steps: ${[...bad].map(([k, c]) => `${k} on ${c} of ${n}`).join(', ')}.`);
+  return notes;
 }
 
 function evalRows(name: string, r: EvalResult): (string | number)[][] {
@@ -31,45 +110,123 @@ function evalRows(name: string, r: EvalResult): (string | number)[][] {
   ];
 }
 
-/** `rmt report <run-dir>`: curves from metrics.jsonl, tables from eval.json. */
+interface EvalFile {
+  base?: EvalResult | null;
+  trained?: EvalResult;
+  method?: string;
+  seed?: number;
+  steps?: number;
+  budget?: number | null;
+  backend?: { name: string; device?: string };
+}
+
+function parseConfig(text: string): { seed?: number; midtrain?: { method?: string; steps?: number } } {
+  try {
+    return (YAML.parse(text) ?? {}) as { seed?: number; midtrain?: { method?: string; steps?: number } };
+  } catch {
+    return {};
+  }
+}
+
+function warningsNote(persisted: boolean): string {
+  return persisted ? 'No warnings recorded.' : 'No warnings recorded (no warnings.jsonl: none were logged, or the run predates warnings.jsonl and printed them to the terminal only).';
+}
+
+/** `rmt report <run-dir>`: the run summary, warnings, eval.json's table, the curves and a few rollouts. */
 export async function writeRunReport(dir: string): Promise<string> {
   const configFile = join(dir, 'config.resolved.yaml');
   if (!existsSync(configFile)) throw new Error(`${dir}: not a run directory (no config.resolved.yaml)`);
   const config = readFileSync(configFile, 'utf8');
-  const tables = [];
+  const cfg = parseConfig(config);
+  const metrics = readMetrics(dir);
+  const tables: ReportTable[] = [];
   const evalFile = join(dir, 'eval.json');
-  let seeds = [0];
-  if (existsSync(evalFile)) {
-    const e = JSON.parse(readFileSync(evalFile, 'utf8')) as { base?: EvalResult | null; trained?: EvalResult; method?: string; seed?: number };
-    seeds = [e.seed ?? 0];
-    const rows = [...(e.base ? evalRows('base', e.base) : []), ...(e.trained ? evalRows(e.method ?? 'trained', e.trained) : [])];
+  const e: EvalFile | undefined = existsSync(evalFile) ? (JSON.parse(readFileSync(evalFile, 'utf8')) as EvalFile) : undefined;
+  const method = e?.method ?? cfg.midtrain?.method ?? 'run';
+  if (e) {
+    const rows = [...(e.base ? evalRows('base', e.base) : []), ...(e.trained ? evalRows(method, e.trained) : [])];
     tables.push({ caption: 'Held-out next-token accuracy by split (nested, base top-16 entropy)', header: ['model', 'mode', 'easy', 'medium', 'hard', 'average', 'reasoning length'], rows });
   }
-  const html = await renderReport({ title: `RMT run ${dir}`, config, seeds, runs: [{ name: 'run', metrics: readMetrics(dir) }], tables });
+  const summary: [string, string][] = [['method', method]];
+  const last = metrics.at(-1);
+  const planned = e?.steps ?? cfg.midtrain?.steps;
+  summary.push(['steps', `${metrics.length}${planned !== undefined ? ` of ${planned}` : ''} logged`]);
+  summary.push(['seed', String(e?.seed ?? cfg.seed ?? 0)]);
+  if (e?.backend) summary.push(['backend', `${e.backend.name}${e.backend.device ? ` (${e.backend.device})` : ''}`]);
+  if (e?.trained) {
+    const reasoning = method !== 'ntp' && e.trained.average.reasoningAccuracy !== undefined;
+    const acc = (r: EvalResult) => pct(reasoning ? r.average.reasoningAccuracy : r.average.ntpAccuracy);
+    summary.push([`held-out accuracy (${reasoning ? 'reasoning' : 'next-token'} mode, average)`, e.base ? `base ${acc(e.base)} → ${method} ${acc(e.trained)}` : acc(e.trained)]);
+    const sites = e.trained.splits;
+    summary.push(['held-out sites', `easy ${sites.easy.sites}, medium ${sites.medium.sites}, hard ${sites.hard.sites}`]);
+    if (reasoning && e.trained.average.meanLength !== undefined) summary.push(['reasoning length (held-out, mean)', `${e.base?.average.meanLength !== undefined ? `base ${e.base.average.meanLength.toFixed(1)} → ` : ''}${e.trained.average.meanLength.toFixed(1)} tokens`]);
+  } else summary.push(['evaluation', 'none yet (no eval.json: the run is unfinished or was stopped); curves only']);
+  if (e?.budget !== undefined && e.budget !== null) summary.push(['final budget', String(e.budget)]);
+  const time = finite(metrics, 'timing/step');
+  if (time.length > 0) summary.push(['training time', `${time.reduce((a, b) => a + b, 0).toFixed(1)} s (${mean(time).toFixed(2)} s/step)`]);
+  if (last && typeof last.lr === 'number') summary.push(['final lr', last.lr.toExponential(2)]);
+  const { warnings, persisted } = readWarnings(dir);
+  const rollouts = readRollouts(dir);
+  const html = await renderReport({
+    title: `RMT run ${dir}`,
+    summary,
+    warnings,
+    warningsNote: warningsNote(persisted),
+    notes: metricNotes(metrics),
+    tables,
+    runs: [{ name: method, metrics }],
+    layout: 'single',
+    rollouts: [{ caption: 'Rollouts of the first, a middle and the last logged step (rollouts.jsonl; identical rollouts of a group shown once)', rows: rollouts }],
+    config,
+  });
   const file = join(dir, 'report.html');
   await writeFileAtomic(file, html);
   return file;
 }
 
-/** report.html of a comparison: every method's curves (first seed) and the result tables. */
+/** report.html of a comparison: every method's curves (first seed) as small multiples, and the result tables. */
 export async function writeCompareReport(dir: string, results: CompareResults, config: string): Promise<string> {
   const seed = results.seeds[0]!;
-  const runs: ReportRun[] = Object.keys(results.methods)
-    .filter((m) => m !== 'base')
-    .map((m) => ({ name: m, metrics: readMetrics(join(dir, `seed-${seed}`, m)) }));
+  const trained = Object.keys(results.methods).filter((m) => m !== 'base');
+  const runDir = (m: string) => join(dir, `seed-${seed}`, m);
+  const runs: ReportRun[] = trained.map((m) => ({ name: m, metrics: readMetrics(runDir(m)) }));
   const methods = Object.entries(results.methods);
   const ci = (v: CompareResults['methods'][string], k: 'easy' | 'medium' | 'hard' | 'average') => `${pct(v.accuracy[k])} [${pct(v.accuracy_ci[k].low)}, ${pct(v.accuracy_ci[k].high)}]`;
+  const measured = claims(results);
+  const warnings: ReportWarning[] = [];
+  let persisted = false;
+  for (const s of results.seeds) {
+    for (const m of trained) {
+      const w = readWarnings(join(dir, `seed-${s}`, m));
+      persisted ||= w.persisted;
+      warnings.push(...w.warnings.map((x) => ({ ...x, run: results.seeds.length > 1 ? `${m} (seed ${s})` : m })));
+    }
+  }
+  const rmt = results.methods.rmt;
+  const summary: [string, string][] = [
+    ['methods', Object.keys(results.methods).join(', ')],
+    ['seeds', results.seeds.join(', ')],
+    ['held-out sites', `easy ${results.sites.easy}, medium ${results.sites.medium}, hard ${results.sites.hard}`],
+    ['claims holding', `${measured.filter((c) => c.holds).length} of ${measured.length}`],
+    ...(rmt ? ([['rmt average accuracy', `${pct(rmt.accuracy.average)} [${pct(rmt.accuracy_ci.average.low)}, ${pct(rmt.accuracy_ci.average.high)}]`]] as [string, string][]) : []),
+    ['curves', `seed ${seed}, one panel per method`],
+  ];
   const html = await renderReport({
     title: 'RMT comparison',
-    config,
-    seeds: results.seeds,
+    summary,
+    warnings,
+    warningsNote: warningsNote(persisted),
+    notes: runs.flatMap((r) => metricNotes(r.metrics, `${r.name}: `).slice(0, 1)),
     runs,
+    layout: 'facet',
     tables: [
       { caption: `Next-token accuracy (mean over seeds [95% interval]; sites: easy ${results.sites.easy}, medium ${results.sites.medium}, hard ${results.sites.hard})`, header: ['method', 'mode', 'easy', 'medium', 'hard', 'average'], rows: methods.map(([m, v]) => [m, v.mode, ci(v, 'easy'), ci(v, 'medium'), ci(v, 'hard'), ci(v, 'average')]) },
       { caption: 'Mean reasoning length (tokens)', header: ['method', 'length'], rows: methods.map(([m, v]) => [m, Number.isFinite(v.reasoning_length) ? v.reasoning_length.toFixed(1) : '–']) },
       { caption: 'Post-training: verifiable-task accuracy', header: ['starting checkpoint', 'before', 'after'], rows: methods.map(([m, v]) => [m, pct(v.posttrain.before), pct(v.posttrain.after)]) },
-      { caption: 'The published claims, measured', header: ['claim (paper)', 'measured', 'holds'], rows: claims(results).map((c) => [c.claim, c.measured, c.holds ? 'yes' : 'no']) },
+      { caption: 'The published claims, measured', header: ['claim (paper)', 'measured', 'holds'], rows: measured.map((c) => [c.claim, c.measured, c.holds ? 'yes' : 'no']) },
     ],
+    rollouts: rmt ? [{ caption: `rmt (seed ${seed}): rollouts of the first, a middle and the last logged step`, rows: readRollouts(runDir('rmt')) }] : [],
+    config,
   });
   const file = join(dir, 'report.html');
   await writeFileAtomic(file, html);

@@ -1,20 +1,22 @@
 // Full runs: pretrain (the tiny base), mid-train (RMT / RPT / NTP) and evaluation against the base.
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { activeBackend, loadBackend } from '@rmt/backend';
+import { loadBackend } from '@rmt/backend';
 import { ConstantSchedule, createBudgetSchedule } from '@rmt/budget';
 import { createSampler, drawDistinct, type Sampler } from '@rmt/curriculum';
 import { posttrainProblems, syntheticPretrainSequences, syntheticTokenizer, type Site } from '@rmt/data';
 import { evaluate, verifiableAccuracy, type EvalResult, type VerifiableScore } from '@rmt/eval';
 import { createRng, readInput } from '@rmt/core';
 import { LlamaModel, loadModel, parseLlamaConfig, saveModel, type Tokenizer } from '@rmt/model';
-import { midtrain, pretrain, type MidtrainSettings } from '@rmt/trainer';
+import { methodSwitches, midtrain, posttrainSettings, pretrain } from '@rmt/trainer';
 import { embeddedBaseDir, validateConfig, type RunConfig } from './config.js';
 import { RunDirectory } from './output.js';
 import type { Reporter } from './progress.js';
 import { prepareTask, promptFormat, samplerSites, siteEntropies, type Task } from './task.js';
+
+/** Beside a run's final model: how it was trained (method, steps, the budget it ends at), read by `rmt eval`. */
+const TRAINING_FILE = 'training.json';
 
 export interface RunFlags {
   quiet: boolean;
@@ -29,6 +31,30 @@ async function loadWithTokenizer(path: string): Promise<{ model: LlamaModel; tok
   const { model, tokenizer } = await loadModel(path);
   if (!tokenizer) throw new Error(`${path}: the checkpoint has no tokenizer`);
   return { model, tokenizer };
+}
+
+/** Where a loop's events go: the run directory's logs (metrics.jsonl, warnings.jsonl) and the reporter. */
+function recorder(out: RunDirectory, reporter: Reporter) {
+  return {
+    onStep: (metrics: Record<string, number>) => {
+      out.appendMetrics(metrics);
+      reporter.step(metrics);
+    },
+    onWarning: (message: string, step: number) => {
+      out.appendWarning(step, message);
+      reporter.warn(message);
+    },
+  };
+}
+
+/** Run `f` as a named phase of the reporter (a bar or log lines), so no phase longer than a second is silent. */
+async function inPhase<T>(reporter: Reporter, label: string, f: (tick: (done: number, total: number) => void) => T | Promise<T>): Promise<T> {
+  const phase = reporter.phase(label);
+  try {
+    return await f((done, total) => phase.tick(done, total));
+  } finally {
+    phase.end();
+  }
 }
 
 /** `rmt pretrain`: train a model from scratch (or continue one) on the synthetic pretraining mix. */
@@ -57,10 +83,7 @@ export async function runPretrain(config: RunConfig, out: RunDirectory, flags: R
     optimizer: p.optimizer,
     seed: config.seed,
     padId: tokenizer.padId!,
-    onStep: (m) => {
-      out.appendMetrics(m);
-      reporter.step(m);
-    },
+    onStep: recorder(out, reporter).onStep,
     snapshotEvery: p.snapshotEvery,
     onSnapshot: (step) => saveModel(out.path(`snapshots/step-${step}`), model, tokenizer),
   });
@@ -81,12 +104,12 @@ interface Prepared {
 }
 
 async function prepare(config: RunConfig, out: RunDirectory, reporter: Reporter, baseModel = basePath(config)): Promise<Prepared> {
-  const { model: base, tokenizer } = await loadWithTokenizer(baseModel);
+  const { model: base, tokenizer } = await inPhase(reporter, `loading ${baseModel}`, () => loadWithTokenizer(baseModel));
   const task = await prepareTask(config, tokenizer);
   reporter.log(`task: ${task.train.sites.length} training sites in ${task.train.windows.length} windows, ${task.heldOut.sites.length} held-out sites`);
   // The scorer is the frozen starting checkpoint (METHOD.md §3); its entropy also splits the evaluation (METHOD.md §6).
-  const trainEntropy = await siteEntropies(base, task.train, config, out.path('cache'));
-  const heldEntropy = await siteEntropies(base, task.heldOut, config, out.path('cache'));
+  const trainEntropy = await inPhase(reporter, 'scoring training sites', (tick) => siteEntropies(base, task.train, config, out.path('cache'), tick));
+  const heldEntropy = await inPhase(reporter, 'scoring held-out sites', (tick) => siteEntropies(base, task.heldOut, config, out.path('cache'), tick));
   return { task, base, tokenizer, trainEntropy, heldEntropy };
 }
 
@@ -104,54 +127,20 @@ function evalSubset(p: Prepared, config: RunConfig): { sites: Task['heldOut']['s
   return { sites: idx.map((i) => p.task.heldOut.sites[i]!), entropy: idx.map((i) => p.heldEntropy[i]!) };
 }
 
-export function evaluateModel(model: LlamaModel, p: Prepared, config: RunConfig, budget: number | undefined): EvalResult {
+/** A model on the held-out subset, split by the base's entropy (METHOD.md §6), as a named phase. */
+function evaluateModel(model: LlamaModel, p: Prepared, config: RunConfig, reporter: Reporter, label: string, options: { reasoning: boolean; budget: number | undefined }): Promise<EvalResult> {
   const subset = evalSubset(p, config);
-  return evaluate(model, p.tokenizer, p.task.format, p.task.heldOut.windows, subset.sites, subset.entropy, {
-    thresholds: config.eval.thresholds,
-    reasoning: true,
-    budget,
-    maxReasoningTokens: config.eval.maxReasoningTokens,
-    continuationTokens: config.data.continuationTokens,
-    batch: config.eval.batch,
-  });
-}
-
-/** wasm and cpu compute on one thread: use the other cores for data parallelism (capped: 4 threads in all). */
-function autoWorkers(): number {
-  const backend = activeBackend()?.name;
-  return backend === 'wasm' || backend === 'cpu' ? Math.min(3, Math.max(0, availableParallelism() - 1)) : 0;
-}
-
-/** The trainer's settings for a run config (METHOD.md §5: what each method turns on). */
-export function midtrainSettings(config: RunConfig): MidtrainSettings {
-  const m = config.midtrain;
-  return {
-    method: m.method,
-    steps: m.steps,
-    sitesPerStep: m.sitesPerStep,
-    groupSize: m.groupSize,
-    temperature: m.temperature,
-    topK: m.topK || undefined,
-    topP: m.topP < 1 ? m.topP : undefined,
-    maxReasoningTokens: m.maxReasoningTokens,
-    continuationTokens: config.data.continuationTokens,
-    useBudget: m.method === 'rmt' && m.budget.enabled,
-    useNtp: m.method === 'rmt' ? m.ntp : m.method === 'ntp',
-    lr: m.lr,
-    warmup: m.warmup,
-    decay: m.decay,
-    minLrRatio: m.minLrRatio,
-    optimizer: m.optimizer,
-    loss: m.loss,
-    microBatchRows: m.microBatchRows,
-    seed: config.seed,
-    checkpointEvery: m.checkpointEvery,
-    keepLastN: m.keepLastN,
-    warnAfter: m.warnAfter,
-    sampleRollouts: m.sampleRollouts,
-    onNonFinite: m.onNonFinite,
-    workers: m.workers === 'auto' ? autoWorkers() : m.workers,
-  };
+  return inPhase(reporter, `evaluating ${label}`, (onProgress) =>
+    evaluate(model, p.tokenizer, p.task.format, p.task.heldOut.windows, subset.sites, subset.entropy, {
+      thresholds: config.eval.thresholds,
+      reasoning: options.reasoning,
+      budget: options.budget,
+      maxReasoningTokens: config.eval.maxReasoningTokens,
+      continuationTokens: config.data.continuationTokens,
+      batch: config.eval.batch,
+      onProgress,
+    }),
+  );
 }
 
 /** The sampler a method uses (METHOD.md §5): RMT's configured one, RPT's entropy filter, none for NTP. */
@@ -190,7 +179,7 @@ export async function runMidtrain(
   // the final model. A megabyte more for logs, tokenizer and evaluation files.
   const weightBytes = 4 * p.base.parameterCount();
   out.ensureFreeSpace(3 * weightBytes * (m.keepLastN + 1) + weightBytes + 2 ** 20, `${m.keepLastN + 1} checkpoints and the final model`);
-  const budget = midtrainSettings(config).useBudget ? createBudgetSchedule(m.budget) : undefined;
+  const budget = methodSwitches(m).useBudget ? createBudgetSchedule(m.budget) : undefined;
   const finalBudget = budget?.budget(m.steps, m.steps);
 
   // A resumed run reuses the base evaluation its first start wrote (the base does not change).
@@ -198,7 +187,7 @@ export async function runMidtrain(
   let base: EvalResult | undefined;
   if (flags.evaluateBase && flags.resume && existsSync(savedBase)) base = JSON.parse(await readInput(savedBase, 'utf8')) as EvalResult;
   else if (flags.evaluateBase) {
-    base = evaluateModel(p.base, p, config, undefined);
+    base = await evaluateModel(p.base, p, config, reporter, 'the base', { reasoning: true, budget: undefined });
     await out.writeJson('eval.base.json', base);
   }
 
@@ -214,17 +203,14 @@ export async function runMidtrain(
     sites: p.task.train.sites,
     sampler,
     budget,
-    budgetConfig: m.budget,
-    settings: midtrainSettings(config),
+    settings: m,
+    seed: config.seed,
+    continuationTokens: config.data.continuationTokens,
     checkpointDir: out.checkpoints,
     resume: flags.resume,
     reference: m.loss.beta > 0 ? p.base : undefined,
-    onStep: (metrics) => {
-      out.appendMetrics(metrics);
-      reporter.step(metrics);
-    },
+    ...recorder(out, reporter),
     onRollouts: (_step, records) => out.appendRollouts(records),
-    onWarning: (message) => reporter.warn(message),
     onResume: (step) => out.truncateLogs(step),
     shouldStop: flags.shouldStop,
   });
@@ -234,11 +220,12 @@ export async function runMidtrain(
     p.base.dispose();
     return { base, finalBudget, steps: result.steps, stopped: true, seconds: (performance.now() - started) / 1000 };
   }
-  const trained = evaluateModel(policy, p, config, finalBudget);
+  const trained = await evaluateModel(policy, p, config, reporter, `the ${m.method} model`, { reasoning: true, budget: finalBudget });
   // The backend with its device line (for wasm: whether @rmt/kernels ran), since results depend on it.
   const ran = { name: backend.name, device: backend.device };
   await out.writeJson('eval.json', { method: m.method, steps: m.steps, budget: finalBudget ?? null, seed: config.seed, backend: ran, base: base ?? null, trained });
   await saveModel(out.path('model'), policy, p.tokenizer);
+  await out.writeJson(`model/${TRAINING_FILE}`, { method: m.method, steps: m.steps, budget: finalBudget ?? null });
   policy.dispose();
   p.base.dispose();
   return { base, trained, finalBudget, steps: result.steps, stopped: false, seconds: (performance.now() - started) / 1000 };
@@ -261,7 +248,9 @@ export interface PosttrainOutcome {
 /**
  * `rmt posttrain`: GRPO on a task with verifiable answers (METHOD.md §6), from any checkpoint. The problems
  * become sites (context = question, target = answer) and the mid-training loop runs on them with plain
- * GRPO: uniform sampling, no budget, no NTP term. Accuracy on held-out problems before and after.
+ * GRPO (`posttrainSettings`: the posttrain slice's sampling, schedule and loss; uniform sampling, no NTP
+ * term, no budget but a constant one for a budget-trained checkpoint; with posttrain.loss.beta > 0, KL to
+ * the frozen starting checkpoint). Accuracy on held-out problems before and after.
  */
 export async function runPosttrain(config: RunConfig, modelPath: string, out: RunDirectory, reporter: Reporter, budget?: number): Promise<PosttrainOutcome> {
   const started = performance.now();
@@ -270,7 +259,7 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
   const format = promptFormat(config, tokenizer);
   const pt = config.posttrain;
   const train = posttrainProblems(config.seed, pt.problems);
-  const held = posttrainProblems(config.seed + 7_919, pt.heldOut);
+  const held = posttrainProblems(config.seed + pt.heldOutSeedOffset, pt.heldOut);
   const windows = train.map((p) => tokenizer.encode(p.question + p.answer));
   const sites: Site[] = train.map((p, i) => {
     const position = tokenizer.encode(p.question).length;
@@ -278,10 +267,13 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
   });
   // A budget-trained checkpoint is asked with its final budget (told in the prompt, constant, and no
   // length reward: post-training rewards the answer only).
-  const score = () => verifiableAccuracy(model, tokenizer, format, held, { maxReasoningTokens: pt.maxReasoningTokens, batch: config.eval.batch, budget });
-  const before = score();
+  const score = (when: string) =>
+    inPhase(reporter, `scoring held-out problems ${when}`, (onProgress) => verifiableAccuracy(model, tokenizer, format, held, { maxReasoningTokens: pt.maxReasoningTokens, batch: config.eval.batch, budget, onProgress }));
+  const before = await score('before');
   const sampler = await createSampler('uniform', {}, { sites: sites.map((_, index) => ({ index, tier: 0, entropy: 0 })), totalSteps: pt.steps, seed: config.seed });
   reporter.start(pt.steps, 0);
+  // With β > 0 the KL term pulls toward the frozen starting checkpoint (a second copy, never trained).
+  const reference = pt.loss.beta > 0 ? (await loadWithTokenizer(modelPath)).model : undefined;
   await midtrain({
     model,
     tokenizer,
@@ -290,55 +282,49 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
     sites,
     sampler,
     budget: budget === undefined ? undefined : new ConstantSchedule(budget),
-    budgetConfig: { ...config.midtrain.budget, weight: 0 },
-    settings: {
-      ...midtrainSettings(config),
-      method: 'rmt',
-      steps: pt.steps,
-      sitesPerStep: pt.sitesPerStep,
-      groupSize: pt.groupSize,
-      temperature: pt.temperature,
-      maxReasoningTokens: pt.maxReasoningTokens,
-      continuationTokens: 1,
-      useBudget: budget !== undefined,
-      useNtp: false,
-      lr: pt.lr,
-      warmup: 5,
-      decay: 'constant',
-      checkpointEvery: 0,
-    },
+    settings: posttrainSettings(pt, config.midtrain, budget),
+    seed: config.seed,
+    continuationTokens: 1, // the answer is one checksum digit: the whole of the window after the question
+    reference,
     checkpointDir: out.checkpoints,
-    onStep: (metrics) => {
-      out.appendMetrics(metrics);
-      reporter.step(metrics);
-    },
-    onWarning: (message) => reporter.warn(message),
-  });
+    ...recorder(out, reporter),
+  }).finally(() => reference?.dispose());
   reporter.stop();
-  const after = score();
+  const after = await score('after');
   await out.writeJson('posttrain.json', { model: modelPath, budget: budget ?? null, before, after });
   model.dispose();
   return { before, after, seconds: (performance.now() - started) / 1000 };
 }
 
 /**
+ * The budget a mid-trained model was trained to: a checkpoint's state.json or a run's final model/training.json
+ * record it (null: trained without one). Undefined for any other model.
+ */
+export async function trainedBudget(modelPath: string): Promise<number | null | undefined> {
+  for (const name of ['state.json', TRAINING_FILE]) {
+    const file = join(modelPath, name);
+    if (!existsSync(file)) continue;
+    const budget = (JSON.parse(await readInput(file, 'utf8')) as { budget?: unknown }).budget;
+    if (budget === null || (typeof budget === 'number' && Number.isInteger(budget) && budget > 0)) return budget;
+    if (budget !== undefined) throw new Error(`${file}: budget must be a positive integer or null, got ${JSON.stringify(budget)}`);
+  }
+  return undefined;
+}
+
+/**
  * `rmt eval`: a checkpoint on the held-out sites, split by the base model's entropy (the base defaults to
- * the checkpoint itself, e.g. for a real model such as stories260K on the TinyStories sample).
+ * the checkpoint itself, e.g. for a real model such as stories260K on the TinyStories sample). A mid-trained
+ * checkpoint is asked with the budget it was trained to unless `budget` says otherwise.
  */
 export async function runEval(config: RunConfig, modelPath: string, out: RunDirectory, options: { base?: string; reasoning: boolean; budget?: number }, reporter: Reporter): Promise<EvalResult> {
   await loadBackend(config.backend);
+  const trained = options.budget === undefined ? await trainedBudget(modelPath) : undefined;
+  const budget = options.budget ?? trained ?? undefined;
+  if (trained !== undefined) reporter.log(`budget: ${trained ?? 'none'}, the one ${modelPath} was trained to (--budget overrides)`);
   const p = await prepare(config, out, reporter, options.base ?? modelPath);
   const model = options.base === undefined ? p.base : (await loadWithTokenizer(modelPath)).model;
-  const subset = evalSubset(p, config);
-  const result = evaluate(model, p.tokenizer, p.task.format, p.task.heldOut.windows, subset.sites, subset.entropy, {
-    thresholds: config.eval.thresholds,
-    reasoning: options.reasoning,
-    budget: options.budget,
-    maxReasoningTokens: config.eval.maxReasoningTokens,
-    continuationTokens: config.data.continuationTokens,
-    batch: config.eval.batch,
-  });
-  await out.writeJson('eval.json', { model: modelPath, base: options.base ?? modelPath, result });
+  const result = await evaluateModel(model, p, config, reporter, modelPath, { reasoning: options.reasoning, budget });
+  await out.writeJson('eval.json', { model: modelPath, base: options.base ?? modelPath, budget: budget ?? null, result });
   if (model !== p.base) model.dispose();
   p.base.dispose();
   return result;

@@ -1,4 +1,6 @@
-// The wasm backend's kernels on @rmt/kernels (C compiled at install), in place on the wasm heap: every
+// The wasm and cpu backends' kernels on @rmt/kernels (C compiled at install): on wasm in place on the heap,
+// on cpu on each tensor's own Float32Array (outside any heap, so a model is not bounded by wasm's 4 GiB;
+// the operands of one call then live in separate arrays, which the kernels take as they take offsets). Every
 // float32 BatchMatMul (tfjs-wasm runs transposed and batched products in a scalar loop, the rest through
 // XNNPACK's 128-bit SIMD on one thread: ~15 GFLOP/s against ~230 here with AVX-512); Add/Sub/Multiply/
 // RealDiv (tfjs-wasm finds a broadcast operand's element with a division per dimension: RoPE's and RMSNorm's
@@ -6,33 +8,74 @@
 // vectorised, 0.5 ns, within 1 ulp); and the fused AdamW step and RMSNorm, RoPE, SwiGLU with their
 // gradients (adamw.ts, fused.ts), each one kernel where tfjs ops take 4–16.
 import * as tf from '@tensorflow/tfjs';
-import { loadKernels, type Kernels } from '@rmt/kernels';
+import { loadKernels, type Kernels, type Memory, type Operand } from '@rmt/kernels';
 import { ADAMW_KERNEL, type AdamWStep } from './adamw.js';
 import { gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SWIGLU_KERNEL } from './fused.js';
-import { heapOffset, replaceKernel, type KernelArgs, type WasmBackendLike } from './wasm-backend.js';
+import { heapOffset, replaceKernel, type KernelArgs, type NativeHostName, type WasmBackendLike } from './wasm-backend.js';
 
-type Call = (memory: ArrayBuffer, at: (t: tf.TensorInfo) => number, outputs: number[]) => void;
+type At = (t: tf.TensorInfo) => Operand;
+type Call = (memory: Memory, at: At, outputs: Operand[]) => void;
+
+/** What the cpu backend (tfjs-backend-cpu) exposes of a tensor: its values, one typed array per tensor. */
+interface CpuBackendLike {
+  data: { get(dataId: object): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+}
+
+/** Where a kernel call's tensors live: the wasm heap (offsets into one buffer) or the cpu backend's arrays. */
+interface Host {
+  alloc(shape: number[]): tf.TensorInfo;
+  /** Read after allocating: a growing wasm heap replaces its buffer. */
+  memory(): Memory;
+  at: At;
+  /** Whether a float32 tensor's data is where the kernels can take it. */
+  holds(t: tf.TensorInfo): boolean;
+}
+
+function hostOf(backend: unknown, name: NativeHostName): Host {
+  if (name === 'wasm') {
+    const wasm = backend as WasmBackendLike;
+    return { alloc: (shape) => wasm.makeOutput(shape, 'float32'), memory: () => wasm.wasm.HEAPU8.buffer, at: (t) => heapOffset(wasm, t), holds: () => true };
+  }
+  const cpu = backend as CpuBackendLike;
+  const values = (t: tf.TensorInfo) => cpu.data.get(t.dataId).values;
+  return {
+    alloc: (shape) => cpu.makeTensorInfo(shape, 'float32', new Float32Array(tf.util.sizeFromShape(shape))),
+    memory: () => null,
+    at: (t) => {
+      const v = values(t);
+      if (!(v instanceof Float32Array)) throw new Error(`@rmt/kernels on cpu: a ${t.dtype} tensor of shape [${t.shape}] holds no Float32Array`);
+      return v;
+    },
+    holds: (t) => values(t) instanceof Float32Array,
+  };
+}
 
 /**
- * Allocate float32 outputs of `shapes` on the heap, then run `call` with the heap's buffer, a tensor's offset
- * and the outputs' offsets. The buffer is read after allocating: a growing heap replaces it.
+ * Allocate float32 outputs of `shapes`, then run `call` with the memory, a tensor's operand and the
+ * outputs' operands.
  */
-function compute(args: KernelArgs, shapes: number[][], call: Call): tf.TensorInfo[] {
-  const backend = args.backend as WasmBackendLike;
-  const outputs = shapes.map((shape) => backend.makeOutput(shape, 'float32'));
-  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
-  call(backend.wasm.HEAPU8.buffer, at, outputs.map(at));
+function compute(args: KernelArgs, name: NativeHostName, shapes: number[][], call: Call): tf.TensorInfo[] {
+  const host = hostOf(args.backend, name);
+  const outputs = shapes.map((shape) => host.alloc(shape));
+  call(host.memory(), host.at, outputs.map(host.at));
   return outputs;
 }
 
-const computeOne = (args: KernelArgs, shape: number[], call: (memory: ArrayBuffer, at: (t: tf.TensorInfo) => number, out: number) => void) =>
-  compute(args, [shape], (memory, at, [out]) => call(memory, at, out!))[0]!;
+const computeOne = (args: KernelArgs, name: NativeHostName, shape: number[], call: (memory: Memory, at: At, out: Operand) => void) =>
+  compute(args, name, [shape], (memory, at, [out]) => call(memory, at, out!))[0]!;
+
+/** Whether every input is float32 with its data where the kernels can take it. */
+const nativeInputs = (args: KernelArgs, name: NativeHostName, tensors: tf.TensorInfo[]) => {
+  const host = hostOf(args.backend, name);
+  return tensors.every((t) => t.dtype === 'float32' && host.holds(t));
+};
 
 /**
  * Every float32 product on the native kernels, in place on the wasm heap. Batch dimensions are flattened, as
  * the wasm kernel does; an operand with batch 1 is shared by all products. Other broadcasts go to `fallback`.
  */
-function nativeBatchMatMul(kernels: Kernels, fallback: tf.KernelFunc): tf.KernelFunc {
+function nativeBatchMatMul(kernels: Kernels, name: NativeHostName, fallback: tf.KernelFunc): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     const a = args.inputs.a as tf.TensorInfo;
@@ -41,7 +84,7 @@ function nativeBatchMatMul(kernels: Kernels, fallback: tf.KernelFunc): tf.Kernel
     const batch = tf.util.sizeFromShape(outer);
     const aBatch = tf.util.sizeFromShape(a.shape.slice(0, -2));
     const bBatch = tf.util.sizeFromShape(b.shape.slice(0, -2));
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || (aBatch !== batch && aBatch !== 1) || (bBatch !== batch && bBatch !== 1)) {
+    if (!nativeInputs(args, name, [a, b]) || (aBatch !== batch && aBatch !== 1) || (bBatch !== batch && bBatch !== 1)) {
       return fallback(args as never);
     }
     const [ar, ac] = a.shape.slice(-2) as [number, number];
@@ -49,26 +92,26 @@ function nativeBatchMatMul(kernels: Kernels, fallback: tf.KernelFunc): tf.Kernel
     const [m, k] = transposeA ? [ac, ar] : [ar, ac];
     const [k2, n] = transposeB ? [bc, br] : [br, bc];
     if (k !== k2) throw new Error(`matMul: inner dimensions ${k} and ${k2} of shapes [${a.shape}] and [${b.shape}] differ (transposeA=${transposeA}, transposeB=${transposeB})`);
-    return computeOne(args, [...outer, m, n], (memory, at, out) => kernels.matmul(memory, at(a), at(b), out, batch, aBatch, bBatch, m, n, k, transposeA, transposeB));
+    return computeOne(args, name, [...outer, m, n], (memory, at, out) => kernels.matmul(memory, at(a), at(b), out, batch, aBatch, bBatch, m, n, k, transposeA, transposeB));
   }) as tf.KernelFunc;
 }
 
 /** e^x for float32 on the native kernels, in place on the wasm heap. */
-function nativeExp(kernels: Kernels, original: tf.KernelFunc): tf.KernelFunc {
+function nativeExp(kernels: Kernels, name: NativeHostName, original: tf.KernelFunc): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const x = args.inputs.x as tf.TensorInfo;
-    if (x.dtype !== 'float32') return original(args as never);
-    return computeOne(args, x.shape, (memory, at, out) => kernels.exp(memory, at(x), out, tf.util.sizeFromShape(x.shape)));
+    if (!nativeInputs(args, name, [x])) return original(args as never);
+    return computeOne(args, name, x.shape, (memory, at, out) => kernels.exp(memory, at(x), out, tf.util.sizeFromShape(x.shape)));
   }) as tf.KernelFunc;
 }
 
 /** One AdamW step (see adamw.ts) on the native kernels: three new heap tensors from one pass. */
-function nativeAdamW(kernels: Kernels): tf.KernelFunc {
+function nativeAdamW(kernels: Kernels, name: NativeHostName): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { p, m, v, g } = args.inputs as Record<'p' | 'm' | 'v' | 'g', tf.TensorInfo>;
     const s = args.attrs as unknown as AdamWStep;
     const constants = Float32Array.of(s.lr, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.epsilon, s.c1, s.c2, s.decay, s.gradScale);
-    return compute(args, [p.shape, p.shape, p.shape], (memory, at, outputs) =>
+    return compute(args, name, [p.shape, p.shape, p.shape], (memory, at, outputs) =>
       kernels.adamw(memory, [...[p, m, v, g].map(at), ...outputs], tf.util.sizeFromShape(p.shape), constants),
     );
   }) as unknown as tf.KernelFunc;
@@ -77,10 +120,10 @@ function nativeAdamW(kernels: Kernels): tf.KernelFunc {
 const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
 
 /** Float32 a op b with broadcasting on the native kernels: each operand's strides over the output shape. */
-function nativeBinary(kernels: Kernels, op: 0 | 1 | 2 | 3, original: tf.KernelFunc): tf.KernelFunc {
+function nativeBinary(kernels: Kernels, name: NativeHostName, op: 0 | 1 | 2 | 3, original: tf.KernelFunc): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args as never);
+    if (!nativeInputs(args, name, [a, b])) return original(args as never);
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     // Equal shapes are one flat row; otherwise the output's dimensions, each operand aligned to the right.
     const same = tf.util.arraysEqual(a.shape, b.shape);
@@ -97,18 +140,18 @@ function nativeBinary(kernels: Kernels, op: 0 | 1 | 2 | 3, original: tf.KernelFu
         stride *= size;
       }
     }
-    return computeOne(args, outShape, (memory, at, out) => kernels.binary(memory, op, [at(a), at(b), out], dims));
+    return computeOne(args, name, outShape, (memory, at, out) => kernels.binary(memory, op, [at(a), at(b), out], dims));
   }) as tf.KernelFunc;
 }
 
 /** The fused RMSNorm, RoPE and SwiGLU kernels of fused.ts and their gradients on the native kernels (float32). */
-function nativeFused(kernels: Kernels): Record<string, tf.KernelFunc> {
+function nativeFused(kernels: Kernels, name: NativeHostName): Record<string, tf.KernelFunc> {
   const float32 = (args: KernelArgs) => {
     for (const t of Object.values(args.inputs) as tf.TensorInfo[]) if (t.dtype !== 'float32') throw new Error(`fused kernels take float32, got ${t.dtype}`);
     return args;
   };
-  const run = (args: KernelArgs, shape: number[], call: Parameters<typeof computeOne>[2]) => computeOne(float32(args), shape, call);
-  const runMany = (args: KernelArgs, shapes: number[][], call: Call) => compute(float32(args), shapes, call);
+  const run = (args: KernelArgs, shape: number[], call: Parameters<typeof computeOne>[3]) => computeOne(float32(args), name, shape, call);
+  const runMany = (args: KernelArgs, shapes: number[][], call: Call) => compute(float32(args), name, shapes, call);
   const ropeSizes = (x: tf.TensorInfo, cos: tf.TensorInfo, sin: tf.TensorInfo) => {
     const [heads, hd] = x.shape.slice(-2) as [number, number];
     const rows = tf.util.sizeFromShape(x.shape) / (heads * hd);
@@ -156,18 +199,37 @@ function nativeFused(kernels: Kernels): Record<string, tf.KernelFunc> {
   };
 }
 
-/** Register every kernel above on the wasm backend (after wasm-kernels.ts has put its own in place). */
-export function registerNativeKernels(kernels: Kernels): void {
-  replaceKernel('BatchMatMul', (wasmPath) => nativeBatchMatMul(kernels, wasmPath));
-  replaceKernel('Exp', (original) => nativeExp(kernels, original));
-  for (const [name, op] of Object.entries(BINARY_OPS)) replaceKernel(name, (original) => nativeBinary(kernels, op, original));
-  tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName: 'wasm', kernelFunc: nativeAdamW(kernels) });
-  for (const [kernelName, kernelFunc] of Object.entries(nativeFused(kernels))) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+/**
+ * Register every kernel above on the wasm backend (after wasm-kernels.ts has put its own in place) or on
+ * the cpu backend, whose own matmul, arithmetic and exp are plain JavaScript loops.
+ */
+export function registerNativeKernels(kernels: Kernels, backendName: NativeHostName = 'wasm'): void {
+  replaceKernel('BatchMatMul', (original) => nativeBatchMatMul(kernels, backendName, original), backendName);
+  replaceKernel('Exp', (original) => nativeExp(kernels, backendName, original), backendName);
+  for (const [name, op] of Object.entries(BINARY_OPS)) replaceKernel(name, (original) => nativeBinary(kernels, backendName, op, original), backendName);
+  tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName, kernelFunc: nativeAdamW(kernels, backendName) });
+  for (const [kernelName, kernelFunc] of Object.entries(nativeFused(kernels, backendName))) tf.registerKernel({ kernelName, backendName, kernelFunc });
+}
+
+let cpuRegistered = false;
+
+/** The native kernels on tfjs's cpu backend, when @rmt/kernels loads (idempotent). */
+export function registerCpuNativeKernels(): void {
+  if (cpuRegistered) return;
+  cpuRegistered = true;
+  const native = loadKernels();
+  if (native.available) registerNativeKernels(native.kernels, 'cpu');
+}
+
+/** How the cpu backend runs its heavy kernels. */
+export function cpuKernelPath(): string {
+  const native = loadKernels();
+  return native.available ? `matmuls, arithmetic, exp, AdamW and fused blocks ${native.reason}, ${native.kernels.threads()} threads` : `plain JavaScript: @rmt/kernels ${native.reason}`;
 }
 
 /** How the wasm backend runs its heavy kernels, for `rmt info` and run metadata. */
 export function wasmKernelPath(): string {
   const native = loadKernels();
-  return native.available ? `matmuls, arithmetic, exp, AdamW and fused blocks ${native.reason}` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
+  return native.available ? `matmuls, arithmetic, exp, AdamW and fused blocks ${native.reason}, ${native.kernels.threads()} threads` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
 }
 

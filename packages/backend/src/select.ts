@@ -6,11 +6,10 @@ import { loadKernels } from '@rmt/kernels';
 import { wasmKernelPath } from './native-kernels.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+/** Every backend, GPU first; `auto` tries them in {@link autoOrder}. The one list: the type derives from it. */
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendRequest = BackendName | 'auto';
-
-/** Every backend, GPU first; `auto` tries them in {@link autoOrder}. */
-export const BACKEND_NAMES: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
 
 /**
  * The order `auto` tries, fastest first. On CPU, wasm with @rmt/kernels measured faster than native

@@ -10,6 +10,9 @@ export interface WasmBackendLike {
   disposeData(dataId: object): boolean;
 }
 
+/** The tfjs backends whose kernels RMT replaces with @rmt/kernels. */
+export type NativeHostName = 'wasm' | 'cpu';
+
 export type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
 
 /** A tensor's byte offset in the wasm heap. */
@@ -21,11 +24,11 @@ export function heapOffset(backend: WasmBackendLike, t: tf.TensorInfo): number {
  * Replace a registered wasm kernel by `wrap(original)` (which may call the original for cases it does not
  * handle). Returns the new kernel function, or undefined when tfjs has no such kernel.
  */
-export function replaceKernel(name: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc): tf.KernelFunc | undefined {
-  const kernel = tf.getKernel(name, 'wasm');
+export function replaceKernel(name: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc, backendName: NativeHostName = 'wasm'): tf.KernelFunc | undefined {
+  const kernel = tf.getKernel(name, backendName);
   if (!kernel) return undefined;
   const kernelFunc = wrap(kernel.kernelFunc);
-  tf.unregisterKernel(name, 'wasm');
+  tf.unregisterKernel(name, backendName);
   tf.registerKernel({ ...kernel, kernelFunc });
   return kernelFunc;
 }

@@ -1,7 +1,7 @@
 /**
  * @rmt/core — what every RMT package shares and none of them needs tensors for: the seeded random source
  * with saveable state, file IO that names the file in its errors (atomic writes), and safetensors
- * parsing and writing on plain Float32Arrays. No TensorFlow.js, no other @rmt package.
+ * parsing and writing on plain Float32Arrays. No TensorFlow.js, no other RMT package.
  */
 export { createRng, type Rng, type RngState } from './rng.js';
 export { readInput, writeFileAtomic } from './files.js';

@@ -3,7 +3,7 @@
  * answer parsing, the prefix-match reward, and the embedded synthetic corpus.
  */
 export { prefixMatchReward } from './reward.js';
-export { budgetTokenName, CONTROL_TOKENS, ControlTokenFormat, LlmTextFormat, type ParsedCompletion, type PromptFormat } from './prompt.js';
+export { budgetTokenName, CONTROL_TOKENS, ControlTokenFormat, lastBoxed, LlmTextFormat, type LlmTextOptions, type ParsedCompletion, type PromptFormat } from './prompt.js';
 export { readCorpus, type CorpusSource } from './corpus.js';
 export { buildWindows, findSites, siteContext, siteContinuation, type Site, type SiteContinuation, type SiteRules } from './sites.js';
 export {
@@ -28,3 +28,4 @@ export {
   type TraceStyle,
 } from './synthetic.js';
 export { dataConfigSchema, type DataConfig, type DataConfigInput } from './config.js';
+export { answersEquivalent, answerValue, extractAnswer, gsm8kFinalAnswer, normalizeAnswer, readGsm8k, readMath, type VerifiableProblem } from './tasks.js';

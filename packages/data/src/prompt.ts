@@ -3,6 +3,9 @@
 // models trained from scratch, and a text format for instruction-following LLMs.
 import { tokensToBytes, type Tokenizer } from '@rmt/model';
 
+/** Invalid sequences become U+FFFD, never throw. */
+const utf8Decoder = new TextDecoder('utf-8');
+
 export interface ParsedCompletion {
   /** Tokens of reasoning (between the think markers); the whole completion when unterminated. */
   reasoningTokens: number;
@@ -56,7 +59,13 @@ export class ControlTokenFormat implements PromptFormat {
   ) {
     const need = (name: string) => {
       const id = tokenizer.specialId(name);
-      if (id === undefined) throw new Error(`control-token prompt format: the tokenizer has no '${name}' token`);
+      if (id === undefined) {
+        // A pretrained tokenizer (Hugging Face, llama2.c) never has these: say which setting to change.
+        throw new Error(
+          `data.format 'control-tokens': the ${tokenizer.kind} tokenizer has no '${name}' token. The control-token format is for models trained ` +
+            `from scratch with ${CONTROL_TOKENS.join(' ')} in their vocabulary; for a pretrained model set data.format: llm-text`,
+        );
+      }
       return id;
     };
     this.ids = Object.fromEntries(CONTROL_TOKENS.map((n) => [n, need(n)])) as ControlTokenFormat['ids'];
@@ -98,53 +107,148 @@ export class ControlTokenFormat implements PromptFormat {
   }
 }
 
+/** The content of the last `\boxed{…}` (or `\fbox{…}`) in a text, braces balanced; null when there is none or it is unclosed. */
+export function lastBoxed(text: string): string | null {
+  const at = Math.max(text.lastIndexOf('\\boxed{'), text.lastIndexOf('\\fbox{'));
+  if (at < 0) return null;
+  const open = text.indexOf('{', at);
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    if (text[i] === '{') depth++;
+    else if (text[i] === '}' && --depth === 0) return text.slice(open + 1, i);
+  }
+  return null;
+}
+
+export interface LlmTextOptions {
+  /**
+   * Put the instruction and the context in a user message of the tokenizer's chat template (instruction
+   * models). `auto` (the default): when the tokenizer has a chat template; otherwise the plain-text prompt
+   * `instruction context \n\n<think>` of base LMs.
+   */
+  chat?: 'auto' | boolean;
+  /** Qwen3's `enable_thinking` (default true: the format asks for reasoning). */
+  enableThinking?: boolean;
+  /** Named chat template (the list form of `chat_template`). */
+  template?: string;
+}
+
+const THINK = '<think>';
+const END_THINK = '</think>';
+
 /**
- * Text format for instruction-following LLMs (METHOD.md §1): an instruction to reason inside <think>…</think>
- * and put the predicted next token in \boxed{}; the answer is the content of the last \boxed{} after
- * </think>.
+ * Text format for instruction-following LLMs (METHOD.md §1): an instruction to reason step by step inside
+ * <think>…</think> (using about B reasoning tokens, the budget of METHOD.md §2, when there is one) and to put
+ * the predicted next token in \boxed{} after </think>; the answer is the content of the last \boxed{} after
+ * </think>, the reasoning length the tokens between <think> and </think>. With a chat template the
+ * instruction and context form one user message and the prompt ends with the assistant turn's opening
+ * (`add_generation_prompt`), so the model writes <think> itself unless the template already opened it.
  */
 export class LlmTextFormat implements PromptFormat {
   readonly name = 'llm-text';
   readonly stopTokens: readonly number[];
+  /** `</think>\n\n\boxed{` + a token or two + `}` + the end of turn (ours: 24 tokens of room). */
   readonly answerRoom = 24;
+  /** Whether prompts go through the tokenizer's chat template. */
+  readonly chat: boolean;
+  /** Whether the prompt itself ends inside an open <think> (the completion starts with reasoning). */
+  readonly promptOpensThink: boolean;
+  private readonly enableThinking: boolean;
+  private readonly template: string | undefined;
+  /** The tokenizer writes a space before a text's first piece (SentencePiece's dummy prefix). */
+  private readonly dummyPrefix: boolean;
 
-  constructor(private readonly tokenizer: Tokenizer) {
-    this.stopTokens = tokenizer.eosId === undefined ? [] : [tokenizer.eosId];
+  constructor(
+    private readonly tokenizer: Tokenizer,
+    options: LlmTextOptions = {},
+  ) {
+    const hasTemplate = tokenizer.chatTemplate !== undefined && tokenizer.applyChatTemplate !== undefined;
+    if (options.chat === true && !hasTemplate) throw new Error(`llm-text prompt format: chat requested, but the ${tokenizer.kind} tokenizer has no chat template (tokenizer_config.json chat_template)`);
+    this.chat = options.chat === undefined || options.chat === 'auto' ? hasTemplate : options.chat;
+    this.enableThinking = options.enableThinking ?? true;
+    this.template = options.template;
+    this.dummyPrefix = Buffer.from(tokensToBytes(tokenizer, tokenizer.encode('a'))).toString('latin1') === ' a';
+    this.stopTokens = tokenizer.endOfTurnIds ?? (tokenizer.eosId === undefined ? [] : [tokenizer.eosId]);
+    // Some templates (R1 distills) open <think> in the generation prompt: then the completion does not.
+    this.promptOpensThink = this.chat ? this.chatPrompt('x').trimEnd().endsWith(THINK) : true;
   }
 
+  /** The user instruction; the context text follows it. */
   instruction(budget?: number): string {
     return (
-      'Continue the text below by one token. Think step by step inside <think></think>' +
+      'Predict the next token of the text below. Think step by step inside <think></think>' +
       (budget === undefined ? '' : ` using about ${budget} reasoning tokens`) +
-      ', then give the next token inside \\boxed{} (it may start with a space).\n\nText:\n'
+      ', then, after </think>, put the predicted next token of the text inside \\boxed{} (it may start with a space).\n\nText:\n'
     );
   }
 
+  /** The chat-templated prompt text for a user message. */
+  chatPrompt(user: string): string {
+    return this.tokenizer.applyChatTemplate!([{ role: 'user', content: user }], { addGenerationPrompt: true, enableThinking: this.enableThinking, template: this.template });
+  }
+
+  /**
+   * The context as text for the user message: only the current document (what follows the last special
+   * token, e.g. a BOS or an <|endoftext|> between documents, ours), its bytes decoded, a character cut at the
+   * window's start dropped, and at a document's start the dummy-prefix space of SentencePiece tokenizers.
+   */
+  contextText(context: readonly number[]): string {
+    let from = 0;
+    context.forEach((id, i) => {
+      if (this.tokenizer.tokenBytes(id).length === 0) from = i + 1;
+    });
+    const bytes = tokensToBytes(this.tokenizer, context.slice(from));
+    let start = 0;
+    // At a document's start (after its BOS), SentencePiece's dummy-prefix space is not part of the text.
+    if (from > 0 && this.dummyPrefix && bytes[0] === 0x20) start = 1;
+    while (start < bytes.length && start < 3 && (bytes[start]! & 0xc0) === 0x80) start++; // a cut character
+    return utf8Decoder.decode(bytes.subarray(start));
+  }
+
   build(context: readonly number[], budget?: number): number[] {
+    if (this.chat) {
+      // As transformers' apply_chat_template(tokenize=True): render the text, then tokenize it whole (the
+      // template writes its own bos and special tokens; the tokenizer reads them back as ids).
+      return this.tokenizer.encode(this.chatPrompt(this.instruction(budget) + this.contextText(context)), { bos: false });
+    }
     const prefix = this.tokenizer.encode(this.instruction(budget), { bos: true });
-    return [...prefix, ...context, ...this.tokenizer.encode('\n\n<think>', { bos: false })];
+    return [...prefix, ...context, ...this.tokenizer.encode(`\n\n${THINK}`, { bos: false })];
   }
 
   render(reasoning: readonly number[], answer: readonly number[]): number[] {
     const enc = (text: string) => this.tokenizer.encode(text, { bos: false });
-    return [...reasoning, ...enc('</think>\n\\boxed{'), ...answer, ...enc('}'), ...(this.tokenizer.eosId === undefined ? [] : [this.tokenizer.eosId])];
+    return [
+      ...(this.promptOpensThink ? [] : enc(THINK)),
+      ...reasoning,
+      ...enc(`${END_THINK}\n\n\\boxed{`),
+      ...answer,
+      ...enc('}'),
+      ...this.stopTokens.slice(0, 1),
+    ];
   }
 
+  /**
+   * Reasoning = the tokens lying wholly between the end of the first <think> (the completion's start when
+   * the prompt opened it or the model wrote none) and the start of the first </think>; all of the completion
+   * when </think> never comes. Prediction = the bytes of the last \boxed{} after </think>; a \boxed{} inside
+   * the reasoning does not count. Works on bytes (latin1 maps them 1:1), so a prediction may be any bytes.
+   */
   parse(completion: readonly number[]): ParsedCompletion {
-    // Byte-exact text (latin1 maps bytes 1:1) and where each token ends, to count reasoning in tokens.
+    const tokens = completion.filter((id) => !this.stopTokens.includes(id));
+    const starts: number[] = [];
     const ends: number[] = [];
     let text = '';
-    for (const id of completion) ends.push((text += Buffer.from(this.tokenizer.tokenBytes(id)).toString('latin1')).length);
-    const closeAt = text.indexOf('</think>');
-    // Reasoning = the tokens that end before the closing tag starts.
-    const reasoningTokens = closeAt < 0 ? completion.length : ends.filter((end) => end <= closeAt).length;
+    for (const id of tokens) {
+      starts.push(text.length);
+      ends.push((text += Buffer.from(this.tokenizer.tokenBytes(id)).toString('latin1')).length);
+    }
+    const closeAt = text.indexOf(END_THINK);
+    const openAt = text.indexOf(THINK);
+    const from = openAt >= 0 && (closeAt < 0 || openAt < closeAt) ? openAt + THINK.length : 0;
+    const to = closeAt < 0 ? text.length : closeAt;
+    const reasoningTokens = tokens.filter((_, i) => starts[i]! >= from && ends[i]! <= to && ends[i]! > starts[i]!).length;
     if (closeAt < 0) return { reasoningTokens, prediction: null };
-    const after = Buffer.from(text.slice(closeAt + '</think>'.length), 'latin1');
-    const marker = Buffer.from('\\boxed{');
-    const start = after.lastIndexOf(marker);
-    if (start < 0) return { reasoningTokens, prediction: null };
-    const close = after.indexOf('}', start + marker.length);
-    if (close < 0) return { reasoningTokens, prediction: null };
-    return { reasoningTokens, prediction: new Uint8Array(after.subarray(start + marker.length, close)) };
+    const boxed = lastBoxed(text.slice(closeAt + END_THINK.length));
+    return { reasoningTokens, prediction: boxed === null ? null : new Uint8Array(Buffer.from(boxed, 'latin1')) };
   }
 }

@@ -1,12 +1,9 @@
 // Post-training score (METHOD.md §6): accuracy on a task with verifiable final answers, greedy decoding.
-import type { PromptFormat } from '@rmt/data';
+import { answersEquivalent, type PromptFormat, type VerifiableProblem } from '@rmt/data';
 import { generate, type LlamaModel, type Tokenizer } from '@rmt/model';
 import { wilsonInterval, type Interval } from './stats.js';
 
-export interface VerifiableProblem {
-  question: string;
-  answer: string;
-}
+export type { VerifiableProblem };
 
 export interface VerifiableScore {
   problems: number;
@@ -15,7 +12,11 @@ export interface VerifiableScore {
   meanLength: number;
 }
 
-/** Exact match of the parsed answer with the reference answer. */
+/**
+ * Share of problems whose parsed answer is equivalent to the reference (`answersEquivalent`: normalised
+ * LaTeX and numbers compared by value, so `\frac{1}{2}`, `1/2` and `0.5` agree), greedy decoding
+ * (METHOD.md §6).
+ */
 export function verifiableAccuracy(
   model: LlamaModel,
   tokenizer: Tokenizer,
@@ -35,7 +36,7 @@ export function verifiableAccuracy(
     out.tokens.forEach((t, i) => {
       const parsed = format.parse(t);
       length += parsed.reasoningTokens;
-      if (parsed.prediction !== null && Buffer.from(parsed.prediction).toString('utf8') === chunk[i]!.answer) correct++;
+      if (parsed.prediction !== null && answersEquivalent(Buffer.from(parsed.prediction).toString('utf8'), chunk[i]!.answer)) correct++;
     });
     options.onProgress?.(at + chunk.length, problems.length);
   }

@@ -2,6 +2,7 @@
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -16,139 +17,153 @@
     }                                                                                              \
   } while (0)
 
-// Most kernels take (memory, byte offsets…, sizes…[, a float]): all integers but an optional trailing float.
-// Reads them into ints[] and, when hasFloat, *f; false (with a TypeError thrown) on a wrong type or count.
-// Exactly n arguments into argv, the first an ArrayBuffer (the memory); false, with a TypeError thrown, otherwise.
-static bool memoryArgs(napi_env env, napi_callback_info info, size_t n, napi_value *argv, void **memory, size_t *length) {
+// Every kernel takes (memory, operands…, sizes…[, a float]). An operand is a byte offset into `memory` (an
+// ArrayBuffer: the wasm heap), or a Float32Array of its own (a tensor of tfjs's cpu backend, outside any
+// heap; `memory` may then be null). Each is checked to hold the floats the kernel will touch.
+struct args {
+  napi_env env;
+  napi_value argv[12];
+  char *base;    // the memory, or NULL
+  size_t length; // its bytes
+};
+
+static bool typeError(napi_env env) {
+  napi_throw_type_error(env, NULL, "rmt kernels: arguments of the wrong type or count");
+  return false;
+}
+
+// Exactly n arguments; the first an ArrayBuffer, null or undefined.
+static bool readArgs(napi_env env, napi_callback_info info, size_t n, struct args *a) {
   size_t argc = n;
-  bool ok = napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == n &&
-            napi_get_arraybuffer_info(env, argv[0], memory, length) == napi_ok;
-  if (!ok) napi_throw_type_error(env, NULL, "rmt kernels: arguments of the wrong type or count");
-  return ok;
-}
-
-static bool intArgs(napi_env env, napi_callback_info info, size_t ints, bool hasFloat, void **memory, size_t *length,
-                    int64_t *out, double *f) {
-  napi_value argv[10];
-  if (!memoryArgs(env, info, 1 + ints + (hasFloat ? 1 : 0), argv, memory, length)) return false;
-  bool ok = true;
-  for (size_t i = 0; ok && i < ints; i++) ok = napi_get_value_int64(env, argv[1 + i], &out[i]) == napi_ok;
-  if (ok && hasFloat) ok = napi_get_value_double(env, argv[1 + ints], f) == napi_ok;
-  if (!ok) napi_throw_type_error(env, NULL, "rmt kernels: arguments of the wrong type or count");
-  return ok;
-}
-
-// Whether `floats` float32s at byte offset `at` lie inside a memory of `length` bytes.
-static bool inside(int64_t at, int64_t floats, size_t length) {
-  return at >= 0 && at % 4 == 0 && floats >= 0 && at + floats * 4 <= (int64_t)length;
-}
-
-#define OUTSIDE(name)                                                                      \
-  do {                                                                                     \
-    napi_throw_range_error(env, NULL, "rmt kernels: " name " operands outside the memory"); \
-    return NULL;                                                                           \
-  } while (0)
-
-// An array of n byte offsets (the kernels that take a list of operands).
-static bool offsetList(napi_env env, napi_value list, uint32_t n, int64_t *out) {
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value item;
-    if (napi_get_element(env, list, i, &item) != napi_ok || napi_get_value_int64(env, item, &out[i]) != napi_ok) {
-      napi_throw_type_error(env, NULL, "rmt kernels: arguments of the wrong type or count");
-      return false;
-    }
-  }
+  a->env = env, a->base = NULL, a->length = 0;
+  if (napi_get_cb_info(env, info, &argc, a->argv, NULL, NULL) != napi_ok || argc != n) return typeError(env);
+  napi_valuetype type;
+  if (napi_typeof(env, a->argv[0], &type) != napi_ok) return typeError(env);
+  if (type == napi_null || type == napi_undefined) return true;
+  bool isBuffer = false;
+  void *data = NULL;
+  if (napi_is_arraybuffer(env, a->argv[0], &isBuffer) != napi_ok || !isBuffer ||
+      napi_get_arraybuffer_info(env, a->argv[0], &data, &a->length) != napi_ok)
+    return typeError(env);
+  a->base = data;
   return true;
 }
 
-// matmul(memory: ArrayBuffer, aOffset, bOffset, cOffset, batch, aBatch, bBatch, m, n, k, transA, transB)
-// Offsets are in bytes into `memory`; aBatch and bBatch are `batch` or 1 (broadcast). Float32 only.
+static bool intArg(struct args *a, napi_value v, int64_t *out) {
+  return napi_get_value_int64(a->env, v, out) == napi_ok || typeError(a->env);
+}
+
+static bool rangeError(napi_env env, const char *what) {
+  char text[128];
+  snprintf(text, sizeof text, "rmt kernels: %s operands outside their memory or shapes invalid", what);
+  napi_throw_range_error(env, NULL, text);
+  return false;
+}
+
+// The address of an operand of `floats` float32s (a byte offset into the memory, or a Float32Array).
+static bool operand(struct args *a, napi_value v, int64_t floats, const char *what, float **out) {
+  napi_valuetype type;
+  if (napi_typeof(a->env, v, &type) != napi_ok) return typeError(a->env);
+  if (floats < 0) return rangeError(a->env, what);
+  if (type == napi_number) {
+    int64_t at;
+    if (!intArg(a, v, &at)) return false;
+    if (!a->base || at < 0 || at % 4 != 0 || floats > (int64_t)(a->length / 4) || at > (int64_t)a->length - floats * 4) return rangeError(a->env, what);
+    *out = (float *)(a->base + at);
+    return true;
+  }
+  bool isTyped = false;
+  napi_typedarray_type kind;
+  size_t count;
+  void *data;
+  if (napi_is_typedarray(a->env, v, &isTyped) != napi_ok || !isTyped ||
+      napi_get_typedarray_info(a->env, v, &kind, &count, &data, NULL, NULL) != napi_ok || kind != napi_float32_array)
+    return typeError(a->env);
+  if ((int64_t)count < floats) return rangeError(a->env, what);
+  *out = data;
+  return true;
+}
+
+// An array of n operands (the kernels that take a list), each of `floats` float32s (or, when floats is
+// NULL, just its element, for the caller to check).
+static bool listItem(struct args *a, napi_value list, uint32_t i, napi_value *item) {
+  return napi_get_element(a->env, list, i, item) == napi_ok || typeError(a->env);
+}
+
+// matmul(memory, a, b, c, batch, aBatch, bBatch, m, n, k, transA, transB): aBatch and bBatch are `batch` or 1
+// (one matrix shared by every product). Float32 only.
 static napi_value Matmul(napi_env env, napi_callback_info info) {
-  napi_value argv[12];
-  void *memory;
-  size_t length;
-  if (!memoryArgs(env, info, 12, argv, &memory, &length)) return NULL;
-  int64_t v[9];
-  for (int i = 0; i < 9; i++) CHECK(napi_get_value_int64(env, argv[i + 1], &v[i]));
+  struct args a;
+  if (!readArgs(env, info, 12, &a)) return NULL;
+  int64_t v[6];
+  for (int i = 0; i < 6; i++)
+    if (!intArg(&a, a.argv[i + 4], &v[i])) return NULL;
   bool transA, transB;
-  CHECK(napi_get_value_bool(env, argv[10], &transA));
-  CHECK(napi_get_value_bool(env, argv[11], &transB));
-  int64_t aOff = v[0], bOff = v[1], cOff = v[2], batch = v[3], aBatch = v[4], bBatch = v[5], m = v[6], n = v[7], k = v[8];
-  int64_t aSize = m * k * 4, bSize = k * n * 4, cSize = m * n * 4;
-  if (m < 0 || n < 0 || k < 0 || batch < 0 || (aBatch != batch && aBatch != 1) || (bBatch != batch && bBatch != 1) ||
-      aOff < 0 || bOff < 0 || cOff < 0 || (aOff | bOff | cOff) % 4 != 0 || aOff + aSize * aBatch > (int64_t)length ||
-      bOff + bSize * bBatch > (int64_t)length || cOff + cSize * batch > (int64_t)length || m > INT32_MAX / 4 ||
+  CHECK(napi_get_value_bool(env, a.argv[10], &transA));
+  CHECK(napi_get_value_bool(env, a.argv[11], &transB));
+  int64_t batch = v[0], aBatch = v[1], bBatch = v[2], m = v[3], n = v[4], k = v[5];
+  if (m < 0 || n < 0 || k < 0 || batch < 0 || (aBatch != batch && aBatch != 1) || (bBatch != batch && bBatch != 1) || m > INT32_MAX / 4 ||
       n > INT32_MAX / 4 || k > INT32_MAX / 4) {
-    napi_throw_range_error(env, NULL, "rmt kernels: matmul operands outside the memory or shapes invalid");
+    rangeError(env, "matmul");
     return NULL;
   }
-  char *base = memory;
-  for (int64_t i = 0; i < batch; i++) {
-    const float *a = (const float *)(base + aOff + (aBatch == 1 ? 0 : i * aSize));
-    const float *b = (const float *)(base + bOff + (bBatch == 1 ? 0 : i * bSize));
-    float *c = (float *)(base + cOff + i * cSize);
-    if (rmt_gemm((int)m, (int)n, (int)k, a, transA, b, transB, c) != 0) {
-      napi_throw_error(env, NULL, "rmt kernels: out of memory for packing buffers");
-      return NULL;
-    }
-  }
+  float *pa, *pb, *pc;
+  if (!operand(&a, a.argv[1], m * k * aBatch, "matmul", &pa) || !operand(&a, a.argv[2], k * n * bBatch, "matmul", &pb) ||
+      !operand(&a, a.argv[3], m * n * batch, "matmul", &pc))
+    return NULL;
+  if (batch == 0) return NULL;
+  if (rmt_gemm_batch(batch, (int)m, (int)n, (int)k, pa, aBatch == 1 ? 0 : m * k, transA, pb, bBatch == 1 ? 0 : k * n, transB, pc) != 0)
+    napi_throw_error(env, NULL, "rmt kernels: out of memory for packing buffers");
   return NULL;
 }
 
-// exp(memory: ArrayBuffer, xOffset, outOffset, count): out[i] = e^x[i] over float32s at byte offsets.
+// exp(memory, x, out, count): out[i] = e^x[i] (out may be x).
 static napi_value Exp(napi_env env, napi_callback_info info) {
-  void *memory;
-  size_t length;
-  int64_t v[3];
-  if (!intArgs(env, info, 3, false, &memory, &length, v, NULL)) return NULL;
-  if (!inside(v[0], v[2], length) || !inside(v[1], v[2], length)) OUTSIDE("exp");
-  rmt_exp((const float *)((char *)memory + v[0]), (float *)((char *)memory + v[1]), (size_t)v[2]);
+  struct args a;
+  int64_t count;
+  float *x, *out;
+  if (!readArgs(env, info, 4, &a) || !intArg(&a, a.argv[3], &count) || !operand(&a, a.argv[1], count, "exp", &x) ||
+      !operand(&a, a.argv[2], count, "exp", &out))
+    return NULL;
+  rmt_exp(x, out, (size_t)count);
   return NULL;
 }
 
-// adamw(memory, [p, m, v, g, pOut, mOut, vOut] byte offsets, count, Float32Array of the 10 step constants)
+// adamw(memory, [p, m, v, g, pOut, mOut, vOut], count, Float32Array of the 10 step constants)
 static napi_value Adamw(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  void *memory;
-  size_t length;
-  if (!memoryArgs(env, info, 4, argv, &memory, &length)) return NULL;
-  int64_t offsets[7], count;
-  if (!offsetList(env, argv[1], 7, offsets)) return NULL;
-  CHECK(napi_get_value_int64(env, argv[2], &count));
+  struct args a;
+  int64_t count;
+  if (!readArgs(env, info, 4, &a) || !intArg(&a, a.argv[2], &count)) return NULL;
+  float *ops[7];
+  for (uint32_t i = 0; i < 7; i++) {
+    napi_value item;
+    if (!listItem(&a, a.argv[1], i, &item) || !operand(&a, item, count, "adamw", &ops[i])) return NULL;
+  }
   napi_typedarray_type type;
   size_t constants;
   void *data;
-  CHECK(napi_get_typedarray_info(env, argv[3], &type, &constants, &data, NULL, NULL));
-  int ok = type == napi_float32_array && constants == 10 && count >= 0;
-  for (int i = 0; i < 7 && ok; i++) ok = inside(offsets[i], count, length);
-  if (!ok) {
-    napi_throw_range_error(env, NULL, "rmt kernels: adamw operands outside the memory, or not 10 float32 constants");
+  CHECK(napi_get_typedarray_info(env, a.argv[3], &type, &constants, &data, NULL, NULL));
+  if (type != napi_float32_array || constants != 10) {
+    rangeError(env, "adamw (10 float32 constants)");
     return NULL;
   }
   struct rmt_adamw_step step;
   memcpy(&step, data, sizeof step);
-  char *base = memory;
-  rmt_adamw((const float *)(base + offsets[0]), (const float *)(base + offsets[1]), (const float *)(base + offsets[2]),
-            (const float *)(base + offsets[3]), (float *)(base + offsets[4]), (float *)(base + offsets[5]),
-            (float *)(base + offsets[6]), (size_t)count, &step);
+  rmt_adamw(ops[0], ops[1], ops[2], ops[3], ops[4], ops[5], ops[6], (size_t)count, &step);
   return NULL;
 }
 
-// binary(memory, op, [aOffset, bOffset, outOffset], Int32Array [shape…, aStrides…, bStrides…])
+// binary(memory, op, [a, b, out], Int32Array [shape…, aStrides…, bStrides…])
 // op: 0 add, 1 subtract, 2 multiply, 3 divide. Strides are in elements, 0 where an operand broadcasts.
 static napi_value Binary(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  void *memory;
-  size_t length;
-  if (!memoryArgs(env, info, 4, argv, &memory, &length)) return NULL;
+  struct args a;
+  if (!readArgs(env, info, 4, &a)) return NULL;
   int32_t op;
-  CHECK(napi_get_value_int32(env, argv[1], &op));
-  int64_t offsets[3];
-  if (!offsetList(env, argv[2], 3, offsets)) return NULL;
+  CHECK(napi_get_value_int32(env, a.argv[1], &op));
   napi_typedarray_type type;
   size_t count;
   void *data;
-  CHECK(napi_get_typedarray_info(env, argv[3], &type, &count, &data, NULL, NULL));
+  CHECK(napi_get_typedarray_info(env, a.argv[3], &type, &count, &data, NULL, NULL));
   int rank = (int)(count / 3);
   int ok = type == napi_int32_array && count % 3 == 0 && rank <= RMT_MAX_RANK && op >= 0 && op <= 3;
   int64_t shape[RMT_MAX_RANK], as[RMT_MAX_RANK], bs[RMT_MAX_RANK], size = 1, aEnd = 0, bEnd = 0;
@@ -160,108 +175,138 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
     aEnd += shape[d] > 0 ? (shape[d] - 1) * as[d] : 0;
     bEnd += shape[d] > 0 ? (shape[d] - 1) * bs[d] : 0;
   }
-  for (int i = 0; i < 3 && ok; i++) ok = offsets[i] >= 0 && offsets[i] % 4 == 0;
-  // The last element each operand reaches, and the output's, must lie inside the memory.
-  ok = ok && (size == 0 || (offsets[0] + (aEnd + 1) * 4 <= (int64_t)length && offsets[1] + (bEnd + 1) * 4 <= (int64_t)length &&
-                            offsets[2] + size * 4 <= (int64_t)length));
   if (!ok) {
-    napi_throw_range_error(env, NULL, "rmt kernels: binary operands outside the memory or shapes invalid");
+    rangeError(env, "binary");
     return NULL;
   }
+  // The last element each operand reaches, and the output's, must lie inside its memory.
+  float *ops[3];
+  int64_t floats[3] = {size ? aEnd + 1 : 0, size ? bEnd + 1 : 0, size};
+  for (uint32_t i = 0; i < 3; i++) {
+    napi_value item;
+    if (!listItem(&a, a.argv[2], i, &item) || !operand(&a, item, floats[i], "binary", &ops[i])) return NULL;
+  }
   if (size == 0) return NULL;
-  char *base = memory;
-  rmt_binary(op, rank, shape, as, bs, (const float *)(base + offsets[0]), (const float *)(base + offsets[1]),
-             (float *)(base + offsets[2]));
+  rmt_binary(op, rank, shape, as, bs, ops[0], ops[1], ops[2]);
   return NULL;
 }
 
-// rmsnorm(memory, xOffset, wOffset, outOffset, rows, dim, eps)
+// rmsnorm(memory, x, w, out, rows, dim, eps)
 static napi_value RmsNorm(napi_env env, napi_callback_info info) {
-  void *memory;
-  size_t length;
-  int64_t v[5];
+  struct args a;
+  int64_t rows, dim;
   double eps;
-  if (!intArgs(env, info, 5, true, &memory, &length, v, &eps)) return NULL;
-  int64_t rows = v[3], dim = v[4];
-  if (rows < 0 || dim < 0 || !inside(v[0], rows * dim, length) || !inside(v[1], dim, length) || !inside(v[2], rows * dim, length))
-    OUTSIDE("rmsnorm");
-  char *base = memory;
-  rmt_rmsnorm((const float *)(base + v[0]), (const float *)(base + v[1]), (float *)(base + v[2]), rows, dim, (float)eps);
+  float *x, *w, *out;
+  if (!readArgs(env, info, 7, &a) || !intArg(&a, a.argv[4], &rows) || !intArg(&a, a.argv[5], &dim)) return NULL;
+  CHECK(napi_get_value_double(env, a.argv[6], &eps));
+  if (rows < 0 || dim < 0 || !operand(&a, a.argv[1], rows * dim, "rmsnorm", &x) || !operand(&a, a.argv[2], dim, "rmsnorm", &w) ||
+      !operand(&a, a.argv[3], rows * dim, "rmsnorm", &out)) {
+    if (rows < 0 || dim < 0) rangeError(env, "rmsnorm");
+    return NULL;
+  }
+  rmt_rmsnorm(x, w, out, rows, dim, (float)eps);
   return NULL;
 }
 
-// rope(memory, xOffset, cosOffset, sinOffset, outOffset, rows, heads, headDim), and ropeGrad with dy for x
-// and dx for out: the same layout, so one binding serves both (the function's data says which).
+// rope(memory, x, cos, sin, out, rows, heads, headDim), and ropeGrad with dy for x and dx for out: the same
+// layout, so one binding serves both (the function's data says which).
 typedef void (*rope_fn)(const float *, const float *, const float *, float *, int64_t, int64_t, int64_t);
 
 static napi_value Rope(napi_env env, napi_callback_info info) {
-  void *memory, *which;
-  size_t length;
-  int64_t v[7];
-  if (!intArgs(env, info, 7, false, &memory, &length, v, NULL)) return NULL;
+  struct args a;
+  void *which;
+  int64_t rows, heads, hd;
+  float *x, *c, *s, *out;
+  if (!readArgs(env, info, 8, &a) || !intArg(&a, a.argv[5], &rows) || !intArg(&a, a.argv[6], &heads) || !intArg(&a, a.argv[7], &hd)) return NULL;
   CHECK(napi_get_cb_info(env, info, NULL, NULL, NULL, &which));
-  int64_t rows = v[4], heads = v[5], hd = v[6];
-  if (rows < 0 || heads < 0 || hd < 0 || hd % 2 != 0 || !inside(v[0], rows * heads * hd, length) || !inside(v[1], rows * hd, length) ||
-      !inside(v[2], rows * hd, length) || !inside(v[3], rows * heads * hd, length))
-    OUTSIDE("rope");
-  char *base = memory;
-  (*(rope_fn *)which)((const float *)(base + v[0]), (const float *)(base + v[1]), (const float *)(base + v[2]), (float *)(base + v[3]),
-                      rows, heads, hd);
+  if (rows < 0 || heads < 0 || hd < 0 || hd % 2 != 0) {
+    rangeError(env, "rope");
+    return NULL;
+  }
+  if (!operand(&a, a.argv[1], rows * heads * hd, "rope", &x) || !operand(&a, a.argv[2], rows * hd, "rope", &c) ||
+      !operand(&a, a.argv[3], rows * hd, "rope", &s) || !operand(&a, a.argv[4], rows * heads * hd, "rope", &out))
+    return NULL;
+  (*(rope_fn *)which)(x, c, s, out, rows, heads, hd);
   return NULL;
 }
 
 static rope_fn ropeForward = rmt_rope, ropeBackward = rmt_rope_grad;
 
-// swiglu(memory, guOffset, outOffset, rows, hidden)
+// swiglu(memory, gu, out, rows, hidden)
 static napi_value Swiglu(napi_env env, napi_callback_info info) {
-  void *memory;
-  size_t length;
-  int64_t v[4];
-  if (!intArgs(env, info, 4, false, &memory, &length, v, NULL)) return NULL;
-  int64_t rows = v[2], hidden = v[3];
-  if (rows < 0 || hidden < 0 || !inside(v[0], rows * 2 * hidden, length) || !inside(v[1], rows * hidden, length)) OUTSIDE("swiglu");
-  char *base = memory;
-  if (rmt_swiglu((const float *)(base + v[0]), (float *)(base + v[1]), rows, hidden) != 0) {
-    napi_throw_error(env, NULL, "rmt kernels: out of memory");
+  struct args a;
+  int64_t rows, hidden;
+  float *gu, *out;
+  if (!readArgs(env, info, 5, &a) || !intArg(&a, a.argv[3], &rows) || !intArg(&a, a.argv[4], &hidden)) return NULL;
+  if (rows < 0 || hidden < 0) {
+    rangeError(env, "swiglu");
     return NULL;
   }
+  if (!operand(&a, a.argv[1], rows * 2 * hidden, "swiglu", &gu) || !operand(&a, a.argv[2], rows * hidden, "swiglu", &out)) return NULL;
+  if (rmt_swiglu(gu, out, rows, hidden) != 0) napi_throw_error(env, NULL, "rmt kernels: out of memory");
   return NULL;
 }
 
-// rmsnormGrad(memory, xOffset, wOffset, dyOffset, dxOffset, dwOffset, rows, dim, eps)
+// rmsnormGrad(memory, x, w, dy, dx, dw, rows, dim, eps)
 static napi_value RmsNormGrad(napi_env env, napi_callback_info info) {
-  void *memory;
-  size_t length;
-  int64_t v[7];
+  struct args a;
+  int64_t rows, dim;
   double eps;
-  if (!intArgs(env, info, 7, true, &memory, &length, v, &eps)) return NULL;
-  int64_t rows = v[5], dim = v[6];
-  if (rows < 0 || dim < 0 || !inside(v[0], rows * dim, length) || !inside(v[1], dim, length) || !inside(v[2], rows * dim, length) ||
-      !inside(v[3], rows * dim, length) || !inside(v[4], dim, length))
-    OUTSIDE("rmsnormGrad");
-  char *base = memory;
-  rmt_rmsnorm_grad((const float *)(base + v[0]), (const float *)(base + v[1]), (const float *)(base + v[2]), (float *)(base + v[3]),
-                   (float *)(base + v[4]), rows, dim, (float)eps);
+  float *x, *w, *dy, *dx, *dw;
+  if (!readArgs(env, info, 9, &a) || !intArg(&a, a.argv[6], &rows) || !intArg(&a, a.argv[7], &dim)) return NULL;
+  CHECK(napi_get_value_double(env, a.argv[8], &eps));
+  if (rows < 0 || dim < 0) {
+    rangeError(env, "rmsnormGrad");
+    return NULL;
+  }
+  if (!operand(&a, a.argv[1], rows * dim, "rmsnormGrad", &x) || !operand(&a, a.argv[2], dim, "rmsnormGrad", &w) ||
+      !operand(&a, a.argv[3], rows * dim, "rmsnormGrad", &dy) || !operand(&a, a.argv[4], rows * dim, "rmsnormGrad", &dx) ||
+      !operand(&a, a.argv[5], dim, "rmsnormGrad", &dw))
+    return NULL;
+  rmt_rmsnorm_grad(x, w, dy, dx, dw, rows, dim, (float)eps);
   return NULL;
 }
 
-// swigluGrad(memory, guOffset, dyOffset, dguOffset, rows, hidden)
+// swigluGrad(memory, gu, dy, dgu, rows, hidden)
 static napi_value SwigluGrad(napi_env env, napi_callback_info info) {
-  void *memory;
-  size_t length;
-  int64_t v[5];
-  if (!intArgs(env, info, 5, false, &memory, &length, v, NULL)) return NULL;
-  int64_t rows = v[3], hidden = v[4];
-  if (rows < 0 || hidden < 0 || !inside(v[0], rows * 2 * hidden, length) || !inside(v[1], rows * hidden, length) ||
-      !inside(v[2], rows * 2 * hidden, length))
-    OUTSIDE("swigluGrad");
-  char *base = memory;
-  if (rmt_swiglu_grad((const float *)(base + v[0]), (const float *)(base + v[1]), (float *)(base + v[2]), rows, hidden) != 0) {
-    napi_throw_error(env, NULL, "rmt kernels: out of memory");
+  struct args a;
+  int64_t rows, hidden;
+  float *gu, *dy, *dgu;
+  if (!readArgs(env, info, 6, &a) || !intArg(&a, a.argv[4], &rows) || !intArg(&a, a.argv[5], &hidden)) return NULL;
+  if (rows < 0 || hidden < 0) {
+    rangeError(env, "swigluGrad");
     return NULL;
   }
+  if (!operand(&a, a.argv[1], rows * 2 * hidden, "swigluGrad", &gu) || !operand(&a, a.argv[2], rows * hidden, "swigluGrad", &dy) ||
+      !operand(&a, a.argv[3], rows * 2 * hidden, "swigluGrad", &dgu))
+    return NULL;
+  if (rmt_swiglu_grad(gu, dy, dgu, rows, hidden) != 0) napi_throw_error(env, NULL, "rmt kernels: out of memory");
   return NULL;
 }
+
+// setThreads(n): threads one product may use, for this process (n < 1: the default, the cores it may run on).
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok) {
+    typeError(env);
+    return NULL;
+  }
+  rmt_set_threads(n);
+  return NULL;
+}
+
+// threads(): the current setting; defaultThreads(): the cores this process may run on.
+static napi_value Threads(napi_env env, napi_callback_info info) {
+  void *which;
+  napi_value out;
+  CHECK(napi_get_cb_info(env, info, NULL, NULL, NULL, &which));
+  CHECK(napi_create_int32(env, which ? rmt_default_threads() : rmt_threads(), &out));
+  return out;
+}
+
+static int defaultFlag = 1;
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_value fn, isa;
@@ -285,6 +330,12 @@ static napi_value Init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "ropeGrad", fn));
   CHECK(napi_create_function(env, "swigluGrad", NAPI_AUTO_LENGTH, SwigluGrad, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "swigluGrad", fn));
+  CHECK(napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, SetThreads, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "setThreads", fn));
+  CHECK(napi_create_function(env, "threads", NAPI_AUTO_LENGTH, Threads, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "threads", fn));
+  CHECK(napi_create_function(env, "defaultThreads", NAPI_AUTO_LENGTH, Threads, &defaultFlag, &fn));
+  CHECK(napi_set_named_property(env, exports, "defaultThreads", fn));
   CHECK(napi_create_string_utf8(env, ISA, NAPI_AUTO_LENGTH, &isa));
   CHECK(napi_set_named_property(env, exports, "isa", isa));
   return exports;

@@ -5,6 +5,19 @@
 
 // C (m × n, row-major) = op(A) (m × k) · op(B) (k × n); op transposes when asked. 0, or -1 out of memory.
 int rmt_gemm(int m, int n, int k, const float *a, int transA, const float *b, int transB, float *c);
+// `batch` such products, A's and B's aStride and bStride floats apart (0: one shared), C's m·n apart; split
+// over the thread pool when large, bit-identical to one thread. 0, or -1 out of memory.
+int rmt_gemm_batch(int64_t batch, int m, int n, int k, const float *a, int64_t aStride, int transA, const float *b, int64_t bStride,
+                   int transB, float *c);
+
+// The thread pool (threads.c): threads a product may use (env RMT_KERNEL_THREADS, else the cores this
+// process may run on); set it (n < 1: back to the default); run fn(ctx, 0…tasks−1) over the pool, the
+// caller taking part, or inline when the pool is busy or one thread is set.
+typedef void (*rmt_task)(void *ctx, int task);
+int rmt_threads(void);
+int rmt_default_threads(void);
+void rmt_set_threads(int n);
+void rmt_parallel(int tasks, rmt_task fn, void *ctx);
 
 // out[i] = e^x[i] for i < count, within 2 ulp of the correctly rounded result (exp.c); out may be x.
 void rmt_exp(const float *x, float *out, size_t count);

@@ -8,19 +8,33 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-/** Outputs must not overlap the inputs (`exp` excepted): the C code declares its arrays `restrict`. */
+/**
+ * Where an operand lives: a byte offset into the call's `memory` (the wasm heap), or a Float32Array of its
+ * own (a tensor of tfjs's cpu backend, outside any heap; `memory` may then be null). Mixed freely.
+ */
+export type Operand = number | Float32Array;
+
+/** A kernel's memory: an ArrayBuffer that number operands are offsets into, or null when every operand is an array. */
+export type Memory = ArrayBufferLike | null;
+
+/**
+ * Outputs must not overlap the inputs (`exp` excepted): the C code declares its arrays `restrict`.
+ * Every operand is an {@link Operand}; the docs below say "byte offsets" for the wasm-heap form.
+ */
 export interface Kernels {
   /**
    * C = op(A)·op(B) for `batch` products, in place in `memory`: A is m×k (stored k×m when `transA`),
    * B is k×n (stored n×k when `transB`), C is m×n, all row-major float32 at byte offsets. `aBatch` and
    * `bBatch` are `batch`, or 1 to use the same matrix for every product. Throws a RangeError for operands
-   * outside `memory`.
+   * outside `memory`. Large products are split over the thread pool ({@link Kernels.setThreads}) by rows,
+   * column panels or products, each part computed exactly as on one thread: the result is bit-identical
+   * for every thread count.
    */
   matmul(
-    memory: ArrayBufferLike,
-    aOffset: number,
-    bOffset: number,
-    cOffset: number,
+    memory: Memory,
+    aOffset: Operand,
+    bOffset: Operand,
+    cOffset: Operand,
     batch: number,
     aBatch: number,
     bBatch: number,
@@ -34,35 +48,46 @@ export interface Kernels {
    * out[i] = e^x[i] for `count` float32s at byte offsets in `memory` (out may be x), within 1 ulp of the
    * correctly rounded value (measured over the whole range). Throws a RangeError for operands outside `memory`.
    */
-  exp(memory: ArrayBufferLike, xOffset: number, outOffset: number, count: number): void;
+  exp(memory: Memory, xOffset: Operand, outOffset: Operand, count: number): void;
   /**
    * One AdamW step over `count` float32s in place in `memory`. `offsets` are the byte offsets of
    * [p, m, v, g, pOut, mOut, vOut]; `constants` holds, as float32, [lr, β1, 1−β1, β2, 1−β2, ε, c1, c2,
    * decay, gradScale]: g' = g·gradScale, m' = β1·m + (1−β1)·g', v' = β2·v + (1−β2)·g'²,
    * p' = p·decay − lr·(m'/c1)/(√(v'/c2) + ε). Throws a RangeError for operands outside `memory`.
    */
-  adamw(memory: ArrayBufferLike, offsets: readonly number[], count: number, constants: Float32Array): void;
+  adamw(memory: Memory, offsets: readonly Operand[], count: number, constants: Float32Array): void;
   /**
    * out = a op b with broadcasting (op: 0 add, 1 subtract, 2 multiply, 3 divide), float32 at the byte
    * `offsets` [a, b, out] in `memory`. `dims` holds the output shape (rank ≤ 8), then a's and then b's
    * element strides over it, 0 where an operand broadcasts. Throws a RangeError for operands outside `memory`.
    */
-  binary(memory: ArrayBufferLike, op: 0 | 1 | 2 | 3, offsets: readonly number[], dims: Int32Array): void;
+  binary(memory: Memory, op: 0 | 1 | 2 | 3, offsets: readonly Operand[], dims: Int32Array): void;
   /** out[r] = x[r]·(1/√(mean(x[r]²) + eps))·w for `rows` rows of `dim` float32s (byte offsets in `memory`). */
-  rmsnorm(memory: ArrayBufferLike, xOffset: number, wOffset: number, outOffset: number, rows: number, dim: number, eps: number): void;
+  rmsnorm(memory: Memory, xOffset: Operand, wOffset: Operand, outOffset: Operand, rows: number, dim: number, eps: number): void;
   /**
    * Rotary embedding, rotate-half convention: x [rows, heads, headDim], cos and sin [rows, headDim] shared
    * by the heads; out = x·cos + concat(−x₂, x₁)·sin.
    */
-  rope(memory: ArrayBufferLike, xOffset: number, cosOffset: number, sinOffset: number, outOffset: number, rows: number, heads: number, headDim: number): void;
+  rope(memory: Memory, xOffset: Operand, cosOffset: Operand, sinOffset: Operand, outOffset: Operand, rows: number, heads: number, headDim: number): void;
   /** gu [rows, 2·hidden] = gate | up → out [rows, hidden] = gate·σ(gate)·up. */
-  swiglu(memory: ArrayBufferLike, guOffset: number, outOffset: number, rows: number, hidden: number): void;
+  swiglu(memory: Memory, guOffset: Operand, outOffset: Operand, rows: number, hidden: number): void;
   /** Gradient of {@link Kernels.rmsnorm}: dx [rows, dim] and dw [dim] (summed over rows) from x, w and dy. */
-  rmsnormGrad(memory: ArrayBufferLike, xOffset: number, wOffset: number, dyOffset: number, dxOffset: number, dwOffset: number, rows: number, dim: number, eps: number): void;
+  rmsnormGrad(memory: Memory, xOffset: Operand, wOffset: Operand, dyOffset: Operand, dxOffset: Operand, dwOffset: Operand, rows: number, dim: number, eps: number): void;
   /** Gradient of {@link Kernels.rope} with respect to x: dy·cos + Rᵀ(dy·sin). */
-  ropeGrad(memory: ArrayBufferLike, dyOffset: number, cosOffset: number, sinOffset: number, dxOffset: number, rows: number, heads: number, headDim: number): void;
+  ropeGrad(memory: Memory, dyOffset: Operand, cosOffset: Operand, sinOffset: Operand, dxOffset: Operand, rows: number, heads: number, headDim: number): void;
   /** Gradient of {@link Kernels.swiglu}: dgu [rows, 2·hidden] from gu and dy [rows, hidden]. */
-  swigluGrad(memory: ArrayBufferLike, guOffset: number, dyOffset: number, dguOffset: number, rows: number, hidden: number): void;
+  swigluGrad(memory: Memory, guOffset: Operand, dyOffset: Operand, dguOffset: Operand, rows: number, hidden: number): void;
+  /**
+   * Threads one product may use, for the whole process (Node worker threads share the pool): `n` < 1 restores
+   * the default, the cores this process may run on ({@link Kernels.defaultThreads}), or `RMT_KERNEL_THREADS`
+   * when set at load. Set 1 where other threads already take the cores (@rmt/trainer's data-parallel
+   * workers). A product that finds the pool busy with another thread's product runs on its caller's thread.
+   */
+  setThreads(n: number): void;
+  /** The current thread setting. */
+  threads(): number;
+  /** The cores this process may run on (its CPU affinity). */
+  defaultThreads(): number;
   /** The vector instructions it was compiled for: `avx512`, `avx2`, `avx` or `generic`. */
   isa: string;
 }

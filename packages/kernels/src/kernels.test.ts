@@ -5,6 +5,13 @@ const status = loadKernels();
 // CI sets RMT_REQUIRE_NATIVE_KERNELS=1: there `npm ci` must have compiled the kernels, so these tests run.
 const required = process.env.RMT_REQUIRE_NATIVE_KERNELS === '1';
 
+/** The suite, or one skipped entry whose title says why the kernels did not load (as @rmt/testing's
+ *  describeOrSkip does; this package sits below @rmt/backend, so its tests cannot import that). */
+function describeNative(name: string, suite: () => void): void {
+  if (status.available) describe(name, suite);
+  else it.skip(`${name} — skipped: ${status.reason}`, () => {});
+}
+
 /** op(A)·op(B) in float64, the independent reference. */
 function reference(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transA: boolean, transB: boolean): Float64Array {
   const c = new Float64Array(m * n);
@@ -25,7 +32,7 @@ it('is compiled where the build is required', () => {
   expect(status.reason.length).toBeGreaterThan(0);
 });
 
-describe.skipIf(!status.available)('native matmul', () => {
+describeNative('native matmul', () => {
   const kernels = status.available ? status.kernels : undefined!;
 
   // Sizes off every tile edge (MR ≤ 8 rows, NR ≤ 32 columns, k-blocks of 256), one row (the vector path),
@@ -70,7 +77,7 @@ describe.skipIf(!status.available)('native matmul', () => {
     const memory = new ArrayBuffer(64);
     expect(() => kernels.matmul(memory, 0, 0, 52, 1, 1, 1, 2, 2, 2, false, false)).toThrow(RangeError); // C ends 4 bytes past the end
     expect(() => kernels.matmul(memory, 0, 0, 48, 1, 1, 1, 2, 2, 2, false, false)).not.toThrow();
-    expect(() => kernels.matmul(memory, 0, 0, 0, 2, 3, 1, 1, 1, 1, false, false)).toThrow(/outside the memory or shapes invalid/);
+    expect(() => kernels.matmul(memory, 0, 0, 0, 2, 3, 1, 1, 1, 1, false, false)).toThrow(/outside their memory or shapes invalid/);
     expect(() => kernels.matmul(memory, -4, 0, 0, 1, 1, 1, 1, 1, 1, false, false)).toThrow(RangeError);
     expect(() => kernels.matmul(memory, 2, 0, 0, 1, 1, 1, 1, 1, 1, false, false)).toThrow(RangeError);
     expect(() => (kernels.matmul as (...args: unknown[]) => void)(memory, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0)).toThrow(TypeError);
@@ -78,7 +85,64 @@ describe.skipIf(!status.available)('native matmul', () => {
   });
 });
 
-describe.skipIf(!status.available)('native exp', () => {
+describeNative('native matmul on the thread pool', () => {
+  const kernels = status.available ? status.kernels : undefined!;
+  const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
+  /** C from the kernel with `threads` threads, operands as Float32Arrays of their own (tfjs cpu tensors). */
+  const product = (threads: number, a: Float32Array, b: Float32Array, batch: number, aBatch: number, bBatch: number, m: number, n: number, k: number, tA: boolean, tB: boolean) => {
+    const c = new Float32Array(batch * m * n).fill(Number.NaN);
+    kernels.setThreads(threads);
+    try {
+      kernels.matmul(null, a, b, c, batch, aBatch, bBatch, m, n, k, tA, tB);
+    } finally {
+      kernels.setThreads(0);
+    }
+    return c;
+  };
+
+  it('reads its thread count from the machine, and takes a setting', () => {
+    expect(kernels.defaultThreads()).toBeGreaterThanOrEqual(1);
+    kernels.setThreads(3);
+    expect(kernels.threads()).toBe(3);
+    kernels.setThreads(0);
+    expect(kernels.threads()).toBe(process.env.RMT_KERNEL_THREADS ? Number(process.env.RMT_KERNEL_THREADS) : kernels.defaultThreads());
+  });
+
+  // Large enough to be split (≥ 2²¹ multiply-adds), by columns (m ≤ n), rows (m > n) and products, off every
+  // tile edge; 1 and 2 rows (vector path, few-row direct path), and rows one past a panel edge (MR + 1).
+  const shapes: [number, number, number, number, number][] = [
+    [1, 1, 2048, 1031, 0], [1, 2, 1000, 1100, 0], [1, 16, 4133, 160, 0], [1, 97, 333, 200, 0], [1, 700, 65, 300, 0], [1, 17, 900, 260, 0],
+    [6, 33, 130, 257, 1], [48, 24, 64, 64, 2], [3, 65, 70, 300, 0],
+  ];
+  for (const [batch, m, n, k, share] of shapes)
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const)
+      it(`${batch} × ${m}×${k} · ${k}×${n}${tA ? ' Aᵀ' : ''}${tB ? ' Bᵀ' : ''}: 2, 3 and 8 threads bit-identical to 1, and within float64 tolerance`, () => {
+        const aBatch = share === 1 ? 1 : batch, bBatch = share === 2 ? 1 : batch;
+        const a = Float32Array.from({ length: aBatch * m * k }, random);
+        const b = Float32Array.from({ length: bBatch * k * n }, random);
+        const one = product(1, a, b, batch, aBatch, bBatch, m, n, k, tA, tB);
+        for (const threads of [2, 3, 8]) expect(bits(product(threads, a, b, batch, aBatch, bBatch, m, n, k, tA, tB))).toEqual(bits(one));
+        const i = batch - 1;
+        const expected = reference(a.subarray((aBatch === 1 ? 0 : i) * m * k, ((aBatch === 1 ? 0 : i) + 1) * m * k), b.subarray((bBatch === 1 ? 0 : i) * k * n, ((bBatch === 1 ? 0 : i) + 1) * k * n), m, n, k, tA, tB);
+        const got = one.subarray(i * m * n);
+        for (let j = 0; j < expected.length; j++) expect(Math.abs(got[j]! - expected[j]!)).toBeLessThanOrEqual(1e-5 * Math.sqrt(k) + 1e-6);
+      });
+
+  it('checks Float32Array operands: too short, or of another type, is refused', () => {
+    const a = new Float32Array(6), b = new Float32Array(6);
+    expect(() => kernels.matmul(null, a, b, new Float32Array(3), 1, 1, 1, 2, 2, 3, false, false)).toThrow(RangeError);
+    expect(() => kernels.matmul(null, a, b, new Float32Array(4), 1, 1, 1, 2, 2, 3, false, false)).not.toThrow();
+    expect(() => kernels.matmul(null, a, b, new Int32Array(4) as unknown as Float32Array, 1, 1, 1, 2, 2, 3, false, false)).toThrow(TypeError);
+    expect(() => kernels.matmul(null, 0, b, new Float32Array(4), 1, 1, 1, 2, 2, 3, false, false)).toThrow(RangeError); // an offset needs a memory
+    const memory = new ArrayBuffer(4 * 6);
+    new Float32Array(memory).set([1, 2, 3, 4, 5, 6]);
+    const c = new Float32Array(4);
+    kernels.matmul(memory, 0, Float32Array.of(1, 0, 0, 1, 1, 1), c, 1, 1, 1, 2, 2, 3, false, false); // mixed: A on the heap
+    expect(Array.from(c)).toEqual([4, 5, 10, 11]);
+  });
+});
+
+describeNative('native exp', () => {
   const kernels = status.available ? status.kernels : undefined!;
 
   it('is within 1 ulp of float64 e^x across the float range, and exact at the edges', () => {
@@ -111,7 +175,7 @@ describe.skipIf(!status.available)('native exp', () => {
   });
 });
 
-describe.skipIf(!status.available)('native binary and adamw', () => {
+describeNative('native binary and adamw', () => {
   const kernels = status.available ? status.kernels : undefined!;
 
   it('broadcasts by strides: a [2, 3] row-wise times b [3]', () => {

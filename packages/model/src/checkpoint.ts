@@ -1,64 +1,28 @@
-// Model checkpoints: a folder with model.safetensors (HF Llama names) + config.json (HF LlamaConfig keys,
-// plus an `rmt` block for what HF has no key for) + the tokenizer. Every file is written atomically.
+// Model checkpoints: a folder with model.safetensors (HF names) + config.json (the HF config of the family
+// that reproduces the model, hf-config.ts) + the tokenizer. Every file is written atomically. Hugging Face
+// folders (Llama, SmolLM2, Qwen2, Qwen3; one file or sharded) load through the same path.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readInput, readSafetensors, writeFileAtomic, writeSafetensors, type TensorMap } from '@rmt/core';
-import { parseLlamaConfig, type LlamaConfig } from './config.js';
+import type { LlamaConfig } from './config.js';
+import { fromHfConfig, toHfConfig } from './hf-config.js';
 import { importLlama2c } from './llama2c-import.js';
 import type { LlamaModel } from './llama.js';
 import { ByteTokenizer } from './tokenizers/byte.js';
 import { HuggingFaceTokenizer } from './tokenizers/huggingface.js';
 import { Llama2cTokenizer } from './tokenizers/llama2c.js';
 import type { Tokenizer } from './tokenizers/tokenizer.js';
-import { fromHfTensors, toHfTensors } from './weights.js';
+import { checkHfTensor, expectedHfTensors, fromHfTensors, toHfTensors } from './weights.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'config.json';
+export const INDEX_FILE = 'model.safetensors.index.json';
 const BYTE_TOKENIZER_FILE = 'tokenizer.rmt.json';
 const LLAMA2C_TOKENIZER_FILE = 'tokenizer.bin';
 const HF_TOKENIZER_FILE = 'tokenizer.json';
+const TOKENIZER_FILES = [BYTE_TOKENIZER_FILE, HF_TOKENIZER_FILE, LLAMA2C_TOKENIZER_FILE];
 
-/** config.json in Hugging Face's LlamaConfig vocabulary. */
-export function toHfConfig(c: LlamaConfig): Record<string, unknown> {
-  return {
-    architectures: ['LlamaForCausalLM'],
-    model_type: 'llama',
-    hidden_size: c.dim,
-    intermediate_size: c.hiddenDim,
-    num_hidden_layers: c.nLayers,
-    num_attention_heads: c.nHeads,
-    num_key_value_heads: c.nKvHeads,
-    vocab_size: c.vocabSize,
-    max_position_embeddings: c.maxSeqLen,
-    rope_theta: c.ropeTheta,
-    rms_norm_eps: c.normEps,
-    tie_word_embeddings: c.tieEmbeddings,
-    hidden_act: 'silu',
-    torch_dtype: 'float32',
-    rmt: { positionEncoding: c.positionEncoding },
-  };
-}
-
-export function fromHfConfig(json: Record<string, unknown>, file: string): LlamaConfig {
-  if (json.model_type !== undefined && json.model_type !== 'llama') throw new Error(`${file}: model_type '${String(json.model_type)}' is not a Llama model`);
-  const heads = json.num_attention_heads;
-  return parseLlamaConfig(
-    {
-      dim: json.hidden_size,
-      nLayers: json.num_hidden_layers,
-      nHeads: heads,
-      nKvHeads: json.num_key_value_heads ?? heads,
-      hiddenDim: json.intermediate_size,
-      vocabSize: json.vocab_size,
-      maxSeqLen: json.max_position_embeddings,
-      ropeTheta: json.rope_theta ?? 10000,
-      normEps: json.rms_norm_eps ?? 1e-5,
-      tieEmbeddings: json.tie_word_embeddings ?? false,
-      positionEncoding: (json.rmt as { positionEncoding?: string } | undefined)?.positionEncoding ?? 'rope',
-    },
-    file,
-  );
-}
+export { fromHfConfig, toHfConfig } from './hf-config.js';
 
 async function readJson(path: string): Promise<Record<string, unknown>> {
   const text = await readInput(path, 'utf8');
@@ -98,7 +62,7 @@ export async function saveTokenizer(dir: string, tokenizer: Tokenizer): Promise<
  */
 export async function loadTokenizer(path: string, vocabSize?: number): Promise<Tokenizer> {
   if (existsSync(path) && statSync(path).isDirectory()) {
-    for (const name of [BYTE_TOKENIZER_FILE, HF_TOKENIZER_FILE, LLAMA2C_TOKENIZER_FILE]) {
+    for (const name of TOKENIZER_FILES) {
       if (existsSync(join(path, name))) return loadTokenizer(join(path, name), vocabSize ?? (await readVocabSize(path)));
     }
     throw new Error(`${path}: no tokenizer file (${BYTE_TOKENIZER_FILE}, ${HF_TOKENIZER_FILE} or ${LLAMA2C_TOKENIZER_FILE})`);
@@ -130,18 +94,47 @@ export async function saveModel(dir: string, model: LlamaModel, tokenizer?: Toke
   if (tokenizer) await saveTokenizer(dir, tokenizer);
 }
 
-async function readFolderTensors(dir: string): Promise<TensorMap> {
-  const single = join(dir, WEIGHTS_FILE);
-  if (existsSync(single)) return (await readSafetensors(single)).tensors;
-  const indexFile = join(dir, 'model.safetensors.index.json');
-  if (!existsSync(indexFile)) throw new Error(`${dir}: no ${WEIGHTS_FILE} or model.safetensors.index.json`);
-  const index = await readJson(indexFile);
-  const shards = new Set(Object.values((index.weight_map ?? {}) as Record<string, string>));
+/**
+ * The tensors of a folder: model.safetensors, or the shards model.safetensors.index.json names. Shards are
+ * read one at a time and each tensor is checked against the config as its shard is read, so only one
+ * shard's bytes are held at once (the float32 values kept are the model itself) and a wrong shape or
+ * stray name fails before the remaining shards are read.
+ */
+async function readFolderTensors(dir: string, config: LlamaConfig): Promise<TensorMap> {
+  const expected = expectedHfTensors(config);
   const all: TensorMap = new Map();
-  for (const shard of shards) {
-    if (basename(shard) !== shard) throw new Error(`${indexFile}: shard name '${shard}' must be a file in the same folder`);
-    for (const [name, t] of (await readSafetensors(join(dir, shard))).tensors) all.set(name, t);
+  const addFile = async (file: string, names?: Set<string>, indexFile?: string) => {
+    const { tensors } = await readSafetensors(file);
+    for (const [name, t] of tensors) {
+      if (names && !names.has(name)) throw new Error(`${file}: tensor '${name}' is not assigned to this shard by ${indexFile}`);
+      if (all.has(name)) throw new Error(`${file}: tensor '${name}' appears in more than one shard`);
+      if (checkHfTensor(config, expected, name, t.shape, file)) all.set(name, t);
+    }
+    const absent = [...(names ?? [])].filter((n) => !tensors.has(n));
+    if (absent.length > 0) throw new Error(`${file}: ${indexFile} puts tensor '${absent[0]}' in this shard, but it is not there`);
+  };
+  const single = join(dir, WEIGHTS_FILE);
+  if (existsSync(single)) {
+    await addFile(single);
+    return all;
   }
+  const indexFile = join(dir, INDEX_FILE);
+  if (!existsSync(indexFile)) throw new Error(`${dir}: no ${WEIGHTS_FILE} or ${INDEX_FILE}`);
+  const map = (await readJson(indexFile)).weight_map;
+  if (typeof map !== 'object' || map === null || Array.isArray(map) || !Object.values(map).every((v) => typeof v === 'string')) {
+    throw new Error(`${indexFile}: weight_map must map tensor names to shard file names`);
+  }
+  const byShard = new Map<string, Set<string>>();
+  for (const [name, shard] of Object.entries(map as Record<string, string>)) {
+    if (basename(shard) !== shard || shard === '' || shard === '.' || shard === '..') throw new Error(`${indexFile}: shard name '${shard}' must be a file in the same folder`);
+    byShard.set(shard, (byShard.get(shard) ?? new Set()).add(name));
+  }
+  // Check every shard exists before reading any, so a missing one is reported at once, not after the rest.
+  for (const [shard, names] of byShard) {
+    if (!existsSync(join(dir, shard))) throw new Error(`${indexFile}: names shard '${shard}' (holding '${[...names][0]}'), which is missing from ${dir}`);
+  }
+  // In file-name order (model-00001-of-…, …), so errors and reads are the same whatever the index's order.
+  for (const shard of [...byShard.keys()].sort()) await addFile(join(dir, shard), byShard.get(shard), INDEX_FILE);
   return all;
 }
 
@@ -160,11 +153,10 @@ export async function loadModel(path: string, tokenizerPath?: string): Promise<L
   if (!existsSync(path)) throw new Error(`${path}: no such file or folder`);
   if (statSync(path).isDirectory()) {
     const config = fromHfConfig(await readJson(join(path, CONFIG_FILE)), join(path, CONFIG_FILE));
-    const model = fromHfTensors(config, await readFolderTensors(path), path);
-    const tokenizer = await loadTokenizer(tokenizerPath ?? path, config.vocabSize).catch((error: unknown) => {
-      if (tokenizerPath) throw error;
-      return undefined;
-    });
+    const model = fromHfTensors(config, await readFolderTensors(path, config), path);
+    // A folder may have no tokenizer (weights only); one it has must load, or the error says why.
+    const hasTokenizer = tokenizerPath !== undefined || TOKENIZER_FILES.some((name) => existsSync(join(path, name)));
+    const tokenizer = hasTokenizer ? await loadTokenizer(tokenizerPath ?? path, config.vocabSize) : undefined;
     return { model, tokenizer, format: 'safetensors-folder' };
   }
   const model = await importLlama2c(path);

@@ -108,7 +108,8 @@ it('save → load is bit-exact (weights, config, tokenizer), untied and learned 
     const tokenizer = new ByteTokenizer(['<pad>', '<s>', '</s>']);
     await saveModel(dir, model, tokenizer);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ architectures: ['LlamaForCausalLM'], hidden_size: 32, num_key_value_heads: 2, tie_word_embeddings: false });
+    // Learned positions are not Llama's RoPE: their own architecture name, so transformers never mis-loads them.
+    expect(config).toMatchObject({ architectures: ['RmtLearnedPositionsForCausalLM'], model_type: 'rmt-learned-pos', hidden_size: 32, num_key_value_heads: 2, tie_word_embeddings: false });
     const loaded = await loadModel(dir);
     expect(loaded.model.config).toEqual(model.config);
     const a = model.parameters().map((p) => Array.from(p.dataSync()));

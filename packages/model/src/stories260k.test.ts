@@ -1,15 +1,15 @@
-// Real-data tests: llama2.c's stories260K + tok512 (../shared/data, never copied into the repo).
+// Real-data tests: llama2.c's stories260K + tok512 (the shared test data, never copied into the repo).
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { tf } from '@rmt/backend';
-import { describeEachBackend, hasSharedData, sharedDataDir } from '@rmt/testing';
+import { describeEachBackend, describeOrSkip, sharedData, sharedDataSkip } from '@rmt/testing';
 import { generate, loadModel, saveModel, scoreTokens, tokenBoundaries, type LlamaModel, type Tokenizer } from './index.js';
 
-const modelPath = join(sharedDataDir, 'stories260k/stories260K.bin');
-const tokPath = join(sharedDataDir, 'stories260k/tok512.bin');
+const modelPath = sharedData('stories260k/stories260K.bin');
+const tokPath = sharedData('stories260k/tok512.bin');
 // Produced by tools/reference/llama2c_logits.py: float64 NumPy forward pass + run.c's encoding.
 const reference = JSON.parse(readFileSync(new URL('../test/fixtures/stories260k-logits.json', import.meta.url), 'utf8')) as {
   text: string;
@@ -28,7 +28,7 @@ function relativeError(ours: Float32Array, ref: number[][]): number {
   return maxDiff / maxRef;
 }
 
-describe.skipIf(!hasSharedData)('stories260K (real llama2.c checkpoint)', () => {
+describeOrSkip('stories260K (real llama2.c checkpoint)', sharedDataSkip, () => {
   describeEachBackend('import', () => {
     let model: LlamaModel;
     let tokenizer: Tokenizer;
@@ -83,10 +83,10 @@ describe.skipIf(!hasSharedData)('stories260K (real llama2.c checkpoint)', () => 
   });
 });
 
-describe.skipIf(!hasSharedData)('scoreTokens on the TinyStories sample', () => {
+describeOrSkip('scoreTokens on the TinyStories sample', sharedDataSkip, () => {
   it('matches a position-by-position float64 recomputation from the logits', async () => {
     const { model, tokenizer } = await loadModel(modelPath, tokPath);
-    const text = readFileSync(join(sharedDataDir, 'tinystories-sample/tinystories_sample.txt'), 'utf8').slice(0, 400);
+    const text = readFileSync(sharedData('tinystories-sample/tinystories_sample.txt'), 'utf8').slice(0, 400);
     const ids = tokenizer!.encode(text);
     const score = scoreTokens(model, ids, { window: 64, batch: 3 });
     expect(score.tokens).toBe(ids.length - 1);

@@ -48,7 +48,7 @@ export interface ExpectedTensor {
 export function expectedHfTensors(c: LlamaConfig): Map<string, ExpectedTensor> {
   const hd = headDim(c);
   const D = 'hidden_size';
-  const HD = c.headDim === undefined ? 'hidden_size / num_attention_heads' : 'head_dim';
+  const HD = c.headDim === undefined ? 'head_dim (default hidden_size / num_attention_heads)' : 'head_dim';
   const Q = `num_attention_heads × ${HD}`;
   const KV = `num_key_value_heads × ${HD}`;
   const I = 'intermediate_size';

@@ -2,61 +2,18 @@
 // Each step reads top to bottom: sample key sites → prompts with B_t → rollouts → rewards → group
 // advantages → dual-loss update → metrics → checkpoint. Every phase is timed (`timing/<phase>`).
 import { activeBackend, tf } from '@rmt/backend';
-import type { BudgetConfig, BudgetSchedule } from '@rmt/budget';
+import type { BudgetSchedule } from '@rmt/budget';
+import { createRng, type Rng, type RngState } from '@rmt/core';
 import type { Sampler } from '@rmt/curriculum';
 import { siteContext, siteContinuation, type PromptFormat, type Site } from '@rmt/data';
-import { groupAdvantages, type DualLossConfig } from '@rmt/dual-loss';
-import { createRng, type RngState } from '@rmt/core';
+import { groupAdvantages, type GroupAdvantages } from '@rmt/dual-loss';
 import type { LlamaModel, Tokenizer } from '@rmt/model';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { AdamW, learningRateAt, type AdamWOptions } from './optimizer.js';
+import { methodSwitches, type MidtrainSettings } from './config.js';
+import { AdamW, learningRateAt } from './optimizer.js';
+import { ParallelWorkers, workerCount } from './parallel.js';
 import { rollout, type RolloutBatch } from './rollout.js';
-import { dualUpdate } from './update.js';
-import { ParallelWorkers } from './parallel.js';
-
-export type Method = 'rmt' | 'rpt' | 'ntp';
-
-export interface MidtrainSettings {
-  method: Method;
-  steps: number;
-  /** Key sites per step (each gets G rollouts); the NTP baseline reads as many windows per step. */
-  sitesPerStep: number;
-  groupSize: number;
-  temperature: number;
-  topK?: number;
-  topP?: number;
-  /** Reasoning cap when no budget is in force. */
-  maxReasoningTokens: number;
-  continuationTokens: number;
-  /** Ablation switches (METHOD.md §5): the dynamic budget and the NTP term. (The curriculum is the sampler.) */
-  useBudget: boolean;
-  useNtp: boolean;
-  lr: number;
-  warmup: number;
-  decay: 'cosine' | 'linear' | 'constant';
-  minLrRatio: number;
-  optimizer: AdamWOptions;
-  loss: DualLossConfig;
-  microBatchRows: number;
-  seed: number;
-  checkpointEvery: number;
-  keepLastN: number;
-  /** Warn when frac_reward_zero_std or completions/clipped_ratio stays ≥ 0.95 for this many steps. */
-  warnAfter: number;
-  /** Save this many rollouts per step to rollouts.jsonl (the first sites). */
-  sampleRollouts: number;
-  /**
-   * A step whose gradients are NaN/Inf: 'stop' (default) ends the run with the last good checkpoint; 'skip'
-   * drops that update (AdamW never applies a non-finite gradient) and goes on, stopping only after
-   * `warnAfter` such steps in a row. Absent = 'stop'.
-   */
-  onNonFinite?: 'stop' | 'skip';
-  /**
-   * Worker threads that take a share of each step's rollouts and update (data parallelism for the
-   * single-threaded wasm and cpu backends; the results do not depend on the number). Absent or 0 = none.
-   */
-  workers?: number;
-}
+import { dualUpdate, type NtpWindows, type UpdateResult } from './update.js';
 
 export interface MidtrainInput {
   model: LlamaModel;
@@ -66,16 +23,23 @@ export interface MidtrainInput {
   sites: Site[];
   /** Sampler of key sites (not used by the NTP baseline). */
   sampler?: Sampler;
+  /** Budget schedule B_t (used when the method and `settings.budget.enabled` turn the budget on). */
   budget?: BudgetSchedule;
-  budgetConfig: BudgetConfig;
+  /** The parsed mid-training slice (`midtrainConfigSchema`). */
   settings: MidtrainSettings;
+  /** Seed of the rollout and window RNGs (the run's seed). */
+  seed: number;
+  /** Tokens of ground-truth continuation kept for the prefix reward (the data slice's continuationTokens). */
+  continuationTokens: number;
   /** Checkpoint folder; also where resume looks for the newest checkpoint. */
   checkpointDir?: string;
   resume?: boolean;
+  /** Frozen reference policy of the KL term: required when settings.loss.beta > 0 (RL methods). */
   reference?: LlamaModel;
   onStep?: (metrics: Record<string, number>) => void;
   onRollouts?: (step: number, records: Record<string, unknown>[]) => void;
-  onWarning?: (message: string) => void;
+  /** A warning, with the step it arose at (the runner logs it to warnings.jsonl for the report). */
+  onWarning?: (message: string, step: number) => void;
   /** Called when a checkpoint is restored, with the step the loop continues from. */
   onResume?: (step: number) => void | Promise<void>;
   /** Checked after every step: true stops the loop after writing a checkpoint (SIGINT/SIGTERM). */
@@ -99,182 +63,263 @@ interface LoopState {
   budget?: unknown;
 }
 
-function mean(xs: readonly number[]): number {
-  return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
+interface LoopRngs {
+  rollout: Rng;
+  windows: Rng;
 }
+
+/** This step's key sites (their indices in the site list) and the windows trained on. */
+interface Picked {
+  indices: number[];
+  sites: Site[];
+  windows: number[];
+}
+
+/** A step's rollouts, rewarded, with their group advantages. */
+interface Rolled {
+  batch: RolloutBatch;
+  adv: GroupAdvantages;
+}
+
+interface Streaks {
+  zeroStd: number;
+  clipped: number;
+  nonFinite: number;
+}
+
+type Timing = Record<string, number>;
 
 /** Run mid-training; returns the number of the last completed step (+1) and whether it stopped early. */
 export async function midtrain(input: MidtrainInput): Promise<{ steps: number; stopped: boolean }> {
-  const { model, tokenizer, format, windows, sites, settings: s } = input;
-  const rl = s.method !== 'ntp';
-  if (rl && !input.sampler) throw new Error(`method '${s.method}' needs a site sampler`);
-  const padId = tokenizer.padId ?? 0;
+  const { model, settings: s } = input;
+  const sampler = siteSampler(input);
+  const { useBudget, useNtp } = methodSwitches(s);
   const optimizer = new AdamW(model.parameters(), s.optimizer);
-  let rolloutRng = createRng(`rollout:${s.seed}`);
-  let windowRng = createRng(`windows:${s.seed}`);
-  let start = 0;
-
-  if (input.resume && input.checkpointDir) {
-    const latest = (await listCheckpoints(input.checkpointDir)).at(-1);
-    if (latest) {
-      const saved = await loadCheckpoint(latest.dir);
-      model.parameters().forEach((p, i) => p.assign(saved.model.parameters()[i]!));
-      saved.model.dispose();
-      optimizer.restore(saved.optimizerState);
-      const loop = saved.state.loop as LoopState;
-      rolloutRng = createRng(loop.rollout);
-      windowRng = createRng(loop.windows);
-      if (loop.sampler !== undefined) input.sampler?.restore(loop.sampler);
-      if (loop.budget !== undefined) input.budget?.restore?.(loop.budget);
-      start = saved.state.step;
-      await input.onResume?.(start);
-    }
-  }
-
-  const checkpoint = async (step: number) => {
-    if (!input.checkpointDir) return;
-    const loop: LoopState = { rollout: rolloutRng.state(), windows: windowRng.state(), sampler: input.sampler?.state(), budget: input.budget?.state?.() };
-    await saveCheckpoint(input.checkpointDir, step, { model, tokenizer, optimizer, state: { kind: 'midtrain', method: s.method, totalSteps: s.steps, loop } }, s.keepLastN);
-  };
-
-  const streaks = { zeroStd: 0, clipped: 0, nonFinite: 0 };
-  let stopped = false;
+  const { start, rngs } = await restoreCheckpoint(input, optimizer);
+  const streaks: Streaks = { zeroStd: 0, clipped: 0, nonFinite: 0 };
   let checkpointSeconds: number | undefined;
-  const workers = s.workers ? await ParallelWorkers.start(s.workers, activeBackend()?.name ?? 'cpu') : undefined;
+  // B_t of the schedule where the budget is in force (METHOD.md §2); a checkpoint of step t records B_t.
+  const budgetAt = (t: number) => (sampler && useBudget ? input.budget?.budget(t, s.steps) : undefined);
+  const threads = workerCount(s.workers);
+  const workers = threads > 0 ? await ParallelWorkers.start(threads, activeBackend()?.name ?? 'cpu') : undefined;
   try {
     for (let step = start; step < s.steps; step++) {
-      const timing: Record<string, number> = {};
-      const timed = <T>(phase: string, f: () => T): T => {
-        const t0 = performance.now();
-        const out = f();
-        timing[`timing/${phase}`] = (performance.now() - t0) / 1000;
-        return out;
-      };
-      const budget = rl && s.useBudget && input.budget ? input.budget.budget(step, s.steps) : undefined;
+      const timing: Timing = {};
+      const budget = budgetAt(step);
       const lr = learningRateAt(step, s.steps, s.lr, s.warmup, s.decay, s.minLrRatio);
       const metrics: Record<string, number> = { step, lr };
 
       // 1. Key sites for this step (the NTP baseline reads as many random windows instead).
-      const pickedIndices = timed('sample', () => (rl ? input.sampler!.next(step, s.sitesPerStep) : []));
-      const picked = pickedIndices.map((i) => sites[i]!);
-      const trainWindows = rl ? [...new Set(picked.map((site) => site.window))] : Array.from({ length: s.sitesPerStep }, () => Math.floor(windowRng.next() * windows.length));
-
-      let batch: RolloutBatch | undefined;
-      let advantages: number[] = [];
-      if (rl) {
-        // 2–3. Prompts with the current budget; G rollouts per site, rewarded.
-        const siteInputs = picked.map((site) => ({ context: siteContext(windows, site), continuation: siteContinuation(windows, site, tokenizer, s.continuationTokens) }));
-        batch = await timedAsync(timing, 'rollout', () =>
-          rollout(model, format, siteInputs, { groupSize: s.groupSize, temperature: s.temperature, topK: s.topK, topP: s.topP, maxReasoningTokens: s.maxReasoningTokens, budget, budgetConfig: input.budgetConfig }, rolloutRng, workers),
-        );
-        // 4. Group advantages.
-        const adv = timed('advantage', () => groupAdvantages(batch!.rewards, batch!.groupIds, s.loss.delta));
-        advantages = adv.advantages;
-        const groupMeans = picked.map((_, g) => mean(batch!.rewards.filter((_, r) => batch!.groupIds[r] === g)));
-        Object.assign(metrics, {
-          reward: mean(batch.rewards),
-          reward_std: mean([...adv.groupStd.values()]),
-          frac_reward_zero_std: adv.groups === 0 ? 0 : adv.zeroStdGroups / adv.groups,
-          accuracy: mean(batch.match),
-          'reward/length': mean(batch.lengthRewards),
-          'completions/mean_length': mean(batch.reasoningTokens),
-          'completions/max_length': Math.max(...batch.reasoningTokens),
-          'completions/clipped_ratio': mean(batch.truncated.map(Number)),
-          'completions/unparsed_ratio': mean(batch.predictions.map((p) => (p === null ? 1 : 0))),
-        });
-        input.sampler!.observe?.(
-          step,
-          pickedIndices.map((index, g) => ({ index, reward: groupMeans[g]! })),
-        );
-        input.budget?.observe?.({ step, accuracy: metrics.accuracy!, meanLength: metrics['completions/mean_length']! });
-        if (input.onRollouts && s.sampleRollouts > 0) {
-          input.onRollouts(
-            step,
-            batch.prompts.slice(0, s.sampleRollouts).map((prompt, r) => ({
-              step,
-              site: picked[batch!.groupIds[r]!]!.window + ':' + picked[batch!.groupIds[r]!]!.position,
-              prompt: tokenizer.decode(prompt),
-              completion: tokenizer.render ? tokenizer.render(batch!.completions[r]!) : tokenizer.decode(batch!.completions[r]!),
-              reasoning_tokens: batch!.reasoningTokens[r],
-              prediction: batch!.predictions[r] ? Buffer.from(batch!.predictions[r]!).toString('utf8') : null,
-              match: batch!.match[r],
-              reward: batch!.rewards[r],
-              advantage: advantages[r],
-            })),
-          );
-        }
+      const picked = timed(timing, 'sample', () => pickSites(input, sampler, step, rngs.windows));
+      // 2–4. Prompts with the current budget; G rollouts per site, rewarded; group advantages.
+      const rolled = sampler ? await rolloutPhase(input, picked, budget, rngs.rollout, workers, timing) : undefined;
+      if (sampler && rolled) {
+        const rewards = rolloutMetrics(rolled);
+        Object.assign(metrics, rewards);
+        observe(input, sampler, step, picked, rolled, rewards);
+        if (input.onRollouts && s.sampleRollouts > 0) input.onRollouts(step, rolloutRecords(input.tokenizer, step, picked, rolled, s.sampleRollouts));
       }
-      if (budget !== undefined) metrics.budget = budget;
-      const p = rl ? input.sampler!.tierProbabilities?.(step) : undefined;
-      if (p) Object.assign(metrics, { 'curriculum/p_easy': p[0], 'curriculum/p_medium': p[1], 'curriculum/p_hard': p[2] });
+      Object.assign(metrics, scheduleMetrics(sampler, step, budget));
 
       // 5. Dual-loss update: RL on the key sites, NTP on the rest of their windows (m_t = 1[t ∉ C]).
-      const excluded = trainWindows.map((w) => picked.filter((site) => site.window === w).map((site) => site.position));
-      const ntpWindows = s.useNtp || !rl ? { windows: trainWindows.map((w) => windows[w]!), excluded } : undefined;
-      const loss = rl ? s.loss : { ...s.loss, lambda: 1 }; // the NTP baseline's loss is L_NTP alone
-      const result = await timedAsync(timing, 'update', () =>
-        dualUpdate(model, optimizer, batch ? { prompts: batch.prompts, completions: batch.completions, oldLogProbs: batch.oldLogProbs, advantages } : undefined, ntpWindows, {
-          loss,
-          padId,
-          lr,
-          microBatchRows: s.microBatchRows,
-          reference: input.reference,
-          workers,
-        }),
-      );
-      if (![result.lossRl, result.lossNtp, result.gradNorm].every(Number.isFinite)) {
-        const detail = `loss/rl ${result.lossRl}, loss/ntp ${result.lossNtp}, grad_norm ${result.gradNorm}`;
-        // Skipping is only honest when the optimizer refused the update, i.e. the gradient norm is not finite.
-        const skippable = s.onNonFinite === 'skip' && !Number.isFinite(result.gradNorm);
-        if (!skippable) throw new TrainingDivergedError(step, detail);
-        streaks.nonFinite += 1;
-        if (streaks.nonFinite >= s.warnAfter) throw new TrainingDivergedError(step, `${streaks.nonFinite} steps in a row with non-finite gradients (${detail})`);
-        input.onWarning?.(`step ${step}: non-finite gradients (${detail}); update skipped (midtrain.onNonFinite: skip)`);
-        metrics.skipped = 1;
-      } else {
-        streaks.nonFinite = 0;
-      }
-      Object.assign(metrics, {
-        'loss/rl': result.lossRl,
-        'loss/ntp': result.lossNtp,
-        kl: result.kl,
-        entropy: result.entropy,
-        clip_ratio: result.clipFraction,
-        grad_norm: result.gradNorm,
-        'update/rl_rows': result.rlRows,
-        'update/ntp_windows': ntpWindows?.windows.length ?? 0,
-      });
+      const ntp = useNtp || !sampler ? ntpWindows(input.windows, picked) : undefined;
+      const rl = rolled && { prompts: rolled.batch.prompts, completions: rolled.batch.completions, oldLogProbs: rolled.batch.oldLogProbs, advantages: rolled.adv.advantages };
+      const loss = sampler ? s.loss : { ...s.loss, lambda: 1 }; // the NTP baseline's loss is L_NTP alone
+      const settings = { loss, padId: input.tokenizer.padId ?? 0, lr, microBatchRows: s.microBatchRows, reference: input.reference, workers };
+      const result = await timedAsync(timing, 'update', () => dualUpdate(model, optimizer, rl, ntp, settings));
+      Object.assign(metrics, checkNonFinite(result, step, s, streaks, input.onWarning), updateMetrics(result, ntp));
 
       // 6. Log the step, then checkpoint every N steps and at the end (or when asked to stop). In this order
       // a checkpoint of step N exists only once every line before N is logged, so a resume from it (which
       // drops the lines ≥ N a killed run may have left) reads as one run. A checkpoint's write time is
       // therefore reported with the next step (`timing/checkpoint`).
-      if (checkpointSeconds !== undefined) timing['timing/checkpoint'] = checkpointSeconds;
+      Object.assign(metrics, stepMetrics(timing, checkpointSeconds));
       checkpointSeconds = undefined;
-      Object.assign(metrics, timing, { 'timing/step': Object.values(timing).reduce((a, b) => a + b, 0), 'mem/tensors': tf.memory().numTensors, 'mem/bytes': tf.memory().numBytes });
       input.onStep?.(metrics);
-      stopped = input.shouldStop?.() ?? false;
-      const last = step + 1 === s.steps;
-      if ((s.checkpointEvery > 0 && (step + 1) % s.checkpointEvery === 0) || last || stopped) {
-        const t0 = performance.now();
-        await checkpoint(step + 1);
-        checkpointSeconds = (performance.now() - t0) / 1000;
-      }
-
-      streaks.zeroStd = (metrics.frac_reward_zero_std ?? 0) >= 0.95 ? streaks.zeroStd + 1 : 0;
-      streaks.clipped = (metrics['completions/clipped_ratio'] ?? 0) >= 0.95 ? streaks.clipped + 1 : 0;
-      if (streaks.zeroStd === s.warnAfter) input.onWarning?.(`frac_reward_zero_std ≥ 0.95 for ${s.warnAfter} steps: almost no group has a learning signal (all rollouts equally right or wrong); sites may be too easy or too hard`);
-      if (streaks.clipped === s.warnAfter) input.onWarning?.(`completions/clipped_ratio ≥ 0.95 for ${s.warnAfter} steps: rollouts hit the length cap; raise the budget or the cap`);
+      const stopped = input.shouldStop?.() ?? false;
+      const due = (s.checkpointEvery > 0 && (step + 1) % s.checkpointEvery === 0) || step + 1 === s.steps || stopped;
+      if (due) checkpointSeconds = await saveLoop(input, step + 1, optimizer, rngs, budgetAt(step + 1));
+      watchStreaks(streaks, step, metrics, s.warnAfter, input.onWarning);
       if (stopped) return { steps: step + 1, stopped: true };
     }
   } finally {
     optimizer.dispose();
     await workers?.close();
   }
-  return { steps: s.steps, stopped };
+  return { steps: s.steps, stopped: false };
 }
 
-async function timedAsync<T>(timing: Record<string, number>, phase: string, f: () => Promise<T>): Promise<T> {
+/** The site sampler of an RL method (required), none for the NTP baseline; refuses a KL term without its reference. */
+function siteSampler({ settings: s, sampler, reference }: MidtrainInput): Sampler | undefined {
+  if (s.method === 'ntp') return undefined;
+  if (!sampler) throw new Error(`method '${s.method}' needs a site sampler`);
+  if (s.loss.beta > 0 && !reference) throw new Error(`loss.beta ${s.loss.beta} > 0: the KL term needs a reference model (the frozen starting checkpoint), or set beta to 0`);
+  return sampler;
+}
+
+/** The newest checkpoint's weights, optimizer moments, RNGs, sampler and budget state when resuming; else a fresh start. */
+async function restoreCheckpoint(input: MidtrainInput, optimizer: AdamW): Promise<{ start: number; rngs: LoopRngs }> {
+  const latest = input.resume && input.checkpointDir ? (await listCheckpoints(input.checkpointDir)).at(-1) : undefined;
+  if (!latest) return { start: 0, rngs: { rollout: createRng(`rollout:${input.seed}`), windows: createRng(`windows:${input.seed}`) } };
+  const saved = await loadCheckpoint(latest.dir);
+  const params = saved.model.parameters();
+  input.model.parameters().forEach((p, i) => p.assign(params[i]!));
+  saved.model.dispose();
+  optimizer.restore(saved.optimizerState);
+  const loop = saved.state.loop as LoopState;
+  if (loop.sampler !== undefined) input.sampler?.restore(loop.sampler);
+  if (loop.budget !== undefined) input.budget?.restore?.(loop.budget);
+  await input.onResume?.(saved.state.step);
+  return { start: saved.state.step, rngs: { rollout: createRng(loop.rollout), windows: createRng(loop.windows) } };
+}
+
+/** Write the checkpoint of `step` (when there is a folder); the seconds it took. */
+/** Write the checkpoint of `step`, recording the budget B_step the policy is trained to (`rmt eval` defaults to it). */
+async function saveLoop(input: MidtrainInput, step: number, optimizer: AdamW, rngs: LoopRngs, budget: number | undefined): Promise<number> {
+  const t0 = performance.now();
+  if (input.checkpointDir) {
+    const { model, tokenizer, settings: s } = input;
+    const loop: LoopState = { rollout: rngs.rollout.state(), windows: rngs.windows.state(), sampler: input.sampler?.state(), budget: input.budget?.state?.() };
+    await saveCheckpoint(input.checkpointDir, step, { model, tokenizer, optimizer, state: { kind: 'midtrain', method: s.method, totalSteps: s.steps, budget: budget ?? null, loop } }, s.keepLastN);
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/** Key sites from the sampler and their windows; without a sampler (NTP baseline), sitesPerStep random windows. */
+function pickSites({ sites, windows, settings: s }: MidtrainInput, sampler: Sampler | undefined, step: number, windowRng: Rng): Picked {
+  if (!sampler) return { indices: [], sites: [], windows: Array.from({ length: s.sitesPerStep }, () => Math.floor(windowRng.next() * windows.length)) };
+  const indices = sampler.next(step, s.sitesPerStep);
+  const picked = indices.map((i) => sites[i]!);
+  return { indices, sites: picked, windows: [...new Set(picked.map((site) => site.window))] };
+}
+
+/** Prompts with the budget in force, G rollouts per site (rewarded), and the group advantages. */
+async function rolloutPhase(input: MidtrainInput, picked: Picked, budget: number | undefined, rng: Rng, workers: ParallelWorkers | undefined, timing: Timing): Promise<Rolled> {
+  const { model, format, windows, tokenizer, settings: s } = input;
+  const siteInputs = picked.sites.map((site) => ({ context: siteContext(windows, site), continuation: siteContinuation(windows, site, tokenizer, input.continuationTokens) }));
+  const settings = { groupSize: s.groupSize, temperature: s.temperature, topK: s.topK, topP: s.topP, maxReasoningTokens: s.maxReasoningTokens, budget, budgetConfig: s.budget };
+  const batch = await timedAsync(timing, 'rollout', () => rollout(model, format, siteInputs, settings, rng, workers));
+  const adv = timed(timing, 'advantage', () => groupAdvantages(batch.rewards, batch.groupIds, s.loss.delta));
+  return { batch, adv };
+}
+
+/** TRL-style reward and completion metrics of a step's rollouts. */
+function rolloutMetrics({ batch, adv }: Rolled) {
+  return {
+    reward: mean(batch.rewards),
+    reward_std: mean([...adv.groupStd.values()]),
+    frac_reward_zero_std: adv.groups === 0 ? 0 : adv.zeroStdGroups / adv.groups,
+    accuracy: mean(batch.match),
+    'reward/length': mean(batch.lengthRewards),
+    'completions/mean_length': mean(batch.reasoningTokens),
+    'completions/max_length': Math.max(...batch.reasoningTokens),
+    'completions/clipped_ratio': mean(batch.truncated.map(Number)),
+    'completions/unparsed_ratio': mean(batch.predictions.map((p) => (p === null ? 1 : 0))),
+  };
+}
+
+/** Feedback to the samplers that adapt to the policy (each site's mean reward) and to an adaptive budget. */
+function observe(input: MidtrainInput, sampler: Sampler, step: number, picked: Picked, { batch }: Rolled, m: ReturnType<typeof rolloutMetrics>): void {
+  sampler.observe?.(
+    step,
+    picked.indices.map((index, g) => ({ index, reward: mean(batch.rewards.filter((_, r) => batch.groupIds[r] === g)) })),
+  );
+  input.budget?.observe?.({ step, accuracy: m.accuracy, meanLength: m['completions/mean_length'] });
+}
+
+/** The first `n` rollouts of a step as rollouts.jsonl records. */
+function rolloutRecords(tokenizer: Tokenizer, step: number, picked: Picked, { batch, adv }: Rolled, n: number): Record<string, unknown>[] {
+  return batch.prompts.slice(0, n).map((prompt, r) => {
+    const site = picked.sites[batch.groupIds[r]!]!;
+    const completion = batch.completions[r]!;
+    const prediction = batch.predictions[r];
+    return {
+      step,
+      site: site.window + ':' + site.position,
+      prompt: tokenizer.decode(prompt),
+      completion: tokenizer.render ? tokenizer.render(completion) : tokenizer.decode(completion),
+      reasoning_tokens: batch.reasoningTokens[r],
+      prediction: prediction ? Buffer.from(prediction).toString('utf8') : null,
+      match: batch.match[r],
+      reward: batch.rewards[r],
+      advantage: adv.advantages[r],
+    };
+  });
+}
+
+/** The budget in force and the curriculum's tier distribution, when there are. */
+function scheduleMetrics(sampler: Sampler | undefined, step: number, budget: number | undefined): Record<string, number> {
+  const metrics: Record<string, number> = {};
+  if (budget !== undefined) metrics.budget = budget;
+  const p = sampler?.tierProbabilities?.(step);
+  if (p) Object.assign(metrics, { 'curriculum/p_easy': p[0], 'curriculum/p_medium': p[1], 'curriculum/p_hard': p[2] });
+  return metrics;
+}
+
+/** The NTP term's windows, each without this step's RL sites as targets. */
+function ntpWindows(windows: number[][], picked: Picked): NtpWindows {
+  const excluded = picked.windows.map((w) => picked.sites.filter((site) => site.window === w).map((site) => site.position));
+  return { windows: picked.windows.map((w) => windows[w]!), excluded };
+}
+
+/**
+ * A non-finite loss or gradient ends the run (TrainingDivergedError) — unless onNonFinite is 'skip' and the
+ * optimizer refused the update, up to warnAfter such steps in a row. Returns `{ skipped: 1 }` for a skipped step.
+ */
+function checkNonFinite(result: UpdateResult, step: number, s: MidtrainSettings, streaks: Streaks, onWarning?: MidtrainInput['onWarning']): Record<string, number> {
+  if ([result.lossRl, result.lossNtp, result.gradNorm].every(Number.isFinite)) {
+    streaks.nonFinite = 0;
+    return {};
+  }
+  const detail = `loss/rl ${result.lossRl}, loss/ntp ${result.lossNtp}, grad_norm ${result.gradNorm}`;
+  // Skipping is only honest when the optimizer refused the update, i.e. the gradient norm is not finite.
+  const skippable = s.onNonFinite === 'skip' && !Number.isFinite(result.gradNorm);
+  if (!skippable) throw new TrainingDivergedError(step, detail);
+  streaks.nonFinite += 1;
+  if (streaks.nonFinite >= s.warnAfter) throw new TrainingDivergedError(step, `${streaks.nonFinite} steps in a row with non-finite gradients (${detail})`);
+  onWarning?.(`step ${step}: non-finite gradients (${detail}); update skipped (midtrain.onNonFinite: skip)`, step);
+  return { skipped: 1 };
+}
+
+function updateMetrics(result: UpdateResult, ntp: NtpWindows | undefined): Record<string, number> {
+  return {
+    'loss/rl': result.lossRl,
+    'loss/ntp': result.lossNtp,
+    kl: result.kl,
+    entropy: result.entropy,
+    clip_ratio: result.clipFraction,
+    grad_norm: result.gradNorm,
+    'update/rl_rows': result.rlRows,
+    'update/ntp_windows': ntp?.windows.length ?? 0,
+  };
+}
+
+/** The phase timings (with the previous step's checkpoint write), their sum, and the engine's memory. */
+function stepMetrics(timing: Timing, checkpointSeconds: number | undefined): Record<string, number> {
+  const phases = checkpointSeconds === undefined ? timing : { ...timing, 'timing/checkpoint': checkpointSeconds };
+  return { ...phases, 'timing/step': Object.values(phases).reduce((a, b) => a + b, 0), 'mem/tensors': tf.memory().numTensors, 'mem/bytes': tf.memory().numBytes };
+}
+
+/** Warn once when almost no group has a learning signal, or rollouts hit the cap, for warnAfter steps in a row. */
+function watchStreaks(streaks: Streaks, step: number, metrics: Record<string, number>, warnAfter: number, onWarning?: MidtrainInput['onWarning']): void {
+  streaks.zeroStd = (metrics.frac_reward_zero_std ?? 0) >= 0.95 ? streaks.zeroStd + 1 : 0;
+  streaks.clipped = (metrics['completions/clipped_ratio'] ?? 0) >= 0.95 ? streaks.clipped + 1 : 0;
+  if (streaks.zeroStd === warnAfter) onWarning?.(`frac_reward_zero_std ≥ 0.95 for ${warnAfter} steps: almost no group has a learning signal (all rollouts equally right or wrong); sites may be too easy or too hard`, step);
+  if (streaks.clipped === warnAfter) onWarning?.(`completions/clipped_ratio ≥ 0.95 for ${warnAfter} steps: rollouts hit the length cap; raise the budget or the cap`, step);
+}
+
+function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+function timed<T>(timing: Timing, phase: string, f: () => T): T {
+  const t0 = performance.now();
+  const out = f();
+  timing[`timing/${phase}`] = (performance.now() - t0) / 1000;
+  return out;
+}
+
+async function timedAsync<T>(timing: Timing, phase: string, f: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
   const out = await f();
   timing[`timing/${phase}`] = (performance.now() - t0) / 1000;

@@ -1,14 +1,107 @@
 // Data parallelism for the single-threaded backends: wasm runs one thread in Node, so a pool of worker
 // threads, each with its own engine and a copy of the policy, takes a share of each update's blocks and of
 // each step's rollout rows on the other cores. What a worker computes is what this thread would: the
-// results do not depend on the number of workers (tested).
+// results do not depend on the number of workers (tested). Here too: how an update is cut into blocks
+// and which thread computes which block.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { BackendName } from '@rmt/backend';
+import { activeBackend, tf, type BackendName } from '@rmt/backend';
 import type { Generation, LlamaModel } from '@rmt/model';
-import type { BlockRunner } from './update.js';
+import { blockGradients, type BlockSettings, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock } from './block.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
+
+/** wasm and cpu compute on one thread: 'auto' uses the other cores for data parallelism (capped: 4 threads in all). */
+export function workerCount(setting: 'auto' | number): number {
+  if (setting !== 'auto') return setting;
+  const backend = activeBackend()?.name;
+  return backend === 'wasm' || backend === 'cpu' ? Math.min(3, Math.max(0, availableParallelism() - 1)) : 0;
+}
+
+/**
+ * The blocks of one update. The NTP term is a block of its own (first), so with workers it runs beside the
+ * RL rows; then the active RL rows in blocks of at most microBatchRows. The blocks do not depend on the
+ * number of workers. RL blocks are of even size (88 rows at 64 a block: 44 + 44, not 64 + 24), so threads
+ * finish together.
+ */
+export function updateBlocks(active: readonly number[], microBatchRows: number, withNtp: boolean): UpdateBlock[] {
+  const blocks: UpdateBlock[] = withNtp ? [{ rows: [], ntp: true }] : [];
+  const count = Math.ceil(active.length / microBatchRows);
+  for (let b = 0, at = 0; b < count; b++) {
+    const size = Math.floor(active.length / count) + (b < active.length % count ? 1 : 0);
+    blocks.push({ rows: active.slice(at, (at += size)), ntp: false });
+  }
+  return blocks;
+}
+
+/** The blocks of one update with what they read: the rollout rows, the NTP windows, the RL normaliser. */
+export interface BlockJob {
+  rl: RlRows | undefined;
+  ntp: NtpWindows | undefined;
+  blocks: UpdateBlock[];
+  rlNormalizer: number;
+}
+
+/**
+ * The thread of each block (0 = this one, w + 1 = worker w). It changes nothing in the result, only the
+ * time: the costliest blocks first, each to the least loaded thread.
+ */
+function assignThreads({ rl, ntp, blocks }: BlockJob, threads: number): number[] {
+  const cost = blocks.map((block) =>
+    block.ntp ? (ntp?.windows ?? []).reduce((n, w) => n + w.length, 0) : block.rows.reduce((n, i) => n + (rl?.prompts[i]?.length ?? 0) + (rl?.completions[i]?.length ?? 0), 0),
+  );
+  const load = new Array<number>(threads).fill(0);
+  const thread = new Array<number>(blocks.length).fill(0);
+  for (const b of blocks.map((_, i) => i).sort((x, y) => cost[y]! - cost[x]! || x - y)) {
+    thread[b] = load.indexOf(Math.min(...load));
+    load[thread[b]!]! += cost[b]!;
+  }
+  return thread;
+}
+
+type BlockResult = { grads: tf.Tensor[]; values: BlockValues };
+
+/**
+ * All blocks' gradients w.r.t. `params` summed, and their loss statistics summed, both in block order on
+ * this thread — so the sums are the same bits with or without `workers`, which take a share of the blocks.
+ * `grads` is undefined when there are no blocks (the caller disposes it otherwise). The KL reference model
+ * stays on this thread: an update with a KL term runs here.
+ */
+export async function sumBlockGradients(model: LlamaModel, params: tf.Variable[], job: BlockJob, s: BlockSettings, workers?: ParallelWorkers): Promise<{ grads: tf.Tensor[] | undefined; values: BlockValues }> {
+  const pool = s.reference && s.loss.beta > 0 ? undefined : workers;
+  const thread = assignThreads(job, (pool?.size ?? 0) + 1);
+  // shares[w]: the blocks of worker w (thread w + 1), in block order.
+  const shares = Array.from({ length: pool?.size ?? 0 }, (_, w) => job.blocks.map((_, b) => b).filter((b) => thread[b] === w + 1));
+  const jobs = shares.map((share) => share.map((b) => ({ rl: job.rl, ntp: job.ntp, block: job.blocks[b]! })));
+  const pending = pool && shares.some((share) => share.length > 0) ? pool.run(model, jobs, s, job.rlNormalizer) : undefined;
+  const results: BlockResult[] = new Array(job.blocks.length);
+  try {
+    job.blocks.forEach((block, b) => {
+      if (thread[b] === 0) results[b] = blockGradients(model, params, job.rl, job.ntp, block, s, job.rlNormalizer);
+    });
+    (await pending)?.forEach((answers, w) =>
+      answers.forEach((r, k) => {
+        results[shares[w]![k]!] = { grads: r.grads.map((g, i) => tf.tensor(g, params[i]!.shape)), values: r.values };
+      }),
+    );
+  } catch (error) {
+    tf.dispose(results.flatMap((r) => r?.grads ?? []));
+    await pending?.catch(() => undefined); // let the workers finish before the next call, and leave no rejection unhandled
+    throw error;
+  }
+  const total = (k: keyof BlockValues) => results.reduce((n, r) => n + r.values[k], 0);
+  const values = { rl: total('rl'), ntp: total('ntp'), kl: total('kl'), clip: total('clip'), entropy: total('entropy'), tokens: total('tokens') };
+  return { grads: sumInOrder(results), values };
+}
+
+/** Σ over blocks of the gradients, in block order (the blocks' own tensors are disposed). */
+function sumInOrder(results: BlockResult[]): tf.Tensor[] | undefined {
+  if (results.length <= 1) return results[0]?.grads;
+  const summed = tf.tidy(() => results.map((r) => r.grads).reduce((acc, g) => acc.map((x, i) => tf.add(x, g[i]!))));
+  tf.dispose(results.flatMap((r) => r.grads));
+  return summed;
+}
 
 /** The built worker beside this module (dist/), or — when this module runs from src/ in tests — the built one. */
 function workerUrl(): URL {
@@ -18,7 +111,7 @@ function workerUrl(): URL {
 
 type Payload<K extends WorkerRequest['kind']> = Omit<Extract<WorkerRequest, { kind: K }>, 'config' | 'weights'>;
 
-export class ParallelWorkers implements BlockRunner {
+export class ParallelWorkers {
   /** Per worker, the parameter tensors whose values it holds (a variable's data changes identity on update). */
   private readonly holds: (readonly object[] | undefined)[];
 
@@ -39,7 +132,7 @@ export class ParallelWorkers implements BlockRunner {
     return this.workers.length;
   }
 
-  /** Gradients of update blocks (see dualUpdate): shares[w] goes to worker w; answers in the same shape. */
+  /** Gradients of update blocks (see sumBlockGradients): shares[w] goes to worker w; answers in the same shape. */
   async run(model: LlamaModel, shares: Payload<'grads'>['jobs'][], settings: Payload<'grads'>['settings'], rlNormalizer: number) {
     const replies = await this.ask(
       model,

@@ -4,6 +4,7 @@ import { combineRewards, lengthReward, type BudgetConfig } from '@rmt/budget';
 import { prefixMatchReward, type PromptFormat, type SiteContinuation } from '@rmt/data';
 import { createRng, type Rng } from '@rmt/core';
 import { generate, type GenerateOptions, type Generation, type LlamaModel } from '@rmt/model';
+import type { MidtrainConfig } from './config.js';
 import type { ParallelWorkers } from './parallel.js';
 
 /** One rollout batch; row r belongs to group groupIds[r] (a site), G rows per group. */
@@ -20,17 +21,12 @@ export interface RolloutBatch {
   truncated: boolean[]; // [R] generation hit the cap (finish reason 'length')
 }
 
-export interface RolloutSettings {
-  groupSize: number;
-  temperature: number;
-  topK?: number;
-  topP?: number;
-  /** Hard cap of reasoning tokens when no budget is in force. */
-  maxReasoningTokens: number;
-  /** Budget in force (undefined: no budget in the prompt and no length reward). */
+/** The rollout fields of the mid-training slice (topK 0 and topP 1 are off), and the budget in force. */
+export type RolloutSettings = Pick<MidtrainConfig, 'groupSize' | 'temperature' | 'topK' | 'topP' | 'maxReasoningTokens'> & {
+  /** Budget in force (undefined: no budget in the prompt and no length reward; the reasoning cap is maxReasoningTokens). */
   budget?: number;
   budgetConfig: BudgetConfig;
-}
+};
 
 /**
  * Generate rows for training: each row samples from its own RNG, seeded from one draw of `rng`, and all rows
@@ -88,7 +84,13 @@ export async function rollout(
   const out = await generateRows(
     model,
     prompts,
-    { maxNewTokens: reasoningCap + format.answerRoom, temperature: settings.temperature, topK: settings.topK, topP: settings.topP, stopTokens: [...format.stopTokens] },
+    {
+      maxNewTokens: reasoningCap + format.answerRoom,
+      temperature: settings.temperature,
+      topK: settings.topK || undefined,
+      topP: settings.topP < 1 ? settings.topP : undefined,
+      stopTokens: [...format.stopTokens],
+    },
     rng,
     workers,
   );

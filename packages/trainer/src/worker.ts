@@ -1,19 +1,19 @@
 // A worker thread of ParallelWorkers: its own tfjs engine and a copy of the policy. Each request brings the
 // current weights and either some blocks of the dual update (answered with each block's gradients and loss
 // statistics) or some rollout rows (answered with their generations). Same code, same backend, same
-// inputs as the main thread, hence the same bits (see dualUpdate and rollout).
+// inputs as the main thread, hence the same bits (see sumBlockGradients and generateRows).
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadBackend, tf, type BackendName } from '@rmt/backend';
 import { createRng } from '@rmt/core';
 import { generate, LlamaModel, type GenerateOptions, type Generation, type LlamaConfig } from '@rmt/model';
-import { blockGradients, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock, type UpdateSettings } from './update.js';
+import { blockGradients, type BlockSettings, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock } from './block.js';
 
 /** `weights` is absent when the worker already holds these values (rollout and update of one step share them). */
 export type WorkerRequest = { config: LlamaConfig; weights?: Float32Array[] } & (
   | {
       kind: 'grads';
       jobs: { rl: RlRows | undefined; ntp: NtpWindows | undefined; block: UpdateBlock }[];
-      settings: Pick<UpdateSettings, 'loss' | 'padId'>;
+      settings: Pick<BlockSettings, 'loss' | 'padId'>;
       rlNormalizer: number;
     }
   | { kind: 'generate'; prompts: number[][]; rowSeeds: string[]; options: Omit<GenerateOptions, 'rng' | 'rowRngs' | 'seed'> }

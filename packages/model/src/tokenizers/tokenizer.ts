@@ -16,8 +16,31 @@ export interface Tokenizer {
   specialId(name: string): number | undefined;
   /** Ids → text with special tokens written by name (for logs), where the tokenizer can. */
   render?(ids: readonly number[]): string;
+  /** The chat template (Hugging Face tokenizers of instruction models); undefined or absent when none. */
+  readonly chatTemplate?: string | undefined;
+  /** Messages → the prompt text in the model's chat format (where the tokenizer has a chat template). */
+  applyChatTemplate?(messages: readonly ChatMessage[], options?: ChatTemplateOptions): string;
+  /** Ids that end an assistant turn (eos and the chat format's end-of-turn tokens), where known. */
+  readonly endOfTurnIds?: readonly number[];
   /** A JSON-serialisable description to save with a checkpoint. */
   toJSON(): unknown;
+}
+
+/** One message of a chat (`role`: system, user, assistant). */
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface ChatTemplateOptions {
+  /** End with the opening of an assistant turn (transformers' `add_generation_prompt`). */
+  addGenerationPrompt?: boolean;
+  /** Qwen3's `enable_thinking`; left undefined in the template when not given. */
+  enableThinking?: boolean;
+  /** Which named template (the list form of `chat_template`); default `default`. */
+  template?: string;
+  /** More template variables (e.g. `tools`). */
+  variables?: Record<string, unknown>;
 }
 
 /**

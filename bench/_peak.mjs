@@ -1,0 +1,20 @@
+import { loadBackend, tf } from '@rmt/backend';
+import { LlamaModel, parseLlamaConfig } from '@rmt/model';
+import { AdamW, nextTokenStep, padBatch } from '@rmt/trainer';
+const L = Number(process.argv[2]);
+await loadBackend(process.argv[3] ?? 'wasm');
+const config = parseLlamaConfig({ dim: 576, nLayers: L, nHeads: 9, nKvHeads: 3, hiddenDim: 1536, vocabSize: 49152, maxSeqLen: 256 });
+const model = LlamaModel.init(config, { seed: 0 });
+const opt = new AdamW(model.parameters(), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+const ids = Array.from({ length: 4 }, () => Array.from({ length: 129 }, (_, i) => (i * 7919) % 49152));
+const batch = padBatch(ids, 0);
+const before = tf.memory().numBytes;
+const p = await tf.profile(() => { nextTokenStep(model, opt, batch, 1e-4); });
+const t0 = performance.now(); nextTokenStep(model, opt, batch, 1e-4); const ms = performance.now() - t0;
+const mb = (x) => (x / 2 ** 20).toFixed(0);
+console.log(JSON.stringify({ L, params: model.parameterCount(), paramMB: mb(model.parameterCount() * 4), before: mb(before), peak: mb(p.peakBytes), heap: mb(tf.backend().wasm?.HEAPU8.length ?? 0), ms: ms.toFixed(0), rss: mb(process.resourceUsage().maxRSS * 1024) }));
+const big = p.kernels.filter(k => k.totalBytesSnapshot).slice(0,0);
+const agg = {};
+const prof = await tf.profile(() => { nextTokenStep(model, opt, batch, 1e-4); });
+for (const k of prof.kernels) { const t = await k.kernelTimeMs; const key = k.name + ' ' + JSON.stringify(k.inputShapes); agg[key] = (agg[key] ?? 0) + (typeof t === 'number' ? t : 0); }
+console.log(Object.entries(agg).sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, v]) => `${v.toFixed(0)} ms ${k}`).join('\n'));

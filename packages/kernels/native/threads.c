@@ -1,0 +1,126 @@
+// A small pool of POSIX threads for the GEMM: one step's products split over the machine's cores.
+//
+// Work is split into tasks that each own a disjoint part of the output and compute it exactly as the
+// single-threaded path does (same packing, same k order), so results are bit-identical whatever the thread
+// count. The pool is per process: Node worker threads that load the addon share it. A caller that finds the
+// pool busy (another thread's product is running on it) runs its product on its own thread instead of
+// waiting, and a task never starts nested parallel work, so the pool never holds more than `threads` busy
+// threads. rmt_set_threads (the addon's setThreads; env RMT_KERNEL_THREADS at load) sets the count:
+// @rmt/trainer sets 1 when its data-parallel workers already take the other cores.
+#ifndef _WIN32
+#define _GNU_SOURCE // sched_getaffinity, CPU_COUNT
+#endif
+#include "kernels.h"
+
+#if defined(_WIN32) || defined(RMT_NO_THREADS)
+int rmt_threads(void) { return 1; }
+void rmt_set_threads(int n) { (void)n; }
+int rmt_default_threads(void) { return 1; }
+void rmt_parallel(int tasks, rmt_task fn, void *ctx) {
+  for (int i = 0; i < tasks; i++) fn(ctx, i);
+}
+#else
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define MAX_THREADS 64
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; // guards everything below
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;    // a new job for the workers
+static pthread_cond_t done = PTHREAD_COND_INITIALIZER;    // the last task of a job finished
+static pthread_mutex_t owner = PTHREAD_MUTEX_INITIALIZER; // held by the caller whose job is on the pool
+static int wanted = -1;                                   // threads a product may use (-1: not yet read)
+static int started = 0;                                   // worker threads alive (callers are the +1)
+static unsigned long generation = 0;
+static rmt_task jobFn;
+static void *jobCtx;
+static int jobTasks, nextTask, unfinished, jobWorkers;
+static __thread int insideTask = 0;
+
+// Tasks of the current job until none is left; called with `lock` held, returns with it held.
+static void drain(void) {
+  while (nextTask < jobTasks) {
+    int task = nextTask++;
+    rmt_task fn = jobFn;
+    void *ctx = jobCtx;
+    pthread_mutex_unlock(&lock);
+    insideTask = 1;
+    fn(ctx, task);
+    insideTask = 0;
+    pthread_mutex_lock(&lock);
+    if (--unfinished == 0) pthread_cond_signal(&done);
+  }
+}
+
+// Worker `index` takes part in jobs that want more than index + 1 threads (a lowered count leaves the rest idle).
+static void *worker(void *arg) {
+  int index = (int)(intptr_t)arg;
+  pthread_mutex_lock(&lock);
+  unsigned long seen = generation;
+  for (;;) {
+    while (generation == seen) pthread_cond_wait(&wake, &lock);
+    seen = generation;
+    if (index < jobWorkers) drain();
+  }
+  return NULL;
+}
+
+// The cores this process may run on (its affinity mask, which containers and taskset narrow).
+int rmt_default_threads(void) {
+#ifdef CPU_COUNT
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int n = CPU_COUNT(&set);
+    if (n > 0) return n < MAX_THREADS ? n : MAX_THREADS;
+  }
+#endif
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n < 1 ? 1 : n < MAX_THREADS ? (int)n : MAX_THREADS;
+}
+
+static int clampThreads(int n) { return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n; }
+
+int rmt_threads(void) {
+  pthread_mutex_lock(&lock);
+  if (wanted < 0) {
+    const char *env = getenv("RMT_KERNEL_THREADS");
+    int n = env && *env ? atoi(env) : 0;
+    wanted = n > 0 ? clampThreads(n) : rmt_default_threads();
+  }
+  int n = wanted;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
+void rmt_set_threads(int n) {
+  pthread_mutex_lock(&lock);
+  wanted = n > 0 ? clampThreads(n) : rmt_default_threads();
+  pthread_mutex_unlock(&lock);
+}
+
+void rmt_parallel(int tasks, rmt_task fn, void *ctx) {
+  int threads = rmt_threads();
+  // Inline: one task or one thread, a task asking for more, or the pool busy with another caller's product.
+  if (tasks <= 1 || threads <= 1 || insideTask || pthread_mutex_trylock(&owner) != 0) {
+    for (int i = 0; i < tasks; i++) fn(ctx, i);
+    return;
+  }
+  pthread_mutex_lock(&lock);
+  while (started < threads - 1) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, worker, (void *)(intptr_t)started) != 0) break; // fewer threads: the tasks still all run
+    pthread_detach(t);
+    started++;
+  }
+  jobFn = fn, jobCtx = ctx, jobTasks = tasks, nextTask = 0, unfinished = tasks, jobWorkers = threads - 1;
+  generation++;
+  pthread_cond_broadcast(&wake);
+  drain();
+  while (unfinished > 0) pthread_cond_wait(&done, &lock);
+  jobTasks = 0;
+  pthread_mutex_unlock(&lock);
+  pthread_mutex_unlock(&owner);
+}
+#endif

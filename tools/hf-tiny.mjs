@@ -1,0 +1,279 @@
+#!/usr/bin/env node
+// Writes tiny random-weight Hugging Face model folders (config.json + model.safetensors, or shards with
+// model.safetensors.index.json), one per family, from a seed: Llama 3 (llama3 rope_scaling), SmolLM2 (tied
+// embeddings), Qwen2 (q/k/v biases), Qwen3 (explicit head_dim, q_norm/k_norm). The configs carry the keys
+// the real models' config.json files have, so loading them exercises the same mapping; the sizes are tiny.
+// Tests generate these into a temporary folder, so no binary is committed.
+//
+// Self-contained on purpose (own RNG, own safetensors writer, no import of @rmt/model): it is the
+// independent side of the loader tests, and a bug shared with the loader could not hide here.
+//
+//   node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N]
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SMALL = { vocab_size: 64, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 };
+
+/** config.json of each family, with the keys of a real checkpoint of it (values shrunk). */
+export const FAMILIES = {
+  // Llama 3.2: llama3 RoPE scaling with the original context short enough that the tiny head's
+  // wavelengths fall in all three bands (kept, interpolated, divided by factor).
+  llama3: {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    ...SMALL,
+    attention_bias: false,
+    attention_dropout: 0.0,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    head_dim: 8,
+    hidden_act: 'silu',
+    initializer_range: 0.02,
+    max_position_embeddings: 1024,
+    mlp_bias: false,
+    pretraining_tp: 1,
+    rms_norm_eps: 1e-5,
+    rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 256, rope_type: 'llama3' },
+    rope_theta: 500000.0,
+    tie_word_embeddings: false,
+    torch_dtype: 'bfloat16',
+    transformers_version: '4.45.0.dev0',
+    use_cache: true,
+  },
+  smollm2: {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    ...SMALL,
+    attention_bias: false,
+    attention_dropout: 0.0,
+    bos_token_id: 0,
+    eos_token_id: 0,
+    hidden_act: 'silu',
+    initializer_range: 0.041666666666666664,
+    is_llama_config: true,
+    max_position_embeddings: 64,
+    mlp_bias: false,
+    pad_token_id: 2,
+    pretraining_tp: 1,
+    rms_norm_eps: 1e-5,
+    rope_interleaved: false,
+    rope_scaling: null,
+    rope_theta: 100000,
+    tie_word_embeddings: true,
+    torch_dtype: 'bfloat16',
+    transformers_version: '4.42.3',
+    use_cache: true,
+  },
+  qwen2: {
+    architectures: ['Qwen2ForCausalLM'],
+    model_type: 'qwen2',
+    ...SMALL,
+    attention_dropout: 0.0,
+    bos_token_id: 63,
+    eos_token_id: 63,
+    hidden_act: 'silu',
+    initializer_range: 0.02,
+    max_position_embeddings: 64,
+    max_window_layers: 2,
+    rms_norm_eps: 1e-6,
+    rope_scaling: null,
+    rope_theta: 1000000.0,
+    sliding_window: 64,
+    tie_word_embeddings: true,
+    torch_dtype: 'bfloat16',
+    transformers_version: '4.43.1',
+    use_cache: true,
+    use_sliding_window: false,
+  },
+  // Qwen3: head_dim 16 ≠ hidden_size / heads = 8, as in the real models (e.g. 1024 wide, 16 heads of 128).
+  qwen3: {
+    architectures: ['Qwen3ForCausalLM'],
+    model_type: 'qwen3',
+    ...SMALL,
+    attention_bias: false,
+    attention_dropout: 0.0,
+    bos_token_id: 63,
+    eos_token_id: 63,
+    head_dim: 16,
+    hidden_act: 'silu',
+    initializer_range: 0.02,
+    max_position_embeddings: 64,
+    max_window_layers: 2,
+    rms_norm_eps: 1e-6,
+    rope_scaling: null,
+    rope_theta: 1000000,
+    sliding_window: null,
+    tie_word_embeddings: true,
+    torch_dtype: 'bfloat16',
+    transformers_version: '4.51.0',
+    use_cache: true,
+    use_sliding_window: false,
+  },
+};
+
+/** Seeded normal draws (mulberry32 + Box–Muller): the same folder from the same seed on every machine. */
+function normalSource(seed) {
+  let s = seed >>> 0 || 1;
+  const uniform = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** float32 → bfloat16 bits, round to nearest even (as torch's .to(torch.bfloat16)). */
+function toBf16(x) {
+  f32[0] = x;
+  const u = u32[0];
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+function fromBf16(h) {
+  u32[0] = h << 16;
+  return f32[0];
+}
+/** float32 → IEEE half bits, round to nearest even (normal range only: tiny weights stay well inside it). */
+function toF16(x) {
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const a = Math.abs(x);
+  if (a < 2 ** -14) return sign | Math.round(a / 2 ** -24);
+  const e = Math.floor(Math.log2(a));
+  let m = Math.round((a / 2 ** e - 1) * 1024);
+  let exp = e + 15;
+  if (m === 1024) {
+    m = 0;
+    exp++;
+  }
+  return sign | (exp << 10) | m;
+}
+function fromF16(h) {
+  const exp = (h >> 10) & 0x1f;
+  const v = exp === 0 ? (h & 0x3ff) * 2 ** -24 : (1 + (h & 0x3ff) / 1024) * 2 ** (exp - 15);
+  return h & 0x8000 ? -v : v;
+}
+
+/** The HF tensors a config implies: name → shape, plus how to draw it ('normal' std, or around one for norms). */
+export function tensorPlan(config) {
+  const c = config;
+  const D = c.hidden_size;
+  const hd = c.head_dim ?? D / c.num_attention_heads;
+  const q = c.num_attention_heads * hd;
+  const kv = (c.num_key_value_heads ?? c.num_attention_heads) * hd;
+  const I = c.intermediate_size;
+  const qkvBias = c.model_type === 'qwen2' || c.attention_bias === true;
+  const oBias = c.model_type !== 'qwen2' && c.attention_bias === true;
+  const plan = [['model.embed_tokens.weight', [c.vocab_size, D], 'emb']];
+  for (let i = 0; i < c.num_hidden_layers; i++) {
+    const p = `model.layers.${i}.`;
+    plan.push([`${p}input_layernorm.weight`, [D], 'norm']);
+    plan.push([`${p}self_attn.q_proj.weight`, [q, D], 'w'], [`${p}self_attn.k_proj.weight`, [kv, D], 'w'], [`${p}self_attn.v_proj.weight`, [kv, D], 'w']);
+    if (qkvBias) plan.push([`${p}self_attn.q_proj.bias`, [q], 'b'], [`${p}self_attn.k_proj.bias`, [kv], 'b'], [`${p}self_attn.v_proj.bias`, [kv], 'b']);
+    if (c.model_type === 'qwen3') plan.push([`${p}self_attn.q_norm.weight`, [hd], 'norm'], [`${p}self_attn.k_norm.weight`, [hd], 'norm']);
+    plan.push([`${p}self_attn.o_proj.weight`, [D, q], 'w']);
+    if (oBias) plan.push([`${p}self_attn.o_proj.bias`, [D], 'b']);
+    plan.push([`${p}post_attention_layernorm.weight`, [D], 'norm']);
+    plan.push([`${p}mlp.gate_proj.weight`, [I, D], 'w'], [`${p}mlp.up_proj.weight`, [I, D], 'w'], [`${p}mlp.down_proj.weight`, [D, I], 'w']);
+    if (c.mlp_bias === true) plan.push([`${p}mlp.gate_proj.bias`, [I], 'b'], [`${p}mlp.up_proj.bias`, [I], 'b'], [`${p}mlp.down_proj.bias`, [D], 'b']);
+  }
+  plan.push(['model.norm.weight', [D], 'norm']);
+  if (c.tie_word_embeddings !== true) plan.push(['lm_head.weight', [c.vocab_size, D], 'w']);
+  return plan;
+}
+
+/** safetensors bytes of tensors ({name → {data: Float32Array, shape}}) stored as `dtype`. */
+export function safetensorsBytes(tensors, dtype = 'f32') {
+  const code = { f32: 'F32', bf16: 'BF16', f16: 'F16' }[dtype];
+  if (!code) throw new Error(`hf-tiny: unknown dtype '${dtype}' (f32, bf16, f16)`);
+  const width = dtype === 'f32' ? 4 : 2;
+  const names = [...tensors.keys()].sort();
+  const header = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const n of names) {
+    const t = tensors.get(n);
+    header[n] = { dtype: code, shape: t.shape, data_offsets: [offset, offset + t.data.length * width] };
+    offset += t.data.length * width;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const head = Buffer.from(json, 'utf8');
+  const out = Buffer.alloc(8 + head.length + offset);
+  out.writeBigUInt64LE(BigInt(head.length), 0);
+  head.copy(out, 8);
+  let at = 8 + head.length;
+  for (const n of names) {
+    for (const v of tensors.get(n).data) {
+      if (dtype === 'f32') out.writeFloatLE(v, at);
+      else out.writeUInt16LE(dtype === 'bf16' ? toBf16(v) : toF16(v), at);
+      at += width;
+    }
+  }
+  return out;
+}
+
+/**
+ * Write one tiny folder. `overrides` are merged over the family's config.json (undefined deletes a key) before
+ * the tensors are planned, so a bias or tying switch also changes which tensors are written.
+ * Returns the config and the tensors exactly as stored (rounded to the dtype), for a reference to use.
+ */
+export function writeTinyHfFolder(dir, { family = 'llama3', seed = 1, dtype = 'f32', shards = 1, overrides = {} } = {}) {
+  const base = FAMILIES[family];
+  if (!base) throw new Error(`hf-tiny: unknown family '${family}' (${Object.keys(FAMILIES).join(', ')})`);
+  const config = JSON.parse(JSON.stringify(base));
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v === undefined) delete config[k];
+    else config[k] = v;
+  }
+  if (dtype !== 'bf16') config.torch_dtype = dtype === 'f16' ? 'float16' : 'float32';
+  const normal = normalSource(seed);
+  const round = dtype === 'bf16' ? (x) => fromBf16(toBf16(x)) : dtype === 'f16' ? (x) => fromF16(toF16(x)) : (x) => Math.fround(x);
+  // Large enough weights that logits are peaked and every switch moves them measurably.
+  const draw = { emb: () => 0.5 * normal(), w: () => 0.25 * normal(), b: () => 0.2 * normal(), norm: () => 1 + 0.2 * normal() };
+  const tensors = new Map();
+  for (const [name, shape, kind] of tensorPlan(config)) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    for (let i = 0; i < data.length; i++) data[i] = round(draw[kind]());
+    tensors.set(name, { data, shape });
+  }
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  if (shards <= 1) writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(tensors, dtype));
+  else {
+    // Contiguous runs of names per shard, as transformers' save_pretrained fills shards in order.
+    const names = [...tensors.keys()];
+    const per = Math.ceil(names.length / shards);
+    const weightMap = {};
+    let total = 0;
+    for (let s = 0; s < shards; s++) {
+      const file = `model-${String(s + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
+      const part = new Map(names.slice(s * per, (s + 1) * per).map((n) => [n, tensors.get(n)]));
+      for (const [n, t] of part) {
+        weightMap[n] = file;
+        total += t.data.length * (dtype === 'f32' ? 4 : 2);
+      }
+      writeFileSync(join(dir, file), safetensorsBytes(part, dtype));
+    }
+    writeFileSync(join(dir, 'model.safetensors.index.json'), `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`);
+  }
+  return { config, tensors };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const dir = args.find((a, i) => !a.startsWith('--') && (i === 0 || !args[i - 1].startsWith('--')));
+  const opt = (name, fallback) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : fallback;
+  };
+  if (!dir) {
+    console.error('usage: node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N]');
+    process.exit(2);
+  }
+  const family = opt('family', 'llama3');
+  writeTinyHfFolder(dir, { family, seed: Number(opt('seed', '1')), dtype: opt('dtype', 'f32'), shards: Number(opt('shards', '1')) });
+  console.log(`wrote a tiny ${family} folder to ${dir}`);
+}
