@@ -8,7 +8,10 @@
 // Self-contained on purpose (own RNG, own safetensors writer, no import of @rmt/model): it is the
 // independent side of the loader tests, and a bug shared with the loader could not hide here.
 //
-//   node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N]
+// With the weights: a tiny tokenizer.json and tokenizer_config.json (special tokens, chat template) unless
+// `--no-tokenizer` / `tokenizer: false`.
+//
+//   node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N] [--no-tokenizer]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +114,115 @@ export const FAMILIES = {
     use_sliding_window: false,
   },
 };
+
+// --- tokenizer.json / tokenizer_config.json ------------------------------------------------------------
+// A tiny byte-level BPE per family (all four use GPT-2-style byte-level BPE), with the family's special
+// tokens and chat template. The model's vocabulary is tiny (64 by default), so when the 256 bytes do not fit,
+// only the most common ones do (space, newline, a–z, digits, punctuation, A–Z, …) and other bytes are dropped
+// on encoding (no unk token): enough to load a folder end to end, not for round trips of arbitrary text.
+
+const LLAMA3_TEMPLATE =
+  "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}";
+const SMOLLM2_TEMPLATE =
+  "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+const QWEN2_TEMPLATE =
+  "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+/** Qwen3's template without its tools branch: system, user, assistant turns (thinking split out), enable_thinking. */
+const QWEN3_TEMPLATE = String.raw`{%- if messages[0].role == 'system' %}
+    {{- '<|im_start|>system\n' + messages[0].content + '<|im_end|>\n' }}
+{%- endif %}
+{%- for message in messages %}
+    {%- if (message.role == "user") or (message.role == "system" and not loop.first) %}
+        {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>' + '\n' }}
+    {%- elif message.role == "assistant" %}
+        {%- set content = message.content %}
+        {%- if '</think>' in message.content %}
+            {%- set content = message.content.split('</think>')[-1].lstrip('\n') %}
+        {%- endif %}
+        {{- '<|im_start|>' + message.role + '\n' + content + '<|im_end|>\n' }}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\n' }}
+    {%- if enable_thinking is defined and enable_thinking is false %}
+        {{- '<think>\n\n</think>\n\n' }}
+    {%- endif %}
+{%- endif %}`;
+
+/**
+ * Each family's added tokens ([id, content, special]; ids as its config.json's bos/eos/pad ids, the rest
+ * beside them) and tokenizer_config.json keys. `top` ids count from the end of the vocabulary (Qwen).
+ */
+export const TOKENIZERS = {
+  llama3: {
+    added: [[1, '<|begin_of_text|>', true], [2, '<|end_of_text|>', true], [3, '<|start_header_id|>', true], [4, '<|end_header_id|>', true], [5, '<|eot_id|>', true]],
+    config: { bos_token: '<|begin_of_text|>', eos_token: '<|end_of_text|>', chat_template: LLAMA3_TEMPLATE },
+  },
+  smollm2: {
+    added: [[0, '<|endoftext|>', true], [1, '<|im_start|>', true], [2, '<|im_end|>', true]],
+    config: { bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', pad_token: '<|im_end|>', chat_template: SMOLLM2_TEMPLATE },
+  },
+  qwen2: {
+    top: true,
+    added: [[1, '<|endoftext|>', true], [2, '<|im_start|>', true], [3, '<|im_end|>', true]],
+    config: { bos_token: null, eos_token: '<|endoftext|>', pad_token: '<|endoftext|>', chat_template: QWEN2_TEMPLATE },
+  },
+  qwen3: {
+    top: true,
+    added: [[1, '<|endoftext|>', true], [2, '<|im_start|>', true], [3, '<|im_end|>', true], [4, '<think>', false], [5, '</think>', false]],
+    config: { bos_token: null, eos_token: '<|endoftext|>', pad_token: '<|endoftext|>', chat_template: QWEN3_TEMPLATE },
+  },
+};
+
+/** GPT-2's byte → printable character table. */
+function byteChars() {
+  const printable = new Set();
+  for (let b = 33; b <= 126; b++) printable.add(b);
+  for (let b = 161; b <= 172; b++) printable.add(b);
+  for (let b = 174; b <= 255; b++) printable.add(b);
+  const out = [];
+  for (let b = 0, extra = 0; b < 256; b++) out.push(String.fromCharCode(printable.has(b) ? b : 256 + extra++));
+  return out;
+}
+/** Bytes in the order they are kept when not all 256 fit. */
+const BYTE_PRIORITY = [...' \nabcdefghijklmnopqrstuvwxyz0123456789.,:;!?\'"()<>/\\{}[]=+-*_|#$%&^~`@ABCDEFGHIJKLMNOPQRSTUVWXYZ\t'].map((c) => c.charCodeAt(0));
+/** A few English merges, used when every byte fits and room is left. */
+const MERGES = [['Ġ', 't'], ['h', 'e'], ['Ġt', 'he'], ['i', 'n'], ['Ġ', 'a'], ['e', 'r'], ['o', 'n'], ['Ġ', 's'], ['r', 'e'], ['a', 't'], ['e', 'n'], ['Ġ', 'c']];
+
+/** tokenizer.json and tokenizer_config.json of a family for a vocabulary of `vocabSize` ids. */
+export function tinyTokenizer(family, vocabSize) {
+  const spec = TOKENIZERS[family];
+  if (!spec) throw new Error(`hf-tiny: no tokenizer for family '${family}'`);
+  const added = spec.added.map(([id, content, special]) => ({ id: spec.top ? vocabSize - id : id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special }));
+  if (added.some((t) => t.id < 0 || t.id >= vocabSize)) throw new Error(`hf-tiny: vocab_size ${vocabSize} is too small for ${family}'s special tokens`);
+  const taken = new Set(added.map((t) => t.id));
+  const free = [];
+  for (let id = 0; id < vocabSize; id++) if (!taken.has(id)) free.push(id);
+  const chars = byteChars();
+  const bytes = free.length >= 256 ? [...Array(256).keys()] : [...new Set([...BYTE_PRIORITY, ...Array(256).keys()])].slice(0, free.length);
+  const vocab = {};
+  bytes.forEach((b, i) => (vocab[chars[b]] = free[i]));
+  const merges = [];
+  for (const [a, b] of MERGES) {
+    if (bytes.length + merges.length >= free.length) break;
+    if (vocab[a] === undefined || vocab[b] === undefined) continue;
+    vocab[a + b] = free[bytes.length + merges.length];
+    merges.push(`${a} ${b}`);
+  }
+  const json = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges },
+  };
+  const config = { tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false, model_max_length: 131072, ...spec.config };
+  return { json, config };
+}
 
 /** Seeded normal draws (mulberry32 + Box–Muller): the same folder from the same seed on every machine. */
 function normalSource(seed) {
@@ -220,7 +332,7 @@ export function safetensorsBytes(tensors, dtype = 'f32') {
  * the tensors are planned, so a bias or tying switch also changes which tensors are written.
  * Returns the config and the tensors exactly as stored (rounded to the dtype), for a reference to use.
  */
-export function writeTinyHfFolder(dir, { family = 'llama3', seed = 1, dtype = 'f32', shards = 1, overrides = {} } = {}) {
+export function writeTinyHfFolder(dir, { family = 'llama3', seed = 1, dtype = 'f32', shards = 1, overrides = {}, tokenizer = true } = {}) {
   const base = FAMILIES[family];
   if (!base) throw new Error(`hf-tiny: unknown family '${family}' (${Object.keys(FAMILIES).join(', ')})`);
   const config = JSON.parse(JSON.stringify(base));
@@ -259,6 +371,11 @@ export function writeTinyHfFolder(dir, { family = 'llama3', seed = 1, dtype = 'f
     }
     writeFileSync(join(dir, 'model.safetensors.index.json'), `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`);
   }
+  if (tokenizer) {
+    const tok = tinyTokenizer(family, config.vocab_size);
+    writeFileSync(join(dir, 'tokenizer.json'), `${JSON.stringify(tok.json, null, 2)}\n`);
+    writeFileSync(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tok.config, null, 2)}\n`);
+  }
   return { config, tensors };
 }
 
@@ -270,10 +387,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     return i >= 0 ? args[i + 1] : fallback;
   };
   if (!dir) {
-    console.error('usage: node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N]');
+    console.error('usage: node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N] [--no-tokenizer]');
     process.exit(2);
   }
   const family = opt('family', 'llama3');
-  writeTinyHfFolder(dir, { family, seed: Number(opt('seed', '1')), dtype: opt('dtype', 'f32'), shards: Number(opt('shards', '1')) });
+  writeTinyHfFolder(dir, { family, seed: Number(opt('seed', '1')), dtype: opt('dtype', 'f32'), shards: Number(opt('shards', '1')), tokenizer: !args.includes('--no-tokenizer') });
   console.log(`wrote a tiny ${family} folder to ${dir}`);
 }

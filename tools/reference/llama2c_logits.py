@@ -4,8 +4,8 @@
 Written from run.c's description (adjacent-pair RoPE, GQA, SwiGLU, RMSNorm), sharing no code with the
 TypeScript model. Prints JSON: the prompt's tokens (run.c's encoding) and the logits of every position.
 
-    /usr/bin/python3 tools/reference/llama2c_logits.py ../shared/data/stories260k/stories260K.bin \
-        ../shared/data/stories260k/tok512.bin "Once upon a time, a little cat" \
+    /usr/bin/python3 tools/reference/llama2c_logits.py "$RMT_SHARED_DATA/stories260k/stories260K.bin" \
+        "$RMT_SHARED_DATA/stories260k/tok512.bin" "Once upon a time, a little cat" \
         > packages/model/test/fixtures/stories260k-logits.json
 """
 import json

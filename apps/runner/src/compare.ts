@@ -17,8 +17,8 @@ import { pct } from './format.js';
 
 export type { CompareResults } from './compare-results.js';
 
-export const COMPARE_METHODS = ['base', 'ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp'] as const;
-export type CompareMethod = (typeof COMPARE_METHODS)[number];
+const COMPARE_METHODS = ['base', 'ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp'] as const;
+type CompareMethod = (typeof COMPARE_METHODS)[number];
 
 /** Config changes that turn the RMT config into each row of METHOD.md §5. */
 const OVERRIDES: Record<Exclude<CompareMethod, 'base'>, unknown> = {

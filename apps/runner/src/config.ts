@@ -8,16 +8,8 @@ import { z } from 'zod';
 import YAML from 'yaml';
 import { BACKEND_NAMES } from '@rmt/backend';
 import { dataConfigSchema } from '@rmt/data';
+import { evalConfigSchema } from '@rmt/eval';
 import { midtrainConfigSchema, posttrainConfigSchema, pretrainConfigSchema } from '@rmt/trainer';
-
-export const evalSchema = z
-  .object({
-    sites: z.number().int().positive().max(1_000_000).default(600).describe('Held-out sites evaluated (METHOD.md §6).'),
-    thresholds: z.tuple([z.number(), z.number(), z.number()]).default([0.5, 1.0, 1.5]).describe('Nested split thresholds on the base model’s top-k entropy (METHOD.md §6).'),
-    maxReasoningTokens: z.number().int().positive().max(1 << 16).default(96).describe('Reasoning cap in evaluation.'),
-    batch: z.number().int().positive().max(1 << 16).default(64).describe('Sites per generation batch.'),
-  })
-  .strict();
 
 export const runConfigSchema = z
   .object({
@@ -28,13 +20,13 @@ export const runConfigSchema = z
     pretrain: pretrainConfigSchema.default(pretrainConfigSchema.parse({})),
     midtrain: midtrainConfigSchema.default(midtrainConfigSchema.parse({})),
     posttrain: posttrainConfigSchema.default(posttrainConfigSchema.parse({})),
-    eval: evalSchema.default(evalSchema.parse({})),
+    eval: evalConfigSchema.default(evalConfigSchema.parse({})),
   })
   .strict();
 
 export type RunConfig = z.output<typeof runConfigSchema>;
 
-export const PRESETS = ['default', 'quick', 'tiny', 'base'] as const;
+const PRESETS = ['default', 'quick', 'tiny', 'base'] as const;
 export const presetsDir = fileURLToPath(new URL('../presets/', import.meta.url));
 export const embeddedBaseDir = fileURLToPath(new URL('../base-model/', import.meta.url));
 
@@ -94,7 +86,7 @@ export function validateConfig(raw: unknown, source: string): RunConfig {
  * Config keys that hold file paths. In a config file a relative path is read from the file's folder (as a
  * user who keeps a config beside its data expects); on the command line (`--set`) from the working directory.
  */
-export const PATH_KEYS: readonly (readonly string[])[] = [['base'], ['data', 'corpus', 'path'], ['pretrain', 'from']];
+const PATH_KEYS: readonly (readonly string[])[] = [['base'], ['data', 'corpus', 'path'], ['pretrain', 'from']];
 
 /** `raw` with the relative paths at PATH_KEYS made absolute against `folder` (`base: embedded` is a name, not a path). */
 function resolvePaths(raw: unknown, folder: string): unknown {

@@ -116,7 +116,7 @@ export class RunDirectory {
  * `mkdir -p` one level at a time, so that every failure names the folder and the reason. (Node's recursive
  * mkdirSync retries forever on a pseudo-filesystem such as /proc, which answers ENOENT to every mkdir.)
  */
-export function makeDirectory(dir: string): void {
+function makeDirectory(dir: string): void {
   const missing: string[] = [];
   for (let d = dir; !existsSync(d); d = dirname(d)) {
     missing.unshift(d);

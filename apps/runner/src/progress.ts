@@ -3,7 +3,7 @@
 import cliProgress from 'cli-progress';
 
 /** A phase before or after the steps (scoring, evaluation): ticks as it goes, so no phase is silent. */
-export interface Phase {
+interface Phase {
   tick(done: number, total: number): void;
   end(): void;
 }

@@ -56,7 +56,7 @@ export interface ReportInput {
 }
 
 /** One quantity of the training curves: its metric keys (→ legend labels), axis title and caption. */
-export interface Panel {
+interface Panel {
   id: string;
   title: string;
   keys: Record<string, string>;
@@ -70,7 +70,7 @@ export interface Panel {
   hideIfAllZero?: boolean;
 }
 
-export const PANELS: Panel[] = [
+const PANELS: Panel[] = [
   {
     id: 'reward',
     title: 'Training reward',
@@ -156,7 +156,7 @@ const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b
 type Row = { run: string; step: number; series: string; value: number; smooth: number };
 
 /** Window of the moving average: about a twentieth of the run, at least 1 (no smoothing) and odd. */
-export function smoothingWindow(steps: number): number {
+function smoothingWindow(steps: number): number {
   if (steps < 8) return 1;
   const w = Math.max(3, Math.round(steps / 20));
   return w % 2 === 0 ? w + 1 : w;
@@ -225,7 +225,7 @@ function panelSpec(panel: Panel, rows: Row[], window: number, layout: 'single' |
   } as TopLevelSpec;
 }
 
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
@@ -235,7 +235,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** The panels a report draws for these runs, with their vega-lite specs (panels without data left out). */
-export function curvePanels(runs: ReportRun[], layout: 'single' | 'facet'): { panel: Panel; window: number; spec: TopLevelSpec }[] {
+function curvePanels(runs: ReportRun[], layout: 'single' | 'facet'): { panel: Panel; window: number; spec: TopLevelSpec }[] {
   const order = runs.map((r) => r.name);
   return PANELS.flatMap((panel) => {
     const { rows, window } = panelRows(runs, panel);

@@ -28,7 +28,7 @@ function readJsonl(file: string): Record<string, unknown>[] {
   return out;
 }
 
-export function readMetrics(dir: string): Record<string, number>[] {
+function readMetrics(dir: string): Record<string, number>[] {
   return readJsonl(join(dir, 'metrics.jsonl')) as Record<string, number>[];
 }
 
@@ -37,7 +37,7 @@ export function readMetrics(dir: string): Record<string, number>[] {
  * strings) on metrics.jsonl lines. `persisted` is false when the directory has neither (an older run, or
  * a runner that printed warnings to stderr only).
  */
-export function readWarnings(dir: string): { warnings: ReportWarning[]; persisted: boolean } {
+function readWarnings(dir: string): { warnings: ReportWarning[]; persisted: boolean } {
   const file = join(dir, 'warnings.jsonl');
   const step = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
   const warnings: ReportWarning[] = readJsonl(file).flatMap((w) => (typeof w.message === 'string' ? [{ step: step(w.step), message: w.message }] : []));
@@ -52,7 +52,7 @@ export function readWarnings(dir: string): { warnings: ReportWarning[]; persiste
 }
 
 /** Rollouts of a few steps of rollouts.jsonl (first, middle, last), identical ones in a step shown once. */
-export function readRollouts(dir: string, steps = 3, perStep = 4): ReportRollout[] {
+function readRollouts(dir: string, steps = 3, perStep = 4): ReportRollout[] {
   const all = readJsonl(join(dir, 'rollouts.jsonl')).flatMap((r): ReportRollout[] =>
     typeof r.step === 'number' && typeof r.completion === 'string'
       ? [{ step: r.step, site: typeof r.site === 'string' ? r.site : undefined, prompt: String(r.prompt ?? ''), completion: r.completion, prediction: typeof r.prediction === 'string' ? r.prediction : null, match: typeof r.match === 'number' ? r.match : undefined, reward: typeof r.reward === 'number' ? r.reward : undefined, advantage: typeof r.advantage === 'number' ? r.advantage : undefined }]
@@ -77,7 +77,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const finite = (metrics: Record<string, unknown>[], key: string) => metrics.map((m) => m[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
 
 /** Context for reading the curves, computed from the metrics (what a person would otherwise work out). */
-export function metricNotes(metrics: Record<string, unknown>[], prefix = ''): string[] {
+function metricNotes(metrics: Record<string, unknown>[], prefix = ''): string[] {
   const notes: string[] = [];
   const n = metrics.length;
   if (n === 0) return notes;

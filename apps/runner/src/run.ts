@@ -68,7 +68,7 @@ export async function runPretrain(config: RunConfig, out: RunDirectory, flags: R
     if (!p.model) throw new Error('pretrain.model: an architecture is needed to train from scratch (or set pretrain.from)');
     model = LlamaModel.init(parseLlamaConfig({ ...p.model, vocabSize: tokenizer.vocabSize }, 'pretrain.model'), { seed: config.seed });
   }
-  const format = promptFormat(config, tokenizer);
+  const format = promptFormat(config.data, tokenizer);
   const sequences = syntheticPretrainSequences(config.seed, p.sequences, tokenizer, format, config.data.windowLength);
   const tooLong = sequences.find((s) => s.length > model.config.maxSeqLen);
   if (tooLong) throw new Error(`pretrain: a training sequence has ${tooLong.length} tokens, more than maxSeqLen ${model.config.maxSeqLen}`);
@@ -105,11 +105,11 @@ interface Prepared {
 
 async function prepare(config: RunConfig, out: RunDirectory, reporter: Reporter, baseModel = basePath(config)): Promise<Prepared> {
   const { model: base, tokenizer } = await inPhase(reporter, `loading ${baseModel}`, () => loadWithTokenizer(baseModel));
-  const task = await prepareTask(config, tokenizer);
+  const task = await prepareTask(config.data, config.seed, tokenizer);
   reporter.log(`task: ${task.train.sites.length} training sites in ${task.train.windows.length} windows, ${task.heldOut.sites.length} held-out sites`);
   // The scorer is the frozen starting checkpoint (METHOD.md §3); its entropy also splits the evaluation (METHOD.md §6).
-  const trainEntropy = await inPhase(reporter, 'scoring training sites', (tick) => siteEntropies(base, task.train, config, out.path('cache'), tick));
-  const heldEntropy = await inPhase(reporter, 'scoring held-out sites', (tick) => siteEntropies(base, task.heldOut, config, out.path('cache'), tick));
+  const trainEntropy = await inPhase(reporter, 'scoring training sites', (tick) => siteEntropies(base, task.train, config.midtrain.curriculum, out.path('cache'), tick));
+  const heldEntropy = await inPhase(reporter, 'scoring held-out sites', (tick) => siteEntropies(base, task.heldOut, config.midtrain.curriculum, out.path('cache'), tick));
   return { task, base, tokenizer, trainEntropy, heldEntropy };
 }
 
@@ -147,7 +147,7 @@ function evaluateModel(model: LlamaModel, p: Prepared, config: RunConfig, report
 async function samplerFor(config: RunConfig, entropies: number[]): Promise<Sampler | undefined> {
   const m = config.midtrain;
   if (m.method === 'ntp') return undefined;
-  const { sites } = samplerSites(entropies, config);
+  const { sites } = samplerSites(entropies, m.curriculum.tiers);
   const context = { sites, totalSteps: m.steps, seed: config.seed };
   if (m.method === 'rpt') return createSampler('entropy-filtered', { minTier: 'hard' }, context);
   return createSampler(m.curriculum.sampler, m.curriculum.options, context);
@@ -256,7 +256,7 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
   const started = performance.now();
   await loadBackend(config.backend);
   const { model, tokenizer } = await loadWithTokenizer(modelPath);
-  const format = promptFormat(config, tokenizer);
+  const format = promptFormat(config.data, tokenizer);
   const pt = config.posttrain;
   const train = posttrainProblems(config.seed, pt.problems);
   const held = posttrainProblems(config.seed + pt.heldOutSeedOffset, pt.heldOut);
@@ -300,7 +300,7 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
  * The budget a mid-trained model was trained to: a checkpoint's state.json or a run's final model/training.json
  * record it (null: trained without one). Undefined for any other model.
  */
-export async function trainedBudget(modelPath: string): Promise<number | null | undefined> {
+async function trainedBudget(modelPath: string): Promise<number | null | undefined> {
   for (const name of ['state.json', TRAINING_FILE]) {
     const file = join(modelPath, name);
     if (!existsSync(file)) continue;

@@ -15,7 +15,21 @@ export {
   type BackendName,
   type BackendProbe,
   type BackendRequest,
+  type LoadBackendOptions,
+  type TrainingWorkload,
+  WorkloadTooLargeError,
 } from './select.js';
+export {
+  WASM_HEAP_HEADROOM,
+  WASM_HEAP_LIMIT,
+  describeTrainingMemory,
+  estimateTrainingBytes,
+  formatBytes,
+  parameterCountOf,
+  type ModelShape,
+  type TrainingMemory,
+} from './memory.js';
+export { kernelThreads, setKernelThreads } from './threads.js';
 export { adamwStep, type AdamWStep } from './adamw.js';
 export { rmsNorm, rope, swiglu } from './fused.js';
 export { entropy, logSoftmax, logSumExp, maskedMean, maskedSum, tokenLogProbs, topKEntropy, variableFrom } from './numerics.js';

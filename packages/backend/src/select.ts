@@ -2,8 +2,10 @@
 // Every package takes `tf` from @rmt/backend, so the process holds exactly one tfjs engine.
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { totalmem } from 'node:os';
 import { loadKernels } from '@rmt/kernels';
-import { wasmKernelPath } from './native-kernels.js';
+import { describeTrainingMemory, estimateTrainingBytes, formatBytes, WASM_HEAP_HEADROOM, WASM_HEAP_LIMIT, type ModelShape, type TrainingMemory } from './memory.js';
+import { cpuKernelPath, registerCpuNativeKernels, wasmKernelPath } from './native-kernels.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
 /** Every backend, GPU first; `auto` tries them in {@link autoOrder}. The one list: the type derives from it. */
@@ -11,13 +13,39 @@ export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as 
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendRequest = BackendName | 'auto';
 
+/** A training run's shape, for `auto` to size before the first step ({@link estimateTrainingBytes}). */
+export interface TrainingWorkload {
+  model: ModelShape;
+  /** Rows per optimizer step (the largest micro-batch when steps are split). */
+  batch: number;
+  /** Tokens per row. */
+  seqLen: number;
+}
+
+export interface LoadBackendOptions {
+  /** Size the run first: `auto` skips backends that cannot hold it, and refuses, with the sizes, when none can. */
+  workload?: TrainingWorkload;
+}
+
+/** Why `wasm` cannot hold a run (undefined when it can): its heap is 32-bit. */
+function wasmTooSmall(memory: TrainingMemory | undefined): string | undefined {
+  if (!memory || memory.total <= WASM_HEAP_LIMIT * (1 - WASM_HEAP_HEADROOM)) return undefined;
+  return `a training step needs ~${formatBytes(memory.total)}, more than the WebAssembly heap holds (32-bit: ${formatBytes(WASM_HEAP_LIMIT)}, ${WASM_HEAP_HEADROOM * 100}% of it kept free)`;
+}
+
 /**
  * The order `auto` tries, fastest first. On CPU, wasm with @rmt/kernels measured faster than native
  * TensorFlow on every bench workload of RMT-sized models (train step 2×, decode 5×, RMT step 1.5×; README,
  * "Speed": TensorFlow pays an eager op per kernel, and the kernels fuse), so it comes first when they load.
+ * A run too large for the wasm heap (`workload`, see {@link estimateTrainingBytes}) goes to native
+ * TensorFlow, then to the cpu backend with @rmt/kernels (tensors in ordinary memory); without the kernels
+ * the cpu backend's plain JavaScript is not tried for it (hours a step): `auto` refuses, saying what to install.
  */
-export function autoOrder(): readonly BackendName[] {
-  return loadKernels().available ? ['tensorflow-gpu', 'wasm', 'tensorflow', 'cpu'] : BACKEND_NAMES;
+export function autoOrder(workload?: TrainingWorkload): readonly BackendName[] {
+  const kernels = loadKernels().available;
+  const memory = workload && estimateTrainingBytes(workload.model, workload.batch, workload.seqLen);
+  if (wasmTooSmall(memory)) return kernels ? ['tensorflow-gpu', 'tensorflow', 'cpu'] : ['tensorflow-gpu', 'tensorflow'];
+  return kernels ? ['tensorflow-gpu', 'wasm', 'tensorflow', 'cpu'] : BACKEND_NAMES;
 }
 
 export interface BackendInfo {
@@ -74,7 +102,9 @@ function errorText(error: unknown): string {
 
 function isModuleMissing(error: unknown, pkg: string): boolean {
   const code = (error as { code?: string } | undefined)?.code;
-  return (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && errorText(error).includes(pkg);
+  if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && errorText(error).includes(pkg)) return true;
+  // Vite's module runner (vitest) reports a missing package in words, without Node's error code.
+  return errorText(error).includes(`Could not resolve "${pkg}"`);
 }
 
 /** Why a native package failed to load, so later probes give the same answer without retrying. */
@@ -127,7 +157,7 @@ async function deviceOf(name: BackendName): Promise<string> {
       return `CPU (WebAssembly${simd ? ' SIMD' : ''}, 1 thread; ${wasmKernelPath()})`;
     }
     case 'cpu':
-      return 'CPU (plain JavaScript)';
+      return `CPU (JavaScript; ${cpuKernelPath()})`;
   }
 }
 
@@ -143,33 +173,63 @@ async function activate(name: BackendName, reason: string): Promise<BackendInfo>
   if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it');
   await tf.ready();
   if (name === 'wasm') registerWasmTrainingKernels();
+  if (name === 'cpu') registerCpuNativeKernels();
   // The cpu backend prints an install advert on its first write in Node; `rmt info` says the same, better.
   if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   active = { name, tfjsName, device: await deviceOf(name), reason };
   return active;
 }
 
+/** A run no backend of this process can hold; the message gives the sizes and what to install. */
+export class WorkloadTooLargeError extends Error {
+  constructor(
+    readonly memory: TrainingMemory,
+    detail: string,
+  ) {
+    super(`This training run needs ~${describeTrainingMemory(memory)}; ${detail}`);
+    this.name = 'WorkloadTooLargeError';
+  }
+}
+
 /**
  * Select the TensorFlow.js backend for this process and return what was picked and why.
  * `auto` takes the fastest one that loads ({@link autoOrder}): tensorflow-gpu, then wasm when @rmt/kernels
- * compiled, tensorflow, wasm, cpu.
+ * compiled, tensorflow, wasm, cpu. With `options.workload` it first estimates the run's memory and skips
+ * backends that cannot hold it (wasm beyond its 4 GiB heap), throwing a {@link WorkloadTooLargeError} with
+ * the sizes when none can (also for more than the machine's memory, and for wasm asked for by name).
  * Asking for a backend that cannot load throws a {@link BackendUnavailableError} saying how to install it.
  */
-export async function loadBackend(request: BackendRequest = 'auto'): Promise<BackendInfo> {
+export async function loadBackend(request: BackendRequest = 'auto', options: LoadBackendOptions = {}): Promise<BackendInfo> {
+  const w = options.workload;
+  const memory = w && estimateTrainingBytes(w.model, w.batch, w.seqLen);
+  if (memory && memory.total > totalmem()) {
+    throw new WorkloadTooLargeError(memory, `this machine has ${formatBytes(totalmem())} in all: lower the batch size or the sequence length, or train on a machine with more memory (or a GPU: tensorflow-gpu)`);
+  }
   if (request !== 'auto') {
     if (!BACKEND_NAMES.includes(request)) {
       throw new Error(`Unknown backend '${String(request)}'; valid names: auto, ${BACKEND_NAMES.join(', ')}`);
     }
+    const tooSmall = request === 'wasm' ? wasmTooSmall(memory) : undefined;
+    if (memory && tooSmall) throw new WorkloadTooLargeError(memory, `${tooSmall}: use backend 'auto' or 'cpu' (tensors outside the heap, with @rmt/kernels), or 'tensorflow'`);
     if (active?.name === request) return active;
     return activate(request, 'requested by name');
   }
   const skipped: string[] = [];
-  for (const name of autoOrder()) {
+  const tooSmall = wasmTooSmall(memory);
+  if (tooSmall) skipped.push(`wasm: ${tooSmall}`);
+  const sized = memory ? `; the run needs ~${formatBytes(memory.total)}` : '';
+  for (const name of autoOrder(w)) {
     try {
-      return await activate(name, skipped.length === 0 ? 'auto: fastest backend' : `auto: fastest that loads (${skipped.join('; ')})`);
+      return await activate(name, skipped.length === 0 ? `auto: fastest backend${sized}` : `auto: fastest that loads (${skipped.join('; ')})${sized}`);
     } catch (error) {
       skipped.push(`${name}: ${error instanceof BackendUnavailableError ? 'not available' : errorText(error)}`);
     }
+  }
+  if (memory && tooSmall) {
+    throw new WorkloadTooLargeError(
+      memory,
+      `${tooSmall}, and no backend that keeps tensors outside it can run here (${skipped.slice(1).join('; ')}): let @rmt/kernels compile (a C compiler and make, then \`npm rebuild @rmt/kernels\`) for the cpu backend with native kernels, or ${INSTALL_HINTS.tensorflow}`,
+    );
   }
   throw new Error(`No TensorFlow.js backend could be loaded (${skipped.join('; ')})`);
 }

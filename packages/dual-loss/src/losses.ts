@@ -47,20 +47,27 @@ export interface PolicyLossInput {
   epsilon: number;
   aggregation: LossAggregation;
   normalizer?: number;
+  /**
+   * Constant per-token weights of the surrogate [B, T] (truncated importance sampling of rollouts from
+   * another engine, min(π_old/π_engine, C); METHOD.md §7). Absent: 1.
+   */
+  weights?: tf.Tensor2D;
 }
 
 /**
- * Token-level clipped surrogate: −min(ρ·A, clip(ρ, 1−ε, 1+ε)·A), ρ = exp(log π_θ − log π_old).
- * Returns the loss and the fraction of trained tokens where clipping was active.
+ * Token-level clipped surrogate: −w·min(ρ·A, clip(ρ, 1−ε, 1+ε)·A), ρ = exp(log π_θ − log π_old), w the
+ * optional importance weights (1 without them). Returns the loss and the fraction of trained tokens where
+ * clipping was active.
  */
 export function clippedPolicyLoss(input: PolicyLossInput): { loss: tf.Scalar; clipFraction: tf.Scalar } {
-  const { logProbs, oldLogProbs, advantages, mask, epsilon, aggregation, normalizer } = input;
+  const { logProbs, oldLogProbs, advantages, mask, epsilon, aggregation, normalizer, weights } = input;
   return tf.tidy(() => {
     const ratio = tf.exp(tf.sub(logProbs, oldLogProbs));
     const adv = tf.expandDims(advantages, 1);
     const unclipped = tf.mul(ratio, adv);
     const clipped = tf.mul(tf.clipByValue(ratio, 1 - epsilon, 1 + epsilon), adv);
-    const perToken = tf.neg(tf.minimum(unclipped, clipped)) as tf.Tensor2D;
+    const surrogate = tf.neg(tf.minimum(unclipped, clipped)) as tf.Tensor2D;
+    const perToken = weights ? (tf.mul(surrogate, weights) as tf.Tensor2D) : surrogate;
     const clippedActive = tf.cast(tf.greater(unclipped, clipped), 'float32');
     const m = tf.cast(mask, 'float32');
     const clipFraction = tf.div(tf.sum(tf.mul(clippedActive, m)), tf.maximum(tf.sum(m), 1)) as tf.Scalar;

@@ -5,3 +5,4 @@
 export { evaluate, splitsOf, SPLITS, type EvalOptions, type EvalResult, type Split, type SplitResult } from './evaluate.js';
 export { meanInterval, median, wilsonInterval, type Interval } from './stats.js';
 export { verifiableAccuracy, type VerifiableProblem, type VerifiableScore } from './verifiable.js';
+export { evalConfigSchema, type EvalConfig } from './config.js';

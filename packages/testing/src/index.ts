@@ -2,31 +2,13 @@
 // it from this source (tools/vitest.shared.ts), so tests need no build of it.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BACKEND_NAMES, loadBackend, probeBackends, type BackendName } from '@rmt/backend';
 
-/** The npm package each native backend needs. */
-const NATIVE_PACKAGES: Partial<Record<BackendName, string>> = { tensorflow: '@tensorflow/tfjs-node', 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu' };
-const resolvable = (name: string): boolean => {
-  try {
-    createRequire(import.meta.url).resolve(name);
-    return true;
-  } catch {
-    return false;
-  }
-};
-/** Why a backend cannot run here, or undefined when it can: `<package> not installed`, else its probe's reason. */
-const unavailable = new Map(
-  (await probeBackends())
-    .filter((p) => !p.available)
-    .map((p) => {
-      const pkg = NATIVE_PACKAGES[p.name];
-      return [p.name, pkg && !resolvable(pkg) ? `${pkg} not installed` : p.reason];
-    }),
-);
+/** Why a backend cannot run here (its probe's reason, without the install hint), or undefined when it can. */
+const unavailable = new Map((await probeBackends()).filter((p) => !p.available).map((p) => [p.name, p.reason.replace(/; install it .*$/, '')]));
 
 /**
  * `describe(name, suite)`, or, when `skip` gives a reason, a single skipped test titled

@@ -10,6 +10,8 @@ export interface RlRows {
   completions: number[][];
   oldLogProbs: number[][];
   advantages: number[];
+  /** Per completion token, a constant weight of its policy loss (truncated importance sampling, METHOD.md §7); absent = 1. */
+  weights?: number[][];
 }
 
 export interface NtpWindows {
@@ -28,6 +30,7 @@ function rlTensors(rows: RlRows, idx: number[], padId: number) {
   const targets: number[][] = [];
   const mask: number[][] = [];
   const old: number[][] = [];
+  const weights: number[][] = [];
   idx.forEach((i, r) => {
     const completion = rows.completions[i]!;
     const full = [...new Array<number>(padLeft[r]!).fill(padId), ...prompts[r]!, ...completion, ...new Array<number>(C - completion.length).fill(padId)];
@@ -36,14 +39,17 @@ function rlTensors(rows: RlRows, idx: number[], padId: number) {
     // Completion token j is predicted at input position P − 1 + j.
     const m = new Array<number>(P + C - 1).fill(0);
     const o = new Array<number>(P + C - 1).fill(0);
+    const w = new Array<number>(P + C - 1).fill(1);
     completion.forEach((_, j) => {
       m[P - 1 + j] = 1;
       o[P - 1 + j] = rows.oldLogProbs[i]![j]!;
+      if (rows.weights) w[P - 1 + j] = rows.weights[i]![j]!;
     });
     mask.push(m);
     old.push(o);
+    weights.push(w);
   });
-  return { ids, targets, mask, old, padLeft, advantages: idx.map((i) => rows.advantages[i]!) };
+  return { ids, targets, mask, old, padLeft, advantages: idx.map((i) => rows.advantages[i]!), weights: rows.weights ? weights : undefined };
 }
 
 /** What a block needs of the update's settings. */
@@ -99,6 +105,7 @@ export function blockGradients(
           logProbs,
           oldLogProbs: tf.tensor2d(t.old),
           advantages: tf.tensor1d(t.advantages),
+          weights: t.weights && tf.tensor2d(t.weights),
           mask,
           epsilon: s.loss.epsilon,
           aggregation: s.loss.rlAggregation,

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { budgetConfigSchema } from '@rmt/budget';
 import { curriculumConfigSchema } from '@rmt/curriculum';
 import { dualLossConfigSchema } from '@rmt/dual-loss';
+import { rolloutEngineConfigSchema } from '@rmt/engine';
 import { llamaConfigSchema } from '@rmt/model';
 
 export const optimizerConfigSchema = z
@@ -72,6 +73,7 @@ export const midtrainConfigSchema = z
     budget: budgetConfigSchema.default(budgetConfigSchema.parse({})),
     curriculum: curriculumConfigSchema.default(curriculumConfigSchema.parse({})),
     loss: dualLossConfigSchema.default(dualLossConfigSchema.parse({})),
+    rollout: rolloutEngineConfigSchema.default(rolloutEngineConfigSchema.parse({})),
   })
   .strict();
 
@@ -118,8 +120,8 @@ export function methodSwitches(m: Pick<MidtrainConfig, 'method' | 'ntp'> & { bud
 /**
  * The mid-training settings post-training runs with (METHOD.md §6): plain GRPO on the problems — the posttrain
  * slice's own sampling, schedule and loss, no NTP term, a budget only when the checkpoint was trained with
- * one (told in the prompt, no length reward), no periodic checkpoints; the rest (optimizer, micro-batches,
- * workers, warnings) as in mid-training.
+ * one (told in the prompt, no length reward), no periodic checkpoints, rollouts in process; the rest
+ * (optimizer, micro-batches, workers, warnings) as in mid-training.
  */
 export function posttrainSettings(pt: PosttrainConfig, m: MidtrainConfig, budget: number | undefined): MidtrainSettings {
   return {
@@ -137,5 +139,7 @@ export function posttrainSettings(pt: PosttrainConfig, m: MidtrainConfig, budget
     checkpointEvery: 0,
     loss: pt.loss,
     budget: { ...m.budget, enabled: budget !== undefined, weight: 0 },
+    // Post-training's rollouts run in process (its model is not the one an engine serves).
+    rollout: { ...m.rollout, engine: 'local' },
   };
 }

@@ -1,9 +1,14 @@
 // Rollouts of next-token reasoning (METHOD.md §1–2): prompts with the current budget, G samples per site
-// (KV-cached, batched, seeded), parsed and rewarded.
+// (KV-cached, batched, seeded), parsed and rewarded. The samples come from the policy in process, or from
+// an inference engine (METHOD.md §7): then the trainer recomputes their log-probs itself (one forward on
+// prompt + completion), because the engine's numerics differ from the trainer's; the engine's own log-probs
+// are kept beside them for the logprob_diff metric and the truncated importance-sampling weights.
+import { tf, tokenLogProbs } from '@rmt/backend';
 import { combineRewards, lengthReward, type BudgetConfig } from '@rmt/budget';
 import { prefixMatchReward, type PromptFormat, type SiteContinuation } from '@rmt/data';
 import { createRng, type Rng } from '@rmt/core';
-import { generate, type GenerateOptions, type Generation, type LlamaModel } from '@rmt/model';
+import type { RolloutEngine, TisConfig } from '@rmt/engine';
+import { generate, leftPad, type GenerateOptions, type Generation, type LlamaModel } from '@rmt/model';
 import type { MidtrainConfig } from './config.js';
 import type { ParallelWorkers } from './parallel.js';
 
@@ -19,6 +24,8 @@ export interface RolloutBatch {
   lengthRewards: number[]; // [R] 0 when the budget is off
   rewards: number[]; // [R] (1 − w)·match + w·length, or match alone
   truncated: boolean[]; // [R] generation hit the cap (finish reason 'length')
+  engineLogProbs?: number[][]; // [R][completion length] the engine's log π of each token (engine rollouts only)
+  tisWeights?: number[][]; // [R][completion length] min(π_old/π_engine, C) (engine rollouts with tis.enabled)
 }
 
 /** The rollout fields of the mid-training slice (topK 0 and topP 1 are off), and the budget in force. */
@@ -26,6 +33,11 @@ export type RolloutSettings = Pick<MidtrainConfig, 'groupSize' | 'temperature' |
   /** Budget in force (undefined: no budget in the prompt and no length reward; the reasoning cap is maxReasoningTokens). */
   budget?: number;
   budgetConfig: BudgetConfig;
+  /** Engine rollouts: the truncated importance-sampling correction (midtrain.rollout.tis). */
+  tis?: TisConfig;
+  /** Engine rollouts: pad id and rows per forward of the log-prob recomputation (default 0 and 64). */
+  padId?: number;
+  microBatchRows?: number;
 };
 
 /**
@@ -60,7 +72,61 @@ export async function generateRows(
   return { tokens: parts.flatMap((p) => p.tokens), logProbs: parts.flatMap((p) => p.logProbs), finishReasons: parts.flatMap((p) => p.finishReasons) };
 }
 
-/** Generate (see generateRows), parse and reward G rollouts per site. */
+/**
+ * log π of each completion token under `model`, from one teacher-forced forward over prompt + completion
+ * (laid out as the update lays out its rows: left-padded prompts, completions right-padded), in blocks of
+ * `blockRows` rows.
+ */
+export function completionLogProbs(model: LlamaModel, prompts: number[][], completions: number[][], padId: number, blockRows: number): number[][] {
+  const out: number[][] = [];
+  for (let at = 0; at < prompts.length; at += blockRows) {
+    const ps = prompts.slice(at, at + blockRows);
+    const cs = completions.slice(at, at + blockRows);
+    const { width: P, padLeft } = leftPad(ps, padId);
+    const C = Math.max(1, ...cs.map((c) => c.length));
+    const full = ps.map((p, r) => [...new Array<number>(padLeft[r]!).fill(padId), ...p, ...cs[r]!, ...new Array<number>(C - cs[r]!.length).fill(padId)]);
+    const lp = tf.tidy(() => {
+      const ids = tf.tensor2d(full.map((f) => f.slice(0, -1)), undefined, 'int32');
+      const targets = tf.tensor2d(full.map((f) => f.slice(1)), undefined, 'int32');
+      return tokenLogProbs(model.forward(ids, padLeft), targets).arraySync() as number[][];
+    });
+    // Completion token j is predicted at input position P − 1 + j.
+    cs.forEach((c, r) => out.push(c.map((_, j) => lp[r]![P - 1 + j]!)));
+  }
+  return out;
+}
+
+/**
+ * G samples per site from the engine (one request per site, n = G), with the trainer's own log-probs and,
+ * when enabled, the truncated importance-sampling weights min(exp(log π_old − log π_engine), C).
+ */
+async function engineRows(
+  model: LlamaModel,
+  engine: RolloutEngine,
+  sitePrompts: number[][],
+  options: Omit<GenerateOptions, 'rng' | 'rowRngs' | 'seed' | 'width'>,
+  settings: RolloutSettings,
+  rng: Rng,
+): Promise<Generation & { engineLogProbs: number[][]; tisWeights?: number[][] }> {
+  const out = await engine.complete(sitePrompts, {
+    n: settings.groupSize,
+    maxTokens: options.maxNewTokens as number,
+    temperature: options.temperature ?? 1,
+    topK: options.topK,
+    topP: options.topP,
+    stopTokenIds: options.stopTokens ?? [],
+    // One draw, as for local rollouts, so the RNG (and a resume) advances alike.
+    seed: Math.floor(rng.next() * 2 ** 31),
+    vocabSize: model.config.vocabSize,
+  });
+  const prompts = sitePrompts.flatMap((p) => new Array<number[]>(settings.groupSize).fill(p));
+  const logProbs = completionLogProbs(model, prompts, out.tokens, settings.padId ?? 0, settings.microBatchRows ?? 64);
+  const cap = settings.tis?.enabled ? settings.tis.cap : undefined;
+  const tisWeights = cap === undefined ? undefined : logProbs.map((row, r) => row.map((lp, j) => Math.min(Math.exp(lp - out.logProbs[r]![j]!), cap)));
+  return { tokens: out.tokens, logProbs, finishReasons: out.finishReasons, engineLogProbs: out.logProbs, tisWeights };
+}
+
+/** Generate (see generateRows; or on `engine`, see engineRows), parse and reward G rollouts per site. */
 export async function rollout(
   model: LlamaModel,
   format: PromptFormat,
@@ -68,6 +134,7 @@ export async function rollout(
   settings: RolloutSettings,
   rng: Rng,
   workers?: ParallelWorkers,
+  engine?: RolloutEngine,
 ): Promise<RolloutBatch> {
   const { budget, budgetConfig: b } = settings;
   // Generation is hard-capped at capMultiplier·B_t + room for the answer (METHOD.md §2).
@@ -81,19 +148,17 @@ export async function rollout(
       groupIds.push(g);
     }
   });
-  const out = await generateRows(
-    model,
-    prompts,
-    {
-      maxNewTokens: reasoningCap + format.answerRoom,
-      temperature: settings.temperature,
-      topK: settings.topK || undefined,
-      topP: settings.topP < 1 ? settings.topP : undefined,
-      stopTokens: [...format.stopTokens],
-    },
-    rng,
-    workers,
-  );
+  const options = {
+    maxNewTokens: reasoningCap + format.answerRoom,
+    temperature: settings.temperature,
+    topK: settings.topK || undefined,
+    topP: settings.topP < 1 ? settings.topP : undefined,
+    stopTokens: [...format.stopTokens],
+  };
+  const sitePrompts = prompts.filter((_, r) => r % settings.groupSize === 0);
+  const out: Generation & { engineLogProbs?: number[][]; tisWeights?: number[][] } = engine
+    ? await engineRows(model, engine, sitePrompts, options, settings, rng)
+    : await generateRows(model, prompts, options, rng, workers);
   const batch: RolloutBatch = {
     prompts,
     completions: out.tokens,
@@ -105,6 +170,8 @@ export async function rollout(
     lengthRewards: [],
     rewards: [],
     truncated: out.finishReasons.map((r) => r === 'length'),
+    ...(out.engineLogProbs && { engineLogProbs: out.engineLogProbs }),
+    ...(out.tisWeights && { tisWeights: out.tisWeights }),
   };
   out.tokens.forEach((completion, r) => {
     const parsed = format.parse(completion);

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { HuggingFaceTokenizer, tokenBoundaries, tokensToBytes } from '../index.js';
+import { tinyTokenizer, writeTinyHfFolder, type TinyFamily } from '../../../../tools/hf-tiny.mjs';
+import { HuggingFaceTokenizer, loadTokenizer, tokenBoundaries, tokensToBytes } from '../index.js';
 
 const utf8 = (s: string) => Array.from(Buffer.from(s, 'utf8'));
 const hex = (b: number) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
@@ -269,5 +270,40 @@ describe('chat templates (tokenizer_config.json chat_template, @huggingface/jinj
     const broken = new HuggingFaceTokenizer(byteLevelJson(), { chat_template: '{% if %}' });
     expect(() => broken.applyChatTemplate(user)).toThrow(/^tokenizer_config\.json: chat_template does not parse: /);
     expect(() => new HuggingFaceTokenizer(byteLevelJson()).applyChatTemplate(user)).toThrow('tokenizer_config.json: no chat_template');
+  });
+});
+
+describe('tools/hf-tiny.mjs tokenizers (tiny Hugging Face folders)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rmt-hf-tiny-tok-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // The generation prompt of each family's chat template for one user message 'hi', written by hand.
+  const expected: Record<TinyFamily, string> = {
+    llama3: '<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
+    smollm2: '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
+    qwen2: '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
+    qwen3: '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n',
+  };
+  it.each(['llama3', 'smollm2', 'qwen2', 'qwen3'] as const)('%s: loads beside the weights, ids inside the model’s vocabulary, bos/eos as config.json', async (family) => {
+    const sub = join(dir, family);
+    const { config } = writeTinyHfFolder(sub, { family });
+    const tok = await loadTokenizer(sub);
+    expect(tok).toBeInstanceOf(HuggingFaceTokenizer);
+    const hf = tok as HuggingFaceTokenizer;
+    expect(hf.vocabSize).toBe(config.vocab_size);
+    expect(hf.eosId).toBe(config.eos_token_id);
+    if (!family.startsWith('qwen')) expect(hf.bosId).toBe(config.bos_token_id);
+    const text = hf.applyChatTemplate([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true, enableThinking: false });
+    expect(text).toBe(expected[family]);
+    const ids = hf.encode(text);
+    expect(ids.every((id) => id >= 0 && id < (config.vocab_size as number))).toBe(true);
+    expect(hf.decode(hf.encode('the cat sat: 42.'))).toBe('the cat sat: 42.');
+    // 64 ids hold no capital letters: they are dropped on encoding (documented in hf-tiny.mjs).
+    expect(hf.render(ids)).toBe(text.replace(/[A-Z]/g, ''));
+  });
+  it('a larger vocabulary holds every byte and some merges', () => {
+    const { json } = tinyTokenizer('qwen3', 300);
+    const tok = new HuggingFaceTokenizer(json);
+    expect(tok.decode(tok.encode('naïve 日本 🙂'))).toBe('naïve 日本 🙂');
+    expect(tok.encode(' the')).toHaveLength(1);
   });
 });
