@@ -7,8 +7,9 @@
 // The order, bottom up (`a ← b, c`: a depends on b and c):
 //   core, budget, kernels            nothing of RMT
 //   backend                          ← kernels (the only one with TensorFlow.js)
-//   model                            ← backend, core
-//   data                             ← model (ByteTokenizer, token bytes), core
+//   tokenizers                       ← core (no tensor library)
+//   model                            ← backend, core, tokenizers
+//   data                             ← tokenizers, core (no tensor library)
 //   curriculum                       ← backend, model, data, core
 //   dual-loss                        ← backend
 //   eval                             ← backend, model, data
@@ -61,6 +62,18 @@ for (const dir of packageDirs) {
     if (target?.private && !pkg.private) problems.push(`${pkg.name}: depends on the private ${d}, which is never published`);
   }
   for (const p of peers) if (!pkg.peerDependenciesMeta?.[p]?.optional) problems.push(`${pkg.name}: peer ${p} is not marked optional`);
+}
+
+// These must not pull in TensorFlow.js, even through another RMT package: a user who reads corpora, builds
+// prompts or tokenizes should not install a tensor library for it.
+const TENSOR_FREE = ['@rmt/core', '@rmt/budget', '@rmt/tokenizers', '@rmt/data'];
+const closure = (name, seen = new Set()) => {
+  for (const d of Object.keys(rmtPackages.get(name)?.dependencies ?? {})) if (!seen.has(d)) closure(d, seen.add(d));
+  return seen;
+};
+for (const name of TENSOR_FREE) {
+  const heavy = [...closure(name)].filter((d) => d === '@rmt/backend' || d.startsWith('@tensorflow/'));
+  if (heavy.length > 0) problems.push(`${name}: must stay free of tensor libraries, but depends (through its dependencies) on ${heavy.join(', ')}`);
 }
 
 if (problems.length > 0) {

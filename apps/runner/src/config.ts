@@ -86,9 +86,12 @@ export function validateConfig(raw: unknown, source: string): RunConfig {
  * Config keys that hold file paths. In a config file a relative path is read from the file's folder (as a
  * user who keeps a config beside its data expects); on the command line (`--set`) from the working directory.
  */
-const PATH_KEYS: readonly (readonly string[])[] = [['base'], ['data', 'corpus', 'path'], ['pretrain', 'from']];
+const PATH_KEYS: readonly (readonly string[])[] = [['base'], ['data', 'corpus', 'path'], ['pretrain', 'from'], ['midtrain', 'curriculum', 'scorer']];
 
-/** `raw` with the relative paths at PATH_KEYS made absolute against `folder` (`base: embedded` is a name, not a path). */
+/** Values of a path key that are names, not paths (`base: embedded`, `scorer: base`): never resolved. */
+const PATH_NAMES: Readonly<Record<string, string>> = { base: 'embedded', 'midtrain.curriculum.scorer': 'base' };
+
+/** `raw` with the relative paths at PATH_KEYS made absolute against `folder` (the names of PATH_NAMES left as they are). */
 function resolvePaths(raw: unknown, folder: string): unknown {
   for (const key of PATH_KEYS) {
     let parent = raw;
@@ -96,7 +99,7 @@ function resolvePaths(raw: unknown, folder: string): unknown {
     const leaf = key.at(-1)!;
     if (!isObject(parent) || typeof parent[leaf] !== 'string') continue;
     const value = parent[leaf];
-    if (value === '' || isAbsolute(value) || (key.length === 1 && key[0] === 'base' && value === 'embedded')) continue;
+    if (value === '' || isAbsolute(value) || PATH_NAMES[key.join('.')] === value) continue;
     parent[leaf] = resolve(folder, value);
   }
   return raw;

@@ -7,6 +7,7 @@ import { registerEvaluationCommands } from './commands/evaluate.js';
 import { registerMidtrainCommands } from './commands/midtrain.js';
 import { registerStageCommands } from './commands/pretrain.js';
 import { registerToolCommands } from './commands/tools.js';
+import { registerServeCommands } from './commands/serve.js';
 
 export { backendReport, formatInfo, type InfoReport } from './info.js';
 export { configJsonSchema, merge, parseSet, resolveConfig, runConfigSchema, validateConfig, type RunConfig } from './config.js';
@@ -31,6 +32,7 @@ export function createProgram(): Command {
   registerStageCommands(program, ctx);
   registerEvaluationCommands(program, ctx);
   registerToolCommands(program, ctx);
+  registerServeCommands(program, ctx);
   return program;
 }
 

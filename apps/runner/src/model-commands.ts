@@ -36,7 +36,8 @@ export async function generateCommand(opts: GenerateCommandOptions) {
     topK: opts.topK,
     topP: opts.topP,
     seed: opts.seed,
-    stopTokens: tokenizer.eosId === undefined ? [] : [tokenizer.eosId],
+    // An instruction model ends its turn with an end-of-turn token (<|im_end|>, <|eot_id|>) as well as EOS.
+    stopTokens: [...(tokenizer.endOfTurnIds ?? (tokenizer.eosId === undefined ? [] : [tokenizer.eosId]))],
   });
   const seconds = (performance.now() - started) / 1000;
   const tokens = out.tokens[0]!;

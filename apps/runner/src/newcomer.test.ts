@@ -62,6 +62,14 @@ describe('--config', () => {
   });
 });
 
+describe('keys that only one prompt format reads', () => {
+  it('data.enableThinking with the control-token format is refused by name, not ignored', async () => {
+    const { code, stderr } = await rmt('run', '--preset', 'tiny', '--set', 'data.enableThinking=false', '--out', join(root, 'thinking'));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/data\.chatTemplate and data\.enableThinking apply to data\.format 'llm-text' only/);
+  });
+});
+
 describe('--out', () => {
   itOrSkip('a folder that cannot be created (/proc/…) is refused at once, naming it', existsSync('/proc/self') ? undefined : 'no /proc on this machine', async () => {
     const { code, stderr } = await rmt('run', '--preset', 'tiny', '--out', '/proc/rmt-no-such-run');

@@ -1,19 +1,21 @@
 // Full runs: pretrain (the tiny base), mid-train (RMT / RPT / NTP) and evaluation against the base.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import YAML from 'yaml';
 import { loadBackend } from '@rmt/backend';
-import { ConstantSchedule, createBudgetSchedule } from '@rmt/budget';
+import { ConstantSchedule, createBudgetSchedule, type BudgetSchedule } from '@rmt/budget';
 import { createSampler, drawDistinct, type Sampler } from '@rmt/curriculum';
 import { posttrainProblems, syntheticPretrainSequences, syntheticTokenizer, type Site } from '@rmt/data';
 import { evaluate, verifiableAccuracy, type EvalResult, type VerifiableScore } from '@rmt/eval';
 import { createRng, readInput } from '@rmt/core';
 import { LlamaModel, loadModel, parseLlamaConfig, saveModel, type Tokenizer } from '@rmt/model';
-import { methodSwitches, midtrain, posttrainSettings, pretrain } from '@rmt/trainer';
+import type { OpenAIEngineClient } from '@rmt/engine';
+import { methodSwitches, midtrain, posttrainSettings, preflight, PreflightError, preflightSummary, pretrain, type PreflightReport } from '@rmt/trainer';
 import { embeddedBaseDir, validateConfig, type RunConfig } from './config.js';
+import { connectEngine, siteScores, withResumeHint } from './engine.js';
 import { RunDirectory } from './output.js';
 import type { Reporter } from './progress.js';
-import { prepareTask, promptFormat, samplerSites, siteEntropies, type Task } from './task.js';
+import { assertSameTokenizer, prepareTask, promptFormat, samplerSites, siteEntropies, type Task } from './task.js';
 
 /** Beside a run's final model: how it was trained (method, steps, the budget it ends at), read by `rmt eval`. */
 const TRAINING_FILE = 'training.json';
@@ -103,14 +105,75 @@ interface Prepared {
   heldEntropy: number[];
 }
 
-async function prepare(config: RunConfig, out: RunDirectory, reporter: Reporter, baseModel = basePath(config)): Promise<Prepared> {
+/**
+ * Load the base, build the task, and score its sites. `training: false` (rmt eval) skips the training sites,
+ * whose scores only the sampler uses (trainEntropy is then empty).
+ */
+async function prepare(config: RunConfig, out: RunDirectory, reporter: Reporter, baseModel = basePath(config), engine?: OpenAIEngineClient, training = true): Promise<Prepared> {
   const { model: base, tokenizer } = await inPhase(reporter, `loading ${baseModel}`, () => loadWithTokenizer(baseModel));
   const task = await prepareTask(config.data, config.seed, tokenizer);
   reporter.log(`task: ${task.train.sites.length} training sites in ${task.train.windows.length} windows, ${task.heldOut.sites.length} held-out sites`);
-  // The scorer is the frozen starting checkpoint (METHOD.md §3); its entropy also splits the evaluation (METHOD.md §6).
-  const trainEntropy = await inPhase(reporter, 'scoring training sites', (tick) => siteEntropies(base, task.train, config.midtrain.curriculum, out.path('cache'), tick));
-  const heldEntropy = await inPhase(reporter, 'scoring held-out sites', (tick) => siteEntropies(base, task.heldOut, config.midtrain.curriculum, out.path('cache'), tick));
+  const trainEntropy = training ? await trainingScores(config, out, reporter, { base, tokenizer, path: baseModel }, task, engine) : [];
+  // The evaluation's splits are always the base's entropy (METHOD.md §6), whichever model scores the training sites.
+  const heldEntropy = await inPhase(reporter, 'scoring held-out sites', (tick) => siteScores(engine, base, tokenizer, task.heldOut, config, out.path('cache'), tick));
   return { task, base, tokenizer, trainEntropy, heldEntropy };
+}
+
+/**
+ * Entropies of the training sites by the curriculum's scorer (METHOD.md §3): `base`, the frozen starting
+ * checkpoint (locally, or on the engine), or another model (RPT: a small proxy) that must share the base's
+ * tokenizer, since sites are token positions. Its scores are cached under its own weights' hash.
+ */
+async function trainingScores(config: RunConfig, out: RunDirectory, reporter: Reporter, base: { base: LlamaModel; tokenizer: Tokenizer; path: string }, task: Task, engine?: OpenAIEngineClient): Promise<number[]> {
+  const scorerPath = config.midtrain.curriculum.scorer;
+  if (scorerPath === 'base' || resolve(scorerPath) === resolve(base.path)) {
+    return inPhase(reporter, 'scoring training sites', (tick) => siteScores(engine, base.base, base.tokenizer, task.train, config, out.path('cache'), tick));
+  }
+  const scorer = await inPhase(reporter, `loading the scorer ${scorerPath}`, () =>
+    loadWithTokenizer(scorerPath).catch((error: Error) => {
+      throw new Error(`midtrain.curriculum.scorer: ${error.message}`, { cause: error });
+    }),
+  );
+  try {
+    assertSameTokenizer(base.tokenizer, scorer.tokenizer, scorerPath, base.path);
+    return await inPhase(reporter, `scoring training sites with the scorer ${scorerPath}`, (tick) => siteEntropies(scorer.model, task.train, config.midtrain.curriculum, out.path('cache'), tick));
+  } finally {
+    scorer.model.dispose();
+  }
+}
+
+/**
+ * Before step 0 of an RL method: the preflight's rollouts of the starting policy (packages/trainer/src/preflight.ts),
+ * written to preflight.json and logged. Answers that never parse stop the run here (PreflightError, with the
+ * cause and the fix) unless midtrain.preflight.action is warn.
+ */
+async function runPreflight(config: RunConfig, p: Prepared, budget: BudgetSchedule | undefined, out: RunDirectory, reporter: Reporter): Promise<PreflightReport> {
+  const write = async (report: PreflightReport) => {
+    await out.writeJson('preflight.json', report);
+    reporter.log(preflightSummary(report));
+  };
+  try {
+    const report = await inPhase(reporter, 'preflight rollouts', () =>
+      preflight({
+        model: p.base,
+        tokenizer: p.tokenizer,
+        format: p.task.format,
+        windows: p.task.train.windows,
+        sites: p.task.train.sites,
+        budget,
+        settings: config.midtrain,
+        seed: config.seed,
+        continuationTokens: config.data.continuationTokens,
+        modelName: config.base === 'embedded' ? 'the embedded base' : config.base,
+        onWarning: recorder(out, reporter).onWarning,
+      }),
+    );
+    await write(report);
+    return report;
+  } catch (error) {
+    if (error instanceof PreflightError) await write(error.report);
+    throw error;
+  }
 }
 
 /**
@@ -173,7 +236,9 @@ export async function runMidtrain(
   const started = performance.now();
   const backend = await loadBackend(config.backend);
   reporter.log(`backend: ${backend.name} (${backend.device})`);
-  const p = await prepare(config, out, reporter);
+  // An engine (midtrain.rollout.engine: openai) is reached first: unreachable, the run fails here, naming its URL.
+  const engine = await connectEngine(config, out.dir, (message) => reporter.warn(message));
+  const p = await prepare(config, out, reporter, basePath(config), engine);
   const m = config.midtrain;
   // Each checkpoint holds the weights and two AdamW moments; keepLastN of them plus one being written, and
   // the final model. A megabyte more for logs, tokenizer and evaluation files.
@@ -181,6 +246,9 @@ export async function runMidtrain(
   out.ensureFreeSpace(3 * weightBytes * (m.keepLastN + 1) + weightBytes + 2 ** 20, `${m.keepLastN + 1} checkpoints and the final model`);
   const budget = methodSwitches(m).useBudget ? createBudgetSchedule(m.budget) : undefined;
   const finalBudget = budget?.budget(m.steps, m.steps);
+  // The preflight, before anything long (the base's evaluation, step 0), so a run without a learning signal
+  // stops in seconds. Not on a resume from a checkpoint: that run passed it (or was told to go on).
+  if (m.method !== 'ntp' && m.preflight.sites > 0 && !(flags.resume && out.hasCheckpoints())) await runPreflight(config, p, budget, out, reporter);
 
   // A resumed run reuses the base evaluation its first start wrote (the base does not change).
   const savedBase = out.path('eval.base.json');
@@ -209,11 +277,12 @@ export async function runMidtrain(
     checkpointDir: out.checkpoints,
     resume: flags.resume,
     reference: m.loss.beta > 0 ? p.base : undefined,
+    engine,
     ...recorder(out, reporter),
     onRollouts: (_step, records) => out.appendRollouts(records),
     onResume: (step) => out.truncateLogs(step),
     shouldStop: flags.shouldStop,
-  });
+  }).catch(withResumeHint(out.dir));
   reporter.stop();
   if (result.stopped) {
     policy.dispose();
@@ -321,7 +390,7 @@ export async function runEval(config: RunConfig, modelPath: string, out: RunDire
   const trained = options.budget === undefined ? await trainedBudget(modelPath) : undefined;
   const budget = options.budget ?? trained ?? undefined;
   if (trained !== undefined) reporter.log(`budget: ${trained ?? 'none'}, the one ${modelPath} was trained to (--budget overrides)`);
-  const p = await prepare(config, out, reporter, options.base ?? modelPath);
+  const p = await prepare(config, out, reporter, options.base ?? modelPath, undefined, false);
   const model = options.base === undefined ? p.base : (await loadWithTokenizer(modelPath)).model;
   const result = await evaluateModel(model, p, config, reporter, modelPath, { reasoning: options.reasoning, budget });
   await out.writeJson('eval.json', { model: modelPath, base: options.base ?? modelPath, budget: budget ?? null, result });

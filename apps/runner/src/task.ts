@@ -32,7 +32,11 @@ export interface Task {
 const HELD_OUT_SEED = 1_000_003;
 
 export function promptFormat(data: DataConfig, tokenizer: Tokenizer): PromptFormat {
-  if (data.format === 'llm-text') return new LlmTextFormat(tokenizer);
+  if (data.format === 'llm-text') {
+    const named = typeof data.chatTemplate === 'string' && data.chatTemplate !== 'auto';
+    return new LlmTextFormat(tokenizer, { chat: named ? true : (data.chatTemplate as 'auto' | boolean), template: named ? data.chatTemplate : undefined, enableThinking: data.enableThinking });
+  }
+  if (data.chatTemplate !== 'auto' || !data.enableThinking) throw new Error("data.chatTemplate and data.enableThinking apply to data.format 'llm-text' only; data.format is 'control-tokens'");
   const budgets = SYNTHETIC_BUDGETS.filter((b) => tokenizer.specialId(budgetTokenName(b)) !== undefined);
   return new ControlTokenFormat(tokenizer, budgets, 4, data.promptContextTokens);
 }
@@ -71,4 +75,31 @@ export function samplerSites(entropies: number[], tierRule: CurriculumConfig['ti
   const thresholds = tierThresholds(entropies, tierRule);
   const tiers = assignTiers(entropies, thresholds);
   return { sites: entropies.map((entropy, index) => ({ index, tier: tiers[index]!, entropy })), thresholds };
+}
+
+/** Text the tokenizer check encodes with both tokenizers: letters, digits, punctuation, spaces, newlines, accents. */
+const TOKENIZER_PROBE = 'Once upon a time, 3492 + 17 = 3509.\n\n  "Hello!" — café, naïve; x_t <- f(x) {ok}\tend';
+
+/**
+ * A scorer model must read the policy's token ids as the same text (sites are token positions, METHOD.md §3):
+ * the same vocabulary size, the same bytes for every id, the same special ids, and the same encoding of a
+ * probe text. Throws naming the scorer, the base and the first difference.
+ */
+export function assertSameTokenizer(policy: Tokenizer, scorer: Tokenizer, scorerPath: string, basePath: string): void {
+  const refuse = (detail: string): never => {
+    throw new Error(
+      `midtrain.curriculum.scorer '${scorerPath}': its tokenizer differs from the base's (${basePath}): ${detail}. Sites are token positions of the base's tokenizer, ` +
+        `so the scorer must share it; use a scorer of the same model family (e.g. a smaller model with the same tokenizer), or scorer: base`,
+    );
+  };
+  if (scorer.vocabSize !== policy.vocabSize) refuse(`vocabulary of ${scorer.vocabSize} tokens, not ${policy.vocabSize}`);
+  for (const name of ['bosId', 'eosId'] as const) if (scorer[name] !== policy[name]) refuse(`${name} ${String(scorer[name])}, not ${String(policy[name])}`);
+  for (let id = 0; id < policy.vocabSize; id++) {
+    const a = policy.tokenBytes(id);
+    const b = scorer.tokenBytes(id);
+    if (a.length !== b.length || a.some((x, i) => x !== b[i])) refuse(`token ${id} is ${JSON.stringify(Buffer.from(b).toString('latin1'))}, not ${JSON.stringify(Buffer.from(a).toString('latin1'))}`);
+  }
+  const a = policy.encode(TOKENIZER_PROBE, { bos: false });
+  const b = scorer.encode(TOKENIZER_PROBE, { bos: false });
+  if (a.length !== b.length || a.some((x, i) => x !== b[i])) refuse(`it encodes ${JSON.stringify(TOKENIZER_PROBE.slice(0, 20))}… as [${b.slice(0, 8).join(', ')}, …], not [${a.slice(0, 8).join(', ')}, …]`);
 }

@@ -2,7 +2,7 @@
  * @rmt/curriculum — curriculum-based adaptive sampling (METHOD.md §3): entropy scoring of sites, difficulty
  * tiers, the easy → hard schedule, built-in samplers and the contract for third-party sampler packages.
  */
-export { scoreCacheKey, scoreSites, scoreSitesCached, type ScoreOptions, type SiteEntropy } from './scoring.js';
+export { corpusHash, modelWeightsHash, scoreCacheKey, scoreSites, scoreSitesCached, type ScoreOptions, type SiteEntropy } from './scoring.js';
 export { assignTiers, quantile, tierProbabilities, tierThresholds, TIERS, type Tier, type TierIndex, type TierRule, type TierSchedule } from './tiers.js';
 export {
   defineSampler,

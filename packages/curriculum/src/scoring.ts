@@ -1,6 +1,7 @@
 // Difficulty of a site = entropy of a scorer model's next-token distribution there (METHOD.md §3): full
 // vocabulary and top-k (RPT), in nats. Each window is run once; scores are cached on disk keyed by a hash
-// of the scorer's weights and the windows, because scoring a corpus costs as much as a training epoch.
+// of the scorer's weights and one of the corpus (windows and sites), because scoring a corpus costs as
+// much as a training epoch.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ export interface ScoreOptions {
   /** Windows per forward pass. */
   batch: number;
   onProgress?: (done: number, total: number) => void;
+  /** {@link modelWeightsHash} of the scorer, when the caller has it (it is computed otherwise). */
+  scorerHash?: string;
 }
 
 /** Entropies of every site, in the order of `sites`. */
@@ -53,20 +56,42 @@ export function scoreSites(model: LlamaModel, windows: readonly number[][], site
   return out;
 }
 
-/** A key for a scorer + corpus + sites + k: sha256 of the weights and the token ids. */
-export function scoreCacheKey(model: LlamaModel, windows: readonly number[][], sites: readonly Site[], k: number): string {
+/**
+ * The scorer's identity for the cache: sha256 of its architecture and every weight (not its path: a model
+ * copied elsewhere keeps its scores, one retrained in place does not). Hashing reads every weight once;
+ * pass the result as `ScoreOptions.scorerHash` to score several splits with one hash.
+ */
+export function modelWeightsHash(model: LlamaModel): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(model.config));
   for (const p of model.parameters()) hash.update(new Uint8Array((p.dataSync() as Float32Array).buffer));
-  for (const w of windows) hash.update(new Int32Array(w));
+  return hash.digest('hex');
+}
+
+/** The corpus as scored: sha256 of the windows' token ids and the sites' (window, position). */
+export function corpusHash(windows: readonly number[][], sites: readonly Site[]): string {
+  const hash = createHash('sha256');
+  for (const w of windows) {
+    // Each window's length first, so two corpora cannot hash alike by moving a token across a window boundary.
+    hash.update(new Int32Array([w.length]));
+    hash.update(new Int32Array(w));
+  }
   hash.update(new Int32Array(sites.flatMap((s) => [s.window, s.position])));
-  hash.update(`k=${k}`);
-  return hash.digest('hex').slice(0, 24);
+  return hash.digest('hex');
+}
+
+/**
+ * The cache key of a scorer + corpus + k: `<scorer weights hash>-<corpus hash>-k<k>` (24 hex digits of each), so
+ * a different scorer model (METHOD.md §3: `midtrain.curriculum.scorer`) or a different corpus, tokenisation,
+ * window length or site rule never reads another's scores.
+ */
+export function scoreCacheKey(model: LlamaModel, windows: readonly number[][], sites: readonly Site[], k: number, scorerHash = modelWeightsHash(model)): string {
+  return `${scorerHash.slice(0, 24)}-${corpusHash(windows, sites).slice(0, 24)}-k${k}`;
 }
 
 /** {@link scoreSites} with an on-disk cache in `cacheDir` (a corrupt cache file is recomputed). */
 export async function scoreSitesCached(cacheDir: string, model: LlamaModel, windows: readonly number[][], sites: readonly Site[], options: ScoreOptions): Promise<{ entropies: SiteEntropy[]; cached: boolean; key: string }> {
-  const key = scoreCacheKey(model, windows, sites, options.k);
+  const key = scoreCacheKey(model, windows, sites, options.k, options.scorerHash);
   const file = join(cacheDir, `entropy-${key}.json`);
   if (existsSync(file)) {
     try {

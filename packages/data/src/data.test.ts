@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRng } from '@rmt/core';
-import { ByteTokenizer, tokenBoundaries, tokensToBytes } from '@rmt/model';
+import { ByteTokenizer, tokenBoundaries, tokensToBytes } from '@rmt/tokenizers';
 import { fuzzParser } from '@rmt/testing';
 import {
   buildWindows,

@@ -4,7 +4,7 @@
  */
 export { prefixMatchReward } from './reward.js';
 export { budgetTokenName, CONTROL_TOKENS, ControlTokenFormat, lastBoxed, LlmTextFormat, type LlmTextOptions, type ParsedCompletion, type PromptFormat } from './prompt.js';
-export { readCorpus, type CorpusSource } from './corpus.js';
+export { JSONL_SHAPES, readCorpus, type CorpusField, type CorpusSource } from './corpus.js';
 export { buildWindows, findSites, siteContext, siteContinuation, type Site, type SiteContinuation, type SiteRules } from './sites.js';
 export {
   checksum,

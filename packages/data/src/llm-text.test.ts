@@ -1,7 +1,7 @@
 // The llm-text prompt format (METHOD.md §1) on tiny Hugging Face tokenizers built here: the chat-templated
 // prompt against strings written by hand, and parse() of hand-written completions.
 import { describe, expect, it } from 'vitest';
-import { ByteTokenizer, HuggingFaceTokenizer } from '@rmt/model';
+import { ByteTokenizer, HuggingFaceTokenizer } from '@rmt/tokenizers';
 import { ControlTokenFormat, lastBoxed, LlmTextFormat } from './index.js';
 
 const addedToken = (id: number, content: string, special: boolean) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special });

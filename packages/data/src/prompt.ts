@@ -1,7 +1,7 @@
 // Prompt formats (METHOD.md §1): how a site's context and the budget become a prompt, and how a completion
 // becomes (reasoning length, prediction). One interface, two formats: compact control tokens for small
 // models trained from scratch, and a text format for instruction-following LLMs.
-import { tokensToBytes, type Tokenizer } from '@rmt/model';
+import { tokensToBytes, type Tokenizer } from '@rmt/tokenizers';
 
 /** Invalid sequences become U+FFFD, never throw. */
 const utf8Decoder = new TextDecoder('utf-8');

@@ -1,7 +1,7 @@
 // Windows and sites of next-token reasoning (METHOD.md §1): the corpus is tokenized into windows of a fixed
 // context length; a site is a position t of a window, with context x_<t, target x_t and the ground-truth
 // continuation x_≥t kept for the reward.
-import { tokenBoundaries, tokensToBytes, type Tokenizer } from '@rmt/model';
+import { tokenBoundaries, tokensToBytes, type Tokenizer } from '@rmt/tokenizers';
 
 export interface SiteRules {
   /** Positions before this index have too little context and are never sites (ours: 8, METHOD.md §3). */

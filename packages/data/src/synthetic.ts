@@ -16,7 +16,7 @@
 //   plain RL on answer sites would let drift.
 // - Post-training: the same checksum asked without context, a task with a verifiable final answer.
 import { createRng, type Rng } from '@rmt/core';
-import { ByteTokenizer } from '@rmt/model';
+import { ByteTokenizer } from '@rmt/tokenizers';
 import { budgetTokenName, CONTROL_TOKENS, type PromptFormat } from './prompt.js';
 import { buildWindows } from './sites.js';
 

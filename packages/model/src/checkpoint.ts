@@ -8,10 +8,7 @@ import type { LlamaConfig } from './config.js';
 import { fromHfConfig, toHfConfig } from './hf-config.js';
 import { importLlama2c } from './llama2c-import.js';
 import type { LlamaModel } from './llama.js';
-import { ByteTokenizer } from './tokenizers/byte.js';
-import { HuggingFaceTokenizer } from './tokenizers/huggingface.js';
-import { Llama2cTokenizer } from './tokenizers/llama2c.js';
-import type { Tokenizer } from './tokenizers/tokenizer.js';
+import { ByteTokenizer, HuggingFaceTokenizer, Llama2cTokenizer, type Tokenizer } from '@rmt/tokenizers';
 import { checkHfTensor, expectedHfTensors, fromHfTensors, toHfTensors } from './weights.js';
 
 export const WEIGHTS_FILE = 'model.safetensors';
@@ -52,7 +49,14 @@ function serializeLlama2cTokenizer(t: Llama2cTokenizer): Uint8Array {
 export async function saveTokenizer(dir: string, tokenizer: Tokenizer): Promise<void> {
   if (tokenizer instanceof ByteTokenizer) await writeFileAtomic(join(dir, BYTE_TOKENIZER_FILE), JSON.stringify(tokenizer.toJSON(), null, 2));
   else if (tokenizer instanceof Llama2cTokenizer) await writeFileAtomic(join(dir, LLAMA2C_TOKENIZER_FILE), serializeLlama2cTokenizer(tokenizer));
-  else if (tokenizer instanceof HuggingFaceTokenizer) await writeFileAtomic(join(dir, HF_TOKENIZER_FILE), JSON.stringify(tokenizer.json));
+  else if (tokenizer instanceof HuggingFaceTokenizer) {
+    // tokenizer_config.json carries bos/eos/pad and the chat template (or chat_template.jinja does): without
+    // them a saved instruction model would lose its prompt format.
+    await writeFileAtomic(join(dir, HF_TOKENIZER_FILE), JSON.stringify(tokenizer.json));
+    if (Object.keys(tokenizer.config).length > 0) await writeFileAtomic(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizer.config, null, 2)}\n`);
+    const jinja = tokenizer.config.chat_template === undefined ? tokenizer.chatTemplates.get('default') : undefined;
+    if (jinja !== undefined) await writeFileAtomic(join(dir, 'chat_template.jinja'), jinja);
+  }
   else throw new Error(`saveTokenizer: unsupported tokenizer kind '${tokenizer.kind}'`);
 }
 

@@ -9,5 +9,7 @@ export { generate, leftPad, sampleToken, type FinishReason, type GenerateOptions
 export { expectedHfShapes, expectedHfTensors, fromHfTensors, toHfTensors, type ExpectedTensor } from './weights.js';
 export { importLlama2c, parseLlama2c } from './llama2c-import.js';
 export { fromHfConfig, loadModel, loadTokenizer, saveModel, saveTokenizer, toHfConfig, CONFIG_FILE, INDEX_FILE, WEIGHTS_FILE, type LoadedModel } from './checkpoint.js';
-export * from './tokenizers/index.js';
+// The tokenizers live in @rmt/tokenizers (no tensor library, so @rmt/data needs no tfjs); re-exported because
+// loadModel returns one and users of @rmt/model have always found them here.
+export * from '@rmt/tokenizers';
 export { scoreTokens, type TextScore } from './score.js';

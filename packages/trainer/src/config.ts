@@ -64,7 +64,26 @@ export const midtrainConfigSchema = z
       .describe("Worker threads computing a share of each update's micro-batches (same result with any number). 'auto': one per spare core on wasm/cpu, none on the native backends (already multi-threaded)."),
     checkpointEvery: z.number().int().nonnegative().default(50).describe('Write a checkpoint every N steps (and at the end); 0 = only at the end.'),
     keepLastN: z.number().int().positive().max(1000).default(2).describe('Checkpoints kept.'),
-    warnAfter: z.number().int().positive().default(10).describe('Warn when frac_reward_zero_std or clipped_ratio stays ≥ 0.95 this many steps.'),
+    warnAfter: z
+      .number()
+      .int()
+      .positive()
+      .default(10)
+      .describe('Warn when frac_reward_zero_std or clipped_ratio stays ≥ 0.95 this many steps; onNoSignal acts when frac_reward_zero_std is 1 this many steps.'),
+    onNoSignal: z
+      .enum(['stop', 'warn'])
+      .default('warn')
+      .describe(
+        'Every group with equal rewards (frac_reward_zero_std = 1) for warnAfter steps in a row: stop (with a checkpoint of that step) or warn, naming the cause and the fix (ours, METHOD.md §7).',
+      ),
+    preflight: z
+      .object({
+        sites: z.number().int().nonnegative().max(1024).default(4).describe('Training sites sampled (× groupSize rollouts) before step 0 of an RL method; 0 = no preflight.'),
+        action: z.enum(['stop', 'warn']).default('stop').describe('When no preflight rollout gives a parsable answer: stop the run with the cause and the fix, or warn and train anyway.'),
+      })
+      .strict()
+      .default({ sites: 4, action: 'stop' })
+      .describe('Rollouts of the starting policy before training, reported in preflight.json (ours, METHOD.md §7): a run whose answers never parse has no learning signal.'),
     sampleRollouts: z.number().int().nonnegative().max(1 << 16).default(4).describe('Rollouts per step written to rollouts.jsonl.'),
     onNonFinite: z
       .enum(['stop', 'skip'])

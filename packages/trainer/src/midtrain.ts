@@ -7,6 +7,7 @@ import { createRng, type Rng, type RngState } from '@rmt/core';
 import type { Sampler } from '@rmt/curriculum';
 import { siteContext, siteContinuation, type PromptFormat, type Site } from '@rmt/data';
 import { groupAdvantages, type GroupAdvantages } from '@rmt/dual-loss';
+import type { RolloutEngine } from '@rmt/engine';
 import type { LlamaModel, Tokenizer } from '@rmt/model';
 import { listCheckpoints, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { methodSwitches, type MidtrainSettings } from './config.js';
@@ -36,6 +37,12 @@ export interface MidtrainInput {
   resume?: boolean;
   /** Frozen reference policy of the KL term: required when settings.loss.beta > 0 (RL methods). */
   reference?: LlamaModel;
+  /**
+   * The inference engine of `settings.rollout.engine: openai` (required there): rollouts are generated on it,
+   * and it gets the policy's weights at the start (after a resume: the restored ones) and every
+   * `rollout.syncEvery` updates (METHOD.md §7).
+   */
+  engine?: RolloutEngine;
   onStep?: (metrics: Record<string, number>) => void;
   onRollouts?: (step: number, records: Record<string, unknown>[]) => void;
   /** A warning, with the step it arose at (the runner logs it to warnings.jsonl for the report). */
@@ -53,6 +60,17 @@ export class TrainingDivergedError extends Error {
   ) {
     super(`training diverged at step ${step}: ${detail}; the last good checkpoint is kept (lower the learning rate, or resume from it)`);
     this.name = 'TrainingDivergedError';
+  }
+}
+
+/** Every group had equal rewards for warnAfter steps in a row (`midtrain.onNoSignal: stop`); the newest checkpoint is that step's. */
+export class NoLearningSignalError extends Error {
+  constructor(
+    readonly step: number,
+    detail: string,
+  ) {
+    super(detail);
+    this.name = 'NoLearningSignalError';
   }
 }
 
@@ -83,6 +101,10 @@ interface Rolled {
 
 interface Streaks {
   zeroStd: number;
+  /** Steps in a row with frac_reward_zero_std = 1, and their summed accuracy and unparsed ratio (the cause). */
+  noSignal: number;
+  noSignalAccuracy: number;
+  noSignalUnparsed: number;
   clipped: number;
   nonFinite: number;
 }
@@ -96,7 +118,8 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
   const { useBudget, useNtp } = methodSwitches(s);
   const optimizer = new AdamW(model.parameters(), s.optimizer);
   const { start, rngs } = await restoreCheckpoint(input, optimizer);
-  const streaks: Streaks = { zeroStd: 0, clipped: 0, nonFinite: 0 };
+  await input.engine?.pushWeights(model, input.tokenizer, start); // version = updates applied
+  const streaks: Streaks = { zeroStd: 0, noSignal: 0, noSignalAccuracy: 0, noSignalUnparsed: 0, clipped: 0, nonFinite: 0 };
   let checkpointSeconds: number | undefined;
   // B_t of the schedule where the budget is in force (METHOD.md §2); a checkpoint of step t records B_t.
   const budgetAt = (t: number) => (sampler && useBudget ? input.budget?.budget(t, s.steps) : undefined);
@@ -123,11 +146,12 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
 
       // 5. Dual-loss update: RL on the key sites, NTP on the rest of their windows (m_t = 1[t ∉ C]).
       const ntp = useNtp || !sampler ? ntpWindows(input.windows, picked) : undefined;
-      const rl = rolled && { prompts: rolled.batch.prompts, completions: rolled.batch.completions, oldLogProbs: rolled.batch.oldLogProbs, advantages: rolled.adv.advantages };
+      const rl = rolled && { prompts: rolled.batch.prompts, completions: rolled.batch.completions, oldLogProbs: rolled.batch.oldLogProbs, advantages: rolled.adv.advantages, weights: rolled.batch.tisWeights };
       const loss = sampler ? s.loss : { ...s.loss, lambda: 1 }; // the NTP baseline's loss is L_NTP alone
       const settings = { loss, padId: input.tokenizer.padId ?? 0, lr, microBatchRows: s.microBatchRows, reference: input.reference, workers };
       const result = await timedAsync(timing, 'update', () => dualUpdate(model, optimizer, rl, ntp, settings));
       Object.assign(metrics, checkNonFinite(result, step, s, streaks, input.onWarning), updateMetrics(result, ntp));
+      if (input.engine && (step + 1) % s.rollout.syncEvery === 0 && step + 1 < s.steps) await timedAsync(timing, 'sync', () => input.engine!.pushWeights(model, input.tokenizer, step + 1));
 
       // 6. Log the step, then checkpoint every N steps and at the end (or when asked to stop). In this order
       // a checkpoint of step N exists only once every line before N is logged, so a resume from it (which
@@ -139,7 +163,13 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
       const stopped = input.shouldStop?.() ?? false;
       const due = (s.checkpointEvery > 0 && (step + 1) % s.checkpointEvery === 0) || step + 1 === s.steps || stopped;
       if (due) checkpointSeconds = await saveLoop(input, step + 1, optimizer, rngs, budgetAt(step + 1));
-      watchStreaks(streaks, step, metrics, s.warnAfter, input.onWarning);
+      const noSignal = watchStreaks(streaks, step, metrics, s.warnAfter, input.onWarning);
+      if (noSignal && s.onNoSignal === 'stop') {
+        // The weights are fine, only the signal is missing: keep them as the newest checkpoint, then stop.
+        if (!due) await saveLoop(input, step + 1, optimizer, rngs, budgetAt(step + 1));
+        throw new NoLearningSignalError(step, `${noSignal}; the run stopped with a checkpoint of step ${step + 1} (midtrain.onNoSignal: stop; onNoSignal: warn trains on)`);
+      }
+      if (noSignal) input.onWarning?.(`${noSignal} (midtrain.onNoSignal: warn, so the run goes on)`, step);
       if (stopped) return { steps: step + 1, stopped: true };
     }
   } finally {
@@ -149,10 +179,11 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
   return { steps: s.steps, stopped: false };
 }
 
-/** The site sampler of an RL method (required), none for the NTP baseline; refuses a KL term without its reference. */
-function siteSampler({ settings: s, sampler, reference }: MidtrainInput): Sampler | undefined {
+/** The site sampler of an RL method (required), none for the NTP baseline; refuses a KL term without its reference, an engine rollout without its engine. */
+function siteSampler({ settings: s, sampler, reference, engine }: MidtrainInput): Sampler | undefined {
   if (s.method === 'ntp') return undefined;
   if (!sampler) throw new Error(`method '${s.method}' needs a site sampler`);
+  if (s.rollout.engine === 'openai' && !engine) throw new Error('midtrain.rollout.engine is openai: midtrain needs the engine client (input.engine)');
   if (s.loss.beta > 0 && !reference) throw new Error(`loss.beta ${s.loss.beta} > 0: the KL term needs a reference model (the frozen starting checkpoint), or set beta to 0`);
   return sampler;
 }
@@ -198,7 +229,8 @@ async function rolloutPhase(input: MidtrainInput, picked: Picked, budget: number
   const { model, format, windows, tokenizer, settings: s } = input;
   const siteInputs = picked.sites.map((site) => ({ context: siteContext(windows, site), continuation: siteContinuation(windows, site, tokenizer, input.continuationTokens) }));
   const settings = { groupSize: s.groupSize, temperature: s.temperature, topK: s.topK, topP: s.topP, maxReasoningTokens: s.maxReasoningTokens, budget, budgetConfig: s.budget };
-  const batch = await timedAsync(timing, 'rollout', () => rollout(model, format, siteInputs, settings, rng, workers));
+  const engine = { tis: s.rollout.tis, padId: tokenizer.padId ?? 0, microBatchRows: s.microBatchRows };
+  const batch = await timedAsync(timing, 'rollout', () => rollout(model, format, siteInputs, { ...settings, ...engine }, rng, workers, input.engine));
   const adv = timed(timing, 'advantage', () => groupAdvantages(batch.rewards, batch.groupIds, s.loss.delta));
   return { batch, adv };
 }
@@ -215,7 +247,23 @@ function rolloutMetrics({ batch, adv }: Rolled) {
     'completions/max_length': Math.max(...batch.reasoningTokens),
     'completions/clipped_ratio': mean(batch.truncated.map(Number)),
     'completions/unparsed_ratio': mean(batch.predictions.map((p) => (p === null ? 1 : 0))),
+    ...engineMetrics(batch),
   };
+}
+
+/**
+ * Engine rollouts: the mean |log π_trainer − log π_engine| over their tokens (the numerics mismatch the
+ * importance weights correct), and with tis, the mean and largest weight.
+ */
+function engineMetrics({ oldLogProbs, engineLogProbs, tisWeights }: RolloutBatch): Record<string, number> {
+  if (!engineLogProbs) return {};
+  const diffs = oldLogProbs.flatMap((row, r) => row.map((lp, j) => Math.abs(lp - engineLogProbs[r]![j]!)));
+  const metrics: Record<string, number> = { 'rollout/logprob_diff': mean(diffs) };
+  if (tisWeights) {
+    const w = tisWeights.flat();
+    Object.assign(metrics, { 'rollout/tis_weight': mean(w), 'rollout/tis_max': w.reduce((m, x) => Math.max(m, x), 0) });
+  }
+  return metrics;
 }
 
 /** Feedback to the samplers that adapt to the policy (each site's mean reward) and to an adaptive budget. */
@@ -300,12 +348,35 @@ function stepMetrics(timing: Timing, checkpointSeconds: number | undefined): Rec
   return { ...phases, 'timing/step': Object.values(phases).reduce((a, b) => a + b, 0), 'mem/tensors': tf.memory().numTensors, 'mem/bytes': tf.memory().numBytes };
 }
 
-/** Warn once when almost no group has a learning signal, or rollouts hit the cap, for warnAfter steps in a row. */
-function watchStreaks(streaks: Streaks, step: number, metrics: Record<string, number>, warnAfter: number, onWarning?: MidtrainInput['onWarning']): void {
-  streaks.zeroStd = (metrics.frac_reward_zero_std ?? 0) >= 0.95 ? streaks.zeroStd + 1 : 0;
+/**
+ * Warn once when almost no group has a learning signal, or rollouts hit the cap, for warnAfter steps in a row.
+ * When *no* group has one (frac_reward_zero_std = 1) for warnAfter steps, returns the finding — step, cause
+ * and fix — for `onNoSignal` to stop or warn with (instead of the ≥ 0.95 warning, which it subsumes).
+ */
+function watchStreaks(streaks: Streaks, step: number, metrics: Record<string, number>, warnAfter: number, onWarning?: MidtrainInput['onWarning']): string | undefined {
+  const zeroStd = metrics.frac_reward_zero_std ?? 0;
+  streaks.zeroStd = zeroStd >= 0.95 ? streaks.zeroStd + 1 : 0;
   streaks.clipped = (metrics['completions/clipped_ratio'] ?? 0) >= 0.95 ? streaks.clipped + 1 : 0;
-  if (streaks.zeroStd === warnAfter) onWarning?.(`frac_reward_zero_std ≥ 0.95 for ${warnAfter} steps: almost no group has a learning signal (all rollouts equally right or wrong); sites may be too easy or too hard`, step);
+  if (zeroStd === 1) {
+    streaks.noSignal += 1;
+    streaks.noSignalAccuracy += metrics.accuracy ?? 0;
+    streaks.noSignalUnparsed += metrics['completions/unparsed_ratio'] ?? 0;
+  } else Object.assign(streaks, { noSignal: 0, noSignalAccuracy: 0, noSignalUnparsed: 0 });
+  const noSignal = streaks.noSignal === warnAfter ? noSignalFinding(step, warnAfter, streaks.noSignalAccuracy / warnAfter, streaks.noSignalUnparsed / warnAfter) : undefined;
+  if (streaks.zeroStd === warnAfter && !noSignal) onWarning?.(`frac_reward_zero_std ≥ 0.95 for ${warnAfter} steps: almost no group has a learning signal (all rollouts equally right or wrong); sites may be too easy or too hard`, step);
   if (streaks.clipped === warnAfter) onWarning?.(`completions/clipped_ratio ≥ 0.95 for ${warnAfter} steps: rollouts hit the length cap; raise the budget or the cap`, step);
+  return noSignal;
+}
+
+/** Step, cause and fix of a no-signal streak, from the streak's mean accuracy and unparsed ratio. */
+function noSignalFinding(step: number, steps: number, accuracy: number, unparsed: number): string {
+  const head = `step ${step}: frac_reward_zero_std = 1 for ${steps} steps in a row: no group has a learning signal (all rollouts of each group got the same reward), so the RL term is 0`;
+  if (unparsed === 1) {
+    return `${head}. Cause: no rollout gave a parsable answer (completions/unparsed_ratio = 1), the model does not follow data.format. Fix: an instruction-tuned model with a chat template for llm-text, data.format: control-tokens for a model trained from scratch with its tokens, or a larger reasoning cap (midtrain.maxReasoningTokens, midtrain.budget.initial)`;
+  }
+  if (accuracy === 0) return `${head}. Cause: every rollout is wrong; the sites are too hard for the policy. Fix: easier sites (midtrain.curriculum.tiers / options), more rollouts per site (midtrain.groupSize), or a higher midtrain.temperature`;
+  if (accuracy === 1) return `${head}. Cause: every rollout is right; the sites are too easy, or the policy has converged. Fix: harder sites (midtrain.curriculum), or fewer midtrain.steps`;
+  return `${head}. Cause: the rollouts of each site all agree (sampling too deterministic for this group size). Fix: a higher midtrain.temperature, a larger midtrain.groupSize, or the budget's length reward (midtrain.budget.enabled)`;
 }
 
 function mean(xs: readonly number[]): number {

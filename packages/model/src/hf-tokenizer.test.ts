@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tinyTokenizer, writeTinyHfFolder, type TinyFamily } from '../../../../tools/hf-tiny.mjs';
-import { HuggingFaceTokenizer, loadTokenizer, tokenBoundaries, tokensToBytes } from '../index.js';
+import { loadBackend } from '@rmt/backend';
+import { tinyTokenizer, writeTinyHfFolder, type TinyFamily } from '../../../tools/hf-tiny.mjs';
+import { HuggingFaceTokenizer, loadModel, loadTokenizer, saveModel, tokenBoundaries, tokensToBytes } from './index.js';
 
 const utf8 = (s: string) => Array.from(Buffer.from(s, 'utf8'));
 const hex = (b: number) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
@@ -299,6 +300,20 @@ describe('tools/hf-tiny.mjs tokenizers (tiny Hugging Face folders)', () => {
     expect(hf.decode(hf.encode('the cat sat: 42.'))).toBe('the cat sat: 42.');
     // 64 ids hold no capital letters: they are dropped on encoding (documented in hf-tiny.mjs).
     expect(hf.render(ids)).toBe(text.replace(/[A-Z]/g, ''));
+  });
+
+  it.each(['llama3', 'qwen3'] as const)('%s: saving the model keeps the chat template and bos/eos', async (family) => {
+    await loadBackend('cpu');
+    const sub = join(dir, `${family}-saved-from`);
+    writeTinyHfFolder(sub, { family });
+    const loaded = await loadModel(sub);
+    const saved = join(dir, `${family}-saved`);
+    await saveModel(saved, loaded.model, loaded.tokenizer);
+    loaded.model.dispose();
+    const [before, after] = [(await loadTokenizer(sub)) as HuggingFaceTokenizer, (await loadTokenizer(saved)) as HuggingFaceTokenizer];
+    expect(after.eosId).toBe(before.eosId);
+    expect(after.bosId).toBe(before.bosId);
+    expect(after.applyChatTemplate([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true })).toBe(expected[family].replace('<think>\n\n</think>\n\n', ''));
   });
   it('a larger vocabulary holds every byte and some merges', () => {
     const { json } = tinyTokenizer('qwen3', 300);

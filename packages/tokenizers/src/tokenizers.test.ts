@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ByteTokenizer, HuggingFaceTokenizer, tokenBoundaries, tokensToBytes } from '../index.js';
+import { ByteTokenizer, HuggingFaceTokenizer, tokenBoundaries, tokensToBytes } from './index.js';
 
 describe('ByteTokenizer', () => {
   const tok = new ByteTokenizer(['<pad>', '<s>', '</s>', '[THINK]', '[/THINK]']);
