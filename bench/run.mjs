@@ -2,6 +2,7 @@
 // `npm run bench`: the standard workloads on every backend present, and the same model and workloads in
 // PyTorch (bench/torch_reference.py, Debian's python3-torch) in the same invocation; ratios ours/PyTorch.
 //   npm run bench [-- --reps 5] [--json] [--backends wasm,tensorflow] [--no-save]
+//   npm run bench -- --scale | --tiny   four model shapes up to SmolLM2-135M's (bench/scale.mjs)
 // --reps is for the RMT step; the train step takes 4× and decoding 2× as many (they are short, and their
 // medians over 5 moved by ±15% between runs), after 3 warm-up runs each, here and in PyTorch.
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,10 @@ import { generate, LlamaModel, parseLlamaConfig } from '@rmt/model';
 import { AdamW, dualUpdate, generateRows, ParallelWorkers, nextTokenStep, padBatch } from '@rmt/trainer';
 import { dualLossConfigSchema } from '@rmt/dual-loss';
 
+if (process.argv.includes('--scale') || process.argv.includes('--tiny')) {
+  await import('./scale.mjs');
+  process.exit(0);
+}
 const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, backends: { type: 'string' }, 'no-save': { type: 'boolean', default: false } } });
 const reps = Number(values.reps);
 const here = new URL('.', import.meta.url).pathname;

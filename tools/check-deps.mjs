@@ -14,7 +14,8 @@
 //   dual-loss                        ← backend
 //   eval                             ← backend, model, data
 //   sampler-failure-replay           ← curriculum, core
-//   trainer                          ← backend, budget, core, curriculum, data, dual-loss, model
+//   engine                           ← backend, core, model (the inference-engine client and `rmt serve`)
+//   trainer                          ← backend, budget, core, curriculum, data, dual-loss, engine, model
 //   runner (apps/runner)             ← all of them but kernels (sampler packages are loaded by name)
 //   testing (private, tests only)    ← backend
 import { readdirSync, readFileSync } from 'node:fs';

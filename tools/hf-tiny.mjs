@@ -11,7 +11,10 @@
 // With the weights: a tiny tokenizer.json and tokenizer_config.json (special tokens, chat template) unless
 // `--no-tokenizer` / `tokenizer: false`.
 //
-//   node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N] [--no-tokenizer]
+//   node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N] [--no-tokenizer] [--max-positions N]
+//
+// `--max-positions` sets max_position_embeddings (most families default to 64, too short for the text
+// prompt format; examples/hf-*.yaml use 1024).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -387,10 +390,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     return i >= 0 ? args[i + 1] : fallback;
   };
   if (!dir) {
-    console.error('usage: node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N] [--no-tokenizer]');
+    console.error('usage: node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N] [--no-tokenizer] [--max-positions N]');
     process.exit(2);
   }
   const family = opt('family', 'llama3');
-  writeTinyHfFolder(dir, { family, seed: Number(opt('seed', '1')), dtype: opt('dtype', 'f32'), shards: Number(opt('shards', '1')), tokenizer: !args.includes('--no-tokenizer') });
+  const positions = opt('max-positions', undefined);
+  if (positions !== undefined && !(Number.isInteger(Number(positions)) && Number(positions) > 0)) {
+    console.error(`hf-tiny: --max-positions must be a positive integer, got '${positions}'`);
+    process.exit(2);
+  }
+  const overrides = positions === undefined ? {} : { max_position_embeddings: Number(positions) };
+  writeTinyHfFolder(dir, { family, seed: Number(opt('seed', '1')), dtype: opt('dtype', 'f32'), shards: Number(opt('shards', '1')), overrides, tokenizer: !args.includes('--no-tokenizer') });
   console.log(`wrote a tiny ${family} folder to ${dir}`);
 }

@@ -86,7 +86,7 @@ export function validateConfig(raw: unknown, source: string): RunConfig {
  * Config keys that hold file paths. In a config file a relative path is read from the file's folder (as a
  * user who keeps a config beside its data expects); on the command line (`--set`) from the working directory.
  */
-const PATH_KEYS: readonly (readonly string[])[] = [['base'], ['data', 'corpus', 'path'], ['pretrain', 'from'], ['midtrain', 'curriculum', 'scorer']];
+const PATH_KEYS: readonly (readonly string[])[] = [['base'], ['data', 'corpus', 'path'], ['pretrain', 'from'], ['midtrain', 'curriculum', 'scorer'], ['posttrain', 'taskFile']];
 
 /** Values of a path key that are names, not paths (`base: embedded`, `scorer: base`): never resolved. */
 const PATH_NAMES: Readonly<Record<string, string>> = { base: 'embedded', 'midtrain.curriculum.scorer': 'base' };

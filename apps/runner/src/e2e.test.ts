@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { activeBackend } from '@rmt/backend';
 import { loadModel } from '@rmt/model';
-import { itOrSkip, smallDisk } from '@rmt/testing';
+import { itOrSkip, sharedData, sharedDataSkip, smallDisk } from '@rmt/testing';
 import { resolveConfig, runCli, runMidtrain, type RunConfig } from './index.js';
 import { RunDirectory } from './output.js';
 import { createReporter } from './progress.js';
@@ -188,6 +188,35 @@ describe('tiny end-to-end', () => {
     expect(result.before.problems).toBe(8);
     expect(result.after.accuracy).toBeGreaterThanOrEqual(0);
     expect(metrics(out).every((x) => Number.isFinite(x.grad_norm))).toBe(true);
+  });
+
+  it('posttrain --task gsm8k: problems from a JSONL file, rewarded by answer equivalence', async () => {
+    // Every reference answer is 7 (written as GSM8K does, after ####), so a rollout is right exactly when its
+    // prediction is the number 7, however written.
+    const file = join(root, 'sevens.jsonl');
+    writeFileSync(file, Array.from({ length: 14 }, (_, i) => JSON.stringify({ question: `${i}+7-${i}=`, answer: `so it is 7.\n#### 7` })).join('\n'));
+    const out = join(root, 'post-gsm8k');
+    const { code, stderr } = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', out, '--quiet', '--task', 'gsm8k', '--task-file', file, '--set', 'posttrain.heldOut=4', '--set', 'posttrain.problems=10');
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, 'posttrain.json'), 'utf8')) as { task: string; problems: { train: number; heldOut: number }; before: { problems: number } };
+    expect(result.task).toBe('gsm8k');
+    expect(result.problems).toEqual({ train: 10, heldOut: 4 });
+    expect(result.before.problems).toBe(4);
+    const records = readFileSync(join(out, 'rollouts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { prediction: string | null; match: number });
+    expect(records.length).toBeGreaterThan(0);
+    for (const r of records) expect(r.match, String(r.prediction)).toBe(r.prediction !== null && Number(r.prediction.replace(/,/g, '')) === 7 ? 1 : 0);
+    // A task file without its task, or a task without its file, is refused by name.
+    const refused = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', join(root, 'post-no-file'), '--task', 'math500');
+    expect(refused.stderr).toMatch(/posttrain\.task 'math500' needs posttrain\.taskFile/);
+  });
+
+  itOrSkip('posttrain --task gsm8k on the real GSM8K test file runs end to end', sharedDataSkip, async () => {
+    const out = join(root, 'post-gsm8k-real');
+    const { code, stderr } = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', out, '--quiet', '--task', 'gsm8k', '--task-file', sharedData('gsm8k/test.jsonl'), '--set', 'posttrain.heldOut=4', '--set', 'posttrain.problems=6');
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, 'posttrain.json'), 'utf8')) as { problems: { train: number; heldOut: number }; after: { accuracy: number; ci: { low: number; high: number } } };
+    expect(result.problems).toEqual({ train: 6, heldOut: 4 });
+    expect(result.after.ci.low).toBeLessThanOrEqual(result.after.accuracy);
   });
 
   it('posttrain with posttrain.loss.beta > 0 trains with the frozen starting checkpoint as KL reference', async () => {

@@ -5,7 +5,7 @@ import YAML from 'yaml';
 import { loadBackend } from '@rmt/backend';
 import { ConstantSchedule, createBudgetSchedule, type BudgetSchedule } from '@rmt/budget';
 import { createSampler, drawDistinct, type Sampler } from '@rmt/curriculum';
-import { posttrainProblems, syntheticPretrainSequences, syntheticTokenizer, type Site } from '@rmt/data';
+import { answersEquivalent, posttrainProblems, readGsm8k, readMath, syntheticPretrainSequences, syntheticTokenizer, type Site, type VerifiableProblem } from '@rmt/data';
 import { evaluate, verifiableAccuracy, type EvalResult, type VerifiableScore } from '@rmt/eval';
 import { createRng, readInput } from '@rmt/core';
 import { LlamaModel, loadModel, parseLlamaConfig, saveModel, type Tokenizer } from '@rmt/model';
@@ -111,6 +111,11 @@ interface Prepared {
  */
 async function prepare(config: RunConfig, out: RunDirectory, reporter: Reporter, baseModel = basePath(config), engine?: OpenAIEngineClient, training = true): Promise<Prepared> {
   const { model: base, tokenizer } = await inPhase(reporter, `loading ${baseModel}`, () => loadWithTokenizer(baseModel));
+  // Windows are read whole by scoring and the NTP term: longer than the model's context, every forward would fail.
+  if (config.data.windowLength > base.config.maxSeqLen) {
+    base.dispose();
+    throw new Error(`data.windowLength ${config.data.windowLength} is longer than the maxSeqLen ${base.config.maxSeqLen} of ${baseModel}: set data.windowLength to at most ${base.config.maxSeqLen}`);
+  }
   const task = await prepareTask(config.data, config.seed, tokenizer);
   reporter.log(`task: ${task.train.sites.length} training sites in ${task.train.windows.length} windows, ${task.heldOut.sites.length} held-out sites`);
   const trainEntropy = training ? await trainingScores(config, out, reporter, { base, tokenizer, path: baseModel }, task, engine) : [];
@@ -325,10 +330,12 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
   const started = performance.now();
   await loadBackend(config.backend);
   const { model, tokenizer } = await loadWithTokenizer(modelPath);
-  const format = promptFormat(config.data, tokenizer);
   const pt = config.posttrain;
-  const train = posttrainProblems(config.seed, pt.problems);
-  const held = posttrainProblems(config.seed + pt.heldOutSeedOffset, pt.heldOut);
+  const { train, held } = await posttrainTask(pt, config.seed);
+  // A real task asks for the problem's final answer, checked by equivalence after normalisation.
+  const real = pt.task !== 'synthetic';
+  const format = promptFormat(config.data, tokenizer, real ? 'problem' : 'next-token');
+  const verify = real ? (site: Site, prediction: Uint8Array | null) => (prediction !== null && answersEquivalent(Buffer.from(prediction).toString('utf8'), train[site.window]!.answer) ? 1 : 0) : undefined;
   const windows = train.map((p) => tokenizer.encode(p.question + p.answer));
   const sites: Site[] = train.map((p, i) => {
     const position = tokenizer.encode(p.question).length;
@@ -354,15 +361,34 @@ export async function runPosttrain(config: RunConfig, modelPath: string, out: Ru
     settings: posttrainSettings(pt, config.midtrain, budget),
     seed: config.seed,
     continuationTokens: 1, // the answer is one checksum digit: the whole of the window after the question
+    verify,
     reference,
     checkpointDir: out.checkpoints,
     ...recorder(out, reporter),
+    onRollouts: (_step, records) => out.appendRollouts(records),
   }).finally(() => reference?.dispose());
   reporter.stop();
   const after = await score('after');
-  await out.writeJson('posttrain.json', { model: modelPath, budget: budget ?? null, before, after });
+  await out.writeJson('posttrain.json', { model: modelPath, task: pt.task, taskFile: pt.taskFile, problems: { train: train.length, heldOut: held.length }, budget: budget ?? null, before, after });
   model.dispose();
   return { before, after, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Training and held-out problems of the post-training task: synthetic checksums from two seeds, or a GSM8K /
+ * MATH-500 file whose first `heldOut` problems are held out and the next `problems` train.
+ */
+async function posttrainTask(pt: RunConfig['posttrain'], seed: number): Promise<{ train: VerifiableProblem[]; held: VerifiableProblem[] }> {
+  if (pt.task === 'synthetic') {
+    if (pt.taskFile !== null) throw new Error(`posttrain.taskFile is set (${pt.taskFile}) but posttrain.task is 'synthetic'; set posttrain.task: gsm8k or math500`);
+    return { train: posttrainProblems(seed, pt.problems), held: posttrainProblems(seed + pt.heldOutSeedOffset, pt.heldOut) };
+  }
+  if (pt.taskFile === null) throw new Error(`posttrain.task '${pt.task}' needs posttrain.taskFile, the JSONL of its problems (rmt posttrain --task ${pt.task} --task-file <file>)`);
+  const all = pt.task === 'gsm8k' ? await readGsm8k(pt.taskFile) : await readMath(pt.taskFile);
+  const held = all.slice(0, pt.heldOut);
+  const train = all.slice(pt.heldOut, pt.heldOut + pt.problems);
+  if (train.length === 0) throw new Error(`${pt.taskFile}: ${all.length} problems leave none to train on after posttrain.heldOut = ${pt.heldOut}`);
+  return { train, held };
 }
 
 /**

@@ -31,10 +31,12 @@ export interface Task {
 /** Seed offset of the held-out documents: never the same documents as training. */
 const HELD_OUT_SEED = 1_000_003;
 
-export function promptFormat(data: DataConfig, tokenizer: Tokenizer): PromptFormat {
+/** The prompt format of `data.format`; `task` says what an llm-text prompt asks for (post-training: a problem's answer). */
+export function promptFormat(data: DataConfig, tokenizer: Tokenizer, task: 'next-token' | 'problem' = 'next-token'): PromptFormat {
   if (data.format === 'llm-text') {
-    const named = typeof data.chatTemplate === 'string' && data.chatTemplate !== 'auto';
-    return new LlmTextFormat(tokenizer, { chat: named ? true : (data.chatTemplate as 'auto' | boolean), template: named ? data.chatTemplate : undefined, enableThinking: data.enableThinking });
+    const t = data.chatTemplate;
+    const named = typeof t === 'string' && t !== 'auto' ? t : undefined; // a template's name: that one, required
+    return new LlmTextFormat(tokenizer, { chat: named ? true : (t as 'auto' | boolean), template: named, enableThinking: data.enableThinking, task });
   }
   if (data.chatTemplate !== 'auto' || !data.enableThinking) throw new Error("data.chatTemplate and data.enableThinking apply to data.format 'llm-text' only; data.format is 'control-tokens'");
   const budgets = SYNTHETIC_BUDGETS.filter((b) => tokenizer.specialId(budgetTokenName(b)) !== undefined);

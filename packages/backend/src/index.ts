@@ -30,6 +30,7 @@ export {
   type TrainingMemory,
 } from './memory.js';
 export { kernelThreads, setKernelThreads } from './threads.js';
+export { kvCacheWrite, kvCacheWritesInPlace } from './kv-cache.js';
 export { adamwStep, type AdamWStep } from './adamw.js';
 export { rmsNorm, rope, swiglu } from './fused.js';
 export { entropy, logSoftmax, logSumExp, maskedMean, maskedSum, tokenLogProbs, topKEntropy, variableFrom } from './numerics.js';

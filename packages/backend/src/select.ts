@@ -5,6 +5,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { totalmem } from 'node:os';
 import { loadKernels } from '@rmt/kernels';
 import { describeTrainingMemory, estimateTrainingBytes, formatBytes, WASM_HEAP_HEADROOM, WASM_HEAP_LIMIT, type ModelShape, type TrainingMemory } from './memory.js';
+import { registerCpuKernels } from './cpu-kernels.js';
+import { registerKvWrite } from './kv-cache.js';
 import { cpuKernelPath, registerCpuNativeKernels, wasmKernelPath } from './native-kernels.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
 
@@ -173,7 +175,11 @@ async function activate(name: BackendName, reason: string): Promise<BackendInfo>
   if (!ok) throw new BackendUnavailableError(name, 'tfjs could not initialise it');
   await tf.ready();
   if (name === 'wasm') registerWasmTrainingKernels();
-  if (name === 'cpu') registerCpuNativeKernels();
+  if (name === 'cpu') {
+    registerCpuKernels();
+    registerCpuNativeKernels();
+  }
+  if (name === 'wasm' || name === 'cpu') registerKvWrite();
   // The cpu backend prints an install advert on its first write in Node; `rmt info` says the same, better.
   if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
   active = { name, tfjsName, device: await deviceOf(name), reason };

@@ -131,6 +131,11 @@ export interface LlmTextOptions {
   enableThinking?: boolean;
   /** Named chat template (the list form of `chat_template`). */
   template?: string;
+  /**
+   * What the model is asked: `next-token` (mid-training, METHOD.md §1: the next token of the text) or
+   * `problem` (post-training on a verifiable task: the final answer to the problem, METHOD.md §6).
+   */
+  task?: 'next-token' | 'problem';
 }
 
 const THINK = '<think>';
@@ -155,6 +160,7 @@ export class LlmTextFormat implements PromptFormat {
   readonly promptOpensThink: boolean;
   private readonly enableThinking: boolean;
   private readonly template: string | undefined;
+  private readonly task: 'next-token' | 'problem';
   /** The tokenizer writes a space before a text's first piece (SentencePiece's dummy prefix). */
   private readonly dummyPrefix: boolean;
 
@@ -167,6 +173,7 @@ export class LlmTextFormat implements PromptFormat {
     this.chat = options.chat === undefined || options.chat === 'auto' ? hasTemplate : options.chat;
     this.enableThinking = options.enableThinking ?? true;
     this.template = options.template;
+    this.task = options.task ?? 'next-token';
     this.dummyPrefix = Buffer.from(tokensToBytes(tokenizer, tokenizer.encode('a'))).toString('latin1') === ' a';
     this.stopTokens = tokenizer.endOfTurnIds ?? (tokenizer.eosId === undefined ? [] : [tokenizer.eosId]);
     // Some templates (R1 distills) open <think> in the generation prompt: then the completion does not.
@@ -175,11 +182,9 @@ export class LlmTextFormat implements PromptFormat {
 
   /** The user instruction; the context text follows it. */
   instruction(budget?: number): string {
-    return (
-      'Predict the next token of the text below. Think step by step inside <think></think>' +
-      (budget === undefined ? '' : ` using about ${budget} reasoning tokens`) +
-      ', then, after </think>, put the predicted next token of the text inside \\boxed{} (it may start with a space).\n\nText:\n'
-    );
+    const think = 'Think step by step inside <think></think>' + (budget === undefined ? '' : ` using about ${budget} reasoning tokens`);
+    if (this.task === 'problem') return `Solve the problem below. ${think}, then, after </think>, put the final answer inside \\boxed{}.\n\nProblem:\n`;
+    return `Predict the next token of the text below. ${think}, then, after </think>, put the predicted next token of the text inside \\boxed{} (it may start with a space).\n\nText:\n`;
   }
 
   /** The chat-templated prompt text for a user message. */

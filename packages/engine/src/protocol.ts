@@ -42,7 +42,7 @@ const positionLogprobs = z.record(
 
 export type PositionLogprobs = z.output<typeof positionLogprobs>;
 
-export const completionChoiceSchema = z.object({
+const completionChoiceSchema = z.object({
   index: z.number().int().nonnegative(),
   text: z.string().nullable().optional(),
   finish_reason: z.enum(['stop', 'length', 'abort', 'error']).nullable(),

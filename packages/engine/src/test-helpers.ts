@@ -2,7 +2,7 @@
 // client and a server, that passes, fails, delays or rewrites answers on demand.
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 
-export type FaultAction =
+type FaultAction =
   | { kind: 'pass' }
   | { kind: 'status'; code: number }
   | { kind: 'delay'; ms: number }

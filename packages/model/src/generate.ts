@@ -130,7 +130,8 @@ export function generate(model: LlamaModel, prompts: number[][], options: Genera
   if (steps === 0) return { tokens, logProbs, finishReasons: finishReasons as FinishReason[] };
 
   const input = tf.tensor2d(ids, [batch, width], 'int32');
-  let { logits, cache } = model.prefill(input, padLeft);
+  // The cache holds every position this call can reach, so decoding writes in place and never grows it.
+  let { logits, cache } = model.prefill(input, padLeft, width + steps);
   input.dispose();
   const vocab = model.config.vocabSize;
   try {

@@ -3,10 +3,15 @@
 // (per-head q/k RMSNorm, explicit head width) and other Llama variants (biases, GELU, RoPE scaling) change. Weights are held in the layout that is fastest here — fused
 // QKV and gate/up projections stored [in, out] — and converted to Hugging Face names and [out, in]
 // matrices only at the checkpoint boundary (checkpoint.ts).
-import { logSoftmax, maskedSum, rmsNorm, rope, swiglu, tf, tokenLogProbs, variableFrom } from '@rmt/backend';
+import { kvCacheWrite, logSoftmax, maskedSum, rmsNorm, rope, swiglu, tf, tokenLogProbs, variableFrom } from '@rmt/backend';
 import { headDim, parameterCount, ropeInverseFrequencies, type LlamaConfig } from './config.js';
 
-/** Keys and values of all past positions, per layer: [B, nKvHeads, S, headDim] float32. */
+/**
+ * Keys and values of all past positions, per layer: [B, nKvHeads, capacity, headDim] float32, preallocated;
+ * positions from `length` on are zeros, masked out of attention. A decoding step writes its keys and values
+ * in place (`kvCacheWrite` of @rmt/backend: on wasm and cpu; a new tensor elsewhere) and grows the cache,
+ * doubling it, only when it is full.
+ */
 export interface KVCache {
   keys: tf.Tensor4D[];
   values: tf.Tensor4D[];
@@ -197,19 +202,27 @@ export class LlamaModel {
     });
   }
 
-  /** Run the prompt once and keep its keys/values. ids [B, P] (left-padded) → logits of the last position [B, V]. */
-  prefill(ids: tf.Tensor2D, padLeft: number[]): { logits: tf.Tensor2D; cache: KVCache } {
+  /**
+   * Run the prompt once and keep its keys/values. ids [B, P] (left-padded) → logits of the last position [B, V].
+   * `capacity` (default P; at most maxSeqLen) preallocates the cache for the positions decoding will add.
+   */
+  prefill(ids: tf.Tensor2D, padLeft: number[], capacity = ids.shape[1]): { logits: tf.Tensor2D; cache: KVCache } {
     const [batch, len] = ids.shape;
     this.checkLength(len);
+    const room = Math.max(0, Math.min(capacity, this.config.maxSeqLen) - len);
     const out = tf.tidy(() => {
       const { hidden, keys, values } = this.blocks(ids, padLeft, 0, undefined);
       const last = tf.slice(hidden, [0, len - 1, 0], [batch, 1, this.config.dim]);
-      return { logits: tf.reshape(this.head(last, true), [batch, this.config.vocabSize]) as tf.Tensor2D, keys, values };
+      const grow = (t: tf.Tensor4D) => (room > 0 ? (tf.concat([t, tf.zeros([t.shape[0], t.shape[1], room, t.shape[3]])], 2) as tf.Tensor4D) : t);
+      return { logits: tf.reshape(this.head(last, true), [batch, this.config.vocabSize]) as tf.Tensor2D, keys: keys.map(grow), values: values.map(grow) };
     });
     return { logits: out.logits, cache: { keys: out.keys, values: out.values, padLeft: [...padLeft], length: len } };
   }
 
-  /** One decoding step: tokens [B] int32 → logits [B, V]; returns the extended cache and disposes the old one. */
+  /**
+   * One decoding step: tokens [B] int32 → logits [B, V]; returns the extended cache and disposes the old one
+   * (on wasm and cpu the new cache holds the same data, written in place).
+   */
   decodeStep(tokens: tf.Tensor1D, cache: KVCache): { logits: tf.Tensor2D; cache: KVCache } {
     const batch = tokens.shape[0];
     this.checkLength(cache.length + 1);
@@ -279,9 +292,11 @@ export class LlamaModel {
     return pos;
   }
 
-  /** Additive attention bias [B, 1, T, S]: causal, and pads of each row never attended to. */
-  private attentionBias(batch: number, len: number, pads: number[], offset: number): tf.Tensor4D {
-    const keys = offset + len;
+  /**
+   * Additive attention bias [B, 1, T, S]: causal, and pads of each row never attended to. S is `keys`
+   * (default offset + T): a preallocated cache's positions past offset + T are masked as the future.
+   */
+  private attentionBias(batch: number, len: number, pads: number[], offset: number, keys = offset + len): tf.Tensor4D {
     const bias = new Float32Array(batch * len * keys);
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < len; t++) {
@@ -302,7 +317,11 @@ export class LlamaModel {
     if (this.weights.posEmb) x = tf.add(x, tf.gather(this.weights.posEmb, posIds));
     // Queries are grouped by the KV head they share: [B, nKv, rep·T, hd], so K/V are never repeated.
     // The bias is tiled to match (query index r·T + t).
-    const bias = tf.tile(this.attentionBias(batch, len, pads, offset), [1, 1, rep, 1]);
+    // With a cache: where this step's keys go, and how many positions attention covers (all of a
+    // preallocated cache; beyond offset + T masked). A full cache is grown, doubling, up to maxSeqLen.
+    const capacity = cache ? cache.keys[0]!.shape[2] : 0;
+    const grown = cache && offset + len > capacity ? Math.min(c.maxSeqLen, Math.max(offset + len, 2 * offset)) : capacity;
+    const bias = tf.tile(this.attentionBias(batch, len, pads, offset, cache ? grown : offset + len), [1, 1, rep, 1]);
     const cos = this.ropeCos ? tf.reshape(tf.gather(this.ropeCos, posIds), [batch, len, 1, hd]) : undefined;
     const sin = this.ropeSin ? tf.reshape(tf.gather(this.ropeSin, posIds), [batch, len, 1, hd]) : undefined;
     const rotary = (t: tf.Tensor): tf.Tensor => (cos && sin && this.rotateHalf ? rope(t, cos, sin, this.rotateHalf) : t);
@@ -319,9 +338,14 @@ export class LlamaModel {
       const q = rotary(headNorm(tf.reshape(qFlat!, [batch, len, c.nHeads, hd]), layer.qNorm));
       let k = tf.transpose(rotary(headNorm(tf.reshape(kFlat!, [batch, len, c.nKvHeads, hd]), layer.kNorm)), [0, 2, 1, 3]) as tf.Tensor4D;
       let v = tf.transpose(tf.reshape(vFlat!, [batch, len, c.nKvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
-      if (cache) {
-        k = tf.concat([cache.keys[i]!, k], 2);
-        v = tf.concat([cache.values[i]!, v], 2);
+      if (cache && grown > capacity) {
+        // No room: a new cache, the old positions, this step's and zeros after (prefill without capacity).
+        const after = () => tf.zeros([batch, c.nKvHeads, grown - offset - len, hd]) as tf.Tensor4D;
+        k = tf.concat([tf.slice(cache.keys[i]!, [0, 0, 0, 0], [batch, c.nKvHeads, offset, hd]), k, after()], 2);
+        v = tf.concat([tf.slice(cache.values[i]!, [0, 0, 0, 0], [batch, c.nKvHeads, offset, hd]), v, after()], 2);
+      } else if (cache) {
+        k = kvCacheWrite(cache.keys[i]!, k, offset);
+        v = kvCacheWrite(cache.values[i]!, v, offset);
       }
       keys.push(k);
       values.push(v);

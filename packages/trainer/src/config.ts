@@ -99,7 +99,12 @@ export const midtrainConfigSchema = z
 export const posttrainConfigSchema = z
   .object({
     steps: z.number().int().positive().default(40).describe('GRPO steps on the verifiable task (METHOD.md §6).'),
-    problems: z.number().int().positive().max(1_000_000).default(2000).describe('Training problems generated (synthetic checksums of 3–6 digits, ours).'),
+    task: z
+      .enum(['synthetic', 'gsm8k', 'math500'])
+      .default('synthetic')
+      .describe("The verifiable task: synthetic checksums (ours), or GSM8K / MATH-500 JSONL from taskFile, answers compared after normalisation (numbers, fractions, \\frac, units)."),
+    taskFile: z.string().min(1).nullable().default(null).describe('JSONL of the gsm8k or math500 task ({question, answer} / {problem, answer}); the first heldOut problems are held out, the next ones train.'),
+    problems: z.number().int().positive().max(1_000_000).default(2000).describe('Training problems (synthetic: generated checksums of 3–6 digits, ours; a task file: at most this many after the held-out ones).'),
     heldOut: z.number().int().positive().max(1_000_000).default(300).describe('Held-out problems scored before and after.'),
     heldOutSeedOffset: z
       .number()

@@ -65,12 +65,12 @@ describe('engine rollouts', () => {
   });
 });
 
-/** An engine that answers fixed completions with log-probs `shift` below the trainer's own, and records its pushes. */
+/** An engine that answers fixed completions (of two lengths, so the first step's loss is not 0) with log-probs `shift` below the trainer's own, and records its pushes. */
 function fakeEngine(model: LlamaModel, shift: number) {
   const pushes: number[] = [];
   const engine: RolloutEngine = {
     complete: async (prompts: number[][], p: CompletionParams) => {
-      const rows = prompts.flatMap((prompt) => Array.from({ length: p.n }, (_, j) => ({ prompt, tokens: [97 + (j % 2), 98, 258] })));
+      const rows = prompts.flatMap((prompt) => Array.from({ length: p.n }, (_, j) => ({ prompt, tokens: j % 2 === 0 ? [97, 98, 258] : [98, 97, 97, 97, 258] })));
       const logProbs = completionLogProbs(
         model,
         rows.map((r) => r.prompt),
@@ -102,10 +102,10 @@ async function train(settings: MidtrainConfigInput, shift: number) {
 const openai = { engine: 'openai', baseUrl: 'http://127.0.0.1:1', model: 'm' } as const;
 
 describe('midtrain on an engine', () => {
-  it('weights the policy loss by min(π_old/π_engine, C): an engine half as likely doubles loss/rl at cap 2, and no more at cap 2 with it a third as likely', async () => {
-    const plain = await train({ rollout: openai }, Math.log(2));
-    const weighted = await train({ rollout: { ...openai, tis: { enabled: true, cap: 4 } } }, Math.log(2));
-    const capped = await train({ rollout: { ...openai, tis: { enabled: true, cap: 2 } } }, Math.log(3));
+  it('weights the policy loss by min(π_old/π_engine, C): an engine half as likely doubles loss/rl (cap 4); a third as likely, capped at 2, doubles it too', async () => {
+    const plain = await train({ steps: 1, rollout: openai }, Math.log(2));
+    const weighted = await train({ steps: 1, rollout: { ...openai, tis: { enabled: true, cap: 4 } } }, Math.log(2));
+    const capped = await train({ steps: 1, rollout: { ...openai, tis: { enabled: true, cap: 2 } } }, Math.log(3));
     expect(plain.metrics[0]!['loss/rl']).not.toBe(0);
     expect(weighted.metrics[0]!['loss/rl']).toBeCloseTo(2 * plain.metrics[0]!['loss/rl']!, 5);
     expect(capped.metrics[0]!['loss/rl']).toBeCloseTo(2 * plain.metrics[0]!['loss/rl']!, 5);

@@ -32,6 +32,11 @@ export interface MidtrainInput {
   seed: number;
   /** Tokens of ground-truth continuation kept for the prefix reward (the data slice's continuationTokens). */
   continuationTokens: number;
+  /**
+   * A verifiable task's own correctness check (post-training on GSM8K or MATH: is the answer equivalent to the
+   * reference?), in place of the prefix match against the site's continuation; 1 = correct, 0 = not.
+   */
+  verify?: (site: Site, prediction: Uint8Array | null) => number;
   /** Checkpoint folder; also where resume looks for the newest checkpoint. */
   checkpointDir?: string;
   resume?: boolean;
@@ -227,7 +232,11 @@ function pickSites({ sites, windows, settings: s }: MidtrainInput, sampler: Samp
 /** Prompts with the budget in force, G rollouts per site (rewarded), and the group advantages. */
 async function rolloutPhase(input: MidtrainInput, picked: Picked, budget: number | undefined, rng: Rng, workers: ParallelWorkers | undefined, timing: Timing): Promise<Rolled> {
   const { model, format, windows, tokenizer, settings: s } = input;
-  const siteInputs = picked.sites.map((site) => ({ context: siteContext(windows, site), continuation: siteContinuation(windows, site, tokenizer, input.continuationTokens) }));
+  const siteInputs = picked.sites.map((site) => ({
+    context: siteContext(windows, site),
+    continuation: siteContinuation(windows, site, tokenizer, input.continuationTokens),
+    verify: input.verify && ((prediction: Uint8Array | null) => input.verify!(site, prediction)),
+  }));
   const settings = { groupSize: s.groupSize, temperature: s.temperature, topK: s.topK, topP: s.topP, maxReasoningTokens: s.maxReasoningTokens, budget, budgetConfig: s.budget };
   const engine = { tis: s.rollout.tis, padId: tokenizer.padId ?? 0, microBatchRows: s.microBatchRows };
   const batch = await timedAsync(timing, 'rollout', () => rollout(model, format, siteInputs, { ...settings, ...engine }, rng, workers, input.engine));

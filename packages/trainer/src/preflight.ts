@@ -88,7 +88,7 @@ const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
  * Why no answer parsed, and what to change: by prompt format, and whether the completions were cut off by the
  * length cap (then the cap may be the cause). Config keys are named as the user writes them.
  */
-function unparsedFinding(r: Omit<PreflightReport, 'outcome' | 'message'>, modelName: string, useBudget: boolean): string {
+function unparsedFinding(r: Omit<PreflightReport, 'outcome' | 'message'>, modelName: string, useBudget: boolean, chat: boolean): string {
   const head = `preflight: 0 of ${r.rollouts} rollouts (${r.sites} sites × ${r.rollouts / Math.max(1, r.sites)}) of ${modelName} gave a parsable answer`;
   const cap = useBudget ? 'midtrain.budget.initial (or midtrain.budget.capMultiplier)' : 'midtrain.maxReasoningTokens';
   const clipped = r.clippedRatio >= 0.5 ? `; ${pct(r.clippedRatio)} of them hit the length cap of ${r.maxNewTokens} tokens` : '';
@@ -101,9 +101,27 @@ function unparsedFinding(r: Omit<PreflightReport, 'outcome' | 'message'>, modelN
   }
   return (
     `${head}: the model does not follow data.format '${r.format}' (no '</think>' followed by '\\boxed{…}' in any completion)${clipped}. ` +
-    `A base LM (e.g. one trained only on stories) or a model without a chat template does not answer in this format. Fix: use an ` +
+    (chat
+      ? `The prompt went through the tokenizer's chat template, but the model does not answer in this format (a base or random-weight model, or one too small to follow it). Fix: use an `
+      : `Its tokenizer has no chat template, so the prompt is plain text, which a base LM (e.g. one trained only on stories) continues instead of answering. Fix: use an `) +
     `instruction-tuned model with a chat template (base: a Hugging Face snapshot folder whose tokenizer_config.json has chat_template), ` +
     `or data.format: control-tokens for a model trained from scratch with the control tokens, or raise ${cap} if the completions are cut off`
+  );
+}
+
+/**
+ * The longest prompt of the run (its site furthest into a window) plus the generation cap must fit the model's
+ * context, or every step would fail in generation: refuse now, naming the settings that set both lengths.
+ */
+function checkContextLength(input: PreflightInput, budget: number | undefined, maxNewTokens: number, useBudget: boolean): void {
+  const longest = input.sites.reduce((a, b) => (b.position > a.position ? b : a));
+  const promptTokens = input.format.build(siteContext(input.windows, longest), budget).length;
+  const maxSeqLen = input.model.config.maxSeqLen;
+  if (promptTokens + maxNewTokens <= maxSeqLen) return;
+  const cap = useBudget ? 'midtrain.budget.initial' : 'midtrain.maxReasoningTokens';
+  throw new Error(
+    `preflight: the longest prompt (${promptTokens} tokens, for a site at position ${longest.position} of a window) + up to ${maxNewTokens} generated tokens exceed ` +
+      `the maxSeqLen ${maxSeqLen} of ${input.modelName ?? 'the model'}: lower data.windowLength or ${cap}, or use a model with a longer context`,
   );
 }
 
@@ -133,11 +151,12 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
   const budget = useBudget ? input.budget?.budget(0, s.steps) : undefined;
   const siteInputs = picked.map((site) => ({ context: siteContext(input.windows, site), continuation: siteContinuation(input.windows, site, tokenizer, input.continuationTokens) }));
   const settings = { groupSize: s.groupSize, temperature: s.temperature, topK: s.topK, topP: s.topP, maxReasoningTokens: s.maxReasoningTokens, budget, budgetConfig: s.budget };
+  const reasoningCap = budget === undefined ? s.maxReasoningTokens : Math.max(1, Math.ceil(s.budget.capMultiplier * budget));
+  checkContextLength(input, budget, reasoningCap + input.format.answerRoom, useBudget);
   // In process, on one thread: a few dozen rows, and the same weights an engine would serve at step 0.
   const batch = await rollout(input.model, input.format, siteInputs, settings, rng);
   const adv = groupAdvantages(batch.rewards, batch.groupIds, s.loss.delta);
   const parsed = batch.predictions.filter((x) => x !== null).length;
-  const reasoningCap = budget === undefined ? s.maxReasoningTokens : Math.max(1, Math.ceil(s.budget.capMultiplier * budget));
   const seen = {
     sites: picked.length,
     rollouts: batch.rewards.length,
@@ -165,7 +184,9 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
   };
   const modelName = input.modelName ?? 'the model';
   if (parsed === 0) {
-    const finding = unparsedFinding(seen, modelName, useBudget);
+    // LlmTextFormat says whether its prompts went through a chat template (the cause differs).
+    const chat = (input.format as { chat?: unknown }).chat === true;
+    const finding = unparsedFinding(seen, modelName, useBudget, chat);
     if (p.action === 'stop') {
       const report: PreflightReport = { ...seen, outcome: 'stopped', message: finding };
       throw new PreflightError(`${finding}. (The run stopped before step 0; the rollouts are in preflight.json; midtrain.preflight.action: warn runs anyway.)`, report);

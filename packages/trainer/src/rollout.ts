@@ -130,7 +130,7 @@ async function engineRows(
 export async function rollout(
   model: LlamaModel,
   format: PromptFormat,
-  sites: readonly { context: number[]; continuation: SiteContinuation }[],
+  sites: readonly { context: number[]; continuation: SiteContinuation; verify?: (prediction: Uint8Array | null) => number }[],
   settings: RolloutSettings,
   rng: Rng,
   workers?: ParallelWorkers,
@@ -176,7 +176,8 @@ export async function rollout(
   out.tokens.forEach((completion, r) => {
     const parsed = format.parse(completion);
     const site = sites[groupIds[r]!]!;
-    const match = prefixMatchReward(parsed.prediction, site.continuation.bytes, site.continuation.boundaries);
+    // The prefix match of METHOD.md §1, or a verifiable task's own check of the answer (post-training).
+    const match = site.verify ? site.verify(parsed.prediction) : prefixMatchReward(parsed.prediction, site.continuation.bytes, site.continuation.boundaries);
     const len = budget === undefined ? 0 : lengthReward(b.lengthReward, parsed.reasoningTokens, budget, b.rMax);
     batch.reasoningTokens.push(parsed.reasoningTokens);
     batch.predictions.push(parsed.prediction);

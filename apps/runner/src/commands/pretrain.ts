@@ -20,8 +20,11 @@ export function registerStageCommands(program: Command, ctx: CommandContext): vo
   withRunOptions(program.command('posttrain').description('GRPO on the verifiable task from a checkpoint; accuracy before and after'))
     .option('--model <path>', "checkpoint to post-train (default: the config's base)")
     .option('--budget <n>', 'budget told in the prompts (for a budget-trained checkpoint: its final budget)', int('budget'))
-    .action(async (opts: RunOptions & { model?: string; budget?: number }) => {
-      const { config, sources } = ctx.configFrom(opts, 'default');
+    .option('--task <name>', 'synthetic | gsm8k | math500 (sets posttrain.task)')
+    .option('--task-file <file>', 'JSONL of the gsm8k or math500 problems (sets posttrain.taskFile)')
+    .action(async (opts: RunOptions & { model?: string; budget?: number; task?: string; taskFile?: string }) => {
+      const sets = [...(opts.task ? [`posttrain.task=${opts.task}`] : []), ...(opts.taskFile ? [`posttrain.taskFile=${opts.taskFile}`] : [])];
+      const { config, sources } = ctx.configFrom({ ...opts, set: [...opts.set, ...sets] }, 'default');
       const out = new RunDirectory(opts.out ?? defaultRunDir('posttrain'));
       await out.writeConfig(config, sources, 'posttrain');
       const reporter = createReporter({ quiet: !!opts.quiet, json: !!opts.json, label: 'posttrain' });
