@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import YAML from 'yaml';
 import { BACKEND_NAMES } from '@rmt/backend';
-import { dataConfigSchema } from '@rmt/data';
+import { dataConfigSchema, type SyntheticConfig } from '@rmt/data';
 import { evalConfigSchema } from '@rmt/eval';
 import { midtrainConfigSchema, posttrainConfigSchema, pretrainConfigSchema } from '@rmt/trainer';
 
@@ -26,9 +26,19 @@ export const runConfigSchema = z
 
 export type RunConfig = z.output<typeof runConfigSchema>;
 
-const PRESETS = ['default', 'quick', 'tiny', 'base'] as const;
+const PRESETS = ['default', 'quick', 'tiny', 'base', 'base-redundant', 'study', 'study-quick', 'study-tiny'] as const;
 export const presetsDir = fileURLToPath(new URL('../presets/', import.meta.url));
 export const embeddedBaseDir = fileURLToPath(new URL('../base-model/', import.meta.url));
+
+/**
+ * The committed base for the synthetic task's knobs (README, "The synthetic task"): one per value of
+ * data.synthetic.overthink, since that knob changes what the base learned to write (each recreated by
+ * `rmt pretrain` from its preset, presets/base*.yaml). The other knobs change the mid-training corpus only
+ * and keep the base: the repeated digits are text the base never saw, for next-token prediction to learn.
+ */
+export function embeddedBaseFor(synthetic: SyntheticConfig): string {
+  return synthetic.overthink === 'redundant' ? fileURLToPath(new URL('../base-model-redundant/', import.meta.url)) : embeddedBaseDir;
+}
 
 /** A config is a page of settings; anything larger is a wrong path, not a config (and is not read into memory). */
 const MAX_CONFIG_BYTES = 1 << 20;

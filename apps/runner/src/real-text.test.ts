@@ -2,7 +2,7 @@
 // its paths read from its folder; a scorer model other than the base is used for the training sites (and
 // refused when its tokenizer differs); and stories260K on TinyStories in the text format either reaches a
 // non-zero parse rate or stops at the preflight, saying why — never a "successful" run without a signal.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,7 @@ import { syntheticTokenizer } from '@rmt/data';
 import { ByteTokenizer, LlamaModel, loadModel, parseLlamaConfig, saveModel } from '@rmt/model';
 import { itOrSkip, sharedData, sharedDataSkip } from '@rmt/testing';
 import type { PreflightReport } from '@rmt/trainer';
+import { resolveConfig } from './config.js';
 import { runCli } from './index.js';
 import { assertSameTokenizer } from './task.js';
 import { writeTinyHfFolder, type TinyFamily } from '../../../tools/hf-tiny.mjs';
@@ -87,10 +88,16 @@ describe('examples/hf-*.yaml with the tiny folders of tools/hf-tiny.mjs', () => 
 });
 
 describe('midtrain.curriculum.scorer', () => {
-  it("is 'base' by default and a path otherwise, read from a config file's folder ('base' is a name)", async () => {
-    const { config } = (await import('./config.js')).resolveConfig({ set: ['midtrain.curriculum.scorer=rel/scorer'] });
+  it("is 'base' by default and a path otherwise, read from a config file's folder ('base' is a name)", () => {
+    const { config } = resolveConfig({ set: ['midtrain.curriculum.scorer=rel/scorer'] });
     expect(config.midtrain.curriculum.scorer).toBe('rel/scorer'); // --set: as given (read from the working directory)
-    expect((await import('./config.js')).resolveConfig({}).config.midtrain.curriculum.scorer).toBe('base');
+    expect(resolveConfig({}).config.midtrain.curriculum.scorer).toBe('base');
+    const file = join(root, 'configs', 'scorer.yaml');
+    mkdirSync(join(root, 'configs'), { recursive: true });
+    writeFileSync(file, 'midtrain:\n  curriculum:\n    scorer: base\n');
+    expect(resolveConfig({ config: file }).config.midtrain.curriculum.scorer).toBe('base');
+    writeFileSync(file, 'midtrain:\n  curriculum:\n    scorer: ../models/proxy\n');
+    expect(resolveConfig({ config: file }).config.midtrain.curriculum.scorer).toBe(join(root, 'models', 'proxy'));
   });
 
   it('a scorer whose tokenizer differs from the base’s is refused, naming both and the first difference', () => {
@@ -142,6 +149,12 @@ describe('stories260K on TinyStories text', () => {
     },
     240_000,
   );
+
+  itOrSkip('a data.windowLength longer than the model context is refused, naming both', sharedDataSkip, async () => {
+    const { code, stderr } = await rmt('run', ...small, '--set', 'data.windowLength=600', '--out', join(root, 'stories-long-windows'));
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/data\.windowLength 600 is longer than the maxSeqLen 512 of \S+stories260K\.bin: set data\.windowLength to at most 512/);
+  });
 
   itOrSkip(
     'a scorer other than the base (same tokenizer) scores the training sites, cached under its own hash; another tokenizer is refused',

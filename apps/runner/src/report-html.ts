@@ -53,6 +53,21 @@ export interface ReportInput {
   rollouts: { caption: string; rows: ReportRollout[] }[];
   /** The resolved config, YAML, shown verbatim inside a collapsed <details>. */
   config: string;
+  /** Held-out learning curves (a comparison): one small panel per method, a mean line and a seed band. */
+  learningCurves?: LearningCurvePanel[];
+}
+
+/** One held-out quantity against steps or generated tokens, per method (`run`), mean over seeds and its 95% band. */
+export interface LearningCurvePanel {
+  id: string;
+  title: string;
+  x: string;
+  y: string;
+  caption: string;
+  domain?: [number, number];
+  rows: { run: string; x: number; mean: number; low: number | null; high: number | null }[];
+  /** Panel order (methods). */
+  runs: string[];
 }
 
 /** One quantity of the training curves: its metric keys (→ legend labels), axis title and caption. */
@@ -225,6 +240,32 @@ function panelSpec(panel: Panel, rows: Row[], window: number, layout: 'single' |
   } as TopLevelSpec;
 }
 
+/** Small multiples of a held-out curve: the seed band (95% t-interval; none with one seed) under the mean line. */
+function learningCurveSpec(p: LearningCurvePanel): TopLevelSpec {
+  const rows = p.rows.filter((r) => Number.isFinite(r.mean));
+  // A method without points keeps its panel (an empty one), as curvePanels does for the training curves.
+  for (const run of p.runs) if (!rows.some((r) => r.run === run)) rows.push({ run, x: 0, mean: null as unknown as number, low: null, high: null });
+  const x = { field: 'x', type: 'quantitative' as const, title: p.x };
+  const y = { type: 'quantitative' as const, title: p.y, scale: p.domain ? { domain: p.domain } : {} };
+  const config = { axis: { labelFontSize: 11, titleFontSize: 11 }, header: { labelFontSize: 12, labelFontWeight: 600 } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    data: { values: rows },
+    facet: { field: 'run', type: 'nominal', title: null, sort: p.runs, header: { labelLimit: 0 } },
+    columns: 4,
+    spec: {
+      width: 200,
+      height: 110,
+      layer: [
+        { mark: { type: 'area' as const, opacity: 0.25, color: PALETTE[0] }, transform: [{ filter: 'datum.low !== null && datum.high !== null' }], encoding: { x, y: { ...y, field: 'low' }, y2: { field: 'high' } } },
+        { mark: { type: 'line' as const, strokeWidth: 2, color: PALETTE[0], point: { size: 16 } }, encoding: { x, y: { ...y, field: 'mean' } } },
+      ],
+    },
+    resolve: { scale: { y: 'shared' } },
+    config,
+  } as TopLevelSpec;
+}
+
 async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
@@ -277,6 +318,11 @@ function rolloutTable(caption: string, rows: ReportRollout[]): string {
 export async function renderReport(input: ReportInput): Promise<string> {
   const panels = curvePanels(input.runs, input.layout);
   const svgs = await Promise.all(panels.map((p) => renderSvg(p.spec)));
+  const learning = input.learningCurves ?? [];
+  const learningSvgs = await Promise.all(learning.map((p) => renderSvg(learningCurveSpec(p))));
+  const learningFigures = learning
+    .map((p, i) => `<figure class="panel" id="curve-${p.id}"><h3>${escapeHtml(p.title)}</h3>${learningSvgs[i]}<figcaption>${escapeHtml(p.caption)}</figcaption></figure>`)
+    .join('\n');
   const figures = panels
     .map(({ panel, window }, i) => {
       const how = window > 1 ? `Thin faint line: each step's value; thick line: centred moving average over ${window} steps.` : 'Each point: one step (too few steps to smooth).';
@@ -320,6 +366,7 @@ pre{background:#f6f6f6;padding:1rem;overflow:auto;font-size:.8rem}
 </div>
 <h2>Results</h2>
 ${input.tables.map(table).join('\n')}
+${learning.length > 0 ? `<h2 id="learning-curves">Learning curves (held-out)</h2>\n<div class="panels facet">\n${learningFigures}\n</div>` : ''}
 <h2>Training curves</h2>
 <div class="panels${input.layout === 'facet' ? ' facet' : ''}">
 ${figures}

@@ -7,9 +7,9 @@ import YAML from 'yaml';
 import type { EvalResult } from '@rmt/eval';
 import { writeFileAtomic } from '@rmt/core';
 import { claims } from './claims.js';
-import type { CompareResults } from './compare-results.js';
+import type { Band, ClaimCheck, CompareResults, SweepResults } from './compare-results.js';
 import { pct } from './format.js';
-import { renderReport, type ReportRollout, type ReportRun, type ReportTable, type ReportWarning } from './report-html.js';
+import { renderReport, type LearningCurvePanel, type ReportRollout, type ReportRun, type ReportTable, type ReportWarning } from './report-html.js';
 
 /** The JSON lines of a log; blank lines and a last line torn by a kill are skipped, other bad lines throw. */
 function readJsonl(file: string): Record<string, unknown>[] {
@@ -224,9 +224,101 @@ export async function writeCompareReport(dir: string, results: CompareResults, c
       { caption: 'Mean reasoning length (tokens)', header: ['method', 'length'], rows: methods.map(([m, v]) => [m, Number.isFinite(v.reasoning_length) ? v.reasoning_length.toFixed(1) : '–']) },
       { caption: 'Post-training: verifiable-task accuracy', header: ['starting checkpoint', 'before', 'after'], rows: methods.map(([m, v]) => [m, pct(v.posttrain.before), pct(v.posttrain.after)]) },
       { caption: 'The published claims, measured', header: ['claim (paper)', 'measured', 'holds'], rows: measured.map((c) => [c.claim, c.measured, c.holds ? 'yes' : 'no']) },
+      ...studyTables(results),
     ],
     rollouts: rmt ? [{ caption: `rmt (seed ${seed}): rollouts of the first, a middle and the last logged step`, rows: readRollouts(runDir('rmt')) }] : [],
     config,
+    learningCurves: learningCurvePanels(results),
+  });
+  const file = join(dir, 'report.html');
+  await writeFileAtomic(file, html);
+  return file;
+}
+
+const bandText = (b: Band, f: (x: number) => string) => `${f(b.mean)}${b.low !== null && b.high !== null ? ` [${f(b.low)}, ${f(b.high)}]` : ''}`;
+
+/** A claim's cell: mean [95% interval] → verdict. */
+function claimText(c: ClaimCheck): string {
+  const f = (x: number) => x.toFixed(Math.abs(c.threshold) >= 0.1 ? 2 : 3);
+  return `${f(c.mean)} ${c.interval ? `[${f(c.interval.low)}, ${f(c.interval.high)}]` : '(1 seed: no interval)'} → ${c.verdict}`;
+}
+
+/** The study's tables of a comparison: all-token prediction, equal compute, the claims with intervals. */
+function studyTables(r: CompareResults): ReportTable[] {
+  const tables: ReportTable[] = [];
+  const methods = Object.entries(r.methods);
+  if (methods.some(([, v]) => v.all_tokens)) {
+    tables.push({
+      caption: 'Next-token prediction on every held-out token, teacher-forced (mean over seeds [95% interval]): what the NTP term keeps',
+      header: ['method', 'accuracy', 'NLL (nats)', 'generated reasoning tokens'],
+      rows: methods.map(([m, v]) => [m, v.all_tokens ? bandText(v.all_tokens.accuracy, pct) : '–', v.all_tokens ? bandText(v.all_tokens.nll, (x) => x.toFixed(3)) : '–', v.generated_tokens !== undefined ? Math.round(v.generated_tokens) : '–']),
+    });
+  }
+  if (r.equal_compute) {
+    tables.push({
+      caption: `At equal compute: each RL method at its checkpoint nearest ${Math.round(r.equal_compute.tokens)} generated reasoning tokens (the fewest any RL method generated in any seed)`,
+      header: ['method', 'step', 'accuracy (reasoning, average)', 'reasoning length'],
+      rows: Object.entries(r.equal_compute.methods).map(([m, v]) => [m, v.step.mean.toFixed(0), bandText(v.accuracy, pct), bandText(v.length, (x) => x.toFixed(1))]),
+    });
+  }
+  if (r.claims) {
+    tables.push({
+      caption: "The claims with 95% intervals over seeds: holds / fails when the interval excludes the threshold on the claim's side / the other side, else inconclusive (pre-registered)",
+      header: ['claim', 'statistic (per seed)', 'threshold', 'mean [95% interval] → verdict'],
+      rows: r.claims.flatMap((c) => [
+        [c.claim, c.parts ? 'every part below' : c.statistic, c.parts ? '' : `${c.direction === 'above' ? '>' : '<'} ${c.threshold}`, c.parts ? c.verdict : claimText(c)],
+        ...(c.parts ?? []).map((p) => [`↳ ${p.claim}`, p.statistic, `${p.direction === 'above' ? '>' : '<'} ${p.threshold}`, claimText(p)]),
+      ]),
+    });
+  }
+  return tables;
+}
+
+/** Held-out accuracy and reasoning length against steps and against generated tokens, one panel per method. */
+function learningCurvePanels(r: CompareResults, prefix = '', only?: ('accuracy' | 'length')[]): LearningCurvePanel[] {
+  if (!r.curves) return [];
+  const curves = r.curves;
+  const runs = Object.keys(curves.methods);
+  const panel = (quantity: 'accuracy' | 'length', axis: 'step' | 'tokens'): LearningCurvePanel => ({
+    id: `${prefix}${quantity}-${axis}`,
+    title: `${prefix ? `${prefix}: ` : ''}held-out ${quantity === 'accuracy' ? 'reasoning accuracy' : 'reasoning length'} against ${axis === 'step' ? 'steps' : 'generated tokens'}`,
+    x: axis === 'step' ? 'step' : 'generated reasoning tokens',
+    y: quantity === 'accuracy' ? 'accuracy (average of splits)' : 'tokens',
+    domain: quantity === 'accuracy' ? [0, 1] : undefined,
+    caption: `${axis === 'step' ? `Checkpoints every ${curves.every} steps (step 0: the base, no budget).` : `The shared compute grid (every ${Math.round(curves.grid_tokens[1] ?? 0)} tokens): at each point each seed's checkpoint nearest it; NTP and the base generate no tokens (empty panels).`} Line: mean over seeds; band: 95% t-interval across seeds (none with one seed). Greedy decoding, each checkpoint told the budget of its step.`,
+    rows: runs.flatMap((m) => (axis === 'step' ? curves.methods[m]!.by_step : curves.methods[m]!.by_tokens).map((p) => ({ run: m, x: p.x, mean: p[quantity].mean, low: p[quantity].low, high: p[quantity].high }))),
+    runs,
+  });
+  return (only ?? (['accuracy', 'length'] as const)).flatMap((q) => [panel(q, 'step'), panel(q, 'tokens')]);
+}
+
+/** report.html of a sweep: which claim holds in which setting, and each setting's accuracy curves. */
+export async function writeSweepReport(dir: string, results: SweepResults, config: string): Promise<string> {
+  const labels = results.settings.map((s) => s.label);
+  const html = await renderReport({
+    title: 'RMT sweep',
+    summary: [
+      ['swept', results.sweep.map((s) => `${s.key} ∈ {${s.values.map(String).join(', ')}}`).join(' × ')],
+      ['settings', labels.join('; ')],
+      ['seeds', results.seeds.join(', ')],
+      ['per setting', "a folder with its own results.json, results.md and report.html (every method's training curves)"],
+    ],
+    warnings: [],
+    warningsNote: "Warnings are in each setting's report.html.",
+    notes: [],
+    tables: [
+      {
+        caption: "Which claim holds where: mean [95% interval over seeds] → verdict (holds / fails: the interval excludes the threshold on the claim's side / the other side; else inconclusive)",
+        header: ['claim', ...labels],
+        rows: results.summary.map((row) => [row.claim, ...results.settings.map((s) => claimText(s.results.claims!.find((c) => c.id === row.id)!))]),
+      },
+      ...results.settings.flatMap((s) => studyTables(s.results).map((t) => ({ ...t, caption: `${s.label}: ${t.caption}` }))),
+    ],
+    runs: [],
+    layout: 'facet',
+    rollouts: [],
+    config,
+    learningCurves: results.settings.flatMap((s) => learningCurvePanels(s.results, s.label, ['accuracy'])),
   });
   const file = join(dir, 'report.html');
   await writeFileAtomic(file, html);

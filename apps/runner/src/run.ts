@@ -5,13 +5,13 @@ import YAML from 'yaml';
 import { loadBackend } from '@rmt/backend';
 import { ConstantSchedule, createBudgetSchedule, type BudgetSchedule } from '@rmt/budget';
 import { createSampler, drawDistinct, type Sampler } from '@rmt/curriculum';
-import { answersEquivalent, posttrainProblems, readGsm8k, readMath, syntheticPretrainSequences, syntheticTokenizer, type Site, type VerifiableProblem } from '@rmt/data';
+import { answersEquivalent, posttrainProblems, readGsm8k, readMath, syntheticOptionsOf, syntheticPretrainSequences, syntheticTokenizer, type Site, type VerifiableProblem } from '@rmt/data';
 import { evaluate, verifiableAccuracy, type EvalResult, type VerifiableScore } from '@rmt/eval';
 import { createRng, readInput } from '@rmt/core';
 import { LlamaModel, loadModel, parseLlamaConfig, saveModel, type Tokenizer } from '@rmt/model';
 import type { OpenAIEngineClient } from '@rmt/engine';
 import { methodSwitches, midtrain, posttrainSettings, preflight, PreflightError, preflightSummary, pretrain, type PreflightReport } from '@rmt/trainer';
-import { embeddedBaseDir, validateConfig, type RunConfig } from './config.js';
+import { embeddedBaseFor, validateConfig, type RunConfig } from './config.js';
 import { connectEngine, siteScores, withResumeHint } from './engine.js';
 import { RunDirectory } from './output.js';
 import type { Reporter } from './progress.js';
@@ -26,7 +26,7 @@ export interface RunFlags {
 }
 
 export function basePath(config: RunConfig): string {
-  return config.base === 'embedded' ? embeddedBaseDir : config.base;
+  return config.base === 'embedded' ? embeddedBaseFor(config.data.synthetic) : config.base;
 }
 
 async function loadWithTokenizer(path: string): Promise<{ model: LlamaModel; tokenizer: Tokenizer }> {
@@ -71,7 +71,8 @@ export async function runPretrain(config: RunConfig, out: RunDirectory, flags: R
     model = LlamaModel.init(parseLlamaConfig({ ...p.model, vocabSize: tokenizer.vocabSize }, 'pretrain.model'), { seed: config.seed });
   }
   const format = promptFormat(config.data, tokenizer);
-  const sequences = syntheticPretrainSequences(config.seed, p.sequences, tokenizer, format, config.data.windowLength);
+  // data.synthetic.* shapes the pretraining mix too (overthink: the long traces' style; base-redundant.yaml).
+  const sequences = syntheticPretrainSequences(config.seed, p.sequences, tokenizer, format, config.data.windowLength, syntheticOptionsOf(config.data.synthetic));
   const tooLong = sequences.find((s) => s.length > model.config.maxSeqLen);
   if (tooLong) throw new Error(`pretrain: a training sequence has ${tooLong.length} tokens, more than maxSeqLen ${model.config.maxSeqLen}`);
   reporter.start(p.steps, 0);
@@ -303,6 +304,29 @@ export async function runMidtrain(
   policy.dispose();
   p.base.dispose();
   return { base, trained, finalBudget, steps: result.steps, stopped: false, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * `rmt compare`'s learning curves: several checkpoints of one run on the run's held-out subset (split by the
+ * base, as every evaluation), the task prepared and the held-out sites scored once (the scores are cached).
+ */
+export async function evaluateCheckpoints(config: RunConfig, out: RunDirectory, models: { path: string; budget: number | undefined }[], reporter: Reporter): Promise<EvalResult[]> {
+  await loadBackend(config.backend);
+  const p = await prepare(config, out, reporter, basePath(config), undefined, false);
+  try {
+    const results: EvalResult[] = [];
+    for (const m of models) {
+      const { model } = await loadWithTokenizer(m.path);
+      try {
+        results.push(await evaluateModel(model, p, config, reporter, m.path, { reasoning: true, budget: m.budget }));
+      } finally {
+        model.dispose();
+      }
+    }
+    return results;
+  } finally {
+    p.base.dispose();
+  }
 }
 
 /** Read a run directory's resolved config (for `rmt resume`). */

@@ -15,6 +15,8 @@ export function comparisonTable(rows: { name: string; result: EvalResult }[]): s
     lines.push(`${''.padEnd(12)} reasoning   ${cell(s.easy.reasoningAccuracy)}   ${cell(s.medium.reasoningAccuracy)}   ${cell(s.hard.reasoningAccuracy)}   ${cell(result.average.reasoningAccuracy)}   | ${num(result.average.meanLength)}`);
   }
   const first = rows[0]!.result;
+  // Every held-out token, teacher-forced: what the NTP term keeps, which the site columns do not see.
+  for (const { name, result } of rows) if (result.allTokens) lines.push(`${name}: all ${result.allTokens.tokens} held-out tokens: next-token accuracy ${pct(result.allTokens.accuracy)}, NLL ${result.allTokens.nll.toFixed(3)} nats`);
   lines.push(`sites: easy ${first.splits.easy.sites}, medium ${first.splits.medium.sites}, hard ${first.splits.hard.sites} (nested, base top-k entropy > ${first.thresholds.join(' / ')} nats)`);
   return lines.join('\n');
 }

@@ -10,6 +10,7 @@ import {
   readCorpus,
   SYNTHETIC_BUDGETS,
   syntheticDocuments,
+  syntheticOptionsOf,
   budgetTokenName,
   type DataConfig,
   type PromptFormat,
@@ -47,8 +48,9 @@ export async function prepareTask(d: DataConfig, seed: number, tokenizer: Tokeni
   let trainDocs: string[];
   let heldDocs: string[];
   if (d.corpus === 'synthetic') {
-    trainDocs = syntheticDocuments(seed, d.documents);
-    heldDocs = syntheticDocuments(seed + HELD_OUT_SEED, d.heldOutDocuments);
+    const knobs = syntheticOptionsOf(d.synthetic); // data.synthetic.*: the task knobs (today's corpus at their defaults)
+    trainDocs = syntheticDocuments(seed, d.documents, knobs);
+    heldDocs = syntheticDocuments(seed + HELD_OUT_SEED, d.heldOutDocuments, knobs);
   } else {
     const docs = await readCorpus(d.corpus);
     const held = Math.max(1, Math.floor(docs.length / 10));

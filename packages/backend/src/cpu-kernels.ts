@@ -74,7 +74,10 @@ function transposeInOrder(original: tf.KernelFunc): tf.KernelFunc {
     if (!values || perm.length > 6) return original(args as never);
     const rank = perm.length;
     const inStrides = new Array<number>(rank);
-    for (let d = rank - 1, s = 1; d >= 0; d--) (inStrides[d] = s), (s *= x.shape[d]!);
+    for (let d = rank - 1, s = 1; d >= 0; d--) {
+      inStrides[d] = s;
+      s *= x.shape[d]!;
+    }
     const shape = perm.map((p) => x.shape[p]!);
     // Pad to rank 6 in front: six nested loops over the output, each input stride fixed per loop.
     const pad = 6 - rank;

@@ -16,6 +16,8 @@ export {
   reasoningExample,
   runningSums,
   SYNTHETIC_BUDGETS,
+  SYNTHETIC_SLOTS,
+  slotsOf,
   syntheticDocuments,
   syntheticWindowLength,
   SYNTHETIC_LINES_PER_DOCUMENT,
@@ -24,8 +26,9 @@ export {
   trace,
   type PosttrainProblem,
   type ReasoningExample,
+  type Overthink,
   type SyntheticOptions,
   type TraceStyle,
 } from './synthetic.js';
-export { dataConfigSchema, type DataConfig, type DataConfigInput } from './config.js';
+export { changedSyntheticKnobs, dataConfigSchema, syntheticConfigSchema, syntheticOptionsOf, type DataConfig, type DataConfigInput, type SyntheticConfig } from './config.js';
 export { answersEquivalent, answerValue, extractAnswer, gsm8kFinalAnswer, normalizeAnswer, readGsm8k, readMath, type VerifiableProblem } from './tasks.js';

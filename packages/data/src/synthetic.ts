@@ -29,6 +29,7 @@ export function syntheticTokenizer(): ByteTokenizer {
 }
 
 export interface SyntheticOptions {
+  /** Digits per line, drawn uniformly in [minDigits, maxDigits] (the difficulty range; README, "The synthetic task"). */
   minDigits: number;
   maxDigits: number;
   /** Share of pretraining traces written concisely (running sums only). */
@@ -37,7 +38,26 @@ export interface SyntheticOptions {
   explicitShare: number;
   /** Share of pretraining traces with a budget token. */
   budgetTagShare: number;
+  /**
+   * What the long pretraining traces are (data.synthetic.overthink). `wrong` (today's base): explicit steps
+   * `3;3+4=7;…`, ≈5n–10n tokens, which the tiny base gets wrong on long lines, so reward alone shortens
+   * them. `redundant`: the concise running sums written again after `|` (2× or 4× in all), copies the base
+   * gets as right as the concise trace, so only a length pressure shortens them. Default `wrong`.
+   */
+  overthink?: Overthink;
+  /**
+   * Probability that an operand digit after the first repeats the one before it (data.synthetic.repeatProbability):
+   * the part of the text plain next-token prediction can learn (or forget) — no site is affected, since a
+   * checksum of repeated digits still needs the sums. 0 (default): uniformly random digits, today's corpus.
+   */
+  repeatProbability?: number;
 }
+
+/** Long pretraining traces: wrong on long lines (today's base) or redundant re-checks as accurate as the concise trace. */
+export type Overthink = 'wrong' | 'redundant';
+
+/** Slots per line: every line is this wide whatever maxDigits (≤ 6) is, so windows and prompts keep their shape. */
+export const SYNTHETIC_SLOTS = 6;
 
 export const DEFAULT_SYNTHETIC: SyntheticOptions = { minDigits: 1, maxDigits: 6, conciseShare: 0.25, explicitShare: 0.4, budgetTagShare: 0.5 };
 
@@ -47,8 +67,17 @@ function randomInt(rng: Rng, lo: number, hi: number): number {
   return lo + Math.floor(rng.next() * (hi - lo + 1));
 }
 
-export function randomDigits(rng: Rng, options: Pick<SyntheticOptions, 'minDigits' | 'maxDigits'>): number[] {
-  return Array.from({ length: randomInt(rng, options.minDigits, options.maxDigits) }, () => randomInt(rng, 0, 9));
+export function randomDigits(rng: Rng, options: Pick<SyntheticOptions, 'minDigits' | 'maxDigits' | 'repeatProbability'>): number[] {
+  const digits = Array.from({ length: randomInt(rng, options.minDigits, options.maxDigits) }, () => randomInt(rng, 0, 9));
+  // Repeats draw after the digits, and only when asked, so repeatProbability 0 consumes the RNG exactly as before.
+  const p = options.repeatProbability ?? 0;
+  if (p > 0) for (let i = 1; i < digits.length; i++) if (rng.next() < p) digits[i] = digits[i - 1]!;
+  return digits;
+}
+
+/** Width of a line's digit slots for these options: 6, or maxDigits when wider. */
+export function slotsOf(options: Pick<SyntheticOptions, 'maxDigits'>): number {
+  return Math.max(SYNTHETIC_SLOTS, options.maxDigits);
 }
 
 /** Running sums mod 10: r_i = (d_1 + … + d_i) mod 10; the answer is the last. */
@@ -76,10 +105,15 @@ export function checksumQuestion(digits: readonly number[], width = DEFAULT_SYNT
   return `${digits.join('')}${'.'.repeat(width - digits.length)}:`;
 }
 
-/** A reasoning trace in one of the three styles (see the file comment). */
-export function trace(digits: readonly number[], style: TraceStyle): string {
+/**
+ * A reasoning trace in one of the three styles (see the file comment). With `overthink: 'redundant'` the
+ * long styles are re-checks of the concise trace instead: `explicit` is it twice (`3768|3768`), `checked`
+ * four times — as accurate as the concise trace, only longer.
+ */
+export function trace(digits: readonly number[], style: TraceStyle, overthink: Overthink = 'wrong'): string {
   const r = runningSums(digits);
   if (style === 'concise') return r.join('');
+  if (overthink === 'redundant') return Array.from({ length: style === 'explicit' ? 2 : 4 }, () => r.join('')).join('|');
   const explicit = [String(digits[0]), ...digits.slice(1).map((d, i) => `${r[i]}+${d}=${r[i + 1]}`)].join(';');
   return style === 'explicit' ? explicit : `${explicit}|${explicit}`;
 }
@@ -94,13 +128,13 @@ export const SYNTHETIC_LINES_PER_DOCUMENT = 5;
 export function syntheticDocuments(seed: number, count: number, options: SyntheticOptions = DEFAULT_SYNTHETIC): string[] {
   const rng = createRng(`docs:${seed}`);
   return Array.from({ length: count }, () =>
-    Array.from({ length: SYNTHETIC_LINES_PER_DOCUMENT }, () => checksumLine(randomDigits(rng, options), options.maxDigits)).join('\n') + '\n',
+    Array.from({ length: SYNTHETIC_LINES_PER_DOCUMENT }, () => checksumLine(randomDigits(rng, options), slotsOf(options))).join('\n') + '\n',
   );
 }
 
 /** Tokens of one synthetic document with its BOS: the window length that aligns windows with documents. */
 export function syntheticWindowLength(options: SyntheticOptions = DEFAULT_SYNTHETIC): number {
-  return 1 + SYNTHETIC_LINES_PER_DOCUMENT * (options.maxDigits + 3);
+  return 1 + SYNTHETIC_LINES_PER_DOCUMENT * (slotsOf(options) + 3);
 }
 
 export interface ReasoningExample {
@@ -121,14 +155,14 @@ export interface ReasoningExample {
 export function reasoningExample(rng: Rng, maxContextChars: number, options: SyntheticOptions = DEFAULT_SYNTHETIC): ReasoningExample {
   const before: string[] = [];
   const previous = randomInt(rng, 0, 4);
-  for (let i = 0; i < previous; i++) before.push(checksumLine(randomDigits(rng, options), options.maxDigits));
+  for (let i = 0; i < previous; i++) before.push(checksumLine(randomDigits(rng, options), slotsOf(options)));
   const digits = randomDigits(rng, options);
-  let context = [...before, checksumQuestion(digits, options.maxDigits)].join('\n');
+  let context = [...before, checksumQuestion(digits, slotsOf(options))].join('\n');
   // Like a window cut from the corpus: the context may start mid-line.
   if (context.length > maxContextChars) context = context.slice(context.length - maxContextChars);
   const u = rng.next();
   const style: TraceStyle = u < options.conciseShare ? 'concise' : u < options.conciseShare + options.explicitShare ? 'explicit' : 'checked';
-  const text = trace(digits, style);
+  const text = trace(digits, style, options.overthink);
   const example: ReasoningExample = { context, digits, trace: text, style, answer: String(checksum(digits)) };
   if (rng.next() < options.budgetTagShare) example.budget = Math.max(1, Math.round(text.length * (0.7 + 0.8 * rng.next())));
   return example;

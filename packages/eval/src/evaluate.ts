@@ -30,6 +30,17 @@ export interface EvalResult {
   thresholds: [number, number, number];
   sitesTotal: number;
   budget?: number;
+  /**
+   * Teacher-forced next-token prediction on every token of the held-out windows (not only the sites): what
+   * the NTP term keeps or teaches, which site accuracy does not see. Mean NLL in nats and argmax accuracy.
+   */
+  allTokens?: AllTokens;
+}
+
+export interface AllTokens {
+  tokens: number;
+  nll: number;
+  accuracy: number;
 }
 
 export interface EvalOptions {
@@ -99,6 +110,8 @@ export function evaluate(
     }
   }
 
+  const allTokens = allTokenScores(model, tokenizer, windows, o.batch);
+
   const splits = {} as Record<Split, SplitResult>;
   SPLITS.forEach((name, i) => {
     const members = indices.filter((j) => inSplit[i]![j]);
@@ -127,5 +140,44 @@ export function evaluate(
     thresholds: o.thresholds,
     sitesTotal: indices.length,
     ...(o.budget === undefined ? {} : { budget: o.budget }),
+    allTokens,
   };
+}
+
+/** At most this many logits per forward of the all-token pass (2^26 floats = 256 MB), so a large vocabulary fits. */
+const MAX_LOGITS = 1 << 26;
+
+/**
+ * Mean next-token NLL and argmax accuracy over every position of `windows` that has a next token (padding
+ * excluded): one teacher-forced forward per batch of windows, right-padded (causal, so padding after a
+ * token does not change its prediction).
+ */
+export function allTokenScores(model: LlamaModel, tokenizer: Tokenizer, windows: readonly number[][], batch: number): AllTokens {
+  const pad = tokenizer.padId ?? 0;
+  const width = Math.max(0, ...windows.map((w) => w.length));
+  const rowsPerBatch = Math.max(1, Math.min(batch, Math.floor(MAX_LOGITS / Math.max(1, width * model.config.vocabSize))));
+  let tokens = 0;
+  let nll = 0;
+  let hits = 0;
+  for (let at = 0; at < windows.length; at += rowsPerBatch) {
+    const chunk = windows.slice(at, at + rowsPerBatch).filter((w) => w.length >= 2);
+    if (chunk.length === 0) continue;
+    const w = Math.max(...chunk.map((x) => x.length));
+    const inputs = chunk.map((x) => [...x.slice(0, -1), ...new Array<number>(w - x.length).fill(pad)]);
+    const targets = chunk.map((x) => [...x.slice(1), ...new Array<number>(w - x.length).fill(pad)]);
+    const [picked, argmax] = tf.tidy(() => {
+      const logits = model.forward(tf.tensor2d(inputs, undefined, 'int32'));
+      const logp = tf.logSoftmax(logits, -1);
+      const target = tf.oneHot(tf.tensor2d(targets, undefined, 'int32'), model.config.vocabSize);
+      return [tf.sum(tf.mul(logp, target), -1).dataSync(), tf.argMax(logits, -1).dataSync()];
+    });
+    chunk.forEach((x, r) => {
+      for (let t = 0; t < x.length - 1; t++) {
+        tokens++;
+        nll -= picked[r * (w - 1) + t]!;
+        if (argmax[r * (w - 1) + t] === x[t + 1]) hits++;
+      }
+    });
+  }
+  return { tokens, nll: tokens ? nll / tokens : NaN, accuracy: tokens ? hits / tokens : NaN };
 }

@@ -85,6 +85,14 @@ describe('preflight', () => {
     expect(warnings[0]!.message).toMatch(/^preflight: 0 of 8 rollouts .* gave a parsable answer.*\(midtrain\.preflight\.action: warn, so the run goes on\)$/);
   });
 
+  it('a prompt plus the generation cap longer than the model context is refused before any rollout, naming the settings', async () => {
+    // Sites at position 8 at most: an 8-token prompt; RPT's cap 40 + 2 answer tokens: 50 > maxSeqLen 48.
+    await expect(runPreflight(testFormat('test', true), { method: 'rpt', maxReasoningTokens: 40 })).rejects.toThrow(
+      /^preflight: the longest prompt \(8 tokens, for a site at position 8 of a window\) \+ up to 42 generated tokens exceed the maxSeqLen 48 of tiny: lower data\.windowLength or midtrain\.maxReasoningTokens/,
+    );
+    expect((await runPreflight(testFormat('test', true), { method: 'rpt', maxReasoningTokens: 38 })).report.maxNewTokens).toBe(40);
+  });
+
   it('config: sites 0 is off (refused if called), unknown keys and actions are named', () => {
     expect(settings({ preflight: { sites: 0 } }).preflight).toEqual({ sites: 0, action: 'stop' });
     expect(() => midtrainConfigSchema.parse({ preflight: { action: 'ignore' } })).toThrow(/action/);
