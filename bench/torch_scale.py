@@ -97,8 +97,12 @@ def main():
     ap.add_argument("train_reps", type=int)
     ap.add_argument("decode_reps", type=int)
     ap.add_argument("--threads", type=int, default=1)
+    # tools/device/gpu-check.sh: the same model and workloads on CUDA (timings synchronise the device).
+    ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.device != "cpu":
+        torch.set_default_device(args.device)
     torch.manual_seed(0)
     shape = json.loads(args.shape)
     c = shape["model"]
@@ -125,14 +129,17 @@ def main():
             for i in range(d["newTokens"] - 1):
                 tok = torch.multinomial(torch.softmax(m(tok, d["prompt"] + i, caches)[:, -1], -1), 1)
 
+    sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
+    synced = lambda f: (lambda: (f(), sync()))
     a = torch.randn(1024, 1024)
     b = torch.randn(1024, 1024)
-    mm = statistics.median(timed(lambda: a @ b, 10, 3))
-    train_all = timed(train, args.train_reps, 1 if args.train_reps > 1 else 0)
-    decode_all = [t / d["newTokens"] for t in timed(decode, args.decode_reps, 1)]
+    mm = statistics.median(timed(synced(lambda: a @ b), 10, 3))
+    train_all = timed(synced(train), args.train_reps, 1 if args.train_reps > 1 else 0)
+    decode_all = [t / d["newTokens"] for t in timed(synced(decode), args.decode_reps, 1)]
     print(json.dumps({
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "device": args.device,
         "matmul_gflops": 2 * 1024**3 / mm / 1e9,
         "parameters": sum(p.numel() for p in m.parameters()),
         "train_ms": 1000 * statistics.median(train_all),

@@ -10,7 +10,7 @@
 //
 //   npm run build && node tools/synthetic-tiers.mjs [model-dir] [--backend wasm] [--documents 120] [--overthink redundant] [--min-digits 1] [--max-digits 6] [--repeat 0.5]
 import { parseArgs } from 'node:util';
-import { loadBackend, tf, topKEntropy } from '@rmt/backend';
+import { loadBackend, readAllValues, tf, topKEntropy } from '@rmt/backend';
 import { generate, loadModel } from '@rmt/model';
 import { buildWindows, ControlTokenFormat, findSites, siteContext, SYNTHETIC_BUDGETS, syntheticConfigSchema, syntheticDocuments, syntheticOptionsOf, syntheticWindowLength, trace } from '@rmt/data';
 import { allTokenScores } from '@rmt/eval';
@@ -41,25 +41,27 @@ const digitsOf = (context) => [...tokenizer.decode(context).split('\n').at(-1).r
 
 // Plain next-token prediction at the site, and the base's top-16 entropy there (one forward per window).
 const plain = sites.map(() => ({}));
-windows.forEach((w, wi) =>
-  tf.tidy(() => {
-    const logits = model.forward(tf.tensor2d([w], undefined, 'int32'));
-    const argmax = tf.argMax(logits, -1).dataSync();
-    const h = topKEntropy(logits, 16).dataSync();
-    sites.forEach((s, i) => {
-      if (s.window === wi) plain[i] = { correct: argmax[s.position - 1] === s.target, entropy: h[s.position - 1] };
-    });
-  }),
-);
-const reason = (budget) => {
-  const out = generate(model, contexts.map((c) => format.build(c, budget)), { maxNewTokens: 100, temperature: 0, stopTokens: [...format.stopTokens] });
+for (const [wi, w] of windows.entries()) {
+  const [argmax, h] = await readAllValues(
+    tf.tidy(() => {
+      const logits = model.forward(tf.tensor2d([w], undefined, 'int32'));
+      return [tf.argMax(logits, -1), topKEntropy(logits, 16)];
+    }),
+  );
+  sites.forEach((s, i) => {
+    if (s.window === wi) plain[i] = { correct: argmax[s.position - 1] === s.target, entropy: h[s.position - 1] };
+  });
+}
+const reason = async (budget) => {
+  const out = await generate(model, contexts.map((c) => format.build(c, budget)), { maxNewTokens: 100, temperature: 0, stopTokens: [...format.stopTokens] });
   return out.tokens.map((t, i) => {
     const p = format.parse(t);
     return { correct: p.prediction !== null && p.prediction.length === 1 && p.prediction[0] === sites[i].target, length: p.reasoningTokens };
   });
 };
 const budgets = values.budgets.split(',').map(Number);
-const runs = { none: reason(undefined), ...Object.fromEntries(budgets.map((b) => [`B=${b}`, reason(b)])) };
+const runs = { none: await reason(undefined) };
+for (const b of budgets) runs[`B=${b}`] = await reason(b);
 
 const rows = [];
 const group = (label, members) => {
@@ -82,6 +84,6 @@ group('all', where(() => true));
 const header = ['sites', 'n', 'base H top-16', 'plain acc', ...Object.keys(runs).map((k) => `reasoning ${k === 'none' ? 'no budget' : k} (acc / len)`), 'concise len'];
 console.log(`| ${header.join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-const all = allTokenScores(model, tokenizer, windows, 32);
+const all = await allTokenScores(model, tokenizer, windows, 32);
 console.log(`\nall ${all.tokens} held-out tokens, teacher-forced: next-token accuracy ${(100 * all.accuracy).toFixed(1)}%, NLL ${all.nll.toFixed(3)} nats`);
 console.log(`${dir} on ${backend.name}: ${sites.length} held-out answer sites in ${windows.length} windows, greedy decoding; data.synthetic ${JSON.stringify(knobs)}`);

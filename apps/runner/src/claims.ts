@@ -39,7 +39,7 @@ export function verdictOf(interval: { low: number; high: number } | null, direct
 }
 
 /** A check of per-seed values against a threshold; fewer than two seeds give no interval (inconclusive). */
-export function check(id: string, claim: string, statistic: string, perSeed: number[], direction: 'above' | 'below', threshold: number): ClaimCheck {
+function check(id: string, claim: string, statistic: string, perSeed: number[], direction: 'above' | 'below', threshold: number): ClaimCheck {
   const i = meanInterval(perSeed);
   const interval = perSeed.length >= 2 && perSeed.every(Number.isFinite) ? { low: i.low, high: i.high } : null;
   return { id, claim, statistic, direction, threshold, per_seed: perSeed, mean: i.mean, interval, verdict: verdictOf(interval, direction, threshold) };

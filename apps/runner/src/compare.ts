@@ -215,7 +215,8 @@ function band(values: number[]): Band {
 
 /**
  * Cumulative generated tokens after each step, from metrics.jsonl: the trainer's `completions/cumulative_tokens`
- * when it logs it, else the sum of `completions/mean_length` × rollouts per step (sitesPerStep × groupSize).
+ * when it logs it, else the sum of its per-step `completions/total_tokens`, else of `completions/mean_length` ×
+ * rollouts per step (sitesPerStep × groupSize; exact, since every site gets groupSize rollouts).
  * Reasoning tokens: the answer's few tokens are the same for every method. NTP generates none.
  */
 function cumulativeTokens(dir: RunDirectory, cfg: RunConfig): number[] {
@@ -227,7 +228,8 @@ function cumulativeTokens(dir: RunDirectory, cfg: RunConfig): number[] {
   for (const line of lines) {
     const m = JSON.parse(line) as Record<string, number>;
     const logged = m['completions/cumulative_tokens'];
-    total = typeof logged === 'number' ? logged : total + (typeof m['completions/mean_length'] === 'number' ? m['completions/mean_length'] * rows : 0);
+    const step = m['completions/total_tokens'] ?? (typeof m['completions/mean_length'] === 'number' ? m['completions/mean_length'] * rows : 0);
+    total = typeof logged === 'number' ? logged : total + step;
     out[m.step!] = total;
   }
   return out;
@@ -376,9 +378,9 @@ export async function runSweep(config: RunConfig, sweep: { key: string; values: 
 }
 
 /** A claim's numbers in a cell: mean [95% interval] → verdict. */
-export function claimCell(c: Pick<ClaimCheck, 'mean' | 'interval' | 'verdict' | 'threshold' | 'direction'>): string {
+function claimCell(c: Pick<ClaimCheck, 'mean' | 'interval' | 'verdict' | 'threshold' | 'direction' | 'per_seed'>): string {
   const f = (x: number) => (Math.abs(x) >= 10 || Math.abs(c.threshold) >= 0.1 ? x.toFixed(2) : x.toFixed(3));
-  return `${f(c.mean)} ${c.interval ? `[${f(c.interval.low)}, ${f(c.interval.high)}]` : '(1 seed: no interval)'} → **${c.verdict}**`;
+  return `${f(c.mean)} ${c.interval ? `[${f(c.interval.low)}, ${f(c.interval.high)}]` : (c.per_seed.length < 2 ? '(1 seed: no interval)' : '(a value is not finite: no interval)')} → **${c.verdict}**`;
 }
 
 export function sweepMarkdown(r: SweepResults): string {

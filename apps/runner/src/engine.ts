@@ -28,7 +28,7 @@ export async function connectEngine(config: RunConfig, runDir: string, onRetry: 
 async function engineSiteEntropies(engine: OpenAIEngineClient | undefined, base: LlamaModel, tokenizer: Tokenizer, split: Split, config: RunConfig, cacheDir: string): Promise<number[] | undefined> {
   const { rollout: r, curriculum: c } = config.midtrain;
   if (!engine || r.scoring === 'local' || c.measure === 'full') return undefined;
-  const key = scoreCacheKey(base, split.windows, split.sites, c.k);
+  const key = await scoreCacheKey(base, split.windows, split.sites, c.k);
   const before = async () => {
     if (engine.version !== 0) await engine.pushWeights(base, tokenizer, 0);
   };

@@ -30,7 +30,7 @@ export async function generateCommand(opts: GenerateCommandOptions) {
   const { model, tokenizer } = await loadWithTokenizer(opts);
   const prompt = tokenizer.encode(opts.prompt, { bos: true });
   const started = performance.now();
-  const out = generate(model, [prompt], {
+  const out = await generate(model, [prompt], {
     maxNewTokens: opts.maxTokens,
     temperature: opts.greedy ? 0 : opts.temperature,
     topK: opts.topK,
@@ -55,7 +55,7 @@ export async function generateCommand(opts: GenerateCommandOptions) {
 export async function scoreCommand(opts: ModelSource & { text: string }) {
   const { model, tokenizer } = await loadWithTokenizer(opts);
   const text = await readInput(opts.text, 'utf8');
-  const score = scoreTokens(model, tokenizer.encode(text, { bos: true }));
+  const score = await scoreTokens(model, tokenizer.encode(text, { bos: true }));
   model.dispose();
   return score;
 }

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import YAML from 'yaml';
 import { itOrSkip } from '@rmt/testing';
+import { FAMILIES } from '../../../tools/hf-tiny.mjs';
 import { embeddedBaseDir, presetsDir, resolveConfig } from './config.js';
 import { runCli } from './index.js';
 import { RunDirectory } from './output.js';
@@ -67,6 +68,32 @@ describe('keys that only one prompt format reads', () => {
     const { code, stderr } = await rmt('run', '--preset', 'tiny', '--set', 'data.enableThinking=false', '--out', join(root, 'thinking'));
     expect(code).toBe(1);
     expect(stderr).toMatch(/data\.chatTemplate and data\.enableThinking apply to data\.format 'llm-text' only/);
+  });
+});
+
+describe('a model too large for the backend', () => {
+  // SmolLM2-135M's config.json shape; no weights are needed: the backend is chosen from the shape first.
+  const smol = { ...FAMILIES.smollm2, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, vocab_size: 49152, max_position_embeddings: 8192 };
+  const dir = join(root, 'smollm2-135m-shape');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(smol));
+  const args = ['--preset', 'tiny', '--set', `base=${dir}`, '--set', 'midtrain.microBatchRows=16', '--out', join(root, 'too-large')];
+
+  it('wasm asked by name is refused before any step, with the sizes, not a WebAssembly abort', async () => {
+    const { code, stderr } = await rmt('run', ...args);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/This training run needs ~[\d.]+ GiB/);
+    expect(stderr).toMatch(/more than the WebAssembly heap holds .*use backend 'auto' or 'cpu'/);
+  });
+
+  it('auto passes over wasm to a backend that holds it', async () => {
+    let stderr = '';
+    vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
+    const code = await runCli(['node', 'rmt', 'run', ...args]); // no --backend: auto
+    vi.restoreAllMocks();
+    expect(code).toBe(1); // there are no weights in the folder: it fails at loading them, after the pick
+    expect(stderr).toMatch(/backend: (cpu|tensorflow)/);
+    expect(stderr).toMatch(/model\.safetensors/);
   });
 });
 

@@ -80,6 +80,10 @@ describe('examples/hf-*.yaml with the tiny folders of tools/hf-tiny.mjs', () => 
         expect(code).not.toBe(0);
         expect(stderr).toMatch(/preflight: 0 of 8 rollouts \(2 sites × 4\) of \S+ gave a parsable answer: the model does not follow data\.format 'llm-text'.*The prompt went through the tokenizer's chat template/);
         expect(JSON.parse(readFileSync(join(out, 'preflight.json'), 'utf8'))).toMatchObject({ outcome: 'stopped', parsed: 0, rollouts: 8 });
+        // The stopped run's report says why, on top.
+        const html = readFileSync(join(out, 'report.html'), 'utf8');
+        expect(html).toMatch(/preflight \(the base, before step 0\)/);
+        expect(html).toMatch(/preflight: 0 of 8 rollouts/);
         if (scorer.length > 0) expect(new Set(readdirSync(join(out, 'cache', 'entropy')).map((f) => f.split('-')[1])).size).toBe(2);
       },
       120_000,

@@ -11,6 +11,18 @@ import type { Band, ClaimCheck, CompareResults, SweepResults } from './compare-r
 import { pct } from './format.js';
 import { renderReport, type LearningCurvePanel, type ReportRollout, type ReportRun, type ReportTable, type ReportWarning } from './report-html.js';
 
+/** What report.html reads of preflight.json (written by the runner from the trainer's PreflightReport). */
+interface PreflightFile {
+  rollouts: number;
+  parsed: number;
+  parseRate: number;
+  accuracy: number;
+  meanReasoningTokens: number;
+  clippedRatio: number;
+  outcome: 'ok' | 'warned' | 'stopped';
+  message: string | null;
+}
+
 /** The JSON lines of a log; blank lines and a last line torn by a kill are skipped, other bad lines throw. */
 function readJsonl(file: string): Record<string, unknown>[] {
   if (!existsSync(file)) return [];
@@ -166,6 +178,17 @@ export async function writeRunReport(dir: string): Promise<string> {
   if (time.length > 0) summary.push(['training time', `${time.reduce((a, b) => a + b, 0).toFixed(1)} s (${mean(time).toFixed(2)} s/step)`]);
   if (last && typeof last.lr === 'number') summary.push(['final lr', last.lr.toExponential(2)]);
   const { warnings, persisted } = readWarnings(dir);
+  // The preflight's rollouts on the base, before step 0 (preflight.json): the first thing to read when a run
+  // stopped without a learning signal.
+  const preflightFile = join(dir, 'preflight.json');
+  if (existsSync(preflightFile)) {
+    const pre = JSON.parse(readFileSync(preflightFile, 'utf8')) as PreflightFile;
+    summary.push([
+      'preflight (the base, before step 0)',
+      `${pre.parsed} of ${pre.rollouts} rollouts parsed (${pct(pre.parseRate)}), accuracy ${pct(pre.accuracy)}, reasoning ${pre.meanReasoningTokens.toFixed(1)} tokens, clipped ${pct(pre.clippedRatio)}: ${pre.outcome}`,
+    ]);
+    if (pre.message) warnings.unshift({ step: 0, message: `preflight: ${pre.message}` });
+  }
   const rollouts = readRollouts(dir);
   const html = await renderReport({
     title: `RMT run ${dir}`,
@@ -240,7 +263,7 @@ const bandText = (b: Band, f: (x: number) => string) => `${f(b.mean)}${b.low !==
 /** A claim's cell: mean [95% interval] → verdict. */
 function claimText(c: ClaimCheck): string {
   const f = (x: number) => x.toFixed(Math.abs(c.threshold) >= 0.1 ? 2 : 3);
-  return `${f(c.mean)} ${c.interval ? `[${f(c.interval.low)}, ${f(c.interval.high)}]` : '(1 seed: no interval)'} → ${c.verdict}`;
+  return `${f(c.mean)} ${c.interval ? `[${f(c.interval.low)}, ${f(c.interval.high)}]` : (c.per_seed.length < 2 ? '(1 seed: no interval)' : '(a value is not finite: no interval)')} → ${c.verdict}`;
 }
 
 /** The study's tables of a comparison: all-token prediction, equal compute, the claims with intervals. */
@@ -280,7 +303,7 @@ function learningCurvePanels(r: CompareResults, prefix = '', only?: ('accuracy' 
   const curves = r.curves;
   const runs = Object.keys(curves.methods);
   const panel = (quantity: 'accuracy' | 'length', axis: 'step' | 'tokens'): LearningCurvePanel => ({
-    id: `${prefix}${quantity}-${axis}`,
+    id: `${prefix ? `${prefix}-` : ""}${quantity}-${axis}`,
     title: `${prefix ? `${prefix}: ` : ''}held-out ${quantity === 'accuracy' ? 'reasoning accuracy' : 'reasoning length'} against ${axis === 'step' ? 'steps' : 'generated tokens'}`,
     x: axis === 'step' ? 'step' : 'generated reasoning tokens',
     y: quantity === 'accuracy' ? 'accuracy (average of splits)' : 'tokens',

@@ -8,7 +8,7 @@ import { createSampler, drawDistinct, type Sampler } from '@rmt/curriculum';
 import { answersEquivalent, posttrainProblems, readGsm8k, readMath, syntheticOptionsOf, syntheticPretrainSequences, syntheticTokenizer, type Site, type VerifiableProblem } from '@rmt/data';
 import { evaluate, verifiableAccuracy, type EvalResult, type VerifiableScore } from '@rmt/eval';
 import { createRng, readInput } from '@rmt/core';
-import { LlamaModel, loadModel, parseLlamaConfig, saveModel, type Tokenizer } from '@rmt/model';
+import { CONFIG_FILE, fromHfConfig, LlamaModel, loadModel, parseLlamaConfig, saveModel, type LlamaConfig, type Tokenizer } from '@rmt/model';
 import type { OpenAIEngineClient } from '@rmt/engine';
 import { methodSwitches, midtrain, posttrainSettings, preflight, PreflightError, preflightSummary, pretrain, type PreflightReport } from '@rmt/trainer';
 import { embeddedBaseFor, validateConfig, type RunConfig } from './config.js';
@@ -26,6 +26,8 @@ export interface RunFlags {
 }
 
 export function basePath(config: RunConfig): string {
+  // overthink picks the embedded base (what the base learned to write); with a base of one's own it would change nothing.
+  if (config.base !== 'embedded' && config.data.synthetic.overthink !== 'wrong') throw new Error(`data.synthetic.overthink '${config.data.synthetic.overthink}' picks the embedded base (base-model-${config.data.synthetic.overthink}); with base set to ${config.base} it changes nothing: remove one of them`);
   return config.base === 'embedded' ? embeddedBaseFor(config.data.synthetic) : config.base;
 }
 
@@ -59,11 +61,27 @@ async function inPhase<T>(reporter: Reporter, label: string, f: (tick: (done: nu
   }
 }
 
+/** A model folder's shape from its config.json, without its weights; undefined for a llama2.c file. */
+async function modelShape(path: string): Promise<LlamaConfig | undefined> {
+  const file = join(path, CONFIG_FILE);
+  return existsSync(file) ? fromHfConfig(JSON.parse(await readInput(file, 'utf8')) as Record<string, unknown>, file) : undefined;
+}
+
+/**
+ * The backend for training a model of this shape on micro-batches of `batch` rows of up to `seqLen` tokens:
+ * `auto` estimates weights, AdamW moments, gradients and activations first and picks a backend that holds
+ * them, or refuses with the sizes (never a WebAssembly abort mid-step).
+ */
+function loadTrainingBackend(config: RunConfig, model: LlamaConfig | undefined, batch: number, seqLen: number) {
+  return loadBackend(config.backend, model ? { workload: { model, batch, seqLen: Math.min(seqLen, model.maxSeqLen) } } : {});
+}
+
 /** `rmt pretrain`: train a model from scratch (or continue one) on the synthetic pretraining mix. */
 export async function runPretrain(config: RunConfig, out: RunDirectory, flags: RunFlags, reporter: Reporter): Promise<{ dir: string; finalLoss: number }> {
-  await loadBackend(config.backend);
   const p = config.pretrain;
   const tokenizer = syntheticTokenizer();
+  const shape = p.from ? await modelShape(p.from) : p.model && parseLlamaConfig({ ...p.model, vocabSize: tokenizer.vocabSize }, 'pretrain.model');
+  await loadTrainingBackend(config, shape, p.batchSize, shape?.maxSeqLen ?? 0);
   let model: LlamaModel;
   if (p.from) model = (await loadWithTokenizer(p.from)).model;
   else {
@@ -240,12 +258,16 @@ export async function runMidtrain(
   reporter: Reporter,
 ): Promise<MidtrainOutcome> {
   const started = performance.now();
-  const backend = await loadBackend(config.backend);
+  const m = config.midtrain;
+  // The longest row of an update: the window's context, the reasoning cap (capMultiplier·B_0 or the fixed
+  // cap) and room for the prompt's control tokens and the answer.
+  const reasoningCap = Math.max(m.maxReasoningTokens, Math.ceil(m.budget.capMultiplier * m.budget.initial));
+  const rows = Math.min(m.microBatchRows, m.sitesPerStep * m.groupSize);
+  const backend = await loadTrainingBackend(config, await modelShape(basePath(config)), rows, config.data.windowLength + reasoningCap + 64);
   reporter.log(`backend: ${backend.name} (${backend.device})`);
   // An engine (midtrain.rollout.engine: openai) is reached first: unreachable, the run fails here, naming its URL.
   const engine = await connectEngine(config, out.dir, (message) => reporter.warn(message));
   const p = await prepare(config, out, reporter, basePath(config), engine);
-  const m = config.midtrain;
   // Each checkpoint holds the weights and two AdamW moments; keepLastN of them plus one being written, and
   // the final model. A megabyte more for logs, tokenizer and evaluation files.
   const weightBytes = 4 * p.base.parameterCount();
@@ -352,7 +374,9 @@ export interface PosttrainOutcome {
  */
 export async function runPosttrain(config: RunConfig, modelPath: string, out: RunDirectory, reporter: Reporter, budget?: number): Promise<PosttrainOutcome> {
   const started = performance.now();
-  await loadBackend(config.backend);
+  const rows = Math.min(config.midtrain.microBatchRows, config.posttrain.sitesPerStep * config.posttrain.groupSize);
+  const shape = await modelShape(modelPath);
+  await loadTrainingBackend(config, shape, rows, shape?.maxSeqLen ?? 0);
   const { model, tokenizer } = await loadWithTokenizer(modelPath);
   const pt = config.posttrain;
   const { train, held } = await posttrainTask(pt, config.seed);

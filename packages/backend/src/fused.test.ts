@@ -20,12 +20,12 @@ const rotation = (hd: number) => {
 };
 
 describeEachBackend('fused RMSNorm, RoPE, SwiGLU (single kernels on wasm, when compiled)', () => {
-  it('rmsNorm and its gradients match float64', () => {
+  it('rmsNorm and its gradients match float64', async () => {
     const [rows, dim, eps] = [6, 20, 1e-5];
     const x = tensor([2, 3, dim]);
     const w = tensor([dim]);
     const dy = tensor([2, 3, dim]);
-    const xv = x.dataSync(), wv = w.dataSync(), gv = dy.dataSync();
+    const xv = await x.data(), wv = await w.data(), gv = await dy.data();
     const y = new Float64Array(rows * dim), dx = new Float64Array(rows * dim), dw = new Float64Array(dim);
     for (let r = 0; r < rows; r++) {
       let ms = 0;
@@ -40,19 +40,19 @@ describeEachBackend('fused RMSNorm, RoPE, SwiGLU (single kernels on wasm, when c
         dw[j]! += gv[i]! * xv[i]! * s;
       }
     }
-    close(rmsNorm(x, w, eps).dataSync(), y, 2e-6);
+    close(await rmsNorm(x, w, eps).data(), y, 2e-6);
     const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => rmsNorm(a, b, eps))([x, w], dy);
-    close(gx!.dataSync(), dx, 1e-5);
-    close(gw!.dataSync(), dw, 1e-5);
+    close(await gx!.data(), dx, 1e-5);
+    close(await gw!.data(), dw, 1e-5);
   });
 
-  it('rope and its gradient match float64 (rotate-half, cos and sin shared by the heads)', () => {
+  it('rope and its gradient match float64 (rotate-half, cos and sin shared by the heads)', async () => {
     const [b, t, heads, hd] = [2, 3, 4, 8];
     const x = tensor([b, t, heads, hd]);
     const cos = tensor([b, t, 1, hd]);
     const sin = tensor([b, t, 1, hd]);
     const dy = tensor([b, t, heads, hd]);
-    const xv = x.dataSync(), cv = cos.dataSync(), sv = sin.dataSync(), gv = dy.dataSync();
+    const xv = await x.data(), cv = await cos.data(), sv = await sin.data(), gv = await dy.data();
     const y = new Float64Array(xv.length), dx = new Float64Array(xv.length);
     for (let r = 0; r < b * t; r++)
       for (let h = 0; h < heads; h++)
@@ -66,15 +66,15 @@ describeEachBackend('fused RMSNorm, RoPE, SwiGLU (single kernels on wasm, when c
           dx[at + i] = gv[at + i]! * cv[r * hd + i]! + sign * gv[at + partner]! * sv[r * hd + partner]!;
         }
     const r = rotation(hd);
-    close(rope(x, cos, sin, r).dataSync(), y, 1e-6);
-    close(tf.grad((a: tf.Tensor) => rope(a, cos, sin, r))(x, dy).dataSync(), dx, 1e-6);
+    close(await rope(x, cos, sin, r).data(), y, 1e-6);
+    close(await tf.grad((a: tf.Tensor) => rope(a, cos, sin, r))(x, dy).data(), dx, 1e-6);
   });
 
-  it('swiglu and its gradient match float64', () => {
+  it('swiglu and its gradient match float64', async () => {
     const [n, h] = [5, 7];
     const gu = tensor([n, 2 * h]);
     const dy = tensor([n, h]);
-    const v = gu.dataSync(), gv = dy.dataSync();
+    const v = await gu.data(), gv = await dy.data();
     const y = new Float64Array(n * h), d = new Float64Array(n * 2 * h);
     for (let r = 0; r < n; r++)
       for (let j = 0; j < h; j++) {
@@ -83,7 +83,7 @@ describeEachBackend('fused RMSNorm, RoPE, SwiGLU (single kernels on wasm, when c
         d[r * 2 * h + j] = dyv * u * s * (1 + g * (1 - s));
         d[r * 2 * h + h + j] = dyv * g * s;
       }
-    close(swiglu(gu as tf.Tensor2D).dataSync(), y, 1e-6);
-    close(tf.grad((a: tf.Tensor) => swiglu(a as tf.Tensor2D))(gu, dy).dataSync(), d, 1e-6);
+    close(await swiglu(gu as tf.Tensor2D).data(), y, 1e-6);
+    close(await tf.grad((a: tf.Tensor) => swiglu(a as tf.Tensor2D))(gu, dy).data(), d, 1e-6);
   });
 });

@@ -3,7 +3,7 @@ import { describeEachBackend } from '@rmt/testing';
 import { kvCacheWrite, kvCacheWritesInPlace, tf } from './index.js';
 
 describeEachBackend('kvCacheWrite', (backend) => {
-  it('writes an update at a position of a cache [B, H, S, hd], leaving the rest, against index arithmetic', () => {
+  it('writes an update at a position of a cache [B, H, S, hd], leaving the rest, against index arithmetic', async () => {
     const [b, h, s, hd, t, at] = [2, 3, 7, 4, 2, 3];
     const start = tf.memory().numTensors;
     const base = Array.from({ length: b * h * s * hd }, (_, i) => i * 0.25);
@@ -15,12 +15,12 @@ describeEachBackend('kvCacheWrite', (backend) => {
     for (let r = 0; r < b * h; r++)
       for (let p = 0; p < t; p++) for (let j = 0; j < hd; j++) expected[(r * s + at + p) * hd + j] = upd[(r * t + p) * hd + j]!;
     expect(out.shape).toEqual([b, h, s, hd]);
-    expect(Array.from(out.dataSync())).toEqual(expected);
+    expect(Array.from(await out.data())).toEqual(expected);
     expect(kvCacheWritesInPlace()).toBe(backend === 'wasm' || backend === 'cpu');
     // In place: the cache handle sees the write, and disposing one handle leaves the other valid.
-    if (kvCacheWritesInPlace()) expect(Array.from(cache.dataSync())).toEqual(expected);
+    if (kvCacheWritesInPlace()) expect(Array.from(await cache.data())).toEqual(expected);
     cache.dispose();
-    expect(Array.from(out.dataSync())).toEqual(expected);
+    expect(Array.from(await out.data())).toEqual(expected);
     tf.dispose([out, update]);
     expect(tf.memory().numTensors).toBe(start);
     expect(() => kvCacheWrite(tf.zeros([1, 1, 2, 4]), tf.zeros([1, 1, 1, 4]), 2)).toThrow(/does not fit/);

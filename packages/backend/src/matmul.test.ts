@@ -6,8 +6,8 @@ let seed = 3;
 const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
 
 /** Batched op(A)·op(B) in float64 with the batch dimensions broadcast as tfjs does. */
-function reference(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean): { shape: number[]; values: Float64Array } {
-  const av = a.dataSync(), bv = b.dataSync();
+async function reference(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean): Promise<{ shape: number[]; values: Float64Array }> {
+  const av = await a.data(), bv = await b.data();
   const [ar, ac] = a.shape.slice(-2) as [number, number];
   const [br, bc] = b.shape.slice(-2) as [number, number];
   const [m, k] = transA ? [ac, ar] : [ar, ac];
@@ -50,39 +50,41 @@ describeEachBackend('matMul (the native kernels on wasm, when compiled)', () => 
     [[2, 3, 5, 6], [3, 6, 7], false, false], // B repeats along the first dimension: the WebAssembly path
   ];
   for (const [aShape, bShape, transA, transB] of cases)
-    it(`[${aShape}]${transA ? 'ᵀ' : ''} · [${bShape}]${transB ? 'ᵀ' : ''} matches float64`, () => {
+    it(`[${aShape}]${transA ? 'ᵀ' : ''} · [${bShape}]${transB ? 'ᵀ' : ''} matches float64`, async () => {
       const a = tf.tensor(Float32Array.from({ length: aShape.reduce((x, y) => x * y) }, random), aShape);
       const b = tf.tensor(Float32Array.from({ length: bShape.reduce((x, y) => x * y) }, random), bShape);
       const got = tf.matMul(a, b, transA, transB);
-      const want = reference(a, b, transA, transB);
+      const want = await reference(a, b, transA, transB);
       expect(got.shape).toEqual(want.shape);
-      const values = got.dataSync();
+      const values = await got.data();
       want.values.forEach((v, i) => expect(Math.abs(values[i]! - v)).toBeLessThan(1e-5));
       tf.dispose([a, b, got]);
     });
 
-  it('differentiates through the product like float64', () => {
+  it('differentiates through the product like float64', async () => {
     const a = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
     const b = tf.tensor2d([[1, -1], [2, 0.5], [-3, 1]]);
     const dy = tf.tensor2d([[1, 2], [3, 4]]);
     const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y), dy)))([a, b]);
     // dA = dY·Bᵀ and dB = Aᵀ·dY, by hand.
-    expect(da!.arraySync()).toEqual([[-1, 3, -1], [-1, 8, -5]]);
-    expect(db!.arraySync()).toEqual([[13, 18], [17, 24], [21, 30]]);
+    expect(await da!.array()).toEqual([[-1, 3, -1], [-1, 8, -5]]);
+    expect(await db!.array()).toEqual([[13, 18], [17, 24], [21, 30]]);
     tf.dispose([a, b, dy, da!, db!]);
   });
 });
 
-describeEachBackend('exp (the native kernels on wasm, when compiled)', () => {
-  // Normal float32 results only: native TensorFlow flushes subnormals to zero.
-  it('matches float64 within float32 rounding, with NaN, ±∞ and masked logits', () => {
+describeEachBackend('exp (the native kernels on wasm, when compiled)', (backend) => {
+  // Normal float32 results only: native TensorFlow flushes subnormals to zero. WGSL only promises exp to
+  // 3 + 2·|x| ulp (the WGSL spec's accuracy table, Vulkan's bound): lavapipe is ~20 ulp off at x = −87,
+  // so webgpu is held to that bound instead of ~2 ulp (a softmax's terms stay within 1e-5 relative).
+  it('matches float64 within float32 rounding, with NaN, ±∞ and masked logits', async () => {
     const xs = [...Array.from({ length: 1000 }, (_, i) => -87 + 0.175 * i), Number.NaN, -Infinity, Infinity, -1e30, 0, 89];
-    const got = tf.exp(tf.tensor1d(xs)).dataSync();
+    const got = await tf.exp(tf.tensor1d(xs)).data();
     xs.forEach((x, i) => {
       const want = Math.exp(Math.fround(x)); // e^x of the float32 the tensor holds
       if (Number.isNaN(want)) expect(got[i]).toBeNaN();
       else if (want === 0 || !Number.isFinite(want) || want > 3.4e38) expect(got[i]).toBe(Math.fround(want));
-      else expect(Math.abs(got[i]! - want)).toBeLessThanOrEqual(want * 2.5e-7);
+      else expect(Math.abs(got[i]! - want)).toBeLessThanOrEqual(want * (backend === 'webgpu' ? (3 + 2 * Math.abs(x)) * 2 ** -23 : 2.5e-7));
     });
   });
 });

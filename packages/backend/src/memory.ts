@@ -7,6 +7,7 @@
 // intermediate of every layer, which tfjs's tape holds until the backward pass ends; and the head's
 // logits [B·T, V] with the log-softmax around them and their gradients. The activation terms count the
 // tensors @rmt/model's forward pass creates (see ACTIVATION_MARGIN for what the count misses).
+import * as tf from '@tensorflow/tfjs';
 
 /** A model's shape: the fields of @rmt/model's LlamaConfig that size a training step. */
 export interface ModelShape {
@@ -109,4 +110,19 @@ export function describeTrainingMemory(m: TrainingMemory): string {
     `${formatBytes(m.total)} (${(m.parameters / 1e6).toFixed(1)}M parameters: weights ${formatBytes(m.weights)}, ` +
     `AdamW moments ${formatBytes(m.adamMoments)}, gradients ${formatBytes(m.gradients)}, activations ${formatBytes(m.activations)})`
   );
+}
+
+/**
+ * The engine's memory as run metrics: `mem/tensors`, `mem/bytes` and, where the backend reports it (webgpu),
+ * `mem/gpu_bytes` (bytes in GPU buffers held by tensors) and `mem/gpu_allocated_bytes` (buffers allocated,
+ * pooled ones included).
+ */
+export function memoryMetrics(): Record<string, number> {
+  const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
+  return {
+    'mem/tensors': m.numTensors,
+    'mem/bytes': m.numBytes,
+    ...(m.numBytesInGPU !== undefined ? { 'mem/gpu_bytes': m.numBytesInGPU } : {}),
+    ...(m.numBytesAllocatedInGPU !== undefined ? { 'mem/gpu_allocated_bytes': m.numBytesAllocatedInGPU } : {}),
+  };
 }

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '@rmt/testing';
-import { entropy, logSoftmax, maskedMean, maskedSum, tf, tokenLogProbs, topKEntropy } from './index.js';
+import { entropy, logSoftmax, maskedMean, maskedSum, readAllValues, tf, tokenLogProbs, topKEntropy } from './index.js';
 
 // Independent float64 references: plain loops over JS numbers, no tfjs.
 function refLogSumExp(row: number[]): number {
@@ -55,49 +55,49 @@ function expectClose(actual: ArrayLike<number>, expected: number[], rel = REL, a
 }
 
 describeEachBackend('numerics', () => {
-  it('log-softmax matches float64 on random and extreme logits', () => {
+  it('log-softmax matches float64 on random and extreme logits', async () => {
     for (const rows of [RANDOM, EXTREME]) {
-      const out = tf.tidy(() => logSoftmax(tf.tensor2d(rows)).dataSync());
+      const out = await tf.tidy(() => logSoftmax(tf.tensor2d(rows))).data();
       // float32 inputs: 1e4 ± small offsets lose precision in float32 itself, so compare in absolute terms.
       expectClose(out, rows.flatMap(refLogSoftmax), 1e-5, 2e-3);
     }
   });
 
-  it('full-vocabulary entropy matches float64 (nats), including uniform rows = ln V', () => {
+  it('full-vocabulary entropy matches float64 (nats), including uniform rows = ln V', async () => {
     const uniform = [[0, 0, 0, 0]];
-    expectClose(tf.tidy(() => entropy(tf.tensor2d(uniform)).dataSync()), [Math.log(4)]);
-    expectClose(tf.tidy(() => entropy(tf.tensor2d(RANDOM)).dataSync()), RANDOM.map(refEntropy));
-    expectClose(tf.tidy(() => entropy(tf.tensor2d(EXTREME)).dataSync()), EXTREME.map(refEntropy), 1e-4, 1e-5);
+    expectClose(await tf.tidy(() => entropy(tf.tensor2d(uniform))).data(), [Math.log(4)]);
+    expectClose(await tf.tidy(() => entropy(tf.tensor2d(RANDOM))).data(), RANDOM.map(refEntropy));
+    expectClose(await tf.tidy(() => entropy(tf.tensor2d(EXTREME))).data(), EXTREME.map(refEntropy), 1e-4, 1e-5);
     // Hand values: two equal maxima far above the rest → ln 2; one -1e4 row of equal values → ln 5.
     expect(refEntropy(EXTREME[0]!)).toBeCloseTo(Math.log(2), 12);
     expect(refEntropy(EXTREME[2]!)).toBeCloseTo(Math.log(5), 12);
   });
 
-  it('top-k entropy is the entropy of the softmax over the k largest logits', () => {
+  it('top-k entropy is the entropy of the softmax over the k largest logits', async () => {
     for (const k of [1, 3, 16, 100]) {
-      const out = tf.tidy(() => topKEntropy(tf.tensor2d(RANDOM), k).dataSync());
+      const out = await tf.tidy(() => topKEntropy(tf.tensor2d(RANDOM), k)).data();
       expectClose(out, RANDOM.map((row) => refEntropy(refTopK(row, k))));
     }
-    expectClose(tf.tidy(() => topKEntropy(tf.tensor2d(EXTREME), 3).dataSync()), EXTREME.map((row) => refEntropy(refTopK(row, 3))), 1e-4, 1e-5);
+    expectClose(await tf.tidy(() => topKEntropy(tf.tensor2d(EXTREME), 3)).data(), EXTREME.map((row) => refEntropy(refTopK(row, 3))), 1e-4, 1e-5);
     expect(() => topKEntropy(tf.tensor2d(RANDOM), 0)).toThrow(/positive integer/);
   });
 
-  it('a NaN logit makes its row NaN and leaves the others alone', () => {
+  it('a NaN logit makes its row NaN and leaves the others alone', async () => {
     const rows = [
       [0, NaN, 1],
       [0, 1, 2],
     ];
-    const lsm = tf.tidy(() => logSoftmax(tf.tensor2d(rows)).dataSync());
+    const lsm = await tf.tidy(() => logSoftmax(tf.tensor2d(rows))).data();
     expect(Array.from(lsm.slice(0, 3)).every(Number.isNaN)).toBe(true);
     expectClose(lsm.slice(3), refLogSoftmax(rows[1]!));
-    const h = tf.tidy(() => entropy(tf.tensor2d(rows)).dataSync());
+    const h = await tf.tidy(() => entropy(tf.tensor2d(rows))).data();
     expect(h[0]).toBeNaN();
     expectClose([h[1]!], [refEntropy(rows[1]!)]);
   });
 
-  it('entropy is differentiable: ∂H/∂x_i = −p_i·(log p_i + H) in float64, also with underflowing entries', () => {
+  it('entropy is differentiable: ∂H/∂x_i = −p_i·(log p_i + H) in float64, also with underflowing entries', async () => {
     const rows = [...RANDOM.slice(0, 2), RANDOM[2]!.map((x, i) => (i === 1 ? 200 : i === 2 ? -200 : x))];
-    const grad = tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(entropy(x)))(tf.tensor2d(rows)).dataSync());
+    const grad = await tf.tidy(() => tf.grad((x: tf.Tensor) => tf.sum(entropy(x)))(tf.tensor2d(rows))).data();
     const expected = rows.flatMap((row) => {
       const lp = refLogSoftmax(row);
       const h = refEntropy(row);
@@ -106,25 +106,27 @@ describeEachBackend('numerics', () => {
     expectClose(grad, expected, 1e-4, 1e-6);
   });
 
-  it('token log-probabilities and their gradient (one-hot − softmax) match float64', () => {
+  it('token log-probabilities and their gradient (one-hot − softmax) match float64', async () => {
     const logits = RANDOM.slice(0, 3); // [3, 23]
     const targets = [5, 0, 22];
-    const [values, grad] = tf.tidy(() => {
-      const x = tf.tensor3d([logits]); // [1, 3, 23]
-      const t = tf.tensor2d([targets], [1, 3], 'int32');
-      const g = tf.grad((input: tf.Tensor) => tf.sum(tokenLogProbs(input, t)))(x);
-      return [tokenLogProbs(x, t).dataSync(), g.dataSync()];
-    });
+    const [values, grad] = await readAllValues(
+      tf.tidy(() => {
+        const x = tf.tensor3d([logits]); // [1, 3, 23]
+        const t = tf.tensor2d([targets], [1, 3], 'int32');
+        const g = tf.grad((input: tf.Tensor) => tf.sum(tokenLogProbs(input, t)))(x);
+        return [tokenLogProbs(x, t), g];
+      }),
+    );
     expectClose(values!, logits.map((row, i) => refLogSoftmax(row)[targets[i]!]!));
     const expectedGrad = logits.flatMap((row, i) => refLogSoftmax(row).map((lp, j) => (j === targets[i] ? 1 : 0) - Math.exp(lp)));
     expectClose(grad!, expectedGrad);
   });
 
-  it('token log-probabilities reject mismatched shapes', () => {
+  it('token log-probabilities reject mismatched shapes', async () => {
     expect(() => tokenLogProbs(tf.zeros([2, 3, 5]), tf.zeros([2, 4], 'int32'))).toThrow(/targets shape/);
   });
 
-  it('masked mean/sum skip masked entries, even NaN and Inf, and give 0 for an empty mask', () => {
+  it('masked mean/sum skip masked entries, even NaN and Inf, and give 0 for an empty mask', async () => {
     const x = tf.tensor2d([
       [1, 2, NaN, 4],
       [Infinity, 3, 5, -1],
@@ -133,13 +135,13 @@ describeEachBackend('numerics', () => {
       [1, 1, 0, 1],
       [0, 0, 0, 0],
     ]);
-    expectClose(maskedSum(x, mask, 1).dataSync(), [7, 0]);
-    expectClose(maskedMean(x, mask, 1).dataSync(), [7 / 3, 0]);
-    expectClose(maskedMean(x, mask).dataSync(), [7 / 3]);
+    expectClose(await maskedSum(x, mask, 1).data(), [7, 0]);
+    expectClose(await maskedMean(x, mask, 1).data(), [7 / 3, 0]);
+    expectClose(await maskedMean(x, mask).data(), [7 / 3]);
     // Fractional weights are a weighted mean.
-    expectClose(maskedMean(tf.tensor1d([2, 4]), tf.tensor1d([0.25, 0.75])).dataSync(), [3.5]);
+    expectClose(await maskedMean(tf.tensor1d([2, 4]), tf.tensor1d([0.25, 0.75])).data(), [3.5]);
     // A NaN inside the mask propagates.
-    expect(maskedMean(x, tf.onesLike(x), 1).dataSync()[0]).toBeNaN();
+    expect((await maskedMean(x, tf.onesLike(x), 1).data())[0]).toBeNaN();
     tf.dispose([x, mask]);
   });
 });

@@ -1,14 +1,20 @@
 import { expect, it } from 'vitest';
 import { loadKernels } from '@rmt/kernels';
-import { autoOrder, availableBackends, loadBackend } from './index.js';
+import { autoOrder, loadBackend, probeBackends } from './index.js';
 
-it('auto tries the GPU first, then wasm before native TensorFlow exactly when @rmt/kernels loaded', async () => {
+it('auto tries the GPUs first, then wasm before native TensorFlow exactly when @rmt/kernels loaded', async () => {
   const order = autoOrder();
-  expect(order[0]).toBe('tensorflow-gpu');
+  expect(order.slice(0, 2)).toEqual(['tensorflow-gpu', 'webgpu']);
   expect(order.indexOf('wasm') < order.indexOf('tensorflow')).toBe(loadKernels().available);
-  // What auto picks is the first of that order this process can load, and it says why.
+  // What auto picks is the first of that order this process can load — a software WebGPU adapter (lavapipe)
+  // excepted: it is slower than every CPU path — and it says why.
   const picked = await loadBackend('auto');
-  const loadable = await availableBackends();
+  const probes = await probeBackends();
+  const loadable = probes.filter((p) => p.available && !p.adapter?.software).map((p) => p.name);
   expect(picked.name).toBe(order.find((name) => loadable.includes(name)));
   expect(picked.reason).toMatch(/^auto: fastest/);
+  const webgpu = probes.find((p) => p.name === 'webgpu')!;
+  if (webgpu.adapter?.software) expect(picked.reason).toMatch(/webgpu: software adapter/);
+  // The adapter is named from Dawn's GPUAdapterInfo (`rmt info` prints it).
+  if (webgpu.available) expect(webgpu.reason).toMatch(/WebGPU on Dawn: \S+/);
 });

@@ -9,9 +9,10 @@ import { registerCpuKernels } from './cpu-kernels.js';
 import { registerKvWrite } from './kv-cache.js';
 import { cpuKernelPath, registerCpuNativeKernels, wasmKernelPath } from './native-kernels.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
+import { describeAdapter, loadWebGpu, WEBGPU_PACKAGES, WebGpuUnavailable, type GpuAdapterInfo } from './webgpu.js';
 
 /** Every backend, GPU first; `auto` tries them in {@link autoOrder}. The one list: the type derives from it. */
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 export type BackendRequest = BackendName | 'auto';
 
@@ -42,12 +43,16 @@ function wasmTooSmall(memory: TrainingMemory | undefined): string | undefined {
  * A run too large for the wasm heap (`workload`, see {@link estimateTrainingBytes}) goes to native
  * TensorFlow, then to the cpu backend with @rmt/kernels (tensors in ordinary memory); without the kernels
  * the cpu backend's plain JavaScript is not tried for it (hours a step): `auto` refuses, saying what to install.
+ * `webgpu` comes right after `tensorflow-gpu` but `auto` takes it only on a hardware adapter: a software one
+ * (Mesa's lavapipe, what CI has) measured far slower than wasm (README, "Speed": every kernel is a shader
+ * run on the CPU through Vulkan), so `auto` skips it and it runs only when asked for by name. Where a
+ * hardware adapter stands against the CPU paths is what `tools/device/` measures (not yet run on one).
  */
 export function autoOrder(workload?: TrainingWorkload): readonly BackendName[] {
   const kernels = loadKernels().available;
   const memory = workload && estimateTrainingBytes(workload.model, workload.batch, workload.seqLen);
-  if (wasmTooSmall(memory)) return kernels ? ['tensorflow-gpu', 'tensorflow', 'cpu'] : ['tensorflow-gpu', 'tensorflow'];
-  return kernels ? ['tensorflow-gpu', 'wasm', 'tensorflow', 'cpu'] : BACKEND_NAMES;
+  if (wasmTooSmall(memory)) return kernels ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'cpu'] : ['tensorflow-gpu', 'webgpu', 'tensorflow'];
+  return kernels ? ['tensorflow-gpu', 'webgpu', 'wasm', 'tensorflow', 'cpu'] : BACKEND_NAMES;
 }
 
 export interface BackendInfo {
@@ -59,6 +64,8 @@ export interface BackendInfo {
   device: string;
   /** Why this backend was picked. */
   reason: string;
+  /** On webgpu: the adapter Dawn picked (vendor, architecture, device, driver). */
+  adapter?: GpuAdapterInfo;
 }
 
 export interface BackendProbe {
@@ -66,6 +73,8 @@ export interface BackendProbe {
   available: boolean;
   /** Why it is or is not available; for a missing one, how to install it. */
   reason: string;
+  /** On webgpu: the adapter Dawn found. */
+  adapter?: GpuAdapterInfo;
 }
 
 /** The optional native packages, loaded by dynamic import only when asked for. */
@@ -160,11 +169,27 @@ async function deviceOf(name: BackendName): Promise<string> {
     }
     case 'cpu':
       return `CPU (JavaScript; ${cpuKernelPath()})`;
+    case 'webgpu':
+      return describeAdapter(await webgpuAdapter());
   }
 }
 
-async function activate(name: BackendName, reason: string): Promise<BackendInfo> {
+/** Dawn's adapter, loading Dawn and tfjs-backend-webgpu on first use; a BackendUnavailableError when it cannot. */
+async function webgpuAdapter(): Promise<GpuAdapterInfo> {
+  try {
+    return await loadWebGpu();
+  } catch (error) {
+    if (error instanceof WebGpuUnavailable) throw new BackendUnavailableError('webgpu', error.message);
+    throw new BackendUnavailableError('webgpu', `${WEBGPU_PACKAGES.join(' + ')} failed to start (${errorText(error)})`);
+  }
+}
+
+async function activate(name: BackendName, reason: string, auto = false): Promise<BackendInfo> {
   if (name === 'tensorflow-gpu' || name === 'tensorflow') await loadNative(name);
+  const adapter = name === 'webgpu' ? await webgpuAdapter() : undefined;
+  if (auto && adapter?.software) {
+    throw new BackendUnavailableError('webgpu', `the adapter is a software one (${describeAdapter(adapter)}), slower than the CPU backends: ask for 'webgpu' by name to use it`);
+  }
   const tfjsName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
   let ok: boolean;
   try {
@@ -182,7 +207,7 @@ async function activate(name: BackendName, reason: string): Promise<BackendInfo>
   if (name === 'wasm' || name === 'cpu') registerKvWrite();
   // The cpu backend prints an install advert on its first write in Node; `rmt info` says the same, better.
   if (name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
-  active = { name, tfjsName, device: await deviceOf(name), reason };
+  active = { name, tfjsName, device: await deviceOf(name), reason, ...(adapter ? { adapter } : {}) };
   return active;
 }
 
@@ -226,9 +251,10 @@ export async function loadBackend(request: BackendRequest = 'auto', options: Loa
   const sized = memory ? `; the run needs ~${formatBytes(memory.total)}` : '';
   for (const name of autoOrder(w)) {
     try {
-      return await activate(name, skipped.length === 0 ? `auto: fastest backend${sized}` : `auto: fastest that loads (${skipped.join('; ')})${sized}`);
+      return await activate(name, skipped.length === 0 ? `auto: fastest backend${sized}` : `auto: fastest that loads (${skipped.join('; ')})${sized}`, true);
     } catch (error) {
-      skipped.push(`${name}: ${error instanceof BackendUnavailableError ? 'not available' : errorText(error)}`);
+      const software = error instanceof BackendUnavailableError && /software one/.test(error.message);
+      skipped.push(`${name}: ${software ? 'software adapter, slower than the CPU' : error instanceof BackendUnavailableError ? 'not available' : errorText(error)}`);
     }
   }
   if (memory && tooSmall) {
@@ -254,6 +280,15 @@ export async function probeBackends(): Promise<BackendProbe[]> {
   for (const name of BACKEND_NAMES) {
     if (name === 'wasm' || name === 'cpu') {
       probes.push({ name, available: true, reason: `bundled with @rmt/backend: ${await deviceOf(name)}` });
+      continue;
+    }
+    if (name === 'webgpu') {
+      try {
+        const adapter = await webgpuAdapter();
+        probes.push({ name, available: true, reason: `${WEBGPU_PACKAGES.join(' + ')} load: ${describeAdapter(adapter)}`, adapter });
+      } catch (error) {
+        probes.push({ name, available: false, reason: error instanceof BackendUnavailableError ? error.message.replace(/^Backend '[^']+' is not available: /, '') : errorText(error) });
+      }
       continue;
     }
     try {

@@ -1,11 +1,11 @@
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '@rmt/testing';
-import { tf, tokenLogProbs } from './index.js';
+import { readAllValues, readArray, readScalar, tf, tokenLogProbs } from './index.js';
 
 // A tiny embedding → linear next-token model: the ops of a transformer step that stress the backend
 // (gather and its gradient, matmul, log-softmax) with AdamW-style updates.
 describeEachBackend('training step', () => {
-  it('gathers the embedding gradient (UnsortedSegmentSum) like a float64 loop', () => {
+  it('gathers the embedding gradient (UnsortedSegmentSum) like a float64 loop', async () => {
     const ids = [2, 0, 2, 1];
     const table = tf.variable(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]));
     const upstream = [
@@ -14,11 +14,13 @@ describeEachBackend('training step', () => {
       [3, 30],
       [4, 40],
     ];
-    const grad = tf.tidy(() => {
-      const idx = tf.tensor1d(ids, 'int32');
-      const dy = tf.tensor2d(upstream);
-      return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), dy)))(table).arraySync();
-    });
+    const grad = await readArray(
+      tf.tidy(() => {
+        const idx = tf.tensor1d(ids, 'int32');
+        const dy = tf.tensor2d(upstream);
+        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, idx), dy)))(table);
+      }),
+    );
     // Row r collects the upstream rows of the ids equal to r.
     expect(grad).toEqual([
       [2, 20],
@@ -28,7 +30,7 @@ describeEachBackend('training step', () => {
     table.dispose();
   });
 
-  it('trains (loss falls) and leaks no tensors across steps', () => {
+  it('trains (loss falls) and leaks no tensors across steps', async () => {
     const vocab = 11;
     const dim = 8;
     const emb = tf.variable(tf.randomNormal([vocab, dim], 0, 0.5, 'float32', 1));
@@ -40,14 +42,16 @@ describeEachBackend('training step', () => {
     const counts: number[] = [];
     for (let i = 0; i < 30; i++) {
       losses.push(
-        tf.tidy(() => {
-          const cost = optimizer.minimize(() => {
-            const h = tf.gather(emb, inputs);
-            const logits = tf.reshape(tf.matMul(tf.reshape(h, [6, dim]), out), [1, 6, vocab]);
-            return tf.neg(tf.mean(tokenLogProbs(logits, targets))) as tf.Scalar;
-          }, true);
-          return cost!.dataSync()[0]!;
-        }),
+        await readScalar(
+          tf.tidy(() => {
+            const cost = optimizer.minimize(() => {
+              const h = tf.gather(emb, inputs);
+              const logits = tf.reshape(tf.matMul(tf.reshape(h, [6, dim]), out), [1, 6, vocab]);
+              return tf.neg(tf.mean(tokenLogProbs(logits, targets))) as tf.Scalar;
+            }, true);
+            return cost!;
+          }),
+        ),
       );
       counts.push(tf.memory().numTensors);
     }
@@ -79,16 +83,17 @@ describeEachBackend('matMul with transposed operands', () => {
     [true, false],
     [false, true],
     [true, true],
-  ])('transposeA=%s transposeB=%s equals float64, batched too, no leaks', (ta, tb) => {
+  ])('transposeA=%s transposeB=%s equals float64, batched too, no leaks', async (ta, tb) => {
     const bytes = tf.memory().numBytes;
     const tensors = tf.memory().numTensors;
-    const got = tf.tidy(() => {
-      const a = ta ? tf.tensor2d(transposed(A, 5, 7), [7, 5]) : tf.tensor2d(A, [5, 7]);
-      const b = tb ? tf.tensor2d(transposed(B, 7, 3), [3, 7]) : tf.tensor2d(B, [7, 3]);
-      const single = Array.from(tf.matMul(a, b, ta, tb).dataSync());
-      const batched = Array.from(tf.matMul(tf.stack([a, a]), tf.stack([b, b]), ta, tb).dataSync());
-      return { single, batched };
-    });
+    const [s, bt] = await readAllValues(
+      tf.tidy(() => {
+        const a = ta ? tf.tensor2d(transposed(A, 5, 7), [7, 5]) : tf.tensor2d(A, [5, 7]);
+        const b = tb ? tf.tensor2d(transposed(B, 7, 3), [3, 7]) : tf.tensor2d(B, [7, 3]);
+        return [tf.matMul(a, b, ta, tb), tf.matMul(tf.stack([a, a]), tf.stack([b, b]), ta, tb)];
+      }),
+    );
+    const got = { single: Array.from(s!), batched: Array.from(bt!) };
     got.single.forEach((x, i) => expect(Math.abs(x - ref[i]!)).toBeLessThan(1e-5));
     expect(got.batched).toEqual([...got.single, ...got.single]);
     expect(tf.memory().numTensors).toBe(tensors);

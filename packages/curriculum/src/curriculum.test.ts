@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entropy, tf, topKEntropy } from '@rmt/backend';
+import { entropy, readAllValues, tf, topKEntropy } from '@rmt/backend';
 import { describeEachBackend } from '@rmt/testing';
 import { LlamaModel, parseLlamaConfig } from '@rmt/model';
 import {
@@ -28,18 +28,18 @@ describe('tiers (METHOD.md §3)', () => {
     expect(assignTiers([0.2, 0.5, 0.99, 1.0, 1.49, 1.5, 9, NaN], [0.5, 1, 1.5])).toEqual([-1, 0, 0, 1, 1, 2, 2, -1]);
     expect(() => assignTiers([1], [1, 0.5, 2])).toThrow(/non-decreasing/);
   });
-  it('quantile thresholds by hand', () => {
+  it('quantile thresholds by hand', async () => {
     expect(quantile([4, 1, 3, 2], 0.5)).toBe(2.5);
     expect(tierThresholds([0, 1, 2, 3, 4], { mode: 'quantiles', quantiles: [0.25, 0.5, 0.75] })).toEqual([1, 2, 3]);
   });
-  it('the two-phase schedule: p1, linear in between, p2', () => {
+  it('the two-phase schedule: p1, linear in between, p2', async () => {
     expect(tierProbabilities(0, 100, schedule)).toEqual([0.6, 0.3, 0.1]);
     expect(tierProbabilities(29, 100, schedule)).toEqual([0.6, 0.3, 0.1]);
     const mid = tierProbabilities(50, 100, schedule);
     [0.35, 0.3, 0.35].forEach((p, i) => expect(mid[i]).toBeCloseTo(p, 12));
     expect(tierProbabilities(70, 100, schedule)).toEqual([0.1, 0.3, 0.6]);
   });
-  it('an empty tier hands its draw to the nearest tier with sites', () => {
+  it('an empty tier hands its draw to the nearest tier with sites', async () => {
     expect(tierWithSites(2, [true, true, false])).toBe(1);
     expect(tierWithSites(1, [true, false, true])).toBe(0);
     expect(tierWithSites(0, [false, false, true])).toBe(2);
@@ -96,7 +96,7 @@ describe('samplers', () => {
     await expect(resolveSamplerDefinition('no-such-sampler-xyz')).rejects.toThrow(/unknown sampler 'no-such-sampler-xyz'.*built-in samplers: curriculum, entropy-filtered, uniform/);
   });
 
-  it('plugin contract: missing fields and another specification version are rejected', () => {
+  it('plugin contract: missing fields and another specification version are rejected', async () => {
     expect(() => validateSamplerDefinition({ name: 'x' }, 'pkg')).toThrow(/pkg: not a sampler definition \(missing specificationVersion, optionsSchema, create\)/);
     const wrong = defineSampler({ ...curriculumSampler, specificationVersion: SAMPLER_SPECIFICATION_VERSION + 1 } as never);
     expect(() => validateSamplerDefinition(wrong, 'pkg')).toThrow(/specification version 2, but this RMT supports version 1/);
@@ -120,15 +120,19 @@ describeEachBackend('entropy scoring', () => {
     try {
       const first = await scoreSitesCached(dir, model, windows, siteList, { k: 4, batch: 1 });
       expect(first.cached).toBe(false);
-      siteList.forEach((s, i) => {
-        const [full, top] = tf.tidy(() => {
-          const logits = model.forward(tf.tensor2d([windows[s.window]!.slice(0, s.position)], undefined, 'int32'));
-          const last = tf.slice(logits, [0, s.position - 1, 0], [1, 1, 30]);
-          return [entropy(last).dataSync()[0]!, topKEntropy(last, 4).dataSync()[0]!];
-        });
+      for (const [i, s] of siteList.entries()) {
+        const [full, top] = (
+          await readAllValues(
+            tf.tidy(() => {
+              const logits = model.forward(tf.tensor2d([windows[s.window]!.slice(0, s.position)], undefined, 'int32'));
+              const last = tf.slice(logits, [0, s.position - 1, 0], [1, 1, 30]);
+              return [entropy(last), topKEntropy(last, 4)];
+            }),
+          )
+        ).map((v) => v[0]!) as [number, number];
         expect(first.entropies[i]!.full).toBeCloseTo(full, 5);
         expect(first.entropies[i]!.topK).toBeCloseTo(top, 5);
-      });
+      }
       const second = await scoreSitesCached(dir, model, windows, siteList, { k: 4, batch: 2 });
       expect(second.cached).toBe(true);
       expect(second.entropies).toEqual(first.entropies);

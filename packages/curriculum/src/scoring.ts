@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { entropy, tf, topKEntropy } from '@rmt/backend';
+import { entropy, readArray, tf, topKEntropy } from '@rmt/backend';
 import { readInput, writeFileAtomic } from '@rmt/core';
 import type { LlamaModel } from '@rmt/model';
 import type { Site } from '@rmt/data';
@@ -27,8 +27,8 @@ export interface ScoreOptions {
   scorerHash?: string;
 }
 
-/** Entropies of every site, in the order of `sites`. */
-export function scoreSites(model: LlamaModel, windows: readonly number[][], sites: readonly Site[], options: ScoreOptions): SiteEntropy[] {
+/** Entropies of every site, in the order of `sites` (read back with `await`: a GPU backend cannot read synchronously in Node). */
+export async function scoreSites(model: LlamaModel, windows: readonly number[][], sites: readonly Site[], options: ScoreOptions): Promise<SiteEntropy[]> {
   const byWindow = new Map<number, number[]>();
   sites.forEach((s, i) => {
     if (s.position < 1) throw new Error(`site ${i} has no context (position ${s.position})`);
@@ -43,10 +43,11 @@ export function scoreSites(model: LlamaModel, windows: readonly number[][], site
     const width = Math.max(...group.map((w) => windows[w]!.length));
     // Right padding cannot change earlier positions (causal attention), so rows need no mask.
     const rows = group.map((w) => [...windows[w]!, ...new Array<number>(width - windows[w]!.length).fill(0)]);
-    const [full, top] = tf.tidy(() => {
+    const tensors = tf.tidy(() => {
       const logits = model.forward(tf.tensor2d(rows, undefined, 'int32'));
-      return [entropy(logits).arraySync() as number[][], topKEntropy(logits, options.k).arraySync() as number[][]];
+      return [entropy(logits), topKEntropy(logits, options.k)];
     });
+    const [full, top] = (await Promise.all(tensors.map((t) => readArray<number[][]>(t)))) as [number[][], number[][]];
     group.forEach((w, b) => {
       // The distribution over x_t is the output at position t − 1.
       for (const i of byWindow.get(w)!) out[i] = { full: full[b]![sites[i]!.position - 1]!, topK: top[b]![sites[i]!.position - 1]! };
@@ -61,10 +62,11 @@ export function scoreSites(model: LlamaModel, windows: readonly number[][], site
  * copied elsewhere keeps its scores, one retrained in place does not). Hashing reads every weight once;
  * pass the result as `ScoreOptions.scorerHash` to score several splits with one hash.
  */
-export function modelWeightsHash(model: LlamaModel): string {
+export async function modelWeightsHash(model: LlamaModel): Promise<string> {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(model.config));
-  for (const p of model.parameters()) hash.update(new Uint8Array((p.dataSync() as Float32Array).buffer));
+  const values = (await Promise.all(model.parameters().map((p) => p.data()))) as Float32Array[];
+  for (const v of values) hash.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
   return hash.digest('hex');
 }
 
@@ -85,13 +87,13 @@ export function corpusHash(windows: readonly number[][], sites: readonly Site[])
  * a different scorer model (METHOD.md §3: `midtrain.curriculum.scorer`) or a different corpus, tokenisation,
  * window length or site rule never reads another's scores.
  */
-export function scoreCacheKey(model: LlamaModel, windows: readonly number[][], sites: readonly Site[], k: number, scorerHash = modelWeightsHash(model)): string {
-  return `${scorerHash.slice(0, 24)}-${corpusHash(windows, sites).slice(0, 24)}-k${k}`;
+export async function scoreCacheKey(model: LlamaModel, windows: readonly number[][], sites: readonly Site[], k: number, scorerHash?: string): Promise<string> {
+  return `${(scorerHash ?? (await modelWeightsHash(model))).slice(0, 24)}-${corpusHash(windows, sites).slice(0, 24)}-k${k}`;
 }
 
 /** {@link scoreSites} with an on-disk cache in `cacheDir` (a corrupt cache file is recomputed). */
 export async function scoreSitesCached(cacheDir: string, model: LlamaModel, windows: readonly number[][], sites: readonly Site[], options: ScoreOptions): Promise<{ entropies: SiteEntropy[]; cached: boolean; key: string }> {
-  const key = scoreCacheKey(model, windows, sites, options.k, options.scorerHash);
+  const key = await scoreCacheKey(model, windows, sites, options.k, options.scorerHash);
   const file = join(cacheDir, `entropy-${key}.json`);
   if (existsSync(file)) {
     try {
@@ -103,7 +105,7 @@ export async function scoreSitesCached(cacheDir: string, model: LlamaModel, wind
       /* recompute below */
     }
   }
-  const entropies = scoreSites(model, windows, sites, options);
+  const entropies = await scoreSites(model, windows, sites, options);
   await writeFileAtomic(file, JSON.stringify({ full: entropies.map((e) => e.full), topK: entropies.map((e) => e.topK) }));
   return { entropies, cached: false, key };
 }

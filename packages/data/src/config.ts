@@ -82,7 +82,7 @@ export const dataConfigSchema = z
   // The knobs shape the embedded corpus only; set on a file corpus they would be silently ignored.
   .superRefine((d, ctx) => {
     const set = changedSyntheticKnobs(d.synthetic);
-    if (d.corpus !== 'synthetic' && set.length > 0) ctx.addIssue({ code: 'custom', path: ['synthetic'], message: `${set.join(', ')} apply to data.corpus 'synthetic' only; remove them or use the synthetic corpus` });
+    if (d.corpus !== 'synthetic' && set.length > 0) ctx.addIssue({ code: 'custom', path: ['synthetic'], message: `${set.join(', ')} ${set.length === 1 ? 'applies' : 'apply'} to data.corpus 'synthetic' only; remove ${set.length === 1 ? 'it' : 'them'} or use the synthetic corpus` });
   });
 
 export type DataConfig = z.output<typeof dataConfigSchema>;

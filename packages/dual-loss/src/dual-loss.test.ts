@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { tf } from '@rmt/backend';
+import { readAllValues, readArray, readScalar, readValues, tf } from '@rmt/backend';
 import { describeEachBackend } from '@rmt/testing';
 import { aggregate, clippedPolicyLoss, dualLoss, groupAdvantages, klPerToken, ntpLoss } from './index.js';
 
@@ -9,7 +9,7 @@ function lcg(seed: number) {
 }
 
 describe('groupAdvantages', () => {
-  it('matches hand values, with explicit unordered group ids', () => {
+  it('matches hand values, with explicit unordered group ids', async () => {
     // Group a: rewards 1, 0 → mean 0.5, std 0.5 → ±1/(0.5+δ); group b: 1, 1 → no signal.
     const out = groupAdvantages([1, 1, 0, 1], ['a', 'b', 'a', 'b'], 0);
     expect(out.advantages).toEqual([1, 0, -1, 0]);
@@ -22,7 +22,7 @@ describe('groupAdvantages', () => {
     expect(three.advantages[1]).toBe(0);
   });
 
-  it('edge cases: empty batch, a group of one, NaN rewards, mismatched lengths', () => {
+  it('edge cases: empty batch, a group of one, NaN rewards, mismatched lengths', async () => {
     expect(groupAdvantages([], [])).toMatchObject({ advantages: [], groups: 0, zeroStdGroups: 0 });
     expect(groupAdvantages([0.3], [1]).advantages).toEqual([0]);
     expect(() => groupAdvantages([NaN], [1])).toThrow(/reward 0 is NaN/);
@@ -53,8 +53,8 @@ describeEachBackend('dual loss', () => {
   );
   const tokens = mask.flat().reduce((s, m) => s + m, 0);
 
-  const run = (rows: number[], aggregation: 'token-mean' | 'sequence-mean', normalizer?: number) =>
-    tf.tidy(() => {
+  const run = async (rows: number[], aggregation: 'token-mean' | 'sequence-mean', normalizer?: number) => {
+    const [value, grad] = tf.tidy(() => {
       const x = tf.tensor2d(rows.map((b) => lp[b]!));
       const f = (input: tf.Tensor) =>
         clippedPolicyLoss({
@@ -67,19 +67,22 @@ describeEachBackend('dual loss', () => {
           normalizer,
         }).loss;
       const { value, grad } = tf.valueAndGrad(f)(x);
-      return { loss: value.dataSync()[0]!, grad: Array.from(grad.dataSync()) };
+      return [value, grad];
     });
+    const [v, g] = await readAllValues([value, grad]);
+    return { loss: v![0]!, grad: Array.from(g!) };
+  };
 
-  it('token-mean clipped surrogate and its gradient match float64', () => {
-    const { loss, grad } = run([0, 1, 2, 3, 4, 5], 'token-mean');
+  it('token-mean clipped surrogate and its gradient match float64', async () => {
+    const { loss, grad } = await run([0, 1, 2, 3, 4, 5], 'token-mean');
     const ref = perToken.flat().reduce((s, p, i) => s + p.loss * mask.flat()[i]!, 0) / tokens;
     expect(loss).toBeCloseTo(ref, 5);
     perToken.flat().forEach((p, i) => expect(grad[i]).toBeCloseTo((p.grad * mask.flat()[i]!) / tokens, 5));
     expect(perToken.flat().some((p, i) => p.clipped && mask.flat()[i])).toBe(true); // the test exercises clipping
   });
 
-  it('sequence-mean averages each sequence first', () => {
-    const { loss } = run([0, 1, 2, 3, 4, 5], 'sequence-mean');
+  it('sequence-mean averages each sequence first', async () => {
+    const { loss } = await run([0, 1, 2, 3, 4, 5], 'sequence-mean');
     const ref =
       perToken.reduce((s, row, b) => {
         const n = mask[b]!.reduce((a, m) => a + m, 0);
@@ -88,21 +91,22 @@ describeEachBackend('dual loss', () => {
     expect(loss).toBeCloseTo(ref, 5);
   });
 
-  it('micro-batching with the full-batch normaliser changes neither loss nor gradient', () => {
+  it('micro-batching with the full-batch normaliser changes neither loss nor gradient', async () => {
     for (const mode of ['token-mean', 'sequence-mean'] as const) {
-      const full = run([0, 1, 2, 3, 4, 5], mode);
+      const full = await run([0, 1, 2, 3, 4, 5], mode);
       const count = mode === 'token-mean' ? tokens : B;
-      const a = run([0, 1], mode, count);
-      const b = run([2, 3, 4, 5], mode, count);
+      const a = await run([0, 1], mode, count);
+      const b = await run([2, 3, 4, 5], mode, count);
       expect(a.loss + b.loss).toBeCloseTo(full.loss, 5);
       [...a.grad, ...b.grad].forEach((g, i) => expect(g).toBeCloseTo(full.grad[i]!, 6));
     }
   });
 
-  it('groups with equal rewards give exactly zero RL gradient', () => {
+  it('groups with equal rewards give exactly zero RL gradient', async () => {
     const { advantages } = groupAdvantages([1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1]);
-    const grad = tf.tidy(() =>
-      tf.grad((x: tf.Tensor) =>
+    const grad = await readValues(
+      tf.tidy(() =>
+        tf.grad((x: tf.Tensor) =>
         clippedPolicyLoss({
           logProbs: x as tf.Tensor2D,
           oldLogProbs: tf.tensor2d(old),
@@ -111,14 +115,15 @@ describeEachBackend('dual loss', () => {
           epsilon: eps,
           aggregation: 'token-mean',
         }).loss,
-      )(tf.tensor2d(lp)).dataSync(),
+      )(tf.tensor2d(lp)),
+      ),
     );
     expect(Array.from(grad).every((g) => g === 0)).toBe(true);
   });
 
-  it('KL estimators match float64: k1 = lp − ref, k3 = e^(ref−lp) − (ref−lp) − 1 ≥ 0', () => {
-    const k1 = tf.tidy(() => klPerToken(tf.tensor2d(lp), tf.tensor2d(old), 'k1').dataSync());
-    const k3 = tf.tidy(() => klPerToken(tf.tensor2d(lp), tf.tensor2d(old), 'k3').dataSync());
+  it('KL estimators match float64: k1 = lp − ref, k3 = e^(ref−lp) − (ref−lp) − 1 ≥ 0', async () => {
+    const k1 = await tf.tidy(() => klPerToken(tf.tensor2d(lp), tf.tensor2d(old), 'k1')).data();
+    const k3 = await tf.tidy(() => klPerToken(tf.tensor2d(lp), tf.tensor2d(old), 'k3')).data();
     lp.flat().forEach((x, i) => {
       const d = old.flat()[i]! - x;
       expect(k1[i]).toBeCloseTo(-d, 5);
@@ -127,7 +132,7 @@ describeEachBackend('dual loss', () => {
     });
   });
 
-  it('the NTP term is back-propagated (λ > 0) only through non-RL positions, and matches float64', () => {
+  it('the NTP term is back-propagated (λ > 0) only through non-RL positions, and matches float64', async () => {
     const V = 4;
     const logitsData = Array.from({ length: 2 }, () => Array.from({ length: 3 }, () => Array.from({ length: V }, () => rand() * 4 - 2)));
     const targets = [
@@ -139,12 +144,13 @@ describeEachBackend('dual loss', () => {
       [1, 1, 0], // last position of row 1 is padding
     ];
     const lambda = 0.1;
-    const { value, grad } = tf.tidy(() => {
+    const out = tf.tidy(() => {
       const f = (logits: tf.Tensor) =>
         dualLoss({ ntp: ntpLoss({ logits: logits as tf.Tensor3D, targets: tf.tensor2d(targets, undefined, 'int32'), mask: tf.tensor2d(ntpMask), aggregation: 'token-mean' }), beta: 0, lambda });
-      const out = tf.valueAndGrad(f)(tf.tensor3d(logitsData));
-      return { value: out.value.dataSync()[0]!, grad: out.grad.arraySync() as number[][][] };
+      return tf.valueAndGrad(f)(tf.tensor3d(logitsData));
     });
+    const value = await readScalar(out.value);
+    const grad = await readArray<number[][][]>(out.grad);
     let ref = 0;
     logitsData.forEach((row, b) =>
       row.forEach((logit, t) => {
@@ -160,8 +166,8 @@ describeEachBackend('dual loss', () => {
     expect(grad[1]![2]!.every((g) => g === 0)).toBe(true);
   });
 
-  it('an empty mask aggregates to 0, not NaN', () => {
-    const v = tf.tidy(() => aggregate(tf.tensor2d([[NaN, 1]]), tf.tensor2d([[0, 0]]), 'token-mean').dataSync()[0]);
+  it('an empty mask aggregates to 0, not NaN', async () => {
+    const v = await readScalar(tf.tidy(() => aggregate(tf.tensor2d([[NaN, 1]]), tf.tensor2d([[0, 0]]), 'token-mean')));
     expect(v).toBe(0);
   });
 });

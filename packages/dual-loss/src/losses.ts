@@ -18,18 +18,21 @@ export function aggregate(perToken: tf.Tensor2D, mask: tf.Tensor2D, mode: LossAg
   return tf.tidy(() => {
     const m = tf.cast(mask, 'float32');
     let total: tf.Tensor;
-    // The batch's own count is read back from the device only when no normaliser is given (a sync point).
-    let count: () => number;
     if (mode === 'token-mean') {
       total = maskedSum(perToken, m);
-      count = () => tf.sum(m).dataSync()[0]!;
+      if (normalizer === undefined) {
+        // The batch's own token count stays on the device: no read back (a GPU backend cannot read
+        // synchronously in Node). Same values as dividing by the count as a number: the sum of a 0/1 mask is
+        // exact in float32, and `where` passes the chosen branch (and its gradient) through unchanged.
+        const count = tf.sum(m);
+        return tf.where(tf.greater(count, 0), tf.div(total, tf.maximum(count, 1)), tf.mul(total, 0)) as tf.Scalar;
+      }
     } else {
       const lengths = tf.sum(m, 1);
       const perSequence = tf.div(maskedSum(perToken, m, 1), tf.maximum(lengths, 1));
       total = tf.sum(perSequence);
-      count = () => perToken.shape[0];
     }
-    const denominator = normalizer ?? count();
+    const denominator = normalizer ?? perToken.shape[0];
     return (denominator > 0 ? tf.div(total, denominator) : tf.mul(total, 0)) as tf.Scalar;
   });
 }

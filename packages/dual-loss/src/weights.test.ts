@@ -9,7 +9,7 @@ beforeAll(async () => {
 });
 
 describe('clippedPolicyLoss weights', () => {
-  it('scales each token’s surrogate by its weight (absent weights are 1)', () => {
+  it('scales each token’s surrogate by its weight (absent weights are 1)', async () => {
     const lp = [
       [-1, -2, -0.5],
       [-0.3, -0.7, -1.1],
@@ -30,8 +30,8 @@ describe('clippedPolicyLoss weights', () => {
       [2, 0.5, 9],
       [1, 0, 2],
     ];
-    const plain = clippedPolicyLoss(input()).loss.dataSync()[0]!;
-    const weighted = clippedPolicyLoss({ ...input(), weights: tf.tensor2d(weights) }).loss.dataSync()[0]!;
+    const plain = (await clippedPolicyLoss(input()).loss.data())[0]!;
+    const weighted = (await clippedPolicyLoss({ ...input(), weights: tf.tensor2d(weights) }).loss.data())[0]!;
     // −(1.5·(1 + 1) − 0.5·(1 + 1 + 1)) / 5 and −(1.5·(2 + 0.5) − 0.5·(1 + 0 + 2)) / 5 (the masked 9 counts nothing).
     expect(plain).toBeCloseTo(-(1.5 * 2 - 0.5 * 3) / 5, 6);
     expect(weighted).toBeCloseTo(-(1.5 * 2.5 - 0.5 * 3) / 5, 6);

@@ -1,12 +1,12 @@
 // The engine path end to end on loopback: `startServer` over a tiny model, the client against it (directly
 // and through a fault-injecting proxy), weight pushes in both flavours, and scoring from prompt_logprobs.
-// Expected values come from independent computations: the model's own generate() and float64 loops over
+// Expected values come from independent computations: the model's own await generate() and float64 loops over
 // its logits.
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadBackend, tf } from '@rmt/backend';
+import { loadBackend, readArray, tf } from '@rmt/backend';
 import { ByteTokenizer, generate, LlamaModel, parseLlamaConfig, saveModel } from '@rmt/model';
 import {
   EngineResponseError,
@@ -64,17 +64,17 @@ describe('rmt serve (startServer)', () => {
     expect(models.data.map((m) => m.id)).toEqual(['tiny']);
   });
 
-  it('orders choices p·n + j, with the greedy tokens and log-probs of generate()', async () => {
+  it('orders choices p·n + j, with the greedy tokens and log-probs of await generate()', async () => {
     const client = await OpenAIEngineClient.connect(settings(), fast);
     const out = await client.complete(prompts, params);
     expect(out.tokens).toHaveLength(6);
-    prompts.forEach((p, i) => {
-      const ref = generate(model, [p], { maxNewTokens: 6, temperature: 0 });
+    for (const [i, p] of prompts.entries()) {
+      const ref = await generate(model, [p], { maxNewTokens: 6, temperature: 0 });
       for (let j = 0; j < 3; j++) {
         expect(out.tokens[i * 3 + j]).toEqual(ref.tokens[0]);
         out.logProbs[i * 3 + j]!.forEach((lp, t) => expect(lp).toBeCloseTo(ref.logProbs[0]![t]!, 5));
       }
-    });
+    }
     const raw = (await (await fetch(`${server.url}/v1/completions`, { method: 'POST', body: JSON.stringify({ model: 'tiny', prompt: prompts, n: 2, max_tokens: 2, temperature: 0 }) })).json()) as { choices: { index: number }[] };
     expect(raw.choices.map((c) => c.index)).toEqual([0, 1, 2, 3]);
   });
@@ -97,7 +97,7 @@ describe('rmt serve (startServer)', () => {
     const records = res.choices[0]!.prompt_logprobs;
     expect(records).toHaveLength(window.length);
     expect(records[0]).toBeNull();
-    const logits = tf.tidy(() => model.forward(tf.tensor2d([window], undefined, 'int32')).arraySync() as number[][][])[0]!;
+    const logits = (await readArray<number[][][]>(tf.tidy(() => model.forward(tf.tensor2d([window], undefined, 'int32')))))[0]!;
     for (let t = 1; t < window.length; t++) {
       const row = logits[t - 1]!;
       const max = Math.max(...row);
@@ -211,7 +211,7 @@ describe('the client', () => {
         expect(readdirSync(weightsDir)).toEqual(['v00000002']);
         expect(existsSync(join(weightsDir, 'v00000002', VERSION_FILE))).toBe(true);
         const out = await client.complete([prompts[0]!], { ...params, n: 1 });
-        expect(out.tokens[0]).toEqual(generate(trained, [prompts[0]!], { maxNewTokens: 6, temperature: 0 }).tokens[0]);
+        expect(out.tokens[0]).toEqual((await generate(trained, [prompts[0]!], { maxNewTokens: 6, temperature: 0 })).tokens[0]);
         // Reloaded behind the client's back (here: the base, which has no version): its answers are refused.
         await fetch(`${server.url}/update_weights_from_disk`, { method: 'POST', body: JSON.stringify({ model_path: join(root, 'base') }) });
         await expect(client.complete([prompts[0]!], { ...params, n: 1 })).rejects.toThrow(StaleWeightsError);
@@ -239,7 +239,7 @@ describe('scoring on the engine', () => {
     const first = await scoreSitesOnEngine(client, windows, sites, options);
     expect(first.cached).toBe(false);
     expect(before).toBe(1);
-    const logits = tf.tidy(() => model.forward(tf.tensor2d(windows, undefined, 'int32')).arraySync() as number[][][]);
+    const logits = await readArray<number[][][]>(tf.tidy(() => model.forward(tf.tensor2d(windows, undefined, 'int32'))));
     sites.forEach((s, i) => {
       const row = logits[s.window]![s.position - 1]!;
       const top = [...row].sort((a, b) => b - a).slice(0, 4);
@@ -254,7 +254,7 @@ describe('scoring on the engine', () => {
 });
 
 describe('config', () => {
-  it('needs the address and model with engine openai, refuses server keys with local, and takes a key only by name', () => {
+  it('needs the address and model with engine openai, refuses server keys with local, and takes a key only by name', async () => {
     const issues = (x: unknown) => {
       const r = rolloutEngineConfigSchema.safeParse(x);
       return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);

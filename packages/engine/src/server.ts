@@ -8,7 +8,7 @@
 import { randomInt } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
-import { logSoftmax, tf, tokenLogProbs } from '@rmt/backend';
+import { logSoftmax, readArray, tf, tokenLogProbs } from '@rmt/backend';
 import { createRng, type Rng } from '@rmt/core';
 import { generate, loadModel, type LlamaModel, type Tokenizer } from '@rmt/model';
 import { collectiveRpcSchema, completionRequestSchema, updateFromDiskSchema, WEIGHT_VERSION_HEADER, type CompletionRequest } from './protocol.js';
@@ -99,23 +99,36 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Request-level batching: jobs queue up while a batch runs; the next batch takes every queued job that samples alike.
   const queue: Job[] = [];
   let draining = false;
+  // Generation awaits its reads (a GPU backend reads asynchronously), so a weight reload could land between
+  // two decode steps: batches and the reload's assignment run one at a time, in arrival order, through this.
+  let tail: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(f: () => Promise<T> | T): Promise<T> => {
+    const run = tail.then(f);
+    tail = run.catch(() => undefined);
+    return run;
+  };
   const drain = () => {
     if (draining) return;
     draining = true;
     setImmediate(() => {
-      try {
-        while (queue.length > 0) runBatch(takeBatch(queue, maxBatchRows));
-      } finally {
-        draining = false;
-      }
+      void (async () => {
+        try {
+          while (queue.length > 0) {
+            const batch = takeBatch(queue, maxBatchRows);
+            await exclusive(() => runBatch(batch));
+          }
+        } finally {
+          draining = false;
+        }
+      })();
     });
   };
-  const runBatch = (jobs: Job[]) => {
+  const runBatch = async (jobs: Job[]) => {
     const r = jobs[0]!.request;
     const rows = jobs.flatMap((j) => j.rows);
     const served = version;
     try {
-      const out = generate(model, rows.map((x) => x.prompt), {
+      const out = await generate(model, rows.map((x) => x.prompt), {
         maxNewTokens: rows.map((x) => x.maxTokens),
         temperature: r.temperature,
         topK: r.top_k > 0 ? r.top_k : undefined,
@@ -143,8 +156,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       try {
         if (JSON.stringify(fresh.model.config) !== JSON.stringify(model.config)) throw new HttpError(400, `${from}: another architecture than the served model (its config.json differs)`);
         const params = fresh.model.parameters();
-        // Between two batches (generation is synchronous), so no batch mixes two versions.
-        model.parameters().forEach((p, i) => p.assign(params[i]!));
+        // Between two batches (`exclusive`), so no batch mixes two versions.
+        await exclusive(() => model.parameters().forEach((p, i) => p.assign(params[i]!)));
       } finally {
         fresh.model.dispose();
       }
@@ -175,7 +188,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       queue.push({ key, rows, request, resolve, reject });
       drain();
     });
-    const promptLogprobs = request.prompt_logprobs ? promptRecords(model, prompts, request.prompt_logprobs) : undefined;
+    const promptLogprobs = request.prompt_logprobs ? await promptRecords(model, prompts, request.prompt_logprobs) : undefined;
     const choices = generated.tokens.map((tokens, r) => {
       const p = Math.floor(r / request.n);
       return {
@@ -279,12 +292,12 @@ function takeBatch(queue: Job[], maxRows: number): Job[] {
  * vLLM's prompt_logprobs: per prompt, null at position 0, then per position t the k most likely tokens of
  * the distribution over x_t (ranks 1…k) plus x_t itself with its rank, keyed by token id.
  */
-function promptRecords(model: LlamaModel, prompts: number[][], k: number) {
+async function promptRecords(model: LlamaModel, prompts: number[][], k: number) {
   const width = Math.max(...prompts.map((p) => p.length));
   // Right padding cannot change earlier positions (causal attention), so rows need no mask.
   const rows = prompts.map((p) => [...p, ...new Array<number>(width - p.length).fill(0)]);
   const kk = Math.min(k, model.config.vocabSize);
-  const [values, indices, own, ranks] = tf.tidy(() => {
+  const tensors = tf.tidy(() => {
     const logits = model.forward(tf.tensor2d(rows, undefined, 'int32'));
     const logp = logSoftmax(logits);
     const { values, indices } = tf.topk(logp, kk);
@@ -292,8 +305,9 @@ function promptRecords(model: LlamaModel, prompts: number[][], k: number) {
     const next = tf.tensor2d(rows.map((r) => [...r.slice(1), 0]), undefined, 'int32');
     const ownLp = tokenLogProbs(logits, next);
     const rank = tf.add(tf.sum(tf.cast(tf.greater(logp, tf.expandDims(ownLp, -1)), 'int32'), -1), 1);
-    return [values.arraySync() as number[][][], indices.arraySync() as number[][][], ownLp.arraySync() as number[][], rank.arraySync() as number[][]];
+    return [values, indices, ownLp, rank];
   });
+  const [values, indices, own, ranks] = (await Promise.all(tensors.map((t) => readArray<unknown>(t)))) as [number[][][], number[][][], number[][], number[][]];
   return prompts.map((p, b) => [
     null,
     ...p.slice(1).map((token, i) => {

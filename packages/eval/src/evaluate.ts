@@ -1,7 +1,7 @@
 // Evaluation of next-token reasoning (METHOD.md §6): held-out sites split by the *base* model's top-16
 // entropy with nested thresholds (easy > 0.5, medium > 1.0, hard > 1.5, RPT's convention); accuracy per
 // split in NTP mode (argmax) and reasoning mode (generate, parse, prefix match); reasoning length.
-import { tf } from '@rmt/backend';
+import { readAllValues, readValues, tf } from '@rmt/backend';
 import { prefixMatchReward, siteContext, siteContinuation, type PromptFormat, type Site } from '@rmt/data';
 import { generate, type LlamaModel, type Tokenizer } from '@rmt/model';
 import { median, wilsonInterval, type Interval } from './stats.js';
@@ -61,7 +61,8 @@ export function splitsOf(h: number, thresholds: readonly [number, number, number
   return SPLITS.filter((_, i) => h > thresholds[i]!);
 }
 
-export function evaluate(
+// Asynchronous: every result is read back with `await` (a GPU backend cannot read synchronously in Node).
+export async function evaluate(
   model: LlamaModel,
   tokenizer: Tokenizer,
   format: PromptFormat,
@@ -69,7 +70,7 @@ export function evaluate(
   sites: readonly Site[],
   baseEntropy: readonly number[],
   o: EvalOptions,
-): EvalResult {
+): Promise<EvalResult> {
   const inSplit = SPLITS.map((_, i) => sites.map((_, j) => baseEntropy[j]! > o.thresholds[i]!));
   const used = sites.map((_, j) => inSplit.some((m) => m[j]));
   const indices = sites.map((_, j) => j).filter((j) => used[j]);
@@ -86,10 +87,12 @@ export function evaluate(
     const width = Math.max(...contexts.map((c) => c.length));
     const padLeft = contexts.map((c) => width - c.length);
     const rows = contexts.map((c, r) => [...new Array<number>(padLeft[r]!).fill(tokenizer.padId ?? 0), ...c]);
-    const argmax = tf.tidy(() => {
-      const logits = model.forward(tf.tensor2d(rows, undefined, 'int32'), padLeft);
-      return tf.argMax(model.lastLogProbs(logits), -1).dataSync();
-    });
+    const argmax = await readValues<'int32'>(
+      tf.tidy(() => {
+        const logits = model.forward(tf.tensor2d(rows, undefined, 'int32'), padLeft);
+        return tf.argMax(model.lastLogProbs(logits), -1);
+      }),
+    );
     chunk.forEach((j, r) => ntpCorrect.set(j, argmax[r] === sites[j]!.target));
     progress(chunk.length);
   }
@@ -100,7 +103,7 @@ export function evaluate(
     for (let at = 0; at < indices.length; at += o.batch) {
       const chunk = indices.slice(at, at + o.batch);
       const prompts = chunk.map((j) => format.build(siteContext(windows, sites[j]!), o.budget));
-      const out = generate(model, prompts, { maxNewTokens: o.maxReasoningTokens + format.answerRoom, temperature: 0, stopTokens: [...format.stopTokens], padId: tokenizer.padId ?? 0 });
+      const out = await generate(model, prompts, { maxNewTokens: o.maxReasoningTokens + format.answerRoom, temperature: 0, stopTokens: [...format.stopTokens], padId: tokenizer.padId ?? 0 });
       chunk.forEach((j, r) => {
         const parsed = format.parse(out.tokens[r]!);
         const cont = siteContinuation(windows, sites[j]!, tokenizer, o.continuationTokens);
@@ -110,7 +113,7 @@ export function evaluate(
     }
   }
 
-  const allTokens = allTokenScores(model, tokenizer, windows, o.batch);
+  const allTokens = await allTokenScores(model, tokenizer, windows, o.batch);
 
   const splits = {} as Record<Split, SplitResult>;
   SPLITS.forEach((name, i) => {
@@ -152,7 +155,7 @@ const MAX_LOGITS = 1 << 26;
  * excluded): one teacher-forced forward per batch of windows, right-padded (causal, so padding after a
  * token does not change its prediction).
  */
-export function allTokenScores(model: LlamaModel, tokenizer: Tokenizer, windows: readonly number[][], batch: number): AllTokens {
+export async function allTokenScores(model: LlamaModel, tokenizer: Tokenizer, windows: readonly number[][], batch: number): Promise<AllTokens> {
   const pad = tokenizer.padId ?? 0;
   const width = Math.max(0, ...windows.map((w) => w.length));
   const rowsPerBatch = Math.max(1, Math.min(batch, Math.floor(MAX_LOGITS / Math.max(1, width * model.config.vocabSize))));
@@ -165,12 +168,14 @@ export function allTokenScores(model: LlamaModel, tokenizer: Tokenizer, windows:
     const w = Math.max(...chunk.map((x) => x.length));
     const inputs = chunk.map((x) => [...x.slice(0, -1), ...new Array<number>(w - x.length).fill(pad)]);
     const targets = chunk.map((x) => [...x.slice(1), ...new Array<number>(w - x.length).fill(pad)]);
-    const [picked, argmax] = tf.tidy(() => {
-      const logits = model.forward(tf.tensor2d(inputs, undefined, 'int32'));
-      const logp = tf.logSoftmax(logits, -1);
-      const target = tf.oneHot(tf.tensor2d(targets, undefined, 'int32'), model.config.vocabSize);
-      return [tf.sum(tf.mul(logp, target), -1).dataSync(), tf.argMax(logits, -1).dataSync()];
-    });
+    const [picked, argmax] = (await readAllValues(
+      tf.tidy(() => {
+        const logits = model.forward(tf.tensor2d(inputs, undefined, 'int32'));
+        const logp = tf.logSoftmax(logits, -1);
+        const target = tf.oneHot(tf.tensor2d(targets, undefined, 'int32'), model.config.vocabSize);
+        return [tf.sum(tf.mul(logp, target), -1), tf.argMax(logits, -1)];
+      }),
+    )) as [Float32Array, Int32Array];
     chunk.forEach((x, r) => {
       for (let t = 0; t < x.length - 1; t++) {
         tokens++;

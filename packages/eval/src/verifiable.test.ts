@@ -8,7 +8,7 @@ describe('verifiableAccuracy', () => {
   beforeAll(async () => {
     await loadBackend('cpu');
   });
-  it('scores by answer equivalence, not string equality (METHOD.md §6)', () => {
+  it('scores by answer equivalence, not string equality (METHOD.md §6)', async () => {
     const tokenizer = new ByteTokenizer();
     const model = LlamaModel.init(parseLlamaConfig({ dim: 8, nLayers: 1, nHeads: 1, nKvHeads: 1, hiddenDim: 16, vocabSize: tokenizer.vocabSize, maxSeqLen: 32 }), { seed: 1 });
     // The model is random: a stub format answers in problem order, so only the comparison is under test.
@@ -31,7 +31,7 @@ describe('verifiableAccuracy', () => {
       { question: 'five?', answer: '5' },
       { question: 'none?', answer: '1' },
     ];
-    const score = verifiableAccuracy(model, tokenizer, format, problems, { maxReasoningTokens: 2, batch: 3 });
+    const score = await verifiableAccuracy(model, tokenizer, format, problems, { maxReasoningTokens: 2, batch: 3 });
     expect(score.problems).toBe(4);
     expect(score.accuracy).toBe(0.5);
     expect(score.meanLength).toBe(3);

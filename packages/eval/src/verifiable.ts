@@ -17,18 +17,18 @@ export interface VerifiableScore {
  * LaTeX and numbers compared by value, so `\frac{1}{2}`, `1/2` and `0.5` agree), greedy decoding
  * (METHOD.md §6).
  */
-export function verifiableAccuracy(
+export async function verifiableAccuracy(
   model: LlamaModel,
   tokenizer: Tokenizer,
   format: PromptFormat,
   problems: readonly VerifiableProblem[],
   options: { maxReasoningTokens: number; batch: number; budget?: number; onProgress?: (done: number, total: number) => void },
-): VerifiableScore {
+): Promise<VerifiableScore> {
   let correct = 0;
   let length = 0;
   for (let at = 0; at < problems.length; at += options.batch) {
     const chunk = problems.slice(at, at + options.batch);
-    const out = generate(
+    const out = await generate(
       model,
       chunk.map((p) => format.build(tokenizer.encode(p.question), options.budget)),
       { maxNewTokens: options.maxReasoningTokens + format.answerRoom, temperature: 0, stopTokens: [...format.stopTokens], padId: tokenizer.padId ?? 0 },

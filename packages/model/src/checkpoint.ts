@@ -93,7 +93,7 @@ async function readVocabSize(dir: string): Promise<number | undefined> {
 
 /** Save weights, config and (optionally) tokenizer into `dir`. */
 export async function saveModel(dir: string, model: LlamaModel, tokenizer?: Tokenizer): Promise<void> {
-  await writeSafetensors(join(dir, WEIGHTS_FILE), toHfTensors(model), { format: 'pt' });
+  await writeSafetensors(join(dir, WEIGHTS_FILE), await toHfTensors(model), { format: 'pt' });
   await writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(toHfConfig(model.config), null, 2)}\n`);
   if (tokenizer) await saveTokenizer(dir, tokenizer);
 }

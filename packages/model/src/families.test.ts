@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { logSoftmax, tf } from '@rmt/backend';
+import { logSoftmax, readArray, readScalar, tf } from '@rmt/backend';
 import { readSafetensors } from '@rmt/core';
 import { describeEachBackend } from '@rmt/testing';
 import { writeTinyHfFolder, type TinyFamily } from '../../../tools/hf-tiny.mjs';
@@ -69,8 +69,8 @@ function maxRelError(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
   return worst;
 }
 
-function modelLogProbs(model: LlamaModel, ids: number[]): Float32Array[] {
-  const out = tf.tidy(() => logSoftmax(model.forward(tf.tensor2d([ids], undefined, 'int32'))).arraySync() as number[][][]);
+async function modelLogProbs(model: LlamaModel, ids: number[]): Promise<Float32Array[]> {
+  const out = await readArray<number[][][]>(tf.tidy(() => logSoftmax(model.forward(tf.tensor2d([ids], undefined, 'int32')))));
   return out[0]!.map((r) => Float32Array.from(r));
 }
 
@@ -92,7 +92,7 @@ describeEachBackend('Hugging Face families match a float64 reference of transfor
       const w = folderFor(c);
       if (c.shards) expect(existsSync(join(w.dir, 'model.safetensors.index.json'))).toBe(true);
       const { model } = await loadModel(w.dir);
-      const err = maxRelError(modelLogProbs(model, IDS), w.reference);
+      const err = maxRelError(await modelLogProbs(model, IDS), w.reference);
       console.log(`max relative error ${err.toExponential(2)}: ${c.name} [${backend}]`);
       expect(err).toBeLessThanOrEqual(1e-4);
       if (c.without) {
@@ -104,7 +104,7 @@ describeEachBackend('Hugging Face families match a float64 reference of transfor
       const prefix = IDS.slice(0, 10);
       const { logits, cache } = model.prefill(tf.tensor2d([prefix], undefined, 'int32'), [0]);
       const step = model.decodeStep(tf.tensor1d([IDS[10]!], 'int32'), cache);
-      const viaCache = tf.tidy(() => logSoftmax(step.logits).arraySync() as number[][]);
+      const viaCache = await readArray(tf.tidy(() => logSoftmax(step.logits)));
       expect(maxRelError([Float32Array.from(viaCache[0]!)], [w.reference[10]!])).toBeLessThanOrEqual(1e-4);
       tf.dispose([logits, step.logits, ...step.cache.keys, ...step.cache.values]);
       model.dispose();
@@ -122,8 +122,8 @@ describeEachBackend('Hugging Face families match a float64 reference of transfor
       expect(exported.model_type, c.name).toBe(w.config.model_type);
       const again = await loadModel(out);
       expect(again.model.config).toEqual(model.config);
-      const a = modelLogProbs(model, IDS);
-      expect(modelLogProbs(again.model, IDS)).toEqual(a);
+      const a = await modelLogProbs(model, IDS);
+      expect(await modelLogProbs(again.model, IDS)).toEqual(a);
       // The exported folder, read by the reference (config.json keys + tensor names, as transformers would).
       const { tensors } = await readSafetensors(join(out, 'model.safetensors'));
       expect(maxRelError(a, referenceLogProbs(exported, tensors, IDS)), c.name).toBeLessThanOrEqual(1e-4);
@@ -140,13 +140,13 @@ it('learned positions export as their own architecture, never LlamaForCausalLM; 
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   expect(config).toMatchObject({ architectures: ['RmtLearnedPositionsForCausalLM'], model_type: 'rmt-learned-pos' });
   const ids = [1, 2, 3, 4, 5];
-  const expected = modelLogProbs(model, ids);
-  expect(modelLogProbs((await loadModel(dir)).model, ids)).toEqual(expected);
+  const expected = await modelLogProbs(model, ids);
+  expect(await modelLogProbs((await loadModel(dir)).model, ids)).toEqual(expected);
   // The way RMT wrote it before: LlamaForCausalLM + rmt.positionEncoding (the embedded base still is).
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...config, architectures: ['LlamaForCausalLM'], model_type: 'llama', rmt: { positionEncoding: 'learned' } }));
   const legacy = await loadModel(dir);
   expect(legacy.model.config.positionEncoding).toBe('learned');
-  expect(modelLogProbs(legacy.model, ids)).toEqual(expected);
+  expect(await modelLogProbs(legacy.model, ids)).toEqual(expected);
   const base = await loadModel(new URL('../../../apps/runner/base-model/', import.meta.url).pathname);
   expect(base.model.config).toMatchObject({ positionEncoding: 'learned', normEps: 1e-5 });
   expect(toHfConfig(base.model.config)).toMatchObject({ architectures: ['RmtLearnedPositionsForCausalLM'] });
@@ -158,7 +158,7 @@ const tinyConfig = (family: TinyFamily, overrides: Record<string, unknown> = {})
   return writeTinyHfFolder(dir, { family, overrides }).config;
 };
 
-it('refuses every forward-affecting key it does not implement, naming the key and value', () => {
+it('refuses every forward-affecting key it does not implement, naming the key and value', async () => {
   const refusals: [TinyFamily, Record<string, unknown>, RegExp][] = [
     ['llama3', { rope_scaling: { rope_type: 'yarn', factor: 4.0 } }, /rope_scaling\.rope_type' = "yarn".*supported RoPE types: default, linear, dynamic, llama3/],
     ['llama3', { rope_scaling: { rope_type: 'longrope', short_factor: [1], long_factor: [1] } }, /rope_scaling\.rope_type' = "longrope"/],
@@ -200,7 +200,7 @@ it('refuses every forward-affecting key it does not implement, naming the key an
   });
 });
 
-it('toHfConfig refuses switch combinations no Hugging Face family has', () => {
+it('toHfConfig refuses switch combinations no Hugging Face family has', async () => {
   const base = { dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 24, vocabSize: 20, maxSeqLen: 12 };
   expect(() => toHfConfig(parseLlamaConfig({ ...base, oBias: true }))).toThrow(/an o bias without q\/k\/v biases/);
   expect(() => toHfConfig(parseLlamaConfig({ ...base, qkNorm: true, mlpBias: true }))).toThrow(/qkNorm \(Qwen3\) with mlpBias/);
@@ -243,7 +243,7 @@ it('weights: wrong shapes name tensor, both shapes and config key; missing shard
 });
 
 describeEachBackend('gradients through the family switches', () => {
-  it('match central finite differences (biases, q/k norms, explicit head_dim, GELU, llama3 RoPE)', () => {
+  it('match central finite differences (biases, q/k norms, explicit head_dim, GELU, llama3 RoPE)', async () => {
     const config = parseLlamaConfig({
       dim: 8,
       nLayers: 1,
@@ -270,16 +270,16 @@ describeEachBackend('gradients through the family switches', () => {
     const { grads } = tf.variableGrads(loss, model.parameters());
     const h = 1e-2;
     for (const p of model.parameters()) {
-      const g = grads[p.name]!.dataSync();
-      const values = p.dataSync().slice();
+      const g = await grads[p.name]!.data();
+      const values = (await p.data()).slice();
       for (const i of [0, values.length - 1]) {
-        const at = (delta: number) => {
+        const at = async (delta: number) => {
           const v = values.slice();
           v[i] = values[i]! + delta;
           p.assign(tf.tensor(v, p.shape));
-          return loss().dataSync()[0]!;
+          return readScalar(loss());
         };
-        const numeric = (at(h) - at(-h)) / (2 * h);
+        const numeric = ((await at(h)) - (await at(-h))) / (2 * h);
         p.assign(tf.tensor(values, p.shape));
         expect(Math.abs(g[i]! - numeric), `${p.name}[${i}]: ${g[i]} vs ${numeric}`).toBeLessThan(2e-3 + 0.02 * Math.abs(numeric));
       }

@@ -108,7 +108,12 @@ export function leftPad(prompts: number[][], padId: number, minWidth = 1): { ids
   return { ids, width, padLeft };
 }
 
-export function generate(model: LlamaModel, prompts: number[][], options: GenerateOptions): Generation {
+/**
+ * Generate up to `maxNewTokens` per prompt. Asynchronous: each step's logits are read back with
+ * `await data()` (a GPU backend cannot read synchronously in Node); the tokens are the same on every backend
+ * whose logits are the same.
+ */
+export async function generate(model: LlamaModel, prompts: number[][], options: GenerateOptions): Promise<Generation> {
   const batch = prompts.length;
   if (batch === 0) return { tokens: [], logProbs: [], finishReasons: [] };
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
@@ -136,7 +141,7 @@ export function generate(model: LlamaModel, prompts: number[][], options: Genera
   const vocab = model.config.vocabSize;
   try {
     for (let step = 0; ; step++) {
-      const all = logits.dataSync() as Float32Array;
+      const all = (await logits.data()) as Float32Array;
       logits.dispose();
       const next = new Int32Array(batch).fill(padId);
       for (let b = 0; b < batch; b++) {

@@ -1,4 +1,4 @@
-import { entropy, tf, tokenLogProbs } from '@rmt/backend';
+import { entropy, readArray, tf, tokenLogProbs } from '@rmt/backend';
 import type { LlamaModel } from './llama.js';
 
 export interface TextScore {
@@ -15,8 +15,9 @@ export interface TextScore {
 /**
  * Teacher-forced next-token statistics of a token stream, in consecutive windows of at most the model's
  * context (each window predicts its positions 1…L−1 from its own prefix), `batch` windows per forward.
+ * Asynchronous: the statistics are read back with `await` (a GPU backend cannot read synchronously in Node).
  */
-export function scoreTokens(model: LlamaModel, ids: readonly number[], options: { window?: number; batch?: number } = {}): TextScore {
+export async function scoreTokens(model: LlamaModel, ids: readonly number[], options: { window?: number; batch?: number } = {}): Promise<TextScore> {
   const window = Math.min(options.window ?? model.config.maxSeqLen, model.config.maxSeqLen);
   if (window < 2) throw new Error('scoreTokens: window must be at least 2 tokens');
   const batchSize = options.batch ?? 8;
@@ -32,11 +33,12 @@ export function scoreTokens(model: LlamaModel, ids: readonly number[], options: 
     const width = Math.max(...group.map((w) => w.length));
     const inputs = group.map((w) => [...w.slice(0, -1), ...new Array(width - w.length).fill(w.at(-1))]);
     const targets = group.map((w) => [...w.slice(1), ...new Array(width - w.length).fill(w.at(-1))]);
-    const [lp, am, h] = tf.tidy(() => {
+    const tensors = tf.tidy(() => {
       const logits = model.forward(tf.tensor2d(inputs, undefined, 'int32'));
       const t = tf.tensor2d(targets, undefined, 'int32');
-      return [tokenLogProbs(logits, t).arraySync() as number[][], tf.argMax(logits, -1).arraySync() as number[][], entropy(logits).arraySync() as number[][]];
+      return [tokenLogProbs(logits, t), tf.argMax(logits, -1), entropy(logits)];
     });
+    const [lp, am, h] = (await Promise.all(tensors.map((x) => readArray<number[][]>(x)))) as [number[][], number[][], number[][]];
     group.forEach((w, b) => {
       for (let t = 0; t < w.length - 1; t++) {
         tokens++;

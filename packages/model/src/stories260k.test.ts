@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { tf } from '@rmt/backend';
+import { readArray, readValues, tf } from '@rmt/backend';
 import { describeEachBackend, describeOrSkip, sharedData, sharedDataSkip } from '@rmt/testing';
 import { generate, loadModel, saveModel, scoreTokens, tokenBoundaries, type LlamaModel, type Tokenizer } from './index.js';
 
@@ -39,7 +39,7 @@ describeOrSkip('stories260K (real llama2.c checkpoint)', sharedDataSkip, () => {
     });
     afterAll(() => model.dispose());
 
-    it('tokenizes like run.c and round-trips byte-exactly', () => {
+    it('tokenizes like run.c and round-trips byte-exactly', async () => {
       expect(tokenizer.encode(reference.text)).toEqual(reference.tokens);
       expect(tokenizer.decode(reference.tokens)).toBe(reference.text);
       for (const text of ['', ' leading space', 'tabs\tand\nnewlines', 'emoji 🙂 and ü', 'x'.repeat(50)]) {
@@ -47,13 +47,13 @@ describeOrSkip('stories260K (real llama2.c checkpoint)', sharedDataSkip, () => {
       }
     });
 
-    it('matches the float64 reference logits to relative error < 1e-4', () => {
-      const ours = tf.tidy(() => model.forward(tf.tensor2d([reference.tokens], undefined, 'int32')).dataSync() as Float32Array);
+    it('matches the float64 reference logits to relative error < 1e-4', async () => {
+      const ours = await readValues(tf.tidy(() => model.forward(tf.tensor2d([reference.tokens], undefined, 'int32'))));
       expect(relativeError(ours, reference.logits)).toBeLessThan(1e-4);
     });
 
-    it("greedy generation from BOS reproduces llama2.c's story", () => {
-      const out = generate(model, [[tokenizer.bosId!]], { maxNewTokens: 60, temperature: 0 });
+    it("greedy generation from BOS reproduces llama2.c's story", async () => {
+      const out = await generate(model, [[tokenizer.bosId!]], { maxNewTokens: 60, temperature: 0 });
       expect(tokenizer.decode([tokenizer.bosId!, ...out.tokens[0]!])).toMatch(
         /^Once upon a time, there was a little girl named Lily\. She loved to play outside in the park\. One day, she saw a big, red ball\./,
       );
@@ -69,8 +69,8 @@ describeOrSkip('stories260K (real llama2.c checkpoint)', sharedDataSkip, () => {
       const second = await loadModel(dir);
       expect(second.format).toBe('safetensors-folder');
       const ids = tf.tensor2d([reference.tokens], undefined, 'int32');
-      const a = tf.tidy(() => first.model.forward(ids).dataSync());
-      const b = tf.tidy(() => second.model.forward(ids).dataSync());
+      const a = await tf.tidy(() => first.model.forward(ids)).data();
+      const b = await tf.tidy(() => second.model.forward(ids)).data();
       expect(Array.from(b)).toEqual(Array.from(a));
       expect(second.tokenizer!.encode(reference.text)).toEqual(reference.tokens);
       expect(tokenBoundaries(second.tokenizer!, reference.tokens.slice(1, 4))).toEqual([5, 10, 12]); // " Once" " upon" " a"
@@ -88,7 +88,7 @@ describeOrSkip('scoreTokens on the TinyStories sample', sharedDataSkip, () => {
     const { model, tokenizer } = await loadModel(modelPath, tokPath);
     const text = readFileSync(sharedData('tinystories-sample/tinystories_sample.txt'), 'utf8').slice(0, 400);
     const ids = tokenizer!.encode(text);
-    const score = scoreTokens(model, ids, { window: 64, batch: 3 });
+    const score = await scoreTokens(model, ids, { window: 64, batch: 3 });
     expect(score.tokens).toBe(ids.length - 1);
     // Reference: one window at a time, statistics computed in float64 from the raw logits.
     let correct = 0;
@@ -96,7 +96,7 @@ describeOrSkip('scoreTokens on the TinyStories sample', sharedDataSkip, () => {
     let ent = 0;
     for (let at = 0; at + 1 < ids.length; at += 63) {
       const w = ids.slice(at, at + 64);
-      const logits = tf.tidy(() => model.forward(tf.tensor2d([w.slice(0, -1)], undefined, 'int32')).arraySync()[0]!);
+      const logits = (await readArray<number[][][]>(tf.tidy(() => model.forward(tf.tensor2d([w.slice(0, -1)], undefined, 'int32')))))[0]!;
       logits.forEach((row, t) => {
         const m = Math.max(...row);
         const z = row.reduce((s, x) => s + Math.exp(x - m), 0);

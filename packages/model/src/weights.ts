@@ -117,11 +117,17 @@ export function checkHfTensor(c: LlamaConfig, expected: Map<string, ExpectedTens
   return true;
 }
 
-/** Export weights under HF names ([out, in] matrices; RoPE in HF's rotate-half convention). */
-export function toHfTensors(model: LlamaModel): TensorMap {
+/**
+ * Export weights under HF names ([out, in] matrices; RoPE in HF's rotate-half convention). Asynchronous:
+ * every parameter is read back with `await data()` first (a GPU backend cannot read synchronously in Node).
+ */
+export async function toHfTensors(model: LlamaModel): Promise<TensorMap> {
   const c = model.config;
   const hd = headDim(c);
-  const read = (v: tf.Variable) => v.dataSync() as Float32Array;
+  const params = model.parameters();
+  const values = new Map(params.map((v, i) => [v, i] as const));
+  const data = (await Promise.all(params.map((v) => v.data()))) as Float32Array[];
+  const read = (v: tf.Variable) => data[values.get(v)!]!;
   const map: TensorMap = new Map();
   const put = (name: string, data: Float32Array, shape: number[]) => map.set(name, { data: Float32Array.from(data), shape });
   const w = model.weights;

@@ -9,6 +9,8 @@ import { BACKEND_NAMES, loadBackend, probeBackends, type BackendName } from '@rm
 
 /** Why a backend cannot run here (its probe's reason, without the install hint), or undefined when it can. */
 const unavailable = new Map((await probeBackends()).filter((p) => !p.available).map((p) => [p.name, p.reason.replace(/; install it .*$/, '')]));
+// CI installs a Vulkan driver (.ci/run): there the webgpu suites must run, not skip with a reason.
+if (process.env.RMT_REQUIRE_WEBGPU === '1' && unavailable.has('webgpu')) throw new Error(`RMT_REQUIRE_WEBGPU=1 but webgpu is not available: ${unavailable.get('webgpu')}`);
 
 /**
  * `describe(name, suite)`, or, when `skip` gives a reason, a single skipped test titled
@@ -27,7 +29,7 @@ export function itOrSkip(name: string, skip: string | undefined, test: () => unk
 
 /**
  * Run the same suite once per backend present in this process (cpu and wasm always; the native ones when
- * installed). An absent backend shows as one skipped entry, `name [backend] — skipped: why`, so a run says
+ * installed; webgpu when Dawn finds an adapter — in CI lavapipe, a software Vulkan device). An absent backend shows as one skipped entry, `name [backend] — skipped: why`, so a run says
  * what it did not cover. Backends left out by `only` are not registered at all.
  */
 export function describeEachBackend(name: string, suite: (backend: BackendName) => void, only?: BackendName[]): void {

@@ -1,7 +1,7 @@
 // One block of the dual-objective update (METHOD.md §4): the gradients of the clipped policy loss (and
 // KL) over some rollout rows, or of the NTP term over the training windows. The same function runs on the
 // main thread and in the parallel workers, so a block's gradients are the same bits wherever it ran.
-import { entropy, maskedMean, tf, tokenLogProbs } from '@rmt/backend';
+import { entropy, maskedMean, readAllValues, tf, tokenLogProbs } from '@rmt/backend';
 import { aggregate, clippedPolicyLoss, dualLoss, klPerToken, ntpLoss, type DualLossConfig } from '@rmt/dual-loss';
 import { leftPad, type LlamaModel } from '@rmt/model';
 
@@ -79,9 +79,10 @@ export interface UpdateBlock {
 /**
  * Gradients of one block of the dual loss w.r.t. `params` (kept tensors, caller disposes) and its loss
  * statistics. Runs the same way on the main thread and in a parallel worker, so the sum over blocks is the
- * same bits wherever each block ran.
+ * same bits wherever each block ran. Asynchronous: the statistics are read back with `await` (a GPU backend
+ * cannot read synchronously in Node).
  */
-export function blockGradients(
+export async function blockGradients(
   model: LlamaModel,
   params: tf.Variable[],
   rl: RlRows | undefined,
@@ -89,9 +90,9 @@ export function blockGradients(
   block: UpdateBlock,
   s: BlockSettings,
   rlNormalizer: number,
-): { grads: tf.Tensor[]; values: BlockValues } {
-  return tf.tidy(() => {
-    const scalars: Record<string, tf.Tensor> = {};
+): Promise<{ grads: tf.Tensor[]; values: BlockValues }> {
+  const scalars: Record<string, tf.Tensor> = {};
+  const grads = tf.tidy(() => {
     const f = () => {
       const terms: { rl?: tf.Scalar; kl?: tf.Scalar; ntp?: tf.Scalar } = {};
       if (block.rows.length > 0 && rl) {
@@ -138,10 +139,12 @@ export function blockGradients(
       return dualLoss({ ...terms, beta: s.loss.beta, lambda: s.loss.lambda });
     };
     const { grads } = tf.variableGrads(f, params);
-    const ordered = params.map((p) => tf.keep(grads[p.name]!));
-    const read = (k: string) => (scalars[k] ? scalars[k].dataSync()[0]! : 0);
-    const values = { rl: read('rl'), ntp: read('ntp'), kl: read('kl'), clip: read('clip'), entropy: read('entropy'), tokens: read('tokens') };
-    tf.dispose(Object.values(scalars));
-    return { grads: ordered, values };
+    return params.map((p) => grads[p.name]!);
   });
+  const keys = ['rl', 'ntp', 'kl', 'clip', 'entropy', 'tokens'] as const;
+  const present = keys.filter((k) => scalars[k] !== undefined);
+  const read = await readAllValues(present.map((k) => scalars[k]!));
+  const value = (k: (typeof keys)[number]) => (present.includes(k) ? read[present.indexOf(k)]![0]! : 0);
+  const values = { rl: value('rl'), ntp: value('ntp'), kl: value('kl'), clip: value('clip'), entropy: value('entropy'), tokens: value('tokens') };
+  return { grads, values };
 }

@@ -44,7 +44,7 @@ export async function saveCheckpoint(
   await rm(tmp, { recursive: true, force: true });
   try {
     await saveModel(tmp, parts.model, parts.tokenizer);
-    const opt = parts.optimizer.state();
+    const opt = await parts.optimizer.state();
     const moments = new Map<string, { data: Float32Array; shape: number[] }>();
     parts.optimizer.params.forEach((p, i) => {
       moments.set(`m.${i}`, { data: opt.m[i]!, shape: p.shape });

@@ -71,12 +71,14 @@ function fakeEngine(model: LlamaModel, shift: number) {
   const engine: RolloutEngine = {
     complete: async (prompts: number[][], p: CompletionParams) => {
       const rows = prompts.flatMap((prompt) => Array.from({ length: p.n }, (_, j) => ({ prompt, tokens: j % 2 === 0 ? [97, 98, 258] : [98, 97, 97, 97, 258] })));
-      const logProbs = completionLogProbs(
-        model,
-        rows.map((r) => r.prompt),
-        rows.map((r) => r.tokens),
-        0,
-        64,
+      const logProbs = (
+        await completionLogProbs(
+          model,
+          rows.map((r) => r.prompt),
+          rows.map((r) => r.tokens),
+          0,
+          64,
+        )
       ).map((row) => row.map((lp) => lp - shift));
       return { tokens: rows.map((r) => r.tokens), logProbs, finishReasons: rows.map(() => 'stop' as const) };
     },

@@ -48,7 +48,7 @@ async function train(settings: MidtrainConfigInput, options: { dir?: string; res
       onStep: (m) => metrics.push(Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('timing/') && !k.startsWith('mem/')))),
       shouldStop: () => metrics.length >= (options.stopAfter ?? Infinity),
     });
-    return { metrics, weights: model.parameters().map((p) => Array.from(p.dataSync())) };
+    return { metrics, weights: (await Promise.all(model.parameters().map((p) => p.data()))).map((v) => Array.from(v)) };
   } finally {
     model.dispose();
     reference?.dispose();
@@ -76,7 +76,7 @@ describe('midtrain', () => {
 });
 
 describe('settings', () => {
-  it('each method turns on its parts (METHOD.md §5)', () => {
+  it('each method turns on its parts (METHOD.md §5)', async () => {
     const sw = (input: object) => methodSwitches(midtrainConfigSchema.parse(input));
     expect(sw({ method: 'rmt' })).toEqual({ useBudget: true, useNtp: true });
     expect(sw({ method: 'rmt', ntp: false, budget: { enabled: false } })).toEqual({ useBudget: false, useNtp: false });
@@ -84,7 +84,7 @@ describe('settings', () => {
     expect(sw({ method: 'ntp' })).toEqual({ useBudget: false, useNtp: true });
   });
 
-  it('post-training is plain GRPO from its own slice: its loss, warm-up and sampling, no NTP term', () => {
+  it('post-training is plain GRPO from its own slice: its loss, warm-up and sampling, no NTP term', async () => {
     const m = midtrainConfigSchema.parse({ method: 'ntp', loss: { beta: 0.3 }, checkpointEvery: 7 });
     const pt = posttrainConfigSchema.parse({ loss: { beta: 0.05 } });
     expect(pt).toMatchObject({ warmup: 5, heldOutSeedOffset: 7919 });

@@ -1,7 +1,7 @@
 // The mid-training loop (METHOD.md §1–5): RMT, RPT and the NTP baseline, with the ablation switches.
 // Each step reads top to bottom: sample key sites → prompts with B_t → rollouts → rewards → group
 // advantages → dual-loss update → metrics → checkpoint. Every phase is timed (`timing/<phase>`).
-import { activeBackend, tf } from '@rmt/backend';
+import { activeBackend, memoryMetrics } from '@rmt/backend';
 import type { BudgetSchedule } from '@rmt/budget';
 import { createRng, type Rng, type RngState } from '@rmt/core';
 import type { Sampler } from '@rmt/curriculum';
@@ -351,10 +351,10 @@ function updateMetrics(result: UpdateResult, ntp: NtpWindows | undefined): Recor
   };
 }
 
-/** The phase timings (with the previous step's checkpoint write), their sum, and the engine's memory. */
+/** The phase timings (with the previous step's checkpoint write), their sum, and the engine's memory (GPU bytes on webgpu). */
 function stepMetrics(timing: Timing, checkpointSeconds: number | undefined): Record<string, number> {
   const phases = checkpointSeconds === undefined ? timing : { ...timing, 'timing/checkpoint': checkpointSeconds };
-  return { ...phases, 'timing/step': Object.values(phases).reduce((a, b) => a + b, 0), 'mem/tensors': tf.memory().numTensors, 'mem/bytes': tf.memory().numBytes };
+  return { ...phases, 'timing/step': Object.values(phases).reduce((a, b) => a + b, 0), ...memoryMetrics() };
 }
 
 /**

@@ -2,7 +2,7 @@
 // Written here because tfjs's Adam has no decoupled decay and does not expose its moments for exact
 // checkpoint/resume; the update is the textbook one, in float32 (`adamwStep`: one fused kernel on wasm with
 // @rmt/kernels, tfjs ops elsewhere).
-import { adamwStep, tf, variableFrom } from '@rmt/backend';
+import { adamwStep, readScalar, tf, variableFrom } from '@rmt/backend';
 
 export interface AdamWOptions {
   beta1: number;
@@ -43,11 +43,12 @@ export class AdamW {
 
   /**
    * Apply one update from gradients (same order as params). Returns the gradient norm before clipping.
-   * A non-finite norm skips the update and returns it, so the caller can stop with a message.
+   * A non-finite norm skips the update and returns it, so the caller can stop with a message. Asynchronous:
+   * the norm is read back with `await` (a GPU backend cannot read synchronously in Node).
    */
-  apply(grads: tf.Tensor[], lr: number): number {
+  async apply(grads: tf.Tensor[], lr: number): Promise<number> {
     const { beta1, beta2, epsilon, weightDecay, maxGradNorm } = this.options;
-    const norm = tf.tidy(() => Math.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+    const norm = Math.sqrt(await readScalar(tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))))));
     if (!Number.isFinite(norm)) return norm;
     this.t += 1;
     const scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / norm : 1;
@@ -65,8 +66,11 @@ export class AdamW {
     return norm;
   }
 
-  state(): AdamWState {
-    return { step: this.t, m: this.m.map((x) => Float32Array.from(x.dataSync() as Float32Array)), v: this.v.map((x) => Float32Array.from(x.dataSync() as Float32Array)) };
+  /** The moments, copied (read back with `await`). */
+  async state(): Promise<AdamWState> {
+    const values = (await Promise.all([...this.m, ...this.v].map((x) => x.data()))) as Float32Array[];
+    const copies = values.map((x) => Float32Array.from(x));
+    return { step: this.t, m: copies.slice(0, this.m.length), v: copies.slice(this.m.length) };
   }
 
   restore(state: AdamWState): void {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { activeBackend, tf, type BackendName } from '@rmt/backend';
+import { activeBackend, kernelThreads, setKernelThreads, tf, type BackendName } from '@rmt/backend';
 import type { Generation, LlamaModel } from '@rmt/model';
 import { blockGradients, type BlockSettings, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock } from './block.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
@@ -77,9 +77,9 @@ export async function sumBlockGradients(model: LlamaModel, params: tf.Variable[]
   const pending = pool && shares.some((share) => share.length > 0) ? pool.run(model, jobs, s, job.rlNormalizer) : undefined;
   const results: BlockResult[] = new Array(job.blocks.length);
   try {
-    job.blocks.forEach((block, b) => {
-      if (thread[b] === 0) results[b] = blockGradients(model, params, job.rl, job.ntp, block, s, job.rlNormalizer);
-    });
+    for (const [b, block] of job.blocks.entries()) {
+      if (thread[b] === 0) results[b] = await blockGradients(model, params, job.rl, job.ntp, block, s, job.rlNormalizer);
+    }
     (await pending)?.forEach((answers, w) =>
       answers.forEach((r, k) => {
         results[shares[w]![k]!] = { grads: r.grads.map((g, i) => tf.tensor(g, params[i]!.shape)), values: r.values };
@@ -115,7 +115,10 @@ export class ParallelWorkers {
   /** Per worker, the parameter tensors whose values it holds (a variable's data changes identity on update). */
   private readonly holds: (readonly object[] | undefined)[];
 
-  private constructor(private readonly workers: Worker[]) {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly kernelThreadsBefore: number,
+  ) {
     this.holds = workers.map(() => undefined);
   }
 
@@ -123,9 +126,19 @@ export class ParallelWorkers {
   static async start(count: number, backend: BackendName): Promise<ParallelWorkers> {
     const url = workerUrl();
     if (!existsSync(fileURLToPath(url))) throw new Error(`parallel workers: ${fileURLToPath(url)} is missing; build @rmt/trainer first`);
+    // The workers occupy the other cores: the native kernels' own threads would only oversubscribe them
+    // (the setting covers the whole process, worker threads included; the results do not depend on it).
+    const before = kernelThreads();
+    setKernelThreads(1);
     const workers = Array.from({ length: count }, () => new Worker(url, { workerData: { backend } }));
-    await Promise.all(workers.map((w) => reply<'ready'>(w)));
-    return new ParallelWorkers(workers);
+    try {
+      await Promise.all(workers.map((w) => reply<'ready'>(w)));
+    } catch (error) {
+      await Promise.all(workers.map((w) => w.terminate()));
+      setKernelThreads(before);
+      throw error;
+    }
+    return new ParallelWorkers(workers, before);
   }
 
   get size(): number {
@@ -152,16 +165,17 @@ export class ParallelWorkers {
     if (payloads.length !== this.workers.length) throw new Error(`parallel workers: ${payloads.length} shares for ${this.workers.length} workers`);
     const params = model.parameters();
     const current = params.map((p) => p.dataId);
-    let weights: Float32Array[] | undefined;
+    // Read once for every worker that needs them (asynchronously: a GPU backend cannot read synchronously).
+    let weights: Promise<Float32Array[]> | undefined;
     return Promise.all(
       this.workers.map(async (worker, w) => {
         const payload = payloads[w];
         if (!payload) return undefined;
         const held = this.holds[w];
         const fresh = held?.length === current.length && held.every((id, i) => id === current[i]);
-        if (!fresh) weights ??= params.map((p) => p.dataSync() as Float32Array);
+        if (!fresh) weights ??= Promise.all(params.map((p) => p.data() as Promise<Float32Array>));
         this.holds[w] = undefined; // until the worker has answered
-        worker.postMessage({ config: model.config, weights: fresh ? undefined : weights, ...payload } as WorkerRequest);
+        worker.postMessage({ config: model.config, weights: fresh ? undefined : await weights, ...payload } as WorkerRequest);
         const answer = await reply<WorkerReply>(worker);
         if (!answer.ok) throw new Error(`parallel worker ${w}: ${answer.error}`);
         this.holds[w] = current;
@@ -172,6 +186,7 @@ export class ParallelWorkers {
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
+    setKernelThreads(this.kernelThreadsBefore);
   }
 }
 

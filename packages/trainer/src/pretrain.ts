@@ -1,5 +1,5 @@
 // Next-token pretraining (to make the tiny base model) — and the update step the NTP baseline shares.
-import { tf } from '@rmt/backend';
+import { memoryMetrics, readScalar, tf } from '@rmt/backend';
 import { createRng } from '@rmt/core';
 import type { LlamaModel } from '@rmt/model';
 import { BucketedBatches, type TokenBatch } from './batches.js';
@@ -22,21 +22,22 @@ export interface PretrainOptions {
   onSnapshot?: (step: number) => Promise<void>;
 }
 
-/** One teacher-forced step: mean cross-entropy over the batch's real targets, AdamW update. */
-export function nextTokenStep(model: LlamaModel, optimizer: AdamW, batch: TokenBatch, lr: number): { loss: number; gradNorm: number } {
-  return tf.tidy(() => {
+/** One teacher-forced step: mean cross-entropy over the batch's real targets, AdamW update (reads with `await`). */
+export async function nextTokenStep(model: LlamaModel, optimizer: AdamW, batch: TokenBatch, lr: number): Promise<{ loss: number; gradNorm: number }> {
+  const { value, grads } = tf.tidy(() => {
     const ids = tf.tensor2d(batch.inputs, undefined, 'int32');
     const targets = tf.tensor2d(batch.targets, undefined, 'int32');
     const mask = tf.tensor2d(batch.mask);
     const { value, grads } = tf.variableGrads(() => model.nextTokenLoss(ids, targets, mask), optimizer.params);
-    const loss = value.dataSync()[0]!;
-    if (!Number.isFinite(loss)) return { loss, gradNorm: NaN };
-    const gradNorm = optimizer.apply(
-      optimizer.params.map((p) => grads[p.name]!),
-      lr,
-    );
-    return { loss, gradNorm };
+    return { value, grads: optimizer.params.map((p) => grads[p.name]!) };
   });
+  try {
+    const loss = await readScalar(value);
+    if (!Number.isFinite(loss)) return { loss, gradNorm: NaN };
+    return { loss, gradNorm: await optimizer.apply(grads, lr) };
+  } finally {
+    tf.dispose(grads);
+  }
 }
 
 export async function pretrain(model: LlamaModel, sequences: readonly (readonly number[])[], options: PretrainOptions): Promise<{ finalLoss: number }> {
@@ -48,13 +49,13 @@ export async function pretrain(model: LlamaModel, sequences: readonly (readonly 
       const started = performance.now();
       const lr = learningRateAt(step, options.steps, options.lr, options.warmup, options.decay, options.minLrRatio);
       const batch = batches.batch(options.padId);
-      const { loss, gradNorm } = nextTokenStep(model, optimizer, batch, lr);
+      const { loss, gradNorm } = await nextTokenStep(model, optimizer, batch, lr);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
         throw new Error(`pretrain: loss ${loss}, gradient norm ${gradNorm} at step ${step}: stopping (lower the learning rate?)`);
       }
       finalLoss = loss;
       const seconds = (performance.now() - started) / 1000;
-      options.onStep?.({ step, loss, lr, grad_norm: gradNorm, tokens: batch.tokens, 'timing/step': seconds, tokens_per_second: batch.tokens / seconds, 'mem/tensors': tf.memory().numTensors });
+      options.onStep?.({ step, loss, lr, grad_norm: gradNorm, tokens: batch.tokens, 'timing/step': seconds, tokens_per_second: batch.tokens / seconds, ...memoryMetrics() });
       if (options.snapshotEvery && (step + 1) % options.snapshotEvery === 0 && step + 1 < options.steps) await options.onSnapshot?.(step + 1);
     }
   } finally {

@@ -3,7 +3,7 @@
 // an inference engine (METHOD.md §7): then the trainer recomputes their log-probs itself (one forward on
 // prompt + completion), because the engine's numerics differ from the trainer's; the engine's own log-probs
 // are kept beside them for the logprob_diff metric and the truncated importance-sampling weights.
-import { tf, tokenLogProbs } from '@rmt/backend';
+import { readArray, tf, tokenLogProbs } from '@rmt/backend';
 import { combineRewards, lengthReward, type BudgetConfig } from '@rmt/budget';
 import { prefixMatchReward, type PromptFormat, type SiteContinuation } from '@rmt/data';
 import { createRng, type Rng } from '@rmt/core';
@@ -63,7 +63,7 @@ export async function generateRows(
   const local = group(0);
   let own: Generation;
   try {
-    own = generate(model, local.prompts, { ...padded, rowRngs: local.rowSeeds.map((seed) => createRng(seed)) });
+    own = await generate(model, local.prompts, { ...padded, rowRngs: local.rowSeeds.map((seed) => createRng(seed)) });
   } catch (error) {
     await remote?.catch(() => undefined); // let the workers finish, and leave no rejection unhandled
     throw error;
@@ -77,7 +77,7 @@ export async function generateRows(
  * (laid out as the update lays out its rows: left-padded prompts, completions right-padded), in blocks of
  * `blockRows` rows.
  */
-export function completionLogProbs(model: LlamaModel, prompts: number[][], completions: number[][], padId: number, blockRows: number): number[][] {
+export async function completionLogProbs(model: LlamaModel, prompts: number[][], completions: number[][], padId: number, blockRows: number): Promise<number[][]> {
   const out: number[][] = [];
   for (let at = 0; at < prompts.length; at += blockRows) {
     const ps = prompts.slice(at, at + blockRows);
@@ -85,11 +85,13 @@ export function completionLogProbs(model: LlamaModel, prompts: number[][], compl
     const { width: P, padLeft } = leftPad(ps, padId);
     const C = Math.max(1, ...cs.map((c) => c.length));
     const full = ps.map((p, r) => [...new Array<number>(padLeft[r]!).fill(padId), ...p, ...cs[r]!, ...new Array<number>(C - cs[r]!.length).fill(padId)]);
-    const lp = tf.tidy(() => {
-      const ids = tf.tensor2d(full.map((f) => f.slice(0, -1)), undefined, 'int32');
-      const targets = tf.tensor2d(full.map((f) => f.slice(1)), undefined, 'int32');
-      return tokenLogProbs(model.forward(ids, padLeft), targets).arraySync() as number[][];
-    });
+    const lp = await readArray<number[][]>(
+      tf.tidy(() => {
+        const ids = tf.tensor2d(full.map((f) => f.slice(0, -1)), undefined, 'int32');
+        const targets = tf.tensor2d(full.map((f) => f.slice(1)), undefined, 'int32');
+        return tokenLogProbs(model.forward(ids, padLeft), targets);
+      }),
+    );
     // Completion token j is predicted at input position P − 1 + j.
     cs.forEach((c, r) => out.push(c.map((_, j) => lp[r]![P - 1 + j]!)));
   }
@@ -120,7 +122,7 @@ async function engineRows(
     vocabSize: model.config.vocabSize,
   });
   const prompts = sitePrompts.flatMap((p) => new Array<number[]>(settings.groupSize).fill(p));
-  const logProbs = completionLogProbs(model, prompts, out.tokens, settings.padId ?? 0, settings.microBatchRows ?? 64);
+  const logProbs = await completionLogProbs(model, prompts, out.tokens, settings.padId ?? 0, settings.microBatchRows ?? 64);
   const cap = settings.tis?.enabled ? settings.tis.cap : undefined;
   const tisWeights = cap === undefined ? undefined : logProbs.map((row, r) => row.map((lp, j) => Math.min(Math.exp(lp - out.logProbs[r]![j]!), cap)));
   return { tokens: out.tokens, logProbs, finishReasons: out.finishReasons, engineLogProbs: out.logProbs, tisWeights };

@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 
 describe('AdamW', () => {
-  it('two steps match float64: moments, bias correction, decoupled decay on matrices only, clipping', () => {
+  it('two steps match float64: moments, bias correction, decoupled decay on matrices only, clipping', async () => {
     const w = tf.variable(tf.tensor2d([[0.5, -1.0]]));
     const g = tf.variable(tf.tensor1d([2.0]));
     const opt = new AdamW([w, g], { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.1, maxGradNorm: 1 });
@@ -32,37 +32,37 @@ describe('AdamW', () => {
       m = m.map((mi, i) => 0.9 * mi + 0.1 * scaled[i]!);
       v = v.map((vi, i) => 0.999 * vi + 0.001 * scaled[i]! ** 2);
       ref = ref.map((p, i) => p * (1 - lr * 0.1) - (lr * (m[i]! / (1 - 0.9 ** t))) / (Math.sqrt(v[i]! / (1 - 0.999 ** t)) + 1e-8));
-      const norm = opt.apply([tf.tensor2d([grads[0]!]), tf.tensor1d(grads[1]!)], lr);
+      const norm = await opt.apply([tf.tensor2d([grads[0]!]), tf.tensor1d(grads[1]!)], lr);
       expect(norm).toBeCloseTo(5, 5);
     }
-    const got = Array.from(w.dataSync());
+    const got = Array.from(await w.data());
     ref.forEach((r, i) => expect(Math.abs(got[i]! - r)).toBeLessThan(1e-6));
     // The 1-D gain had zero gradient and is not decayed: unchanged.
-    expect(g.dataSync()[0]).toBe(2);
-    expect(opt.apply([tf.tensor2d([[NaN, 0]]), tf.tensor1d([0])], lr)).toBeNaN();
-    expect(Array.from(w.dataSync())).toEqual(got); // a non-finite gradient is never applied
+    expect((await g.data())[0]).toBe(2);
+    expect(await opt.apply([tf.tensor2d([[NaN, 0]]), tf.tensor1d([0])], lr)).toBeNaN();
+    expect(Array.from(await w.data())).toEqual(got); // a non-finite gradient is never applied
     opt.dispose();
   });
 });
 
-function tinyModel(seed: number) {
+async function tinyModel(seed: number) {
   const tokenizer = new ByteTokenizer();
   const model = LlamaModel.init(parseLlamaConfig({ dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 32, vocabSize: tokenizer.vocabSize, maxSeqLen: 16 }), { seed });
   const optimizer = new AdamW(model.parameters(), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
-  optimizer.apply(model.parameters().map((p) => tf.onesLike(p)), 1e-3);
+  await optimizer.apply(model.parameters().map((p) => tf.onesLike(p)), 1e-3);
   return { model, tokenizer, optimizer };
 }
 
 describe('checkpoints', () => {
   it('round-trip weights, moments and state exactly; keep the newest keepLastN', async () => {
     const dir = join(root, 'ckpts');
-    const { model, tokenizer, optimizer } = tinyModel(1);
+    const { model, tokenizer, optimizer } = await tinyModel(1);
     for (const step of [1, 2, 3]) await saveCheckpoint(dir, step, { model, tokenizer, optimizer, state: { cursor: step * 10 } }, 2);
     expect((await listCheckpoints(dir)).map((c) => c.step)).toEqual([2, 3]);
     const back = await loadCheckpoint((await listCheckpoints(dir)).at(-1)!.dir);
     expect(back.state).toMatchObject({ step: 3, cursor: 30, optimizerStep: 1 });
-    back.model.parameters().forEach((p, i) => expect(Array.from(p.dataSync())).toEqual(Array.from(model.parameters()[i]!.dataSync())));
-    expect(back.optimizerState.v).toEqual(optimizer.state().v);
+    for (const [i, p] of back.model.parameters().entries()) expect(Array.from(await p.data())).toEqual(Array.from(await model.parameters()[i]!.data()));
+    expect(back.optimizerState.v).toEqual((await optimizer.state()).v);
     back.model.dispose();
     model.dispose();
     optimizer.dispose();
@@ -72,7 +72,7 @@ describe('checkpoints', () => {
   const disk = smallDisk(root, '160k');
 
   it.skipIf(!disk.mounted)('disk full while writing: a clear error, the partial folder removed, the last good checkpoint intact', async () => {
-    const { model, tokenizer, optimizer } = tinyModel(2);
+    const { model, tokenizer, optimizer } = await tinyModel(2);
     const dir = join(disk.path, 'checkpoints');
     await saveCheckpoint(dir, 1, { model, tokenizer, optimizer, state: {} }, 5);
     await expect(saveCheckpoint(dir, 2, { model, tokenizer, optimizer, state: {} }, 5)).rejects.toThrow(
@@ -80,7 +80,7 @@ describe('checkpoints', () => {
     );
     expect(readdirSync(dir)).toEqual(['step-000001']);
     const back = await loadCheckpoint(join(dir, 'step-000001'));
-    expect(Array.from(back.model.parameters()[0]!.dataSync())).toEqual(Array.from(model.parameters()[0]!.dataSync()));
+    expect(Array.from(await back.model.parameters()[0]!.data())).toEqual(Array.from(await model.parameters()[0]!.data()));
     back.model.dispose();
     model.dispose();
     optimizer.dispose();
@@ -108,9 +108,9 @@ describe('data-parallel update (parallel workers)', () => {
     }
     const ntp = { windows: [tokens(10), tokens(10)], excluded: [[4], [2, 7]] };
     const run = async (workers?: ParallelWorkers) => {
-      const { model, optimizer } = tinyModel(7);
+      const { model, optimizer } = await tinyModel(7);
       const result = await dualUpdate(model, optimizer, rl, ntp, { loss, padId: 0, lr: 1e-2, microBatchRows: 3, workers });
-      const weights = model.parameters().map((p) => Array.from(p.dataSync()));
+      const weights = (await Promise.all(model.parameters().map((p) => p.data()))).map((v) => Array.from(v));
       model.dispose();
       optimizer.dispose();
       return { result, weights };

@@ -50,7 +50,7 @@ export async function dualUpdate(model: LlamaModel, optimizer: AdamW, rl: RlRows
 
   // ∇L = Σ over blocks of each block's gradient; then one AdamW step (none without blocks).
   const { grads, values } = await sumBlockGradients(model, optimizer.params, { rl, ntp, blocks, rlNormalizer }, s, s.workers);
-  const gradNorm = grads ? optimizer.apply(grads, s.lr) : 0;
+  const gradNorm = grads ? await optimizer.apply(grads, s.lr) : 0;
   if (grads) tf.dispose(grads);
   return {
     lossRl: values.rl,

@@ -3,7 +3,7 @@
 // statistics) or some rollout rows (answered with their generations). Same code, same backend, same
 // inputs as the main thread, hence the same bits (see sumBlockGradients and generateRows).
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadBackend, tf, type BackendName } from '@rmt/backend';
+import { loadBackend, readAllValues, tf, type BackendName } from '@rmt/backend';
 import { createRng } from '@rmt/core';
 import { generate, LlamaModel, type GenerateOptions, type Generation, type LlamaConfig } from '@rmt/model';
 import { blockGradients, type BlockSettings, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock } from './block.js';
@@ -42,20 +42,20 @@ function policy(config: LlamaConfig, weights: Float32Array[] | undefined): Llama
   return model;
 }
 
-function answer(request: WorkerRequest): void {
+async function answer(request: WorkerRequest): Promise<void> {
   try {
     const m = policy(request.config, request.weights);
     if (request.kind === 'generate') {
-      const generation = generate(m, request.prompts, { ...request.options, rowRngs: request.rowSeeds.map((seed) => createRng(seed)) });
+      const generation = await generate(m, request.prompts, { ...request.options, rowRngs: request.rowSeeds.map((seed) => createRng(seed)) });
       port.postMessage({ ok: true, generation } satisfies WorkerReply);
       return;
     }
-    const results = request.jobs.map((job) => {
-      const { grads, values } = blockGradients(m, m.parameters(), job.rl, job.ntp, job.block, request.settings, request.rlNormalizer);
-      const arrays = grads.map((g) => Float32Array.from(g.dataSync() as Float32Array));
-      tf.dispose(grads);
-      return { grads: arrays, values };
-    });
+    const results: { grads: Float32Array<ArrayBuffer>[]; values: BlockValues }[] = [];
+    for (const job of request.jobs) {
+      const { grads, values } = await blockGradients(m, m.parameters(), job.rl, job.ntp, job.block, request.settings, request.rlNormalizer);
+      const arrays = (await readAllValues(grads)).map((g) => Float32Array.from(g as Float32Array));
+      results.push({ grads: arrays, values });
+    }
     port.postMessage({ ok: true, results } satisfies WorkerReply, results.flatMap((r) => r.grads.map((g) => g.buffer)));
   } catch (error) {
     port.postMessage({ ok: false, error: (error as Error).stack ?? String(error) } satisfies WorkerReply);
@@ -65,7 +65,11 @@ function answer(request: WorkerRequest): void {
 // No top-level await: the package also builds as CommonJS.
 void loadBackend((workerData as { backend: BackendName }).backend).then(
   () => {
-    port.on('message', answer);
+    // One request at a time, in order (answers await their reads; the parent sends one request per worker anyway).
+    let queue = Promise.resolve();
+    port.on('message', (request: WorkerRequest) => {
+      queue = queue.then(() => answer(request));
+    });
     port.postMessage('ready');
   },
   (error: unknown) => {

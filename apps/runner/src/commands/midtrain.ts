@@ -42,8 +42,14 @@ async function midtrainAndReport(config: RunConfig, sources: string[], out: RunD
   if (start !== 'resume') await out.truncateLogs(0);
   const signals = stopOnSignal();
   try {
-    const outcome = await runMidtrain(config, out, { ...flags, resume: start !== 'fresh', evaluateBase: true, shouldStop: signals.shouldStop }, reporter);
+    const outcome = await runMidtrain(config, out, { ...flags, resume: start !== 'fresh', evaluateBase: true, shouldStop: signals.shouldStop }, reporter).catch(async (error: unknown) => {
+      // A run that stopped (preflight, no learning signal, divergence, a lost engine) still gets its report:
+      // the page that says why.
+      await writeRunReport(out.dir).catch(() => undefined);
+      throw error;
+    });
     if (outcome.stopped || !outcome.trained) {
+      await writeRunReport(out.dir);
       process.stderr.write(`stopped after step ${outcome.steps}; continue with: rmt resume ${out.dir}\n`);
       return;
     }
