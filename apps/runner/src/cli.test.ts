@@ -4,42 +4,36 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { autoOrder } from '@rmt/backend';
 import { describeOrSkip, sharedData, sharedDataSkip } from '@rmt/testing';
-import { runCli } from './index.js';
 import { claims } from './claims.js';
+import { captureCli } from './test-cli.js';
 
 /** Run `rmt …` in-process and capture what it prints. */
-async function rmt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  const code = await runCli(['node', 'rmt', ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
-}
+const rmt = (...args: string[]) => captureCli(args);
 
 afterEach(() => vi.restoreAllMocks());
 
 describe('rmt info', () => {
-  it('--json lists all four backends with their availability and the pick', async () => {
+  it('--json lists every backend with its availability and the pick', async () => {
     const { code, stdout } = await rmt('info', '--json');
     expect(code).toBe(0);
-    const report = JSON.parse(stdout) as { backends: { name: string; available: boolean; reason: string }[]; picked: string };
-    expect(report.backends.map((b) => b.name)).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    const report = JSON.parse(stdout) as { backends: { name: string; available: boolean; reason: string; adapter?: { software: boolean } }[]; picked: string };
+    expect(report.backends.map((b) => b.name)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
     const available = Object.fromEntries(report.backends.map((b) => [b.name, b.available]));
     expect(available.wasm).toBe(true);
     expect(available.cpu).toBe(true);
     // This machine kind has no CUDA: the GPU package cannot be present and working.
     expect(available['tensorflow-gpu']).toBe(false);
     expect(report.backends[0]!.reason).toMatch(/npm install @tensorflow\/tfjs-node-gpu/);
-    // auto: the first loadable of its order (wasm before tensorflow when @rmt/kernels compiled).
-    expect(report.picked).toBe(autoOrder().find((name) => available[name]));
+    // auto: the first loadable of its order (wasm before tensorflow when @rmt/kernels compiled), never a
+    // software WebGPU adapter (lavapipe, on the CPU).
+    const software = report.backends.find((b) => b.name === 'webgpu')?.adapter?.software ?? false;
+    expect(report.picked).toBe(autoOrder().find((name) => available[name] && !(name === 'webgpu' && software)));
   });
 
   it('an unknown backend is a clear error listing the valid ones', async () => {
     const { code, stderr } = await rmt('--backend', 'tpu', 'generate', '--model', 'x', '--prompt', 'y');
     expect(code).toBe(1);
-    expect(stderr).toMatch(/Unknown backend 'tpu'; valid names: auto, tensorflow-gpu, tensorflow, wasm, cpu/);
+    expect(stderr).toMatch(/Unknown backend 'tpu'; valid names: auto, tensorflow-gpu, webgpu, tensorflow, wasm, cpu/);
   });
 });
 

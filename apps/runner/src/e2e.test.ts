@@ -3,28 +3,21 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeBackend } from '@rmt/backend';
 import { loadModel } from '@rmt/model';
 import { itOrSkip, sharedData, sharedDataSkip, smallDisk } from '@rmt/testing';
-import { resolveConfig, runCli, runMidtrain, type RunConfig } from './index.js';
+import { resolveConfig, runMidtrain, type RunConfig } from './index.js';
 import { RunDirectory } from './output.js';
 import { createReporter } from './progress.js';
 import { pct } from './format.js';
 import { escapeHtml, splitReasoning } from './report-html.js';
+import { captureCli } from './test-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rmt-e2e-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function rmt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-  const code = await runCli(['node', 'rmt', '--backend', 'wasm', ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
-}
+const rmt = (...args: string[]) => captureCli(['--backend', 'wasm', ...args]);
 
 function metrics(dir: string): Record<string, number>[] {
   return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);

@@ -6,11 +6,11 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, VERSION_FILE, type RunningServer } from '@rmt/engine';
 import { loadModel } from '@rmt/model';
 import { startFaultProxy, type FaultProxy } from '../../../packages/engine/src/test-helpers.js';
-import { runCli } from './index.js';
+import { captureCli } from './test-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rmt-engine-e2e-'));
 let server: RunningServer | undefined;
@@ -21,15 +21,7 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-async function rmt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-  const code = await runCli(['node', 'rmt', '--backend', 'wasm', ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
-}
+const rmt = (...args: string[]) => captureCli(['--backend', 'wasm', ...args]);
 
 const metrics = (dir: string) =>
   readFileSync(join(dir, 'metrics.jsonl'), 'utf8')

@@ -11,20 +11,13 @@ import { FAMILIES } from '../../../tools/hf-tiny.mjs';
 import { embeddedBaseDir, presetsDir, resolveConfig } from './config.js';
 import { runCli } from './index.js';
 import { RunDirectory } from './output.js';
+import { captureCli } from './test-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rmt-newcomer-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
-async function rmt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-  const code = await runCli(['node', 'rmt', '--backend', 'wasm', ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
-}
+const rmt = (...args: string[]) => captureCli(['--backend', 'wasm', ...args]);
 
 function writeConfig(name: string, value: unknown): string {
   const file = join(root, name);

@@ -13,24 +13,16 @@ import { ByteTokenizer, LlamaModel, loadModel, parseLlamaConfig, saveModel } fro
 import { itOrSkip, sharedData, sharedDataSkip } from '@rmt/testing';
 import type { PreflightReport } from '@rmt/trainer';
 import { resolveConfig } from './config.js';
-import { runCli } from './index.js';
 import { assertSameTokenizer } from './task.js';
 import { writeTinyHfFolder, type TinyFamily } from '../../../tools/hf-tiny.mjs';
+import { captureCli } from './test-cli.js';
 
 const examplesDir = fileURLToPath(new URL('../../../examples/', import.meta.url));
 const root = mkdtempSync(join(tmpdir(), 'rmt-real-text-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
-async function rmt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-  const code = await runCli(['node', 'rmt', '--backend', 'wasm', ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
-}
+const rmt = (...args: string[]) => captureCli(['--backend', 'wasm', ...args]);
 
 const examples = readdirSync(examplesDir).filter((n) => n.endsWith('.yaml')).sort();
 

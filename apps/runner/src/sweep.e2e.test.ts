@@ -4,25 +4,17 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { meanInterval } from '@rmt/eval';
-import { runCli } from './index.js';
 import { verdictOf } from './claims.js';
 import { parseSweep } from './compare.js';
 import type { ClaimCheck, CompareResults, SweepResults } from './compare-results.js';
+import { captureCli } from './test-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rmt-sweep-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function rmt(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-  const code = await runCli(['node', 'rmt', '--backend', 'wasm', ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
-}
+const rmt = (...args: string[]) => captureCli(['--backend', 'wasm', ...args]);
 
 const METHODS = ['base', 'ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp'];
 const RL = ['rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp'];

@@ -9,7 +9,7 @@ import { registerCpuKernels } from './cpu-kernels.js';
 import { registerKvWrite } from './kv-cache.js';
 import { cpuKernelPath, registerCpuNativeKernels, wasmKernelPath } from './native-kernels.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
-import { describeAdapter, loadWebGpu, WEBGPU_PACKAGES, WebGpuUnavailable, type GpuAdapterInfo } from './webgpu.js';
+import { describeAdapter, gpuDeviceNode, loadWebGpu, WEBGPU_PACKAGES, WebGpuUnavailable, type GpuAdapterInfo } from './webgpu.js';
 
 /** Every backend, GPU first; `auto` tries them in {@link autoOrder}. The one list: the type derives from it. */
 export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -250,6 +250,10 @@ export async function loadBackend(request: BackendRequest = 'auto', options: Loa
   if (tooSmall) skipped.push(`wasm: ${tooSmall}`);
   const sized = memory ? `; the run needs ~${formatBytes(memory.total)}` : '';
   for (const name of autoOrder(w)) {
+    if (name === 'webgpu' && gpuDeviceNode() === false) {
+      skipped.push('webgpu: no GPU device on this machine (/dev/dri/renderD*, /dev/nvidia*)');
+      continue;
+    }
     try {
       return await activate(name, skipped.length === 0 ? `auto: fastest backend${sized}` : `auto: fastest that loads (${skipped.join('; ')})${sized}`, true);
     } catch (error) {

@@ -8,6 +8,8 @@
 // A GPU tensor cannot be read synchronously in Node (tfjs reads back through an OffscreenCanvas, which Node
 // lacks), so RMT reads every tensor with `await t.data()` (see `readValues`), on every backend.
 
+import { existsSync, readdirSync } from 'node:fs';
+
 /** What Dawn says of the adapter it picked (WebGPU's `GPUAdapterInfo`). */
 export interface GpuAdapterInfo {
   vendor: string;
@@ -58,6 +60,17 @@ interface DawnModule {
 interface DawnAdapter {
   isFallbackAdapter?: boolean;
   info?: { vendor?: string; architecture?: string; device?: string; description?: string; isFallbackAdapter?: boolean };
+}
+
+/**
+ * On Linux a GPU shows as a device node: /dev/dri/renderD* (Mesa's Intel, AMD and virtual drivers) or
+ * /dev/nvidia* (NVIDIA's). Without one, any adapter Dawn finds is a software one: `auto` can pass webgpu over
+ * without starting Dawn (which takes seconds and prints lavapipe's limit warnings). Elsewhere: unknown.
+ */
+export function gpuDeviceNode(): boolean | undefined {
+  if (process.platform !== 'linux') return undefined;
+  const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
+  return entries('/dev/dri').some((n) => n.startsWith('renderD')) || entries('/dev').some((n) => /^nvidia\d+$/.test(n));
 }
 
 /** Software adapters by what Dawn reports: lavapipe says architecture 'software', device llvmpipe. */
