@@ -26,12 +26,23 @@ export default defineConfig(
   {
     // Plain-JS launchers and tools run on Node.
     files: ['**/*.js', '**/*.mjs'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', Buffer: 'readonly', performance: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        Buffer: 'readonly',
+        performance: 'readonly',
+      },
+    },
   },
   {
     // CommonJS install scripts (npm runs them before any build).
     files: ['**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { process: 'readonly', console: 'readonly', require: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { process: 'readonly', console: 'readonly', require: 'readonly', __dirname: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
@@ -46,7 +57,10 @@ export default defineConfig(
         'error',
         {
           patterns: [
-            { group: ['@tensorflow/*'], message: '@rmt/core is tensor-free: tensor code belongs in @rmt/model or @rmt/backend.' },
+            {
+              group: ['@tensorflow/*'],
+              message: '@rmt/core is tensor-free: tensor code belongs in @rmt/model or @rmt/backend.',
+            },
             { group: ['@rmt/*'], message: '@rmt/core depends on no other RMT package.' },
           ],
         },

@@ -14,7 +14,15 @@ import { createRng } from '@rmt/core';
 import { OpenAIEngineClient, rolloutEngineConfigSchema, startServer } from '@rmt/engine';
 import { generate, LlamaModel, parseLlamaConfig, saveModel } from '@rmt/model';
 
-const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, sites: { type: 'string', default: '16' }, reps: { type: 'string', default: '2' }, concurrency: { type: 'string', default: '1,2,4,8' }, json: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    sites: { type: 'string', default: '16' },
+    reps: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '1,2,4,8' },
+    json: { type: 'boolean', default: false },
+  },
+});
 const S = Number(values.sites);
 const G = 8;
 const P = 16;
@@ -23,7 +31,17 @@ const reps = Number(values.reps);
 const log = (s) => values.json || process.stderr.write(`${s}\n`);
 
 const backend = await loadBackend(values.backend);
-const config = parseLlamaConfig({ dim: 128, nLayers: 4, nHeads: 4, nKvHeads: 4, hiddenDim: 344, vocabSize: 512, maxSeqLen: 256, positionEncoding: 'rope', tieEmbeddings: true });
+const config = parseLlamaConfig({
+  dim: 128,
+  nLayers: 4,
+  nHeads: 4,
+  nKvHeads: 4,
+  hiddenDim: 344,
+  vocabSize: 512,
+  maxSeqLen: 256,
+  positionEncoding: 'rope',
+  tieEmbeddings: true,
+});
 const model = LlamaModel.init(config, { seed: 1 });
 const dir = mkdtempSync(join(tmpdir(), 'rmt-bench-engine-'));
 await saveModel(join(dir, 'model'), model);
@@ -44,7 +62,9 @@ async function median(f) {
 }
 
 const results = [];
-const local = await median(async () => generate(model, rows, { maxNewTokens: T, temperature: 1, rowRngs: rows.map((_, r) => createRng(`b:${r}`)) }));
+const local = await median(async () =>
+  generate(model, rows, { maxNewTokens: T, temperature: 1, rowRngs: rows.map((_, r) => createRng(`b:${r}`)) }),
+);
 results.push({ engine: 'in-process', concurrency: null, seconds: local, tokensPerSecond: tokens / local });
 log(`backend ${backend.name}: ${S} sites × G ${G}, ${T} tokens each (${tokens} tokens)`);
 log(`in-process generate        ${(tokens / local).toFixed(0).padStart(7)} tokens/s  (${local.toFixed(2)} s)`);
@@ -52,14 +72,23 @@ log(`in-process generate        ${(tokens / local).toFixed(0).padStart(7)} token
 const server = await startServer({ model: join(dir, 'model'), servedModelName: 'bench', port: 0 });
 try {
   for (const concurrency of values.concurrency.split(',').map(Number)) {
-    const client = await OpenAIEngineClient.connect(rolloutEngineConfigSchema.parse({ engine: 'openai', baseUrl: server.url, model: 'bench', concurrency }));
-    const s = await median(() => client.complete(sitePrompts, { n: G, maxTokens: T, temperature: 1, stopTokenIds: [], seed: 7, vocabSize: 512 }));
+    const client = await OpenAIEngineClient.connect(
+      rolloutEngineConfigSchema.parse({ engine: 'openai', baseUrl: server.url, model: 'bench', concurrency }),
+    );
+    const s = await median(() =>
+      client.complete(sitePrompts, { n: G, maxTokens: T, temperature: 1, stopTokenIds: [], seed: 7, vocabSize: 512 }),
+    );
     results.push({ engine: 'rmt serve', concurrency, seconds: s, tokensPerSecond: tokens / s });
-    log(`rmt serve, concurrency ${String(concurrency).padEnd(3)} ${(tokens / s).toFixed(0).padStart(7)} tokens/s  (${s.toFixed(2)} s, ${((tokens / s / (tokens / local)) * 100).toFixed(0)}% of in-process)`);
+    log(
+      `rmt serve, concurrency ${String(concurrency).padEnd(3)} ${(tokens / s).toFixed(0).padStart(7)} tokens/s  (${s.toFixed(2)} s, ${((tokens / s / (tokens / local)) * 100).toFixed(0)}% of in-process)`,
+    );
   }
 } finally {
   await server.close();
   model.dispose();
   rmSync(dir, { recursive: true, force: true });
 }
-if (values.json) process.stdout.write(`${JSON.stringify({ backend: backend.name, sites: S, groupSize: G, promptTokens: P, newTokens: T, results })}\n`);
+if (values.json)
+  process.stdout.write(
+    `${JSON.stringify({ backend: backend.name, sites: S, groupSize: G, promptTokens: P, newTokens: T, results })}\n`,
+  );

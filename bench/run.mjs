@@ -19,14 +19,34 @@ if (process.argv.includes('--scale') || process.argv.includes('--tiny')) {
   await import('./scale.mjs');
   process.exit(0);
 }
-const { values } = parseArgs({ options: { reps: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, backends: { type: 'string' }, 'no-save': { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '5' },
+    json: { type: 'boolean', default: false },
+    backends: { type: 'string' },
+    'no-save': { type: 'boolean', default: false },
+  },
+});
 const reps = Number(values.reps);
 const here = new URL('.', import.meta.url).pathname;
 const log = (s) => values.json || process.stderr.write(`${s}\n`);
 
 // The standard workload (issue 7): our Llama-style model, dim 128, 4 layers, 4 heads, SwiGLU 344, vocab 512.
-const C = { dim: 128, nLayers: 4, nHeads: 4, nKvHeads: 4, hiddenDim: 344, vocabSize: 512, maxSeqLen: 256, positionEncoding: 'rope', tieEmbeddings: true };
-const d = C.dim, L = C.nLayers, h = C.hiddenDim, V = C.vocabSize;
+const C = {
+  dim: 128,
+  nLayers: 4,
+  nHeads: 4,
+  nKvHeads: 4,
+  hiddenDim: 344,
+  vocabSize: 512,
+  maxSeqLen: 256,
+  positionEncoding: 'rope',
+  tieEmbeddings: true,
+};
+const d = C.dim,
+  L = C.nLayers,
+  h = C.hiddenDim,
+  V = C.vocabSize;
 const matmulParams = L * (d * 3 * d + d * d + d * 2 * h + h * d) + d * V;
 /** Forward FLOPs for `tokens` tokens with `keys` average attended positions (matmuls only). */
 const forwardFlops = (tokens, keys) => 2 * tokens * matmulParams + 4 * tokens * keys * d * L;
@@ -46,8 +66,9 @@ async function timeIt(fn, n, warmup = 3) {
   return median(out);
 }
 let seed = 1;
-const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
-const ids = (rows, cols) => Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.floor(rand() * V)));
+const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+const ids = (rows, cols) =>
+  Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.floor(rand() * V)));
 
 function torchReference() {
   const python = '/usr/bin/python3';
@@ -60,7 +81,11 @@ function torchReference() {
   return JSON.parse(execFileSync(python, [`${here}torch_reference.py`, '--reps', String(reps)], { encoding: 'utf8' }));
 }
 
-const results = { machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, workloads: { train: {}, decode: {}, rmt_step: {} }, phases: {} };
+const results = {
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  workloads: { train: {}, decode: {}, rmt_step: {} },
+  phases: {},
+};
 const backends = values.backends ? values.backends.split(',') : await availableBackends();
 for (const name of backends) {
   const info = await loadBackend(name);
@@ -69,13 +94,28 @@ for (const name of backends) {
   const warmup = slow ? 1 : 3; // the cpu backend takes ~16 s a train step
   log(`${name} (${info.device}) …`);
   const model = LlamaModel.init(parseLlamaConfig(C), { seed: 0 });
-  const opt = new AdamW(model.parameters(), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+  const opt = new AdamW(model.parameters(), {
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    weightDecay: 0.01,
+    maxGradNorm: 1,
+  });
   // (a) training step: batch 8 × 64 tokens, AdamW.
   const batch = padBatch(ids(8, 65), 0);
-  results.workloads.train[name] = await timeIt(() => nextTokenStep(model, opt, batch, 1e-4), slow ? 1 : 4 * reps, warmup);
+  results.workloads.train[name] = await timeIt(
+    () => nextTokenStep(model, opt, batch, 1e-4),
+    slow ? 1 : 4 * reps,
+    warmup,
+  );
   // (b) KV-cached sampling: batch 16, prompt 16, 64 new tokens; ms per decode step.
   const prompts = ids(16, 16);
-  results.workloads.decode[name] = await timeIt(() => generate(model, prompts, { maxNewTokens: 64, temperature: 1, seed: 1 }), slow ? 1 : 2 * reps, warmup) / 64;
+  results.workloads.decode[name] =
+    (await timeIt(
+      () => generate(model, prompts, { maxNewTokens: 64, temperature: 1, seed: 1 }),
+      slow ? 1 : 2 * reps,
+      warmup,
+    )) / 64;
   // (c) an RMT-shaped step: 16 sites × 8 rollouts, context 48, 32 reasoning tokens, dual-loss update.
   if (!slow) {
     // On the single-threaded backends, also with parallel workers on the spare cores (what `rmt run` does).
@@ -90,11 +130,20 @@ for (const name of backends) {
         const out = await generateRows(model, prompt, { maxNewTokens: 32, temperature: 1 }, createRng(2), pool);
         const t1 = performance.now();
         const advantages = prompt.map(() => rand() * 2 - 1);
-        await dualUpdate(model, opt, { prompts: prompt, completions: out.tokens, oldLogProbs: out.logProbs, advantages }, { windows: ids(16, 48), excluded: ids(16, 0) }, { loss: dualLossConfigSchema.parse({}), padId: 0, lr: 1e-4, microBatchRows: 64, workers: pool });
+        await dualUpdate(
+          model,
+          opt,
+          { prompts: prompt, completions: out.tokens, oldLogProbs: out.logProbs, advantages },
+          { windows: ids(16, 48), excluded: ids(16, 0) },
+          { loss: dualLossConfigSchema.parse({}), padId: 0, lr: 1e-4, microBatchRows: 64, workers: pool },
+        );
         phases.push({ rollout: (t1 - t0) / 1000, update: (performance.now() - t1) / 1000 });
       };
       results.workloads.rmt_step[label] = (await timeIt(step, Math.max(2, Math.floor(n / 2)))) / 1000;
-      results.phases[label] = { rollout: median(phases.map((p) => p.rollout)), update: median(phases.map((p) => p.update)) };
+      results.phases[label] = {
+        rollout: median(phases.map((p) => p.rollout)),
+        update: median(phases.map((p) => p.update)),
+      };
       await pool?.close();
     }
   } else results.workloads.rmt_step[name] = null;
@@ -108,33 +157,58 @@ results.torch = torch;
 const ref = { train: torch.train_ms, decode: torch.decode_ms_per_token, rmt_step: torch.rmt_step_s };
 for (const [w, row] of Object.entries(results.workloads)) {
   row.torch = ref[w] ?? null;
-  const best = Math.min(...Object.entries(row).filter(([k, v]) => k !== 'torch' && v !== null).map(([, v]) => v));
+  const best = Math.min(
+    ...Object.entries(row)
+      .filter(([k, v]) => k !== 'torch' && v !== null)
+      .map(([, v]) => v),
+  );
   row.ratio = row.torch ? best / row.torch : null;
 }
 const trainFlops = 3 * forwardFlops(8 * 64, 32);
 const decodeFlops = forwardFlops(16, 48);
 
-const previous = existsSync(`${here}results`) ? readdirSync(`${here}results`).filter((f) => f.endsWith('.json')).sort().at(-1) : undefined;
+const previous = existsSync(`${here}results`)
+  ? readdirSync(`${here}results`)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .at(-1)
+  : undefined;
 const prior = previous ? JSON.parse(readFileSync(`${here}results/${previous}`, 'utf8')) : undefined;
 if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
   const fmt = (v, unit) => (v === null || v === undefined ? '–' : `${v.toFixed(unit === 's' ? 2 : 1)} ${unit}`);
   const units = { train: 'ms', decode: 'ms', rmt_step: 's' };
-  console.log(`\nworkload   backend       time          ours/torch   achieved          previous (${previous ?? 'none'})`);
+  console.log(
+    `\nworkload   backend       time          ours/torch   achieved          previous (${previous ?? 'none'})`,
+  );
   for (const [w, row] of Object.entries(results.workloads)) {
     for (const [b, v] of Object.entries(row)) {
       if (b === 'ratio') continue;
-      const gflops = v && w === 'train' ? `${(trainFlops / (v / 1000) / 1e9).toFixed(1)} GFLOP/s` : v && w === 'decode' ? `${(16 / (v / 1000)).toFixed(0)} tok/s` : '';
+      const gflops =
+        v && w === 'train'
+          ? `${(trainFlops / (v / 1000) / 1e9).toFixed(1)} GFLOP/s`
+          : v && w === 'decode'
+            ? `${(16 / (v / 1000)).toFixed(0)} tok/s`
+            : '';
       const ratio = b === 'torch' || !v || !row.torch ? '' : `${(v / row.torch).toFixed(2)}×`;
-      console.log(`${w.padEnd(10)} ${b.padEnd(12)} ${fmt(v, units[w]).padEnd(13)} ${ratio.padEnd(12)} ${gflops.padEnd(17)} ${fmt(prior?.workloads?.[w]?.[b], units[w])}`);
+      console.log(
+        `${w.padEnd(10)} ${b.padEnd(12)} ${fmt(v, units[w]).padEnd(13)} ${ratio.padEnd(12)} ${gflops.padEnd(17)} ${fmt(prior?.workloads?.[w]?.[b], units[w])}`,
+      );
     }
   }
   if (torch.missing) console.log(`\nPyTorch reference not run: missing ${torch.missing}`);
-  else console.log(`\nmatmul ceiling (PyTorch 1024² on ${torch.threads} thread): ${torch.matmul_gflops.toFixed(0)} GFLOP/s; train step ${(trainFlops / 1e9).toFixed(2)} GFLOP, decode step ${(decodeFlops / 1e6).toFixed(1)} MFLOP`);
-  for (const [b, p] of Object.entries(results.phases)) console.log(`rmt_step phases on ${b}: rollout ${p.rollout.toFixed(2)} s, update ${p.update.toFixed(2)} s`);
+  else
+    console.log(
+      `\nmatmul ceiling (PyTorch 1024² on ${torch.threads} thread): ${torch.matmul_gflops.toFixed(0)} GFLOP/s; train step ${(trainFlops / 1e9).toFixed(2)} GFLOP, decode step ${(decodeFlops / 1e6).toFixed(1)} MFLOP`,
+    );
+  for (const [b, p] of Object.entries(results.phases))
+    console.log(`rmt_step phases on ${b}: rollout ${p.rollout.toFixed(2)} s, update ${p.update.toFixed(2)} s`);
 }
 if (!values['no-save']) {
   mkdirSync(`${here}results`, { recursive: true });
   // Named by date and minute (UTC), so a second run on a day keeps the first as its 'previous'.
-  writeFileSync(`${here}results/${new Date().toISOString().slice(0, 16).replace(':', '')}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(
+    `${here}results/${new Date().toISOString().slice(0, 16).replace(':', '')}.json`,
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
 }

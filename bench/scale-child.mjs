@@ -19,10 +19,17 @@ try {
   out.estimate = estimateTrainingBytes(config, shape.batch, shape.seqLen);
   const model = LlamaModel.init(config, { seed: 0 });
   out.parameters = model.parameterCount();
-  const opt = new AdamW(model.parameters(), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
+  const opt = new AdamW(model.parameters(), {
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    weightDecay: 0.01,
+    maxGradNorm: 1,
+  });
   let seed = 1;
   const rand = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-  const ids = (rows, cols) => Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.floor(rand() * config.vocabSize)));
+  const ids = (rows, cols) =>
+    Array.from({ length: rows }, () => Array.from({ length: cols }, () => Math.floor(rand() * config.vocabSize)));
   const times = async (fn, n, warmup) => {
     for (let i = 0; i < warmup; i++) await fn();
     const ms = [];
@@ -42,7 +49,11 @@ try {
   out.tensors = tf.memory().numTensors;
   const d = shape.decode;
   const prompts = ids(d.batch, d.prompt);
-  const decode = await times(() => generate(model, prompts, { maxNewTokens: d.newTokens, temperature: 1, seed: 1 }), decodeReps, 1);
+  const decode = await times(
+    () => generate(model, prompts, { maxNewTokens: d.newTokens, temperature: 1, seed: 1 }),
+    decodeReps,
+    1,
+  );
   // Per generated token, prefill included (as bench/torch_reference.py and bench/run.mjs count it).
   out.decode_ms = median(decode) / d.newTokens;
   out.decode_all_ms = decode.map((x) => x / d.newTokens);

@@ -12,7 +12,15 @@ import { parseArgs } from 'node:util';
 import { autoOrder, availableBackends, estimateTrainingBytes, formatBytes } from '@rmt/backend';
 
 const { values } = parseArgs({
-  options: { scale: { type: 'boolean' }, tiny: { type: 'boolean', default: false }, reps: { type: 'string' }, backends: { type: 'string' }, shapes: { type: 'string' }, 'no-save': { type: 'boolean', default: false }, json: { type: 'boolean', default: false } },
+  options: {
+    scale: { type: 'boolean' },
+    tiny: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    backends: { type: 'string' },
+    shapes: { type: 'string' },
+    'no-save': { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+  },
 });
 const here = new URL('.', import.meta.url).pathname;
 const tiny = values.tiny;
@@ -20,9 +28,33 @@ const log = (s) => process.stderr.write(`${s}\n`);
 
 const decode = { batch: 16, prompt: 16, newTokens: 32 };
 const SHAPES = [
-  { name: 'd128', label: 'd128 L4 V512 (8 × 64)', model: { dim: 128, nLayers: 4, nHeads: 4, nKvHeads: 4, hiddenDim: 344, vocabSize: 512 }, batch: 8, seqLen: 64, decode, reps: 10 },
-  { name: 'd256', label: 'd256 L6 V4096 (8 × 128)', model: { dim: 256, nLayers: 6, nHeads: 4, nKvHeads: 4, hiddenDim: 688, vocabSize: 4096 }, batch: 8, seqLen: 128, decode, reps: 5 },
-  { name: 'd512', label: 'd512 L8 V8192 (8 × 128)', model: { dim: 512, nLayers: 8, nHeads: 8, nKvHeads: 8, hiddenDim: 1376, vocabSize: 8192 }, batch: 8, seqLen: 128, decode, reps: 3 },
+  {
+    name: 'd128',
+    label: 'd128 L4 V512 (8 × 64)',
+    model: { dim: 128, nLayers: 4, nHeads: 4, nKvHeads: 4, hiddenDim: 344, vocabSize: 512 },
+    batch: 8,
+    seqLen: 64,
+    decode,
+    reps: 10,
+  },
+  {
+    name: 'd256',
+    label: 'd256 L6 V4096 (8 × 128)',
+    model: { dim: 256, nLayers: 6, nHeads: 4, nKvHeads: 4, hiddenDim: 688, vocabSize: 4096 },
+    batch: 8,
+    seqLen: 128,
+    decode,
+    reps: 5,
+  },
+  {
+    name: 'd512',
+    label: 'd512 L8 V8192 (8 × 128)',
+    model: { dim: 512, nLayers: 8, nHeads: 8, nKvHeads: 8, hiddenDim: 1376, vocabSize: 8192 },
+    batch: 8,
+    seqLen: 128,
+    decode,
+    reps: 3,
+  },
   {
     name: 'smollm2-135m',
     label: 'SmolLM2-135M shape d576 L30 V49152 (4 × 128)',
@@ -47,13 +79,20 @@ function trainFlops(s) {
 
 function run(cmd, args) {
   try {
-    return JSON.parse(execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 }).trim().split('\n').at(-1));
+    return JSON.parse(
+      execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 24 })
+        .trim()
+        .split('\n')
+        .at(-1),
+    );
   } catch (error) {
     const out = `${error.stdout ?? ''}`.trim().split('\n').at(-1);
     try {
       return JSON.parse(out);
     } catch {
-      return { error: `${error.message.split('\n')[0]} ${`${error.stderr ?? ''}`.trim().split('\n').slice(-2).join(' | ')}` };
+      return {
+        error: `${error.message.split('\n')[0]} ${`${error.stderr ?? ''}`.trim().split('\n').slice(-2).join(' | ')}`,
+      };
     }
   }
 }
@@ -68,9 +107,15 @@ function torchAvailable() {
   }
 }
 
-const backends = values.backends ? values.backends.split(',') : (await availableBackends()).filter((b) => b !== 'cpu' || !tiny);
+const backends = values.backends
+  ? values.backends.split(',')
+  : (await availableBackends()).filter((b) => b !== 'cpu' || !tiny);
 const torchMissing = torchAvailable();
-const results = { date: new Date().toISOString(), machine: { cpus: (await import('node:os')).cpus().length, node: process.version }, shapes: [] };
+const results = {
+  date: new Date().toISOString(),
+  machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  shapes: [],
+};
 for (const s of shapes) {
   const reps = values.reps ? Number(values.reps) : s.reps;
   const decodeReps = Math.max(1, Math.ceil(reps / 2));
@@ -81,7 +126,9 @@ for (const s of shapes) {
     // The cpu backend without @rmt/kernels is plain JavaScript: minutes a step beyond the smallest shape.
     if (b === 'wasm' && !autoOrder(workload).includes('wasm')) {
       const m = estimateTrainingBytes(s.model, s.batch, s.seqLen);
-      row.runs[b] = { skipped: `refused: a step needs ~${formatBytes(m.total)}, beyond the 4 GiB wasm heap (it aborted here before the estimate)` };
+      row.runs[b] = {
+        skipped: `refused: a step needs ~${formatBytes(m.total)}, beyond the 4 GiB wasm heap (it aborted here before the estimate)`,
+      };
       continue;
     }
     if (b === 'cpu' && !autoOrder(workload).includes('cpu')) {
@@ -89,7 +136,13 @@ for (const s of shapes) {
       continue;
     }
     log(`${s.name} on ${b} …`);
-    row.runs[b] = run(process.execPath, [`${here}scale-child.mjs`, JSON.stringify(s), b, String(reps), String(decodeReps)]);
+    row.runs[b] = run(process.execPath, [
+      `${here}scale-child.mjs`,
+      JSON.stringify(s),
+      b,
+      String(reps),
+      String(decodeReps),
+    ]);
   }
   if (!torchMissing) {
     log(`${s.name} in PyTorch …`);
@@ -99,12 +152,17 @@ for (const s of shapes) {
   results.shapes.push(row);
 }
 
-const spread = (xs) => (xs && xs.length > 1 ? ` (${Math.min(...xs).toFixed(xs[0] < 10 ? 2 : 0)}–${Math.max(...xs).toFixed(xs[0] < 10 ? 2 : 0)})` : '');
+const spread = (xs) =>
+  xs && xs.length > 1
+    ? ` (${Math.min(...xs).toFixed(xs[0] < 10 ? 2 : 0)}–${Math.max(...xs).toFixed(xs[0] < 10 ? 2 : 0)})`
+    : '';
 const ms = (v, xs) => (v === undefined ? '–' : `${v.toFixed(v < 10 ? 2 : 0)}${spread(xs)}`);
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '–');
 if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
-  console.log(`\nshape / backend                     train ms (min–max)      /torch  decode ms/token (min–max)  /torch  RSS B/param  matmul ceiling`);
+  console.log(
+    `\nshape / backend                     train ms (min–max)      /torch  decode ms/token (min–max)  /torch  RSS B/param  matmul ceiling`,
+  );
   for (const row of results.shapes) {
     const t = row.torch;
     console.log(`${row.label}   auto picks: ${row.auto ?? '–'}`);
@@ -113,25 +171,43 @@ else {
         console.log(`  ${b.padEnd(34)}${r.skipped ?? `failed: ${r.error}`}`);
         continue;
       }
-      const ceiling = t?.matmul_gflops && r.train_ms ? `${((100 * row.trainFlops) / (r.train_ms / 1000) / 1e9 / t.matmul_gflops).toFixed(0)}%` : '–';
+      const ceiling =
+        t?.matmul_gflops && r.train_ms
+          ? `${((100 * row.trainFlops) / (r.train_ms / 1000) / 1e9 / t.matmul_gflops).toFixed(0)}%`
+          : '–';
       const perParam = r.peak_rss && r.parameters ? (r.peak_rss / r.parameters).toFixed(1) : '–';
-      console.log(`  ${b.padEnd(34)}${ms(r.train_ms, r.train_all_ms).padEnd(24)}${ratio(r.train_ms, t?.train_ms).padEnd(8)}${ms(r.decode_ms, r.decode_all_ms).padEnd(27)}${ratio(r.decode_ms, t?.decode_ms).padEnd(8)}${perParam.padEnd(13)}${ceiling}`);
+      console.log(
+        `  ${b.padEnd(34)}${ms(r.train_ms, r.train_all_ms).padEnd(24)}${ratio(r.train_ms, t?.train_ms).padEnd(8)}${ms(r.decode_ms, r.decode_all_ms).padEnd(27)}${ratio(r.decode_ms, t?.decode_ms).padEnd(8)}${perParam.padEnd(13)}${ceiling}`,
+      );
     }
     if (t && !t.error) {
       const ceiling = `${((100 * row.trainFlops) / (t.train_ms / 1000) / 1e9 / t.matmul_gflops).toFixed(0)}%`;
-      console.log(`  ${`PyTorch ${t.torch} (${t.threads} thread)`.padEnd(34)}${ms(t.train_ms, t.train_all_ms).padEnd(24)}${''.padEnd(8)}${ms(t.decode_ms, t.decode_all_ms).padEnd(27)}${''.padEnd(8)}${(t.peak_rss / t.parameters).toFixed(1).padEnd(13)}${ceiling}`);
+      console.log(
+        `  ${`PyTorch ${t.torch} (${t.threads} thread)`.padEnd(34)}${ms(t.train_ms, t.train_all_ms).padEnd(24)}${''.padEnd(8)}${ms(t.decode_ms, t.decode_all_ms).padEnd(27)}${''.padEnd(8)}${(t.peak_rss / t.parameters).toFixed(1).padEnd(13)}${ceiling}`,
+      );
     } else if (t) console.log(`  PyTorch failed: ${t.error}`);
   }
   if (torchMissing) console.log(`\nPyTorch reference not run: missing ${torchMissing}`);
   else {
     const ceilings = results.shapes.map((r) => r.torch?.matmul_gflops).filter(Boolean);
-    console.log(`\nmatmul ceiling: PyTorch's 1024² product on 1 thread, ${ceilings.map((c) => c.toFixed(0)).join(' / ')} GFLOP/s (measured with each shape); RSS: peak resident memory of the shape's process`);
+    console.log(
+      `\nmatmul ceiling: PyTorch's 1024² product on 1 thread, ${ceilings.map((c) => c.toFixed(0)).join(' / ')} GFLOP/s (measured with each shape); RSS: peak resident memory of the shape's process`,
+    );
   }
 }
 if (!values['no-save'] && !tiny) {
   const dir = `${here}results/scale`;
   mkdirSync(dir, { recursive: true });
-  const previous = readdirSync(dir).filter((f) => f.endsWith('.json')).sort().at(-1);
-  if (previous && !values.json) console.log(`previous: bench/results/scale/${previous} (${JSON.parse(readFileSync(`${dir}/${previous}`, 'utf8')).date})`);
-  writeFileSync(`${dir}/${new Date().toISOString().slice(0, 16).replace(':', '')}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  const previous = readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .at(-1);
+  if (previous && !values.json)
+    console.log(
+      `previous: bench/results/scale/${previous} (${JSON.parse(readFileSync(`${dir}/${previous}`, 'utf8')).date})`,
+    );
+  writeFileSync(
+    `${dir}/${new Date().toISOString().slice(0, 16).replace(':', '')}.json`,
+    `${JSON.stringify(results, null, 2)}\n`,
+  );
 }

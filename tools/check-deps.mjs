@@ -29,7 +29,8 @@ function sources(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
     if (e.isDirectory()) return sources(path);
-    return /\.ts$/.test(e.name) && !/\.test\.ts$/.test(e.name) ? [path] : [];
+    // Tests and their support files (test-*.ts) are not shipped code: their imports are dev dependencies.
+    return /\.ts$/.test(e.name) && !/\.test\.ts$/.test(e.name) && !e.name.startsWith('test-') ? [path] : [];
   });
 }
 
@@ -42,7 +43,9 @@ function imported(text) {
 }
 
 /** Every workspace package by name: a published one must not depend on a private one. */
-const rmtPackages = new Map(packageDirs.map((dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))).map((p) => [p.name, p]));
+const rmtPackages = new Map(
+  packageDirs.map((dir) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))).map((p) => [p.name, p]),
+);
 
 const problems = [];
 for (const dir of packageDirs) {
@@ -51,18 +54,24 @@ for (const dir of packageDirs) {
   const peers = Object.keys(pkg.peerDependencies ?? {});
   // A plugin package name in a comment or a config example is not an import: only real import forms count.
   const used = new Set(sources(join(dir, 'src')).flatMap((f) => imported(readFileSync(f, 'utf8'))));
-  for (const d of declared) if (!used.has(d)) problems.push(`${pkg.name}: depends on ${d}, which its sources never import`);
-  for (const u of used) if (!declared.includes(u) && !peers.includes(u)) problems.push(`${pkg.name}: imports ${u} without declaring it`);
+  for (const d of declared)
+    if (!used.has(d)) problems.push(`${pkg.name}: depends on ${d}, which its sources never import`);
+  for (const u of used)
+    if (!declared.includes(u) && !peers.includes(u)) problems.push(`${pkg.name}: imports ${u} without declaring it`);
   const tensorDeps = [...declared, ...peers].filter((d) => d.startsWith('@tensorflow/'));
-  if (pkg.name !== '@rmt/backend' && tensorDeps.length > 0) problems.push(`${pkg.name}: depends on ${tensorDeps.join(', ')}; only @rmt/backend may`);
+  if (pkg.name !== '@rmt/backend' && tensorDeps.length > 0)
+    problems.push(`${pkg.name}: depends on ${tensorDeps.join(', ')}; only @rmt/backend may`);
   for (const base of ['@rmt/budget', '@rmt/core']) {
-    if (pkg.name === base && [...declared, ...peers].some((d) => d.startsWith('@rmt/') || d.startsWith('@tensorflow/'))) problems.push(`${base}: must depend on no other RMT package and no tensor library`);
+    if (pkg.name === base && [...declared, ...peers].some((d) => d.startsWith('@rmt/') || d.startsWith('@tensorflow/')))
+      problems.push(`${base}: must depend on no other RMT package and no tensor library`);
   }
   for (const d of declared) {
     const target = rmtPackages.get(d);
-    if (target?.private && !pkg.private) problems.push(`${pkg.name}: depends on the private ${d}, which is never published`);
+    if (target?.private && !pkg.private)
+      problems.push(`${pkg.name}: depends on the private ${d}, which is never published`);
   }
-  for (const p of peers) if (!pkg.peerDependenciesMeta?.[p]?.optional) problems.push(`${pkg.name}: peer ${p} is not marked optional`);
+  for (const p of peers)
+    if (!pkg.peerDependenciesMeta?.[p]?.optional) problems.push(`${pkg.name}: peer ${p} is not marked optional`);
 }
 
 // These must not pull in TensorFlow.js, even through another RMT package: a user who reads corpora, builds
@@ -74,7 +83,10 @@ const closure = (name, seen = new Set()) => {
 };
 for (const name of TENSOR_FREE) {
   const heavy = [...closure(name)].filter((d) => d === '@rmt/backend' || d.startsWith('@tensorflow/'));
-  if (heavy.length > 0) problems.push(`${name}: must stay free of tensor libraries, but depends (through its dependencies) on ${heavy.join(', ')}`);
+  if (heavy.length > 0)
+    problems.push(
+      `${name}: must stay free of tensor libraries, but depends (through its dependencies) on ${heavy.join(', ')}`,
+    );
 }
 
 if (problems.length > 0) {

@@ -19,7 +19,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SMALL = { vocab_size: 64, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2 };
+const SMALL = {
+  vocab_size: 64,
+  hidden_size: 32,
+  intermediate_size: 48,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+};
 
 /** config.json of each family, with the keys of a real checkpoint of it (values shrunk). */
 export const FAMILIES = {
@@ -40,7 +47,13 @@ export const FAMILIES = {
     mlp_bias: false,
     pretraining_tp: 1,
     rms_norm_eps: 1e-5,
-    rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 256, rope_type: 'llama3' },
+    rope_scaling: {
+      factor: 32.0,
+      high_freq_factor: 4.0,
+      low_freq_factor: 1.0,
+      original_max_position_embeddings: 256,
+      rope_type: 'llama3',
+    },
     rope_theta: 500000.0,
     tie_word_embeddings: false,
     torch_dtype: 'bfloat16',
@@ -158,21 +171,46 @@ const QWEN3_TEMPLATE = String.raw`{%- if messages[0].role == 'system' %}
  */
 export const TOKENIZERS = {
   llama3: {
-    added: [[1, '<|begin_of_text|>', true], [2, '<|end_of_text|>', true], [3, '<|start_header_id|>', true], [4, '<|end_header_id|>', true], [5, '<|eot_id|>', true]],
+    added: [
+      [1, '<|begin_of_text|>', true],
+      [2, '<|end_of_text|>', true],
+      [3, '<|start_header_id|>', true],
+      [4, '<|end_header_id|>', true],
+      [5, '<|eot_id|>', true],
+    ],
     config: { bos_token: '<|begin_of_text|>', eos_token: '<|end_of_text|>', chat_template: LLAMA3_TEMPLATE },
   },
   smollm2: {
-    added: [[0, '<|endoftext|>', true], [1, '<|im_start|>', true], [2, '<|im_end|>', true]],
-    config: { bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', pad_token: '<|im_end|>', chat_template: SMOLLM2_TEMPLATE },
+    added: [
+      [0, '<|endoftext|>', true],
+      [1, '<|im_start|>', true],
+      [2, '<|im_end|>', true],
+    ],
+    config: {
+      bos_token: '<|endoftext|>',
+      eos_token: '<|endoftext|>',
+      pad_token: '<|im_end|>',
+      chat_template: SMOLLM2_TEMPLATE,
+    },
   },
   qwen2: {
     top: true,
-    added: [[1, '<|endoftext|>', true], [2, '<|im_start|>', true], [3, '<|im_end|>', true]],
+    added: [
+      [1, '<|endoftext|>', true],
+      [2, '<|im_start|>', true],
+      [3, '<|im_end|>', true],
+    ],
     config: { bos_token: null, eos_token: '<|endoftext|>', pad_token: '<|endoftext|>', chat_template: QWEN2_TEMPLATE },
   },
   qwen3: {
     top: true,
-    added: [[1, '<|endoftext|>', true], [2, '<|im_start|>', true], [3, '<|im_end|>', true], [4, '<think>', false], [5, '</think>', false]],
+    added: [
+      [1, '<|endoftext|>', true],
+      [2, '<|im_start|>', true],
+      [3, '<|im_end|>', true],
+      [4, '<think>', false],
+      [5, '</think>', false],
+    ],
     config: { bos_token: null, eos_token: '<|endoftext|>', pad_token: '<|endoftext|>', chat_template: QWEN3_TEMPLATE },
   },
 };
@@ -188,21 +226,48 @@ function byteChars() {
   return out;
 }
 /** Bytes in the order they are kept when not all 256 fit. */
-const BYTE_PRIORITY = [...' \nabcdefghijklmnopqrstuvwxyz0123456789.,:;!?\'"()<>/\\{}[]=+-*_|#$%&^~`@ABCDEFGHIJKLMNOPQRSTUVWXYZ\t'].map((c) => c.charCodeAt(0));
+const BYTE_PRIORITY = [
+  ...' \nabcdefghijklmnopqrstuvwxyz0123456789.,:;!?\'"()<>/\\{}[]=+-*_|#$%&^~`@ABCDEFGHIJKLMNOPQRSTUVWXYZ\t',
+].map((c) => c.charCodeAt(0));
 /** A few English merges, used when every byte fits and room is left. */
-const MERGES = [['Ġ', 't'], ['h', 'e'], ['Ġt', 'he'], ['i', 'n'], ['Ġ', 'a'], ['e', 'r'], ['o', 'n'], ['Ġ', 's'], ['r', 'e'], ['a', 't'], ['e', 'n'], ['Ġ', 'c']];
+const MERGES = [
+  ['Ġ', 't'],
+  ['h', 'e'],
+  ['Ġt', 'he'],
+  ['i', 'n'],
+  ['Ġ', 'a'],
+  ['e', 'r'],
+  ['o', 'n'],
+  ['Ġ', 's'],
+  ['r', 'e'],
+  ['a', 't'],
+  ['e', 'n'],
+  ['Ġ', 'c'],
+];
 
 /** tokenizer.json and tokenizer_config.json of a family for a vocabulary of `vocabSize` ids. */
 export function tinyTokenizer(family, vocabSize) {
   const spec = TOKENIZERS[family];
   if (!spec) throw new Error(`hf-tiny: no tokenizer for family '${family}'`);
-  const added = spec.added.map(([id, content, special]) => ({ id: spec.top ? vocabSize - id : id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special }));
-  if (added.some((t) => t.id < 0 || t.id >= vocabSize)) throw new Error(`hf-tiny: vocab_size ${vocabSize} is too small for ${family}'s special tokens`);
+  const added = spec.added.map(([id, content, special]) => ({
+    id: spec.top ? vocabSize - id : id,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special,
+  }));
+  if (added.some((t) => t.id < 0 || t.id >= vocabSize))
+    throw new Error(`hf-tiny: vocab_size ${vocabSize} is too small for ${family}'s special tokens`);
   const taken = new Set(added.map((t) => t.id));
   const free = [];
   for (let id = 0; id < vocabSize; id++) if (!taken.has(id)) free.push(id);
   const chars = byteChars();
-  const bytes = free.length >= 256 ? [...Array(256).keys()] : [...new Set([...BYTE_PRIORITY, ...Array(256).keys()])].slice(0, free.length);
+  const bytes =
+    free.length >= 256
+      ? [...Array(256).keys()]
+      : [...new Set([...BYTE_PRIORITY, ...Array(256).keys()])].slice(0, free.length);
   const vocab = {};
   bytes.forEach((b, i) => (vocab[chars[b]] = free[i]));
   const merges = [];
@@ -221,9 +286,24 @@ export function tinyTokenizer(family, vocabSize) {
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges,
+    },
   };
-  const config = { tokenizer_class: 'PreTrainedTokenizerFast', clean_up_tokenization_spaces: false, model_max_length: 131072, ...spec.config };
+  const config = {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    clean_up_tokenization_spaces: false,
+    model_max_length: 131072,
+    ...spec.config,
+  };
   return { json, config };
 }
 
@@ -286,14 +366,33 @@ export function tensorPlan(config) {
   for (let i = 0; i < c.num_hidden_layers; i++) {
     const p = `model.layers.${i}.`;
     plan.push([`${p}input_layernorm.weight`, [D], 'norm']);
-    plan.push([`${p}self_attn.q_proj.weight`, [q, D], 'w'], [`${p}self_attn.k_proj.weight`, [kv, D], 'w'], [`${p}self_attn.v_proj.weight`, [kv, D], 'w']);
-    if (qkvBias) plan.push([`${p}self_attn.q_proj.bias`, [q], 'b'], [`${p}self_attn.k_proj.bias`, [kv], 'b'], [`${p}self_attn.v_proj.bias`, [kv], 'b']);
-    if (c.model_type === 'qwen3') plan.push([`${p}self_attn.q_norm.weight`, [hd], 'norm'], [`${p}self_attn.k_norm.weight`, [hd], 'norm']);
+    plan.push(
+      [`${p}self_attn.q_proj.weight`, [q, D], 'w'],
+      [`${p}self_attn.k_proj.weight`, [kv, D], 'w'],
+      [`${p}self_attn.v_proj.weight`, [kv, D], 'w'],
+    );
+    if (qkvBias)
+      plan.push(
+        [`${p}self_attn.q_proj.bias`, [q], 'b'],
+        [`${p}self_attn.k_proj.bias`, [kv], 'b'],
+        [`${p}self_attn.v_proj.bias`, [kv], 'b'],
+      );
+    if (c.model_type === 'qwen3')
+      plan.push([`${p}self_attn.q_norm.weight`, [hd], 'norm'], [`${p}self_attn.k_norm.weight`, [hd], 'norm']);
     plan.push([`${p}self_attn.o_proj.weight`, [D, q], 'w']);
     if (oBias) plan.push([`${p}self_attn.o_proj.bias`, [D], 'b']);
     plan.push([`${p}post_attention_layernorm.weight`, [D], 'norm']);
-    plan.push([`${p}mlp.gate_proj.weight`, [I, D], 'w'], [`${p}mlp.up_proj.weight`, [I, D], 'w'], [`${p}mlp.down_proj.weight`, [D, I], 'w']);
-    if (c.mlp_bias === true) plan.push([`${p}mlp.gate_proj.bias`, [I], 'b'], [`${p}mlp.up_proj.bias`, [I], 'b'], [`${p}mlp.down_proj.bias`, [D], 'b']);
+    plan.push(
+      [`${p}mlp.gate_proj.weight`, [I, D], 'w'],
+      [`${p}mlp.up_proj.weight`, [I, D], 'w'],
+      [`${p}mlp.down_proj.weight`, [D, I], 'w'],
+    );
+    if (c.mlp_bias === true)
+      plan.push(
+        [`${p}mlp.gate_proj.bias`, [I], 'b'],
+        [`${p}mlp.up_proj.bias`, [I], 'b'],
+        [`${p}mlp.down_proj.bias`, [D], 'b'],
+      );
   }
   plan.push(['model.norm.weight', [D], 'norm']);
   if (c.tie_word_embeddings !== true) plan.push(['lm_head.weight', [c.vocab_size, D], 'w']);
@@ -335,7 +434,10 @@ export function safetensorsBytes(tensors, dtype = 'f32') {
  * the tensors are planned, so a bias or tying switch also changes which tensors are written.
  * Returns the config and the tensors exactly as stored (rounded to the dtype), for a reference to use.
  */
-export function writeTinyHfFolder(dir, { family = 'llama3', seed = 1, dtype = 'f32', shards = 1, overrides = {}, tokenizer = true } = {}) {
+export function writeTinyHfFolder(
+  dir,
+  { family = 'llama3', seed = 1, dtype = 'f32', shards = 1, overrides = {}, tokenizer = true } = {},
+) {
   const base = FAMILIES[family];
   if (!base) throw new Error(`hf-tiny: unknown family '${family}' (${Object.keys(FAMILIES).join(', ')})`);
   const config = JSON.parse(JSON.stringify(base));
@@ -345,9 +447,15 @@ export function writeTinyHfFolder(dir, { family = 'llama3', seed = 1, dtype = 'f
   }
   if (dtype !== 'bf16') config.torch_dtype = dtype === 'f16' ? 'float16' : 'float32';
   const normal = normalSource(seed);
-  const round = dtype === 'bf16' ? (x) => fromBf16(toBf16(x)) : dtype === 'f16' ? (x) => fromF16(toF16(x)) : (x) => Math.fround(x);
+  const round =
+    dtype === 'bf16' ? (x) => fromBf16(toBf16(x)) : dtype === 'f16' ? (x) => fromF16(toF16(x)) : (x) => Math.fround(x);
   // Large enough weights that logits are peaked and every switch moves them measurably.
-  const draw = { emb: () => 0.5 * normal(), w: () => 0.25 * normal(), b: () => 0.2 * normal(), norm: () => 1 + 0.2 * normal() };
+  const draw = {
+    emb: () => 0.5 * normal(),
+    w: () => 0.25 * normal(),
+    b: () => 0.2 * normal(),
+    norm: () => 1 + 0.2 * normal(),
+  };
   const tensors = new Map();
   for (const [name, shape, kind] of tensorPlan(config)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
@@ -372,7 +480,10 @@ export function writeTinyHfFolder(dir, { family = 'llama3', seed = 1, dtype = 'f
       }
       writeFileSync(join(dir, file), safetensorsBytes(part, dtype));
     }
-    writeFileSync(join(dir, 'model.safetensors.index.json'), `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`);
+    writeFileSync(
+      join(dir, 'model.safetensors.index.json'),
+      `${JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2)}\n`,
+    );
   }
   if (tokenizer) {
     const tok = tinyTokenizer(family, config.vocab_size);
@@ -390,7 +501,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     return i >= 0 ? args[i + 1] : fallback;
   };
   if (!dir) {
-    console.error('usage: node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N] [--no-tokenizer] [--max-positions N]');
+    console.error(
+      'usage: node tools/hf-tiny.mjs <out-dir> [--family llama3|smollm2|qwen2|qwen3] [--seed N] [--dtype f32|bf16|f16] [--shards N] [--no-tokenizer] [--max-positions N]',
+    );
     process.exit(2);
   }
   const family = opt('family', 'llama3');
@@ -400,6 +513,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     process.exit(2);
   }
   const overrides = positions === undefined ? {} : { max_position_embeddings: Number(positions) };
-  writeTinyHfFolder(dir, { family, seed: Number(opt('seed', '1')), dtype: opt('dtype', 'f32'), shards: Number(opt('shards', '1')), overrides, tokenizer: !args.includes('--no-tokenizer') });
+  writeTinyHfFolder(dir, {
+    family,
+    seed: Number(opt('seed', '1')),
+    dtype: opt('dtype', 'f32'),
+    shards: Number(opt('shards', '1')),
+    overrides,
+    tokenizer: !args.includes('--no-tokenizer'),
+  });
   console.log(`wrote a tiny ${family} folder to ${dir}`);
 }

@@ -8,14 +8,25 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { resolveConfig, RunDirectory, runMidtrain, runPretrain } from '../apps/runner/dist/index.js';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '1000' }, backend: { type: 'string', default: 'wasm' } } });
+const { values } = parseArgs({
+  options: { steps: { type: 'string', default: '1000' }, backend: { type: 'string', default: 'wasm' } },
+});
 const dir = mkdtempSync(join(tmpdir(), 'rmt-soak-'));
 try {
   const quiet = { start() {}, step() {}, stop() {}, log() {}, warn: (l) => console.error(`warning: ${l}`) };
   const pre = resolveConfig({ preset: 'tiny', set: [`backend=${values.backend}`] }).config;
   const base = await runPretrain(pre, new RunDirectory(join(dir, 'base')), { quiet: true, json: false }, quiet);
   const steps = Number(values.steps);
-  const { config } = resolveConfig({ preset: 'tiny', set: [`backend=${values.backend}`, `base=${base.dir}`, `midtrain.steps=${steps}`, 'midtrain.checkpointEvery=100', 'eval.sites=8'] });
+  const { config } = resolveConfig({
+    preset: 'tiny',
+    set: [
+      `backend=${values.backend}`,
+      `base=${base.dir}`,
+      `midtrain.steps=${steps}`,
+      'midtrain.checkpointEvery=100',
+      'eval.sites=8',
+    ],
+  });
   const t0 = Date.now();
   const rows = [];
   const reporter = {
@@ -23,15 +34,29 @@ try {
     step: (m) => {
       if ((m.step + 1) % 100 === 0) {
         globalThis.gc?.(); // with --expose-gc: measure live memory, not GC lag
-        const row = { step: m.step + 1, tensors: m['mem/tensors'], tfBytes: m['mem/bytes'], heapMB: +(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1), rssMB: +(process.memoryUsage().rss / 2 ** 20).toFixed(1), seconds: Math.round((Date.now() - t0) / 1000) };
+        const row = {
+          step: m.step + 1,
+          tensors: m['mem/tensors'],
+          tfBytes: m['mem/bytes'],
+          heapMB: +(process.memoryUsage().heapUsed / 2 ** 20).toFixed(1),
+          rssMB: +(process.memoryUsage().rss / 2 ** 20).toFixed(1),
+          seconds: Math.round((Date.now() - t0) / 1000),
+        };
         rows.push(row);
         console.log(JSON.stringify(row));
       }
     },
   };
-  await runMidtrain(config, new RunDirectory(join(dir, 'run')), { quiet: true, json: false, resume: false, evaluateBase: false }, reporter);
+  await runMidtrain(
+    config,
+    new RunDirectory(join(dir, 'run')),
+    { quiet: true, json: false, resume: false, evaluateBase: false },
+    reporter,
+  );
   const flat = new Set(rows.map((r) => r.tensors)).size === 1;
-  console.log(`${steps} steps in ${Math.round((Date.now() - t0) / 1000)} s; tensors ${flat ? `flat at ${rows[0].tensors}` : 'NOT flat'}; heap ${rows[0].heapMB} → ${rows.at(-1).heapMB} MB, rss ${rows[0].rssMB} → ${rows.at(-1).rssMB} MB`);
+  console.log(
+    `${steps} steps in ${Math.round((Date.now() - t0) / 1000)} s; tensors ${flat ? `flat at ${rows[0].tensors}` : 'NOT flat'}; heap ${rows[0].heapMB} → ${rows.at(-1).heapMB} MB, rss ${rows[0].rssMB} → ${rows.at(-1).rssMB} MB`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

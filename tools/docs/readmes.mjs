@@ -29,7 +29,9 @@ function typeOf(node) {
       return node.prefixItems ? `[${node.prefixItems.map(typeOf).join(', ')}]` : `${typeOf(node.items ?? {})}[]`;
     case 'object':
       if (!node.properties) return 'object';
-      return `{ ${Object.entries(node.properties).map(([k, v]) => `${k}: ${typeOf(v)}`).join(', ')} }`;
+      return `{ ${Object.entries(node.properties)
+        .map(([k, v]) => `${k}: ${typeOf(v)}`)
+        .join(', ')} }`;
     default:
       return node.type ?? 'any';
   }
@@ -100,7 +102,9 @@ if (import.meta.url === pathToFileURL(process.argv[1]).href) {
     if (!check) writeFileSync(readme, out);
   }
   if (check && stale.length > 0) {
-    console.error(`config tables out of date in: ${stale.join(', ')}\nrun \`npm run docs\` (or node tools/docs/readmes.mjs) and commit`);
+    console.error(
+      `config tables out of date in: ${stale.join(', ')}\nrun \`npm run docs\` (or node tools/docs/readmes.mjs) and commit`,
+    );
     process.exit(1);
   }
   console.log(stale.length === 0 ? 'config tables up to date' : `${check ? 'stale' : 'rewrote'}: ${stale.join(', ')}`);

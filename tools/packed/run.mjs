@@ -18,16 +18,25 @@ const keep = process.argv.includes('--keep');
 
 /** The fenced blocks of a README with their info strings, in order. */
 export function blocks(markdown) {
-  return [...markdown.matchAll(/^```(\S*)([^\n]*)\n([\s\S]*?)^```$/gm)].map(([, lang, info, body]) => ({ lang, info: info.trim(), body }));
+  return [...markdown.matchAll(/^```(\S*)([^\n]*)\n([\s\S]*?)^```$/gm)].map(([, lang, info, body]) => ({
+    lang,
+    info: info.trim(),
+    body,
+  }));
 }
 
 /** An ESM example as CommonJS: named imports become require destructuring; the body runs in an async function. */
 export function toCommonJs(source) {
   const body = source.replace(/^import \{([^}]*)\} from '([^']+)';$/gm, (_, names, from) => {
-    const fields = names.split(',').map((n) => n.trim()).filter(Boolean).map((n) => n.replace(/\s+as\s+/, ': '));
+    const fields = names
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean)
+      .map((n) => n.replace(/\s+as\s+/, ': '));
     return `const { ${fields.join(', ')} } = require('${from}');`;
   });
-  if (/^import /m.test(body)) throw new Error(`toCommonJs: only "import { … } from '…';" lines are supported:\n${source}`);
+  if (/^import /m.test(body))
+    throw new Error(`toCommonJs: only "import { … } from '…';" lines are supported:\n${source}`);
   const requires = body.split('\n').filter((l) => l.startsWith('const {') && l.includes('require('));
   const rest = body.split('\n').filter((l) => !requires.includes(l));
   return `${requires.join('\n')}\n(async () => {\n${rest.join('\n')}\n})().catch((error) => { console.error(error); process.exit(1); });\n`;
@@ -41,7 +50,9 @@ function run(cmd, args, cwd, env = {}) {
 // Private workspace packages (@rmt/testing) are never published, so they are neither packed nor installed.
 const packageDirs = ['packages', 'apps']
   .flatMap((d) => readdirSync(join(root, d)).map((n) => join(root, d, n)))
-  .filter((d) => existsSync(join(d, 'package.json')) && !JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).private);
+  .filter(
+    (d) => existsSync(join(d, 'package.json')) && !JSON.parse(readFileSync(join(d, 'package.json'), 'utf8')).private,
+  );
 
 const work = mkdtempSync(join(tmpdir(), 'rmt-packed-'));
 const tarballs = join(work, 'tarballs');
@@ -56,16 +67,30 @@ const fail = (what, detail) => {
 
 try {
   console.log(`packing ${packageDirs.length} packages into ${tarballs}`);
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', tarballs, ...packageDirs.map((d) => `./${relative(root, d)}`)], { cwd: root, encoding: 'utf8' }));
+  const packed = JSON.parse(
+    execFileSync(
+      'npm',
+      ['pack', '--json', '--pack-destination', tarballs, ...packageDirs.map((d) => `./${relative(root, d)}`)],
+      { cwd: root, encoding: 'utf8' },
+    ),
+  );
   for (const p of packed) {
     const files = p.files.map((f) => f.path);
     if (!files.includes('README.md')) fail(`${p.name}: tarball`, 'has no README.md');
-    if (files.some((f) => f.startsWith('src/') || f.endsWith('.test.js'))) fail(`${p.name}: tarball`, 'ships sources or tests');
+    if (files.some((f) => f.startsWith('src/') || f.endsWith('.test.js')))
+      fail(`${p.name}: tarball`, 'ships sources or tests');
   }
 
-  writeFileSync(join(project, 'package.json'), `${JSON.stringify({ name: 'rmt-packed-install', private: true, version: '0.0.0' }, null, 2)}\n`);
+  writeFileSync(
+    join(project, 'package.json'),
+    `${JSON.stringify({ name: 'rmt-packed-install', private: true, version: '0.0.0' }, null, 2)}\n`,
+  );
   console.log('installing the tarballs into an empty project');
-  const install = run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.map((p) => join(tarballs, p.filename))], project);
+  const install = run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', ...packed.map((p) => join(tarballs, p.filename))],
+    project,
+  );
   if (install.code !== 0) throw new Error(`npm install of the tarballs failed:\n${install.stderr}`);
   const linked = readdirSync(join(project, 'node_modules/@rmt'));
   console.log(`installed: ${linked.map((n) => `@rmt/${n}`).join(', ')}`);
@@ -87,7 +112,8 @@ try {
       const label = `${name} README block ${ran}`;
       if (block.lang === 'js') {
         const expected = list[i + 1]?.lang === 'text' ? list[i + 1].body : undefined;
-        if (expected === undefined) return fail(label, 'a ```js test block must be followed by a ```text block with its output');
+        if (expected === undefined)
+          return fail(label, 'a ```js test block must be followed by a ```text block with its output');
         const base = `example-${name.replace(/\W+/g, '-')}-${ran}`;
         writeFileSync(join(project, `${base}.mjs`), block.body);
         writeFileSync(join(project, `${base}.cjs`), toCommonJs(block.body));
@@ -99,7 +125,8 @@ try {
         }
       } else if (block.lang === 'sh') {
         const r = run('bash', ['-euo', 'pipefail', '-c', block.body], project);
-        if (r.code !== 0) fail(label, `${block.body}\nexit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-4000)}`);
+        if (r.code !== 0)
+          fail(label, `${block.body}\nexit ${r.code}\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-4000)}`);
         else console.log(`ok   ${label} (sh: ${block.body.trim().split('\n').join(' && ')})`);
       }
     });

@@ -16,8 +16,16 @@ export function claims(r: CompareResults): { claim: string; measured: string; ho
   const after = (k: string) => m[k]!.posttrain.after;
   const others = ['base', 'ntp', 'rpt'];
   return [
-    { claim: 'RMT average accuracy ≥ 1.3 × RPT (+30.7%)', measured: `${ratio.toFixed(2)}× (${pct(acc('rmt'))} vs ${pct(acc('rpt'))})`, holds: ratio >= 1.3 },
-    { claim: 'RMT reasoning length ≤ 0.25 × RPT (21%)', measured: `${lengthRatio.toFixed(2)}× (${m.rmt!.reasoning_length.toFixed(1)} vs ${m.rpt!.reasoning_length.toFixed(1)} tokens)`, holds: lengthRatio <= 0.25 },
+    {
+      claim: 'RMT average accuracy ≥ 1.3 × RPT (+30.7%)',
+      measured: `${ratio.toFixed(2)}× (${pct(acc('rmt'))} vs ${pct(acc('rpt'))})`,
+      holds: ratio >= 1.3,
+    },
+    {
+      claim: 'RMT reasoning length ≤ 0.25 × RPT (21%)',
+      measured: `${lengthRatio.toFixed(2)}× (${m.rmt!.reasoning_length.toFixed(1)} vs ${m.rpt!.reasoning_length.toFixed(1)} tokens)`,
+      holds: lengthRatio <= 0.25,
+    },
     {
       claim: 'ablations hurt in the order: w/o NTP > w/o budget > w/o curriculum',
       measured: `most harm first: ${measuredOrder.map((k) => `${k.replace('rmt-', '')} (${pct(acc(k))})`).join(' > ')}`,
@@ -32,24 +40,59 @@ export function claims(r: CompareResults): { claim: string; measured: string; ho
 }
 
 /** The pre-registered decision rule: a 95% t-interval over seeds that excludes the threshold decides. */
-export function verdictOf(interval: { low: number; high: number } | null, direction: 'above' | 'below', threshold: number): ClaimCheck['verdict'] {
+export function verdictOf(
+  interval: { low: number; high: number } | null,
+  direction: 'above' | 'below',
+  threshold: number,
+): ClaimCheck['verdict'] {
   if (!interval || !Number.isFinite(interval.low) || !Number.isFinite(interval.high)) return 'inconclusive';
-  const [favourable, against] = direction === 'above' ? [interval.low > threshold, interval.high < threshold] : [interval.high < threshold, interval.low > threshold];
+  const [favourable, against] =
+    direction === 'above'
+      ? [interval.low > threshold, interval.high < threshold]
+      : [interval.high < threshold, interval.low > threshold];
   return favourable ? 'holds' : against ? 'fails' : 'inconclusive';
 }
 
 /** A check of per-seed values against a threshold; fewer than two seeds give no interval (inconclusive). */
-function check(id: string, claim: string, statistic: string, perSeed: number[], direction: 'above' | 'below', threshold: number): ClaimCheck {
+function check(
+  id: string,
+  claim: string,
+  statistic: string,
+  perSeed: number[],
+  direction: 'above' | 'below',
+  threshold: number,
+): ClaimCheck {
   const i = meanInterval(perSeed);
   const interval = perSeed.length >= 2 && perSeed.every(Number.isFinite) ? { low: i.low, high: i.high } : null;
-  return { id, claim, statistic, direction, threshold, per_seed: perSeed, mean: i.mean, interval, verdict: verdictOf(interval, direction, threshold) };
+  return {
+    id,
+    claim,
+    statistic,
+    direction,
+    threshold,
+    per_seed: perSeed,
+    mean: i.mean,
+    interval,
+    verdict: verdictOf(interval, direction, threshold),
+  };
 }
 
 /** A claim made of parts: holds when all hold, fails when any fails, else inconclusive. Its interval is the weakest part's. */
 function all(id: string, claim: string, parts: ClaimCheck[]): ClaimCheck {
-  const verdict = parts.some((p) => p.verdict === 'fails') ? 'fails' : parts.every((p) => p.verdict === 'holds') ? 'holds' : 'inconclusive';
+  const verdict = parts.some((p) => p.verdict === 'fails')
+    ? 'fails'
+    : parts.every((p) => p.verdict === 'holds')
+      ? 'holds'
+      : 'inconclusive';
   const weakest = [...parts].sort((a, b) => margin(a) - margin(b))[0]!;
-  return { ...weakest, id, claim, statistic: `every part: ${parts.map((p) => p.statistic).join('; ')}`, verdict, parts };
+  return {
+    ...weakest,
+    id,
+    claim,
+    statistic: `every part: ${parts.map((p) => p.statistic).join('; ')}`,
+    verdict,
+    parts,
+  };
 }
 
 /** How far a part's interval lies on the claim's side of its threshold (negative: not there). */
@@ -67,7 +110,8 @@ function margin(c: ClaimCheck): number {
 export function claimChecks(r: CompareResults): ClaimCheck[] {
   const seeds = (m: string) => {
     const rows = r.methods[m]?.per_seed;
-    if (!rows || rows.length !== r.seeds.length) throw new Error(`claims: results.json has no per-seed numbers for ${m}`);
+    if (!rows || rows.length !== r.seeds.length)
+      throw new Error(`claims: results.json has no per-seed numbers for ${m}`);
     return rows;
   };
   const per = (m: string, f: (s: SeedNumbers) => number | null | undefined) => seeds(m).map((s) => f(s) ?? NaN);
@@ -77,30 +121,118 @@ export function claimChecks(r: CompareResults): ClaimCheck[] {
   const ratio = (x: number, y: number) => x / y;
   const minus = (x: number, y: number) => x - y;
   const checks: ClaimCheck[] = [
-    check('accuracy', 'RMT average accuracy ≥ 1.3 × RPT (+30.7%), equal steps', 'rmt accuracy / rpt accuracy', zip(acc('rmt'), acc('rpt'), ratio), 'above', 1.3),
-    check('length', 'RMT reasoning length ≤ 0.25 × RPT (21%), equal steps', 'rmt length / rpt length', zip(per('rmt', (s) => s.length), per('rpt', (s) => s.length), ratio), 'below', 0.25),
+    check(
+      'accuracy',
+      'RMT average accuracy ≥ 1.3 × RPT (+30.7%), equal steps',
+      'rmt accuracy / rpt accuracy',
+      zip(acc('rmt'), acc('rpt'), ratio),
+      'above',
+      1.3,
+    ),
+    check(
+      'length',
+      'RMT reasoning length ≤ 0.25 × RPT (21%), equal steps',
+      'rmt length / rpt length',
+      zip(
+        per('rmt', (s) => s.length),
+        per('rpt', (s) => s.length),
+        ratio,
+      ),
+      'below',
+      0.25,
+    ),
   ];
   if (seeds('rmt').every((s) => s.equal_compute) && seeds('rpt').every((s) => s.equal_compute)) {
     checks.push(
-      check('accuracy-compute', 'RMT average accuracy ≥ 1.3 × RPT, equal generated tokens', 'rmt accuracy / rpt accuracy at equal compute', zip(eq('rmt', 'accuracy'), eq('rpt', 'accuracy'), ratio), 'above', 1.3),
-      check('length-compute', 'RMT reasoning length ≤ 0.25 × RPT, equal generated tokens', 'rmt length / rpt length at equal compute', zip(eq('rmt', 'length'), eq('rpt', 'length'), ratio), 'below', 0.25),
+      check(
+        'accuracy-compute',
+        'RMT average accuracy ≥ 1.3 × RPT, equal generated tokens',
+        'rmt accuracy / rpt accuracy at equal compute',
+        zip(eq('rmt', 'accuracy'), eq('rpt', 'accuracy'), ratio),
+        'above',
+        1.3,
+      ),
+      check(
+        'length-compute',
+        'RMT reasoning length ≤ 0.25 × RPT, equal generated tokens',
+        'rmt length / rpt length at equal compute',
+        zip(eq('rmt', 'length'), eq('rpt', 'length'), ratio),
+        'below',
+        0.25,
+      ),
     );
   }
   // harm(x) = acc(rmt) − acc(x); the paper's order: harm(no-ntp) > harm(no-budget) > harm(no-curriculum) > 0.
   checks.push(
     all('ablations', 'ablations hurt in the order: w/o NTP > w/o budget > w/o curriculum', [
-      check('ablations/ntp>budget', 'w/o NTP hurts more than w/o budget', 'acc(w/o budget) − acc(w/o NTP)', zip(acc('rmt-no-budget'), acc('rmt-no-ntp'), minus), 'above', 0),
-      check('ablations/budget>curriculum', 'w/o budget hurts more than w/o curriculum', 'acc(w/o curriculum) − acc(w/o budget)', zip(acc('rmt-no-curriculum'), acc('rmt-no-budget'), minus), 'above', 0),
-      check('ablations/curriculum>0', 'w/o curriculum hurts', 'acc(rmt) − acc(w/o curriculum)', zip(acc('rmt'), acc('rmt-no-curriculum'), minus), 'above', 0),
+      check(
+        'ablations/ntp>budget',
+        'w/o NTP hurts more than w/o budget',
+        'acc(w/o budget) − acc(w/o NTP)',
+        zip(acc('rmt-no-budget'), acc('rmt-no-ntp'), minus),
+        'above',
+        0,
+      ),
+      check(
+        'ablations/budget>curriculum',
+        'w/o budget hurts more than w/o curriculum',
+        'acc(w/o curriculum) − acc(w/o budget)',
+        zip(acc('rmt-no-curriculum'), acc('rmt-no-budget'), minus),
+        'above',
+        0,
+      ),
+      check(
+        'ablations/curriculum>0',
+        'w/o curriculum hurts',
+        'acc(rmt) − acc(w/o curriculum)',
+        zip(acc('rmt'), acc('rmt-no-curriculum'), minus),
+        'above',
+        0,
+      ),
     ]),
     all(
       'posttrain',
       'post-training from RMT beats base, NTP and RPT',
-      ['base', 'ntp', 'rpt'].map((k) => check(`posttrain/${k}`, `post-trained RMT beats post-trained ${k}`, `after(rmt) − after(${k})`, zip(per('rmt', (s) => s.posttrain_after), per(k, (s) => s.posttrain_after), minus), 'above', 0)),
+      ['base', 'ntp', 'rpt'].map((k) =>
+        check(
+          `posttrain/${k}`,
+          `post-trained RMT beats post-trained ${k}`,
+          `after(rmt) − after(${k})`,
+          zip(
+            per('rmt', (s) => s.posttrain_after),
+            per(k, (s) => s.posttrain_after),
+            minus,
+          ),
+          'above',
+          0,
+        ),
+      ),
     ),
     all('ntp-term', '(ours) the NTP term keeps next-token prediction: RMT beats RMT w/o NTP on all held-out tokens', [
-      check('ntp-term/accuracy', 'higher all-token next-token accuracy', 'all-token acc(rmt) − acc(w/o NTP)', zip(per('rmt', (s) => s.all_tokens_accuracy), per('rmt-no-ntp', (s) => s.all_tokens_accuracy), minus), 'above', 0),
-      check('ntp-term/nll', 'lower all-token NLL', 'all-token NLL(w/o NTP) − NLL(rmt)', zip(per('rmt-no-ntp', (s) => s.all_tokens_nll), per('rmt', (s) => s.all_tokens_nll), minus), 'above', 0),
+      check(
+        'ntp-term/accuracy',
+        'higher all-token next-token accuracy',
+        'all-token acc(rmt) − acc(w/o NTP)',
+        zip(
+          per('rmt', (s) => s.all_tokens_accuracy),
+          per('rmt-no-ntp', (s) => s.all_tokens_accuracy),
+          minus,
+        ),
+        'above',
+        0,
+      ),
+      check(
+        'ntp-term/nll',
+        'lower all-token NLL',
+        'all-token NLL(w/o NTP) − NLL(rmt)',
+        zip(
+          per('rmt-no-ntp', (s) => s.all_tokens_nll),
+          per('rmt', (s) => s.all_tokens_nll),
+          minus,
+        ),
+        'above',
+        0,
+      ),
     ]),
   );
   return checks;

@@ -16,7 +16,10 @@ describe('rmt info', () => {
   it('--json lists every backend with its availability and the pick', async () => {
     const { code, stdout } = await rmt('info', '--json');
     expect(code).toBe(0);
-    const report = JSON.parse(stdout) as { backends: { name: string; available: boolean; reason: string; adapter?: { software: boolean } }[]; picked: string };
+    const report = JSON.parse(stdout) as {
+      backends: { name: string; available: boolean; reason: string; adapter?: { software: boolean } }[];
+      picked: string;
+    };
     expect(report.backends.map((b) => b.name)).toEqual(['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu']);
     const available = Object.fromEntries(report.backends.map((b) => [b.name, b.available]));
     expect(available.wasm).toBe(true);
@@ -40,7 +43,19 @@ describe('rmt info', () => {
 describeOrSkip('rmt generate / score on stories260K', sharedDataSkip, () => {
   const model = sharedData('stories260k/stories260K.bin');
   it('generate --greedy --json prints the story', async () => {
-    const { code, stdout } = await rmt('--backend', 'wasm', 'generate', '--model', model, '--prompt', 'Once upon a time', '--max-tokens', '30', '--greedy', '--json');
+    const { code, stdout } = await rmt(
+      '--backend',
+      'wasm',
+      'generate',
+      '--model',
+      model,
+      '--prompt',
+      'Once upon a time',
+      '--max-tokens',
+      '30',
+      '--greedy',
+      '--json',
+    );
     expect(code).toBe(0);
     const out = JSON.parse(stdout) as { text: string; tokens: number[]; finish_reason: string };
     expect(out.text).toMatch(/^Once upon a time, there was a little girl named Lily\./);
@@ -62,11 +77,31 @@ describeOrSkip('rmt generate / score on stories260K', sharedDataSkip, () => {
   it('eval --no-reasoning prints NTP-mode accuracy per entropy split of the TinyStories sample', async () => {
     const text = sharedData('tinystories-sample/tinystories_sample.txt');
     const out = join(tmpdir(), `rmt-eval-${process.pid}`);
-    const { code, stdout, stderr } = await rmt('--backend', 'wasm', 'eval', '--model', model, '--no-reasoning', '--json', '--out', out,
-      '--set', `data.corpus.path=${text}`, '--set', 'data.sitesAfter=null', '--set', 'data.windowLength=64', '--set', 'data.format=llm-text');
+    const { code, stdout, stderr } = await rmt(
+      '--backend',
+      'wasm',
+      'eval',
+      '--model',
+      model,
+      '--no-reasoning',
+      '--json',
+      '--out',
+      out,
+      '--set',
+      `data.corpus.path=${text}`,
+      '--set',
+      'data.sitesAfter=null',
+      '--set',
+      'data.windowLength=64',
+      '--set',
+      'data.format=llm-text',
+    );
     rmSync(out, { recursive: true, force: true });
     expect(code, stderr).toBe(0);
-    const result = JSON.parse(stdout) as { splits: Record<string, { sites: number; ntpAccuracy: number }>; average: { ntpAccuracy: number } };
+    const result = JSON.parse(stdout) as {
+      splits: Record<string, { sites: number; ntpAccuracy: number }>;
+      average: { ntpAccuracy: number };
+    };
     expect(result.splits.easy!.sites).toBeGreaterThan(result.splits.hard!.sites);
     expect(result.splits.hard!.sites).toBeGreaterThan(10);
     // Harder (higher-entropy) splits are predicted less often: the splits mean something.
@@ -84,7 +119,12 @@ describe('the published claims table', () => {
   const method = (average: number, length: number, after: number) => ({
     mode: 'reasoning' as const,
     accuracy: { easy: average, medium: average, hard: average, average },
-    accuracy_ci: { easy: { low: 0, high: 1 }, medium: { low: 0, high: 1 }, hard: { low: 0, high: 1 }, average: { low: 0, high: 1 } },
+    accuracy_ci: {
+      easy: { low: 0, high: 1 },
+      medium: { low: 0, high: 1 },
+      hard: { low: 0, high: 1 },
+      average: { low: 0, high: 1 },
+    },
     accuracy_ntp_mode: { easy: 0, medium: 0, hard: 0, average: 0 },
     accuracy_reasoning_mode: { easy: average, medium: average, hard: average, average },
     reasoning_length: length,
@@ -93,7 +133,16 @@ describe('the published claims table', () => {
   const results = (over: Record<string, ReturnType<typeof method>>) => ({
     seeds: [0],
     sites: { easy: 1, medium: 1, hard: 1 },
-    methods: { base: method(0.1, 20, 0.5), ntp: method(0.1, 20, 0.55), rpt: method(0.5, 20, 0.6), rmt: method(0.7, 4, 0.7), 'rmt-no-budget': method(0.6, 15, 0.6), 'rmt-no-curriculum': method(0.65, 4, 0.6), 'rmt-no-ntp': method(0.55, 4, 0.6), ...over },
+    methods: {
+      base: method(0.1, 20, 0.5),
+      ntp: method(0.1, 20, 0.55),
+      rpt: method(0.5, 20, 0.6),
+      rmt: method(0.7, 4, 0.7),
+      'rmt-no-budget': method(0.6, 15, 0.6),
+      'rmt-no-curriculum': method(0.65, 4, 0.6),
+      'rmt-no-ntp': method(0.55, 4, 0.6),
+      ...over,
+    },
   });
 
   it('holds when the paper’s comparisons hold, with the ratios computed by hand', () => {

@@ -76,21 +76,24 @@ export interface SeedNumbers {
 export interface CompareResults {
   seeds: number[];
   sites: Record<Split, number>;
-  methods: Record<string, {
-    /** Reasoning mode for rpt/rmt and ablations, NTP mode for base/ntp. */
-    mode: 'reasoning' | 'next-token';
-    accuracy: Accuracy;
-    accuracy_ci: Record<Split | 'average', { low: number; high: number }>;
-    accuracy_ntp_mode: Accuracy;
-    accuracy_reasoning_mode: Accuracy;
-    reasoning_length: number;
-    posttrain: { before: number; after: number };
-    /** Next-token accuracy and NLL over every held-out token (absent in results written before it existed). */
-    all_tokens?: { accuracy: Band; nll: Band };
-    /** Mean total reasoning tokens generated in mid-training. */
-    generated_tokens?: number;
-    per_seed?: SeedNumbers[];
-  }>;
+  methods: Record<
+    string,
+    {
+      /** Reasoning mode for rpt/rmt and ablations, NTP mode for base/ntp. */
+      mode: 'reasoning' | 'next-token';
+      accuracy: Accuracy;
+      accuracy_ci: Record<Split | 'average', { low: number; high: number }>;
+      accuracy_ntp_mode: Accuracy;
+      accuracy_reasoning_mode: Accuracy;
+      reasoning_length: number;
+      posttrain: { before: number; after: number };
+      /** Next-token accuracy and NLL over every held-out token (absent in results written before it existed). */
+      all_tokens?: { accuracy: Band; nll: Band };
+      /** Mean total reasoning tokens generated in mid-training. */
+      generated_tokens?: number;
+      per_seed?: SeedNumbers[];
+    }
+  >;
   /** Learning curves: checkpoints every `every` steps, against steps and against generated tokens. */
   curves?: {
     every: number;
@@ -113,5 +116,12 @@ export interface SweepResults {
   seeds: number[];
   settings: { label: string; values: Record<string, unknown>; dir: string; results: CompareResults }[];
   /** claim id → setting label → verdict (with the interval). */
-  summary: { id: string; claim: string; verdicts: Record<string, { verdict: ClaimCheck['verdict']; mean: number; interval: { low: number; high: number } | null }> }[];
+  summary: {
+    id: string;
+    claim: string;
+    verdicts: Record<
+      string,
+      { verdict: ClaimCheck['verdict']; mean: number; interval: { low: number; high: number } | null }
+    >;
+  }[];
 }

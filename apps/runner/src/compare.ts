@@ -10,7 +10,16 @@ import { merge, parseSet, validateConfig, type RunConfig } from './config.js';
 import { RunDirectory } from './output.js';
 import type { Reporter } from './progress.js';
 import { claimChecks, claims } from './claims.js';
-import type { Accuracy, Band, ClaimCheck, CompareResults, CurvePoint, CurveSummary, SeedNumbers, SweepResults } from './compare-results.js';
+import type {
+  Accuracy,
+  Band,
+  ClaimCheck,
+  CompareResults,
+  CurvePoint,
+  CurveSummary,
+  SeedNumbers,
+  SweepResults,
+} from './compare-results.js';
 import { writeCompareReport, writeSweepReport } from './report.js';
 import { basePath, evaluateCheckpoints, runMidtrain, runPosttrain } from './run.js';
 import { pct } from './format.js';
@@ -26,7 +35,9 @@ const OVERRIDES: Record<Exclude<CompareMethod, 'base'>, unknown> = {
   rpt: { midtrain: { method: 'rpt' } },
   rmt: { midtrain: { method: 'rmt' } },
   'rmt-no-budget': { midtrain: { method: 'rmt', budget: { enabled: false } } },
-  'rmt-no-curriculum': { midtrain: { method: 'rmt', curriculum: { sampler: 'entropy-filtered', options: { minTier: 'easy' } } } },
+  'rmt-no-curriculum': {
+    midtrain: { method: 'rmt', curriculum: { sampler: 'entropy-filtered', options: { minTier: 'easy' } } },
+  },
   'rmt-no-ntp': { midtrain: { method: 'rmt', ntp: false } },
 };
 
@@ -46,7 +57,8 @@ export interface CompareOptions {
 }
 
 function accuracyOf(result: EvalResult, mode: 'reasoning' | 'next-token'): Accuracy {
-  const pick = (s: { ntpAccuracy: number; reasoningAccuracy?: number }) => (mode === 'reasoning' ? (s.reasoningAccuracy ?? NaN) : s.ntpAccuracy);
+  const pick = (s: { ntpAccuracy: number; reasoningAccuracy?: number }) =>
+    mode === 'reasoning' ? (s.reasoningAccuracy ?? NaN) : s.ntpAccuracy;
   return {
     easy: pick(result.splits.easy),
     medium: pick(result.splits.medium),
@@ -59,7 +71,11 @@ function accuracyOf(result: EvalResult, mode: 'reasoning' | 'next-token'): Accur
  * 95% interval of an accuracy: across seeds, a t-interval of the per-seed values; with one seed, the
  * Wilson interval of that seed's sites (for the average of the splits: the mean of the split bounds).
  */
-function accuracyInterval(rows: SeedResult[], mode: 'reasoning' | 'next-token', key: Split | 'average'): { low: number; high: number } {
+function accuracyInterval(
+  rows: SeedResult[],
+  mode: 'reasoning' | 'next-token',
+  key: Split | 'average',
+): { low: number; high: number } {
   if (rows.length > 1) {
     const i = meanInterval(rows.map((r) => accuracyOf(r.result, mode)[key]));
     // An accuracy lies in [0, 1]; the t-interval of three seeds near 100% would reach past it.
@@ -71,15 +87,30 @@ function accuracyInterval(rows: SeedResult[], mode: 'reasoning' | 'next-token', 
   };
   if (key !== 'average') return splitCi(key);
   const all = SPLITS.map(splitCi);
-  return { low: all.reduce((a, c) => a + c.low, 0) / all.length, high: all.reduce((a, c) => a + c.high, 0) / all.length };
+  return {
+    low: all.reduce((a, c) => a + c.low, 0) / all.length,
+    high: all.reduce((a, c) => a + c.high, 0) / all.length,
+  };
 }
 
 /** A comparison row finished by an earlier invocation: its evaluation and its post-training, both written. */
-function finished(dir: RunDirectory): { eval: { base: EvalResult | null; trained: EvalResult; budget: number | null }; posttrain: SeedResult['posttrain'] } | undefined {
+function finished(dir: RunDirectory):
+  | {
+      eval: { base: EvalResult | null; trained: EvalResult; budget: number | null };
+      posttrain: SeedResult['posttrain'];
+    }
+  | undefined {
   const evalFile = dir.path('eval.json');
   const posttrain = readPosttrain(dir.path('posttrain'));
   if (!existsSync(evalFile) || !posttrain) return undefined;
-  return { eval: JSON.parse(readFileSync(evalFile, 'utf8')) as { base: EvalResult | null; trained: EvalResult; budget: number | null }, posttrain };
+  return {
+    eval: JSON.parse(readFileSync(evalFile, 'utf8')) as {
+      base: EvalResult | null;
+      trained: EvalResult;
+      budget: number | null;
+    },
+    posttrain,
+  };
 }
 
 function readPosttrain(dir: string): SeedResult['posttrain'] | undefined {
@@ -90,13 +121,25 @@ function readPosttrain(dir: string): SeedResult['posttrain'] | undefined {
 }
 
 /** Post-train into `dir`, dropping what an interrupted attempt left there (post-training is not resumed). */
-async function freshPosttrain(cfg: RunConfig, model: string, dir: string, reporter: Reporter, budget?: number): Promise<SeedResult['posttrain']> {
+async function freshPosttrain(
+  cfg: RunConfig,
+  model: string,
+  dir: string,
+  reporter: Reporter,
+  budget?: number,
+): Promise<SeedResult['posttrain']> {
   await rm(dir, { recursive: true, force: true });
   const post = await runPosttrain(cfg, model, new RunDirectory(dir), reporter, budget);
   return { before: post.before.accuracy, after: post.after.accuracy };
 }
 
-export async function runCompare(config: RunConfig, seeds: number[], out: RunDirectory, reporter: Reporter, options: CompareOptions = {}): Promise<CompareResults> {
+export async function runCompare(
+  config: RunConfig,
+  seeds: number[],
+  out: RunDirectory,
+  reporter: Reporter,
+  options: CompareOptions = {},
+): Promise<CompareResults> {
   const perMethod = new Map<CompareMethod, SeedResult[]>();
   const add = (m: CompareMethod, r: SeedResult) => perMethod.set(m, [...(perMethod.get(m) ?? []), r]);
   let sites: Record<Split, number> | undefined;
@@ -106,8 +149,13 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
     let baseRow: SeedResult | undefined;
     for (const method of COMPARE_METHODS.filter((m) => m !== 'base')) {
       // Every `every` steps a checkpoint, all kept until the curve has read them (checkpoints change no result).
-      const curveSettings = { midtrain: { checkpointEvery: every, keepLastN: Math.min(1000, Math.ceil(config.midtrain.steps / every) + 1) } };
-      const cfg = validateConfig(merge(merge(seeded, OVERRIDES[method as Exclude<CompareMethod, 'base'>]), curveSettings), `compare ${method}`);
+      const curveSettings = {
+        midtrain: { checkpointEvery: every, keepLastN: Math.min(1000, Math.ceil(config.midtrain.steps / every) + 1) },
+      };
+      const cfg = validateConfig(
+        merge(merge(seeded, OVERRIDES[method as Exclude<CompareMethod, 'base'>]), curveSettings),
+        `compare ${method}`,
+      );
       const dir = new RunDirectory(join(out.dir, `seed-${seed}`, method));
       const needBase = baseRow === undefined;
       // Rerun into the same --out, a comparison keeps every finished row and resumes an interrupted one.
@@ -115,7 +163,11 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
       let outcome: { base?: EvalResult; trained: EvalResult; finalBudget: number | undefined };
       if (done) {
         reporter.log(`compare: seed ${seed}, ${method}: finished earlier, kept`);
-        outcome = { base: done.eval.base ?? undefined, trained: done.eval.trained, finalBudget: done.eval.budget ?? undefined };
+        outcome = {
+          base: done.eval.base ?? undefined,
+          trained: done.eval.trained,
+          finalBudget: done.eval.budget ?? undefined,
+        };
       } else {
         const resume = dir.hasCheckpoints();
         if (!resume) {
@@ -133,7 +185,9 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
       }
       const baseEval = needBase ? outcome.base! : baseRow!.result;
       const curve = await learningCurve(cfg, dir, baseEval, outcome.trained, reporter);
-      const post = done?.posttrain ?? (await freshPosttrain(cfg, dir.path('model'), dir.path('posttrain'), reporter, outcome.finalBudget));
+      const post =
+        done?.posttrain ??
+        (await freshPosttrain(cfg, dir.path('model'), dir.path('posttrain'), reporter, outcome.finalBudget));
       if (needBase) {
         const baseDir = join(out.dir, `seed-${seed}`, 'base-posttrain');
         const basePost = readPosttrain(baseDir) ?? (await freshPosttrain(cfg, basePath(cfg), baseDir, reporter));
@@ -149,16 +203,22 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
     const mode = method === 'base' || method === 'ntp' ? 'next-token' : 'reasoning';
     const mean = (f: (r: SeedResult) => number) => meanInterval(rows.map(f));
     const keys = [...SPLITS, 'average'] as const;
-    const acc = (m: 'reasoning' | 'next-token') => Object.fromEntries(keys.map((k) => [k, mean((r) => accuracyOf(r.result, m)[k]).mean])) as Accuracy;
+    const acc = (m: 'reasoning' | 'next-token') =>
+      Object.fromEntries(keys.map((k) => [k, mean((r) => accuracyOf(r.result, m)[k]).mean])) as Accuracy;
     results.methods[method] = {
       mode,
       accuracy: acc(mode),
-      accuracy_ci: Object.fromEntries(keys.map((k) => [k, accuracyInterval(rows, mode, k)])) as CompareResults['methods'][string]['accuracy_ci'],
+      accuracy_ci: Object.fromEntries(
+        keys.map((k) => [k, accuracyInterval(rows, mode, k)]),
+      ) as CompareResults['methods'][string]['accuracy_ci'],
       accuracy_ntp_mode: acc('next-token'),
       accuracy_reasoning_mode: acc('reasoning'),
       reasoning_length: mean((r) => r.result.average.meanLength ?? NaN).mean,
       posttrain: { before: mean((r) => r.posttrain.before).mean, after: mean((r) => r.posttrain.after).mean },
-      all_tokens: { accuracy: band(rows.map((r) => r.result.allTokens?.accuracy ?? NaN)), nll: band(rows.map((r) => r.result.allTokens?.nll ?? NaN)) },
+      all_tokens: {
+        accuracy: band(rows.map((r) => r.result.allTokens?.accuracy ?? NaN)),
+        nll: band(rows.map((r) => r.result.allTokens?.nll ?? NaN)),
+      },
       generated_tokens: mean((r) => r.curve.at(-1)!.tokens).mean,
       per_seed: rows.map((r) => seedNumbers(r, mode)),
     };
@@ -173,7 +233,8 @@ export async function runCompare(config: RunConfig, seeds: number[], out: RunDir
 
 /** Steps between the curve's checkpoints: `--curve-every`, else a tenth of the run (at least 1). */
 function curveEvery(config: RunConfig, every: number | undefined): number {
-  if (every !== undefined && (!Number.isInteger(every) || every < 1)) throw new Error(`--curve-every ${every}: must be a positive number of steps`);
+  if (every !== undefined && (!Number.isInteger(every) || every < 1))
+    throw new Error(`--curve-every ${every}: must be a positive number of steps`);
   return every ?? Math.max(1, Math.ceil(config.midtrain.steps / 10));
 }
 
@@ -192,7 +253,8 @@ function seedNumbers(r: SeedResult, mode: 'reasoning' | 'next-token'): SeedNumbe
   };
 }
 
-const finite = (x: number | undefined | null): number | null => (x === undefined || x === null || !Number.isFinite(x) ? null : x);
+const finite = (x: number | undefined | null): number | null =>
+  x === undefined || x === null || !Number.isFinite(x) ? null : x;
 
 function curvePoint(step: number, tokens: number, r: EvalResult): CurvePoint {
   return {
@@ -221,14 +283,20 @@ function band(values: number[]): Band {
  */
 function cumulativeTokens(dir: RunDirectory, cfg: RunConfig): number[] {
   const file = dir.path('metrics.jsonl');
-  const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '') : [];
+  const lines = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+    : [];
   const rows = cfg.midtrain.sitesPerStep * cfg.midtrain.groupSize;
   const out: number[] = [];
   let total = 0;
   for (const line of lines) {
     const m = JSON.parse(line) as Record<string, number>;
     const logged = m['completions/cumulative_tokens'];
-    const step = m['completions/total_tokens'] ?? (typeof m['completions/mean_length'] === 'number' ? m['completions/mean_length'] * rows : 0);
+    const step =
+      m['completions/total_tokens'] ??
+      (typeof m['completions/mean_length'] === 'number' ? m['completions/mean_length'] * rows : 0);
     total = typeof logged === 'number' ? logged : total + step;
     out[m.step!] = total;
   }
@@ -240,7 +308,13 @@ function cumulativeTokens(dir: RunDirectory, cfg: RunConfig): number[] {
  * its step, as state.json records it), the final model. Checkpoint results are kept in curve.json (a rerun
  * reads them); the checkpoints read are then removed but the newest, which a resume needs.
  */
-async function learningCurve(cfg: RunConfig, dir: RunDirectory, base: EvalResult, trained: EvalResult, reporter: Reporter): Promise<CurvePoint[]> {
+async function learningCurve(
+  cfg: RunConfig,
+  dir: RunDirectory,
+  base: EvalResult,
+  trained: EvalResult,
+  reporter: Reporter,
+): Promise<CurvePoint[]> {
   const tokens = cumulativeTokens(dir, cfg);
   const at = (step: number) => (step === 0 ? 0 : (tokens[step - 1] ?? NaN));
   const saved = dir.path('curve.json');
@@ -254,8 +328,18 @@ async function learningCurve(cfg: RunConfig, dir: RunDirectory, base: EvalResult
           .sort((a, b) => a - b)
       : [];
     const paths = steps.map((s) => join(dir.checkpoints, `step-${String(s).padStart(6, '0')}`));
-    const budgets = paths.map((p) => (JSON.parse(readFileSync(join(p, 'state.json'), 'utf8')) as { budget?: number | null }).budget ?? undefined);
-    const results = steps.length ? await evaluateCheckpoints(cfg, dir, paths.map((path, i) => ({ path, budget: budgets[i] })), reporter) : [];
+    const budgets = paths.map(
+      (p) =>
+        (JSON.parse(readFileSync(join(p, 'state.json'), 'utf8')) as { budget?: number | null }).budget ?? undefined,
+    );
+    const results = steps.length
+      ? await evaluateCheckpoints(
+          cfg,
+          dir,
+          paths.map((path, i) => ({ path, budget: budgets[i] })),
+          reporter,
+        )
+      : [];
     points = results.map((r, i) => curvePoint(steps[i]!, at(steps[i]!), r));
     await dir.writeJson('curve.json', { points });
     for (const p of paths) await rm(p, { recursive: true, force: true });
@@ -265,7 +349,10 @@ async function learningCurve(cfg: RunConfig, dir: RunDirectory, base: EvalResult
 
 /** The point of `curve` nearest `tokens` generated (the earlier one on a tie). */
 function nearest(curve: CurvePoint[], tokens: number): CurvePoint {
-  return curve.reduce((best, p) => (Math.abs(p.tokens - tokens) < Math.abs(best.tokens - tokens) ? p : best), curve[0]!);
+  return curve.reduce(
+    (best, p) => (Math.abs(p.tokens - tokens) < Math.abs(best.tokens - tokens) ? p : best),
+    curve[0]!,
+  );
 }
 
 const RL_METHODS: CompareMethod[] = ['rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp'];
@@ -287,7 +374,12 @@ function addCurves(results: CompareResults, perMethod: Map<CompareMethod, SeedRe
     const stepsSeen = [...new Set(rows.flatMap((r) => r.curve.map((p) => p.step)))].sort((a, b) => a - b);
     const byStep: CurveSummary[] = stepsSeen.map((step) => {
       const pts = rows.map((r) => r.curve.find((p) => p.step === step)).filter((p): p is CurvePoint => p !== undefined);
-      return { x: step, accuracy: band(pts.map((p) => p.accuracy)), length: band(pts.map((p) => p.length)), other: band(pts.map((p) => p.tokens)) };
+      return {
+        x: step,
+        accuracy: band(pts.map((p) => p.accuracy)),
+        length: band(pts.map((p) => p.length)),
+        other: band(pts.map((p) => p.tokens)),
+      };
     });
     // Against tokens: RL methods only (NTP and the base generate none), at the grid points the method reached
     // in every seed (within half a grid step of its last checkpoint).
@@ -296,7 +388,12 @@ function addCurves(results: CompareResults, perMethod: Map<CompareMethod, SeedRe
           .filter((g) => rows.every((r) => r.curve.at(-1)!.tokens >= g - spacing / 2))
           .map((g) => {
             const pts = rows.map((r) => nearest(r.curve, g));
-            return { x: g, accuracy: band(pts.map((p) => p.accuracy)), length: band(pts.map((p) => p.length)), other: band(pts.map((p) => p.step)) };
+            return {
+              x: g,
+              accuracy: band(pts.map((p) => p.accuracy)),
+              length: band(pts.map((p) => p.length)),
+              other: band(pts.map((p) => p.step)),
+            };
           })
       : [];
     curves.methods[method] = { per_seed: rows.map((r) => r.curve), by_step: byStep, by_tokens: byTokens };
@@ -306,8 +403,20 @@ function addCurves(results: CompareResults, perMethod: Map<CompareMethod, SeedRe
   for (const method of RL_METHODS) {
     const rows = perMethod.get(method)!;
     const pts = rows.map((r) => nearest(r.curve, equal));
-    eq.methods[method] = { accuracy: band(pts.map((p) => p.accuracy)), length: band(pts.map((p) => p.length)), step: band(pts.map((p) => p.step)) };
-    results.methods[method]!.per_seed!.forEach((s, i) => (s.equal_compute = { step: pts[i]!.step, tokens: pts[i]!.tokens, accuracy: pts[i]!.accuracy, length: pts[i]!.length }));
+    eq.methods[method] = {
+      accuracy: band(pts.map((p) => p.accuracy)),
+      length: band(pts.map((p) => p.length)),
+      step: band(pts.map((p) => p.step)),
+    };
+    results.methods[method]!.per_seed!.forEach(
+      (s, i) =>
+        (s.equal_compute = {
+          step: pts[i]!.step,
+          tokens: pts[i]!.tokens,
+          accuracy: pts[i]!.accuracy,
+          length: pts[i]!.length,
+        }),
+    );
   }
   results.equal_compute = eq;
 }
@@ -315,7 +424,8 @@ function addCurves(results: CompareResults, perMethod: Map<CompareMethod, SeedRe
 /** `--sweep key=v1,v2`: the values of one knob (each read as YAML, like --set). */
 export function parseSweep(spec: string): { key: string; values: unknown[] } {
   const eq = spec.indexOf('=');
-  if (eq <= 0 || eq === spec.length - 1) throw new Error(`--sweep '${spec}': expected key=value1,value2 (e.g. data.synthetic.overthink=wrong,redundant)`);
+  if (eq <= 0 || eq === spec.length - 1)
+    throw new Error(`--sweep '${spec}': expected key=value1,value2 (e.g. data.synthetic.overthink=wrong,redundant)`);
   const key = spec.slice(0, eq);
   const values = spec
     .slice(eq + 1)
@@ -324,13 +434,17 @@ export function parseSweep(spec: string): { key: string; values: unknown[] } {
       const parsed = parseSet(`${key}=${v}`);
       return key.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], parsed);
     });
-  if (new Set(values.map((v) => JSON.stringify(v))).size !== values.length) throw new Error(`--sweep '${spec}': a value is repeated`);
+  if (new Set(values.map((v) => JSON.stringify(v))).size !== values.length)
+    throw new Error(`--sweep '${spec}': a value is repeated`);
   return { key, values };
 }
 
 /** Every combination of the swept values, in order (the first knob slowest). */
 function settingsOf(sweep: { key: string; values: unknown[] }[]): Record<string, unknown>[] {
-  return sweep.reduce<Record<string, unknown>[]>((acc, { key, values }) => acc.flatMap((a) => values.map((v) => ({ ...a, [key]: v }))), [{}]);
+  return sweep.reduce<Record<string, unknown>[]>(
+    (acc, { key, values }) => acc.flatMap((a) => values.map((v) => ({ ...a, [key]: v }))),
+    [{}],
+  );
 }
 
 /** A setting's folder and label: `data.synthetic.overthink=redundant` (knobs joined by `,`). */
@@ -344,17 +458,33 @@ function labelOf(values: Record<string, unknown>): string {
  * `rmt compare --sweep …`: the comparison once per combination of the swept knobs (each in its own folder,
  * resumable like a comparison), then one table of which claim holds in which setting.
  */
-export async function runSweep(config: RunConfig, sweep: { key: string; values: unknown[] }[], seeds: number[], out: RunDirectory, reporter: Reporter, options: CompareOptions = {}): Promise<SweepResults> {
+export async function runSweep(
+  config: RunConfig,
+  sweep: { key: string; values: unknown[] }[],
+  seeds: number[],
+  out: RunDirectory,
+  reporter: Reporter,
+  options: CompareOptions = {},
+): Promise<SweepResults> {
   if (sweep.length === 0) throw new Error('runSweep: no --sweep given');
   const keys = sweep.map((s) => s.key);
-  if (new Set(keys).size !== keys.length) throw new Error(`--sweep: ${keys.find((k, i) => keys.indexOf(k) !== i)} is swept twice`);
+  if (new Set(keys).size !== keys.length)
+    throw new Error(`--sweep: ${keys.find((k, i) => keys.indexOf(k) !== i)} is swept twice`);
   const settings: SweepResults['settings'] = [];
   for (const values of settingsOf(sweep)) {
     const label = labelOf(values);
-    const overrides = Object.entries(values).reduce<unknown>((acc, [k, v]) => merge(acc, k.split('.').reduceRight<unknown>((inner, part) => ({ [part]: inner }), v)), {});
+    const overrides = Object.entries(values).reduce<unknown>(
+      (acc, [k, v]) =>
+        merge(
+          acc,
+          k.split('.').reduceRight<unknown>((inner, part) => ({ [part]: inner }), v),
+        ),
+      {},
+    );
     const cfg = validateConfig(merge(config, overrides), `--sweep ${label}`);
     const dir = new RunDirectory(join(out.dir, label));
-    if (!dir.holdsConfig(cfg)) throw new Error(`${dir.dir} holds a comparison with another config; choose another --out`);
+    if (!dir.holdsConfig(cfg))
+      throw new Error(`${dir.dir} holds a comparison with another config; choose another --out`);
     await dir.writeConfig(cfg, [`compare --sweep ${label}`], 'compare');
     reporter.log(`sweep: ${label}`);
     settings.push({ label, values, dir: label, results: await runCompare(cfg, seeds, dir, reporter, options) });
@@ -378,58 +508,145 @@ export async function runSweep(config: RunConfig, sweep: { key: string; values: 
 }
 
 /** A claim's numbers in a cell: mean [95% interval] → verdict. */
-function claimCell(c: Pick<ClaimCheck, 'mean' | 'interval' | 'verdict' | 'threshold' | 'direction' | 'per_seed'>): string {
+function claimCell(
+  c: Pick<ClaimCheck, 'mean' | 'interval' | 'verdict' | 'threshold' | 'direction' | 'per_seed'>,
+): string {
   const f = (x: number) => (Math.abs(x) >= 10 || Math.abs(c.threshold) >= 0.1 ? x.toFixed(2) : x.toFixed(3));
-  return `${f(c.mean)} ${c.interval ? `[${f(c.interval.low)}, ${f(c.interval.high)}]` : (c.per_seed.length < 2 ? '(1 seed: no interval)' : '(a value is not finite: no interval)')} → **${c.verdict}**`;
+  return `${f(c.mean)} ${c.interval ? `[${f(c.interval.low)}, ${f(c.interval.high)}]` : c.per_seed.length < 2 ? '(1 seed: no interval)' : '(a value is not finite: no interval)'} → **${c.verdict}**`;
 }
 
 export function sweepMarkdown(r: SweepResults): string {
-  const lines = [`# RMT sweep`, '', `Swept: ${r.sweep.map((s) => `${s.key} ∈ {${s.values.map(String).join(', ')}}`).join(' × ')}. Seeds: ${r.seeds.join(', ')}. Each cell: the claim's statistic, mean over seeds [95% t-interval] → verdict (holds / fails when the interval excludes the threshold on the claim's side / the other side, else inconclusive).`, ''];
-  lines.push(`| claim | ${r.settings.map((s) => s.label).join(' | ')} |`, `| --- |${r.settings.map(() => ' --- |').join('')}`);
+  const lines = [
+    `# RMT sweep`,
+    '',
+    `Swept: ${r.sweep.map((s) => `${s.key} ∈ {${s.values.map(String).join(', ')}}`).join(' × ')}. Seeds: ${r.seeds.join(', ')}. Each cell: the claim's statistic, mean over seeds [95% t-interval] → verdict (holds / fails when the interval excludes the threshold on the claim's side / the other side, else inconclusive).`,
+    '',
+  ];
+  lines.push(
+    `| claim | ${r.settings.map((s) => s.label).join(' | ')} |`,
+    `| --- |${r.settings.map(() => ' --- |').join('')}`,
+  );
   for (const row of r.summary) {
     const c0 = r.settings[0]!.results.claims!.find((c) => c.id === row.id)!;
-    lines.push(`| ${row.claim} (${c0.statistic}; threshold ${c0.direction === 'above' ? '>' : '<'} ${c0.threshold}) | ${r.settings.map((s) => claimCell(s.results.claims!.find((c) => c.id === row.id)!)).join(' | ')} |`);
+    lines.push(
+      `| ${row.claim} (${c0.statistic}; threshold ${c0.direction === 'above' ? '>' : '<'} ${c0.threshold}) | ${r.settings.map((s) => claimCell(s.results.claims!.find((c) => c.id === row.id)!)).join(' | ')} |`,
+    );
   }
-  for (const s of r.settings) lines.push('', `## ${s.label}`, '', resultsMarkdown(s.results).replace(/^# RMT comparison\n/, '').replace(/^## /gm, '### '));
+  for (const s of r.settings)
+    lines.push(
+      '',
+      `## ${s.label}`,
+      '',
+      resultsMarkdown(s.results)
+        .replace(/^# RMT comparison\n/, '')
+        .replace(/^## /gm, '### '),
+    );
   return `${lines.join('\n')}\n`;
 }
 
 export function resultsMarkdown(r: CompareResults): string {
   const lines: string[] = [];
-  lines.push(`# RMT comparison`, '', `Seeds: ${r.seeds.join(', ')}. Held-out sites per split (nested, base top-16 entropy): easy ${r.sites.easy}, medium ${r.sites.medium}, hard ${r.sites.hard}. Accuracy: mean over seeds [95% interval: t across seeds, Wilson with one seed]; reasoning mode for RPT, RMT and ablations, next-token mode for base and NTP.`, '');
-  lines.push('## Next-token accuracy', '', '| method | mode | easy | medium | hard | average |', '| --- | --- | ---: | ---: | ---: | ---: |');
+  lines.push(
+    `# RMT comparison`,
+    '',
+    `Seeds: ${r.seeds.join(', ')}. Held-out sites per split (nested, base top-16 entropy): easy ${r.sites.easy}, medium ${r.sites.medium}, hard ${r.sites.hard}. Accuracy: mean over seeds [95% interval: t across seeds, Wilson with one seed]; reasoning mode for RPT, RMT and ablations, next-token mode for base and NTP.`,
+    '',
+  );
+  lines.push(
+    '## Next-token accuracy',
+    '',
+    '| method | mode | easy | medium | hard | average |',
+    '| --- | --- | ---: | ---: | ---: | ---: |',
+  );
   for (const [m, v] of Object.entries(r.methods)) {
-    const cell = (k: 'easy' | 'medium' | 'hard' | 'average') => `${pct(v.accuracy[k])} [${pct(v.accuracy_ci[k].low)}, ${pct(v.accuracy_ci[k].high)}]`;
+    const cell = (k: 'easy' | 'medium' | 'hard' | 'average') =>
+      `${pct(v.accuracy[k])} [${pct(v.accuracy_ci[k].low)}, ${pct(v.accuracy_ci[k].high)}]`;
     lines.push(`| ${m} | ${v.mode} | ${cell('easy')} | ${cell('medium')} | ${cell('hard')} | ${cell('average')} |`);
   }
   lines.push('', '## Reasoning length (mean tokens)', '', '| method | length |', '| --- | ---: |');
-  for (const [m, v] of Object.entries(r.methods)) if (v.mode === 'reasoning' || m === 'base') lines.push(`| ${m} | ${Number.isFinite(v.reasoning_length) ? v.reasoning_length.toFixed(1) : '–'} |`);
-  lines.push('', '## Post-training (verifiable task accuracy)', '', '| starting checkpoint | before | after |', '| --- | ---: | ---: |');
-  for (const [m, v] of Object.entries(r.methods)) lines.push(`| ${m} | ${pct(v.posttrain.before)} | ${pct(v.posttrain.after)} |`);
-  lines.push('', '## Ablations', '', '| method | average accuracy | Δ vs RMT | reasoning length |', '| --- | ---: | ---: | ---: |');
+  for (const [m, v] of Object.entries(r.methods))
+    if (v.mode === 'reasoning' || m === 'base')
+      lines.push(`| ${m} | ${Number.isFinite(v.reasoning_length) ? v.reasoning_length.toFixed(1) : '–'} |`);
+  lines.push(
+    '',
+    '## Post-training (verifiable task accuracy)',
+    '',
+    '| starting checkpoint | before | after |',
+    '| --- | ---: | ---: |',
+  );
+  for (const [m, v] of Object.entries(r.methods))
+    lines.push(`| ${m} | ${pct(v.posttrain.before)} | ${pct(v.posttrain.after)} |`);
+  lines.push(
+    '',
+    '## Ablations',
+    '',
+    '| method | average accuracy | Δ vs RMT | reasoning length |',
+    '| --- | ---: | ---: | ---: |',
+  );
   const rmt = r.methods.rmt!;
   for (const m of ['rmt', 'rmt-no-ntp', 'rmt-no-budget', 'rmt-no-curriculum']) {
     const v = r.methods[m]!;
-    lines.push(`| ${m} | ${pct(v.accuracy.average)} | ${m === 'rmt' ? '' : `${(100 * (v.accuracy.average - rmt.accuracy.average)).toFixed(1)} pt`} | ${v.reasoning_length.toFixed(1)} |`);
+    lines.push(
+      `| ${m} | ${pct(v.accuracy.average)} | ${m === 'rmt' ? '' : `${(100 * (v.accuracy.average - rmt.accuracy.average)).toFixed(1)} pt`} | ${v.reasoning_length.toFixed(1)} |`,
+    );
   }
   if (r.methods.rmt?.all_tokens) {
-    lines.push('', '## Next-token prediction on all held-out tokens (teacher-forced)', '', '| method | accuracy | NLL (nats) |', '| --- | ---: | ---: |');
-    const b = (x: Band, f: (v: number) => string) => `${f(x.mean)}${x.low !== null && x.high !== null ? ` [${f(x.low)}, ${f(x.high)}]` : ''}`;
-    for (const [m, v] of Object.entries(r.methods)) if (v.all_tokens) lines.push(`| ${m} | ${b(v.all_tokens.accuracy, pct)} | ${b(v.all_tokens.nll, (x) => x.toFixed(3))} |`);
+    lines.push(
+      '',
+      '## Next-token prediction on all held-out tokens (teacher-forced)',
+      '',
+      '| method | accuracy | NLL (nats) |',
+      '| --- | ---: | ---: |',
+    );
+    const b = (x: Band, f: (v: number) => string) =>
+      `${f(x.mean)}${x.low !== null && x.high !== null ? ` [${f(x.low)}, ${f(x.high)}]` : ''}`;
+    for (const [m, v] of Object.entries(r.methods))
+      if (v.all_tokens)
+        lines.push(`| ${m} | ${b(v.all_tokens.accuracy, pct)} | ${b(v.all_tokens.nll, (x) => x.toFixed(3))} |`);
   }
   if (r.equal_compute) {
     const e = r.equal_compute;
-    lines.push('', `## At equal compute: ${Math.round(e.tokens)} generated reasoning tokens`, '', 'Each RL method at its checkpoint nearest the fewest tokens any RL method generated in any seed (checkpoints every ' + `${r.curves?.every ?? '?'} steps).`, '', '| method | step | accuracy (reasoning, average) | reasoning length |', '| --- | ---: | ---: | ---: |');
-    const b = (x: Band, f: (v: number) => string) => `${f(x.mean)}${x.low !== null && x.high !== null ? ` [${f(x.low)}, ${f(x.high)}]` : ''}`;
-    for (const [m, v] of Object.entries(e.methods)) lines.push(`| ${m} | ${v.step.mean.toFixed(0)} | ${b(v.accuracy, pct)} | ${b(v.length, (x) => x.toFixed(1))} |`);
+    lines.push(
+      '',
+      `## At equal compute: ${Math.round(e.tokens)} generated reasoning tokens`,
+      '',
+      'Each RL method at its checkpoint nearest the fewest tokens any RL method generated in any seed (checkpoints every ' +
+        `${r.curves?.every ?? '?'} steps).`,
+      '',
+      '| method | step | accuracy (reasoning, average) | reasoning length |',
+      '| --- | ---: | ---: | ---: |',
+    );
+    const b = (x: Band, f: (v: number) => string) =>
+      `${f(x.mean)}${x.low !== null && x.high !== null ? ` [${f(x.low)}, ${f(x.high)}]` : ''}`;
+    for (const [m, v] of Object.entries(e.methods))
+      lines.push(`| ${m} | ${v.step.mean.toFixed(0)} | ${b(v.accuracy, pct)} | ${b(v.length, (x) => x.toFixed(1))} |`);
   }
-  lines.push('', '## The published claims, measured', '', '| claim (paper) | measured | holds |', '| --- | --- | :---: |');
+  lines.push(
+    '',
+    '## The published claims, measured',
+    '',
+    '| claim (paper) | measured | holds |',
+    '| --- | --- | :---: |',
+  );
   for (const c of claims(r)) lines.push(`| ${c.claim} | ${c.measured} | ${c.holds ? 'yes' : 'no'} |`);
   if (r.claims) {
-    lines.push('', '## The claims with 95% intervals over seeds (pre-registered rule)', '', 'holds / fails: the t-interval of the per-seed statistic excludes the threshold on the claim\'s side / the other side; otherwise inconclusive (and with one seed).', '', '| claim | statistic (per seed) | threshold | mean [95% interval] → verdict |', '| --- | --- | ---: | --- |');
+    lines.push(
+      '',
+      '## The claims with 95% intervals over seeds (pre-registered rule)',
+      '',
+      "holds / fails: the t-interval of the per-seed statistic excludes the threshold on the claim's side / the other side; otherwise inconclusive (and with one seed).",
+      '',
+      '| claim | statistic (per seed) | threshold | mean [95% interval] → verdict |',
+      '| --- | --- | ---: | --- |',
+    );
     for (const c of r.claims) {
-      lines.push(`| ${c.claim} | ${c.parts ? 'every part below' : c.statistic} | ${c.parts ? '' : `${c.direction === 'above' ? '>' : '<'} ${c.threshold}`} | ${c.parts ? `**${c.verdict}**` : claimCell(c)} |`);
-      for (const p of c.parts ?? []) lines.push(`| ↳ ${p.claim} | ${p.statistic} | ${p.direction === 'above' ? '>' : '<'} ${p.threshold} | ${claimCell(p)} |`);
+      lines.push(
+        `| ${c.claim} | ${c.parts ? 'every part below' : c.statistic} | ${c.parts ? '' : `${c.direction === 'above' ? '>' : '<'} ${c.threshold}`} | ${c.parts ? `**${c.verdict}**` : claimCell(c)} |`,
+      );
+      for (const p of c.parts ?? [])
+        lines.push(
+          `| ↳ ${p.claim} | ${p.statistic} | ${p.direction === 'above' ? '>' : '<'} ${p.threshold} | ${claimCell(p)} |`,
+        );
     }
   }
   return `${lines.join('\n')}\n`;

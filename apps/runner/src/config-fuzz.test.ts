@@ -19,7 +19,8 @@ interface Node {
 
 /** Every leaf field of the run config, as a dotted path (from the JSON Schema the CLI prints). */
 function leafPaths(node: Node, prefix: string[] = []): string[][] {
-  if (node.type === 'object' && node.properties) return Object.entries(node.properties).flatMap(([k, v]) => leafPaths(v, [...prefix, k]));
+  if (node.type === 'object' && node.properties)
+    return Object.entries(node.properties).flatMap(([k, v]) => leafPaths(v, [...prefix, k]));
   return [prefix];
 }
 
@@ -34,10 +35,15 @@ describe('config fuzzing', () => {
       ['fuzz.json', Buffer.from(JSON.stringify(YAML.parse(text.toString()), null, 1))],
     ] as const) {
       const file = join(dir, name);
-      const rejected = await fuzzParser(good, file, (bytes) => {
-        writeFileSync(file, bytes);
-        resolveConfig({ config: file });
-      }, 300);
+      const rejected = await fuzzParser(
+        good,
+        file,
+        (bytes) => {
+          writeFileSync(file, bytes);
+          resolveConfig({ config: file });
+        },
+        300,
+      );
       expect(rejected).toBeGreaterThan(30);
     }
   });
@@ -45,7 +51,22 @@ describe('config fuzzing', () => {
   it('every field, given a wrong type or an extreme value, is accepted or named in the error', () => {
     const paths = leafPaths(configJsonSchema() as Node);
     expect(paths.length).toBeGreaterThan(80);
-    const values: unknown[] = [-1, 0, 1.5, 1e308, -1e308, 2 ** 53 + 2, Number.NaN, 'x', '', null, true, [], [1, 2, 3], {}];
+    const values: unknown[] = [
+      -1,
+      0,
+      1.5,
+      1e308,
+      -1e308,
+      2 ** 53 + 2,
+      Number.NaN,
+      'x',
+      '',
+      null,
+      true,
+      [],
+      [1, 2, 3],
+      {},
+    ];
     let rejected = 0;
     for (const path of paths) {
       for (const value of values) {
@@ -56,8 +77,14 @@ describe('config fuzzing', () => {
           const message = (error as Error).message;
           expect(message.startsWith('fuzz.yaml: invalid config\n'), message).toBe(true);
           // The issue names the field itself, or (for a value replacing a whole section) a parent of it.
-          const named = message.split('\n').slice(1).map((line) => line.trim().split(':')[0]!);
-          expect(named.some((n) => path.join('.').startsWith(n) || n.startsWith(path.join('.'))), `${path.join('.')} = ${String(value)}: ${message}`).toBe(true);
+          const named = message
+            .split('\n')
+            .slice(1)
+            .map((line) => line.trim().split(':')[0]!);
+          expect(
+            named.some((n) => path.join('.').startsWith(n) || n.startsWith(path.join('.'))),
+            `${path.join('.')} = ${String(value)}: ${message}`,
+          ).toBe(true);
         }
       }
     }
@@ -82,11 +109,18 @@ describe('config fuzzing', () => {
   });
 
   it('unknown keys at any depth, alias bombs and oversized files are clear errors', () => {
-    expect(() => validateConfig(merge(tiny, { midtrain: { budget: { gama: 0.5 } } }), 'c.yaml')).toThrow(/midtrain\.budget: Unrecognized key: "gama"/);
+    expect(() => validateConfig(merge(tiny, { midtrain: { budget: { gama: 0.5 } } }), 'c.yaml')).toThrow(
+      /midtrain\.budget: Unrecognized key: "gama"/,
+    );
     expect(() => validateConfig(merge(tiny, { extra: 1 }), 'c.yaml')).toThrow(/\(root\): Unrecognized key: "extra"/);
     const bomb = join(dir, 'bomb.yaml');
     const lines = ['a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
-    for (let i = 1; i < 12; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    for (let i = 1; i < 12; i++)
+      lines.push(
+        `a${i}: &a${i} [${Array(10)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
     writeFileSync(bomb, `${lines.join('\n')}\n`);
     expect(() => resolveConfig({ config: bomb })).toThrow(/bomb\.yaml: not valid YAML \(.*alias/i);
     const big = join(dir, 'big.yaml');

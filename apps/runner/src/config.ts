@@ -14,8 +14,14 @@ import { midtrainConfigSchema, posttrainConfigSchema, pretrainConfigSchema } fro
 export const runConfigSchema = z
   .object({
     seed: z.number().int().nonnegative().default(0).describe('Seed of everything random (data, sampling, sites).'),
-    backend: z.enum(['auto', ...BACKEND_NAMES]).default('auto').describe('TensorFlow.js backend.'),
-    base: z.string().default('embedded').describe("Base checkpoint to mid-train: 'embedded' (the committed tiny model) or a path."),
+    backend: z
+      .enum(['auto', ...BACKEND_NAMES])
+      .default('auto')
+      .describe('TensorFlow.js backend.'),
+    base: z
+      .string()
+      .default('embedded')
+      .describe("Base checkpoint to mid-train: 'embedded' (the committed tiny model) or a path."),
     data: dataConfigSchema.default(dataConfigSchema.parse({})),
     pretrain: pretrainConfigSchema.default(pretrainConfigSchema.parse({})),
     midtrain: midtrainConfigSchema.default(midtrainConfigSchema.parse({})),
@@ -37,7 +43,9 @@ export const embeddedBaseDir = fileURLToPath(new URL('../base-model/', import.me
  * and keep the base: the repeated digits are text the base never saw, for next-token prediction to learn.
  */
 export function embeddedBaseFor(synthetic: SyntheticConfig): string {
-  return synthetic.overthink === 'redundant' ? fileURLToPath(new URL('../base-model-redundant/', import.meta.url)) : embeddedBaseDir;
+  return synthetic.overthink === 'redundant'
+    ? fileURLToPath(new URL('../base-model-redundant/', import.meta.url))
+    : embeddedBaseDir;
 }
 
 /** A config is a page of settings; anything larger is a wrong path, not a config (and is not read into memory). */
@@ -46,12 +54,16 @@ const MAX_CONFIG_BYTES = 1 << 20;
 function parseFile(path: string): unknown {
   if (!existsSync(path)) throw new Error(`${path}: no such config file`);
   const size = statSync(path).size;
-  if (size > MAX_CONFIG_BYTES) throw new Error(`${path}: ${size} bytes is too large for a config file (at most ${MAX_CONFIG_BYTES})`);
+  if (size > MAX_CONFIG_BYTES)
+    throw new Error(`${path}: ${size} bytes is too large for a config file (at most ${MAX_CONFIG_BYTES})`);
   const text = readFileSync(path, 'utf8');
   try {
     return path.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
   } catch (error) {
-    throw new Error(`${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message.split('\n')[0]})`, { cause: error });
+    throw new Error(
+      `${path}: not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'} (${(error as Error).message.split('\n')[0]})`,
+      { cause: error },
+    );
   }
 }
 
@@ -96,7 +108,13 @@ export function validateConfig(raw: unknown, source: string): RunConfig {
  * Config keys that hold file paths. In a config file a relative path is read from the file's folder (as a
  * user who keeps a config beside its data expects); on the command line (`--set`) from the working directory.
  */
-const PATH_KEYS: readonly (readonly string[])[] = [['base'], ['data', 'corpus', 'path'], ['pretrain', 'from'], ['midtrain', 'curriculum', 'scorer'], ['posttrain', 'taskFile']];
+const PATH_KEYS: readonly (readonly string[])[] = [
+  ['base'],
+  ['data', 'corpus', 'path'],
+  ['pretrain', 'from'],
+  ['midtrain', 'curriculum', 'scorer'],
+  ['posttrain', 'taskFile'],
+];
 
 /** Values of a path key that are names, not paths (`base: embedded`, `scorer: base`): never resolved. */
 const PATH_NAMES: Readonly<Record<string, string>> = { base: 'embedded', 'midtrain.curriculum.scorer': 'base' };
@@ -119,9 +137,13 @@ function resolvePaths(raw: unknown, folder: string): unknown {
  * Preset → config file → --set overrides, validated. The file is merged over the preset (the default preset
  * unless one is named), so a file of only the fields a user changes keeps every other default.
  */
-export function resolveConfig(options: { preset?: string; config?: string; set?: string[] }): { config: RunConfig; sources: string[] } {
+export function resolveConfig(options: { preset?: string; config?: string; set?: string[] }): {
+  config: RunConfig;
+  sources: string[];
+} {
   const preset = options.preset ?? 'default';
-  if (!(PRESETS as readonly string[]).includes(preset)) throw new Error(`unknown preset '${preset}'; presets: ${PRESETS.join(', ')}`);
+  if (!(PRESETS as readonly string[]).includes(preset))
+    throw new Error(`unknown preset '${preset}'; presets: ${PRESETS.join(', ')}`);
   let raw = parseFile(`${presetsDir}${preset}.yaml`);
   const sources = [`preset ${preset}`];
   if (options.config) {

@@ -20,7 +20,10 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const rmt = (...args: string[]) => captureCli(['--backend', 'wasm', ...args]);
 
 function metrics(dir: string): Record<string, number>[] {
-  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+  return readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, number>);
 }
 
 async function weights(dir: string): Promise<number[][]> {
@@ -52,8 +55,28 @@ describe('tiny end-to-end', () => {
     expect(stdout).toMatch(/rmt\s+next-token/);
     const m = metrics(out);
     expect(m.map((x) => x.step)).toEqual([0, 1, 2, 3]);
-    for (const key of ['reward', 'reward_std', 'frac_reward_zero_std', 'completions/mean_length', 'completions/clipped_ratio', 'budget', 'curriculum/p_easy', 'curriculum/p_hard', 'loss/rl', 'loss/ntp', 'kl', 'grad_norm', 'lr', 'timing/rollout', 'timing/update', 'mem/tensors']) {
-      expect(m.every((x) => Number.isFinite(x[key])), key).toBe(true);
+    for (const key of [
+      'reward',
+      'reward_std',
+      'frac_reward_zero_std',
+      'completions/mean_length',
+      'completions/clipped_ratio',
+      'budget',
+      'curriculum/p_easy',
+      'curriculum/p_hard',
+      'loss/rl',
+      'loss/ntp',
+      'kl',
+      'grad_norm',
+      'lr',
+      'timing/rollout',
+      'timing/update',
+      'mem/tensors',
+    ]) {
+      expect(
+        m.every((x) => Number.isFinite(x[key])),
+        key,
+      ).toBe(true);
     }
     // No tensor leaks across steps (the count after each step is the same).
     expect(new Set(m.map((x) => x['mem/tensors'])).size).toBe(1);
@@ -71,47 +94,75 @@ describe('tiny end-to-end', () => {
     expect(html).not.toMatch(/<script|src="http|href="http/);
     expect(html).toMatch(/Reasoning length vs budget/);
     // One panel per quantity (own y scale): loss/rl and loss/ntp apart, each with its SVG and a caption.
-    const panel = (id: string) => html.match(new RegExp(`<figure class="panel" id="panel-${id}">([^]*?)</figure>`))?.[1];
+    const panel = (id: string) =>
+      html.match(new RegExp(`<figure class="panel" id="panel-${id}">([^]*?)</figure>`))?.[1];
     for (const id of ['reward', 'accuracy', 'length', 'curriculum', 'loss-rl', 'loss-ntp']) {
       expect(panel(id), id).toMatch(/<svg[^]*<\/svg><figcaption>[^<]{40,}<\/figcaption>$/);
     }
     expect(panel('reward')).toMatch(/compare with curriculum\/p_hard/);
     // The run summary on top carries eval.json's figures.
-    expect(html).toContain(`base ${pct(evalJson.base.average.reasoningAccuracy)} → rmt ${pct(evalJson.trained.average.reasoningAccuracy)}`);
+    expect(html).toContain(
+      `base ${pct(evalJson.base.average.reasoningAccuracy)} → rmt ${pct(evalJson.trained.average.reasoningAccuracy)}`,
+    );
     expect(html.indexOf('Run summary')).toBeLessThan(html.indexOf('Training curves'));
     expect(html).toMatch(/<section class="warnings-box" id="warnings"><h2>Warnings<\/h2>/);
     // Rollout examples from rollouts.jsonl, escaped (the completions hold tokens such as </s>).
-    const rollout = JSON.parse(readFileSync(join(out, 'rollouts.jsonl'), 'utf8').split('\n')[0]!) as { prompt: string; completion: string };
+    const rollout = JSON.parse(readFileSync(join(out, 'rollouts.jsonl'), 'utf8').split('\n')[0]!) as {
+      prompt: string;
+      completion: string;
+    };
     const [reasoning, rest] = splitReasoning(rollout.completion);
     expect(html).toContain(`<code>${escapeHtml(rollout.prompt)}</code>`);
     expect(html).toContain(`<code>${escapeHtml(reasoning)}</code><span class="rest">${escapeHtml(rest)}</span>`);
     if (/[<>&]/.test(rollout.completion)) expect(html).not.toContain(rollout.completion);
     // The config folded away in a <details>, verbatim (escaped).
     const config = readFileSync(join(out, 'config.resolved.yaml'), 'utf8');
-    expect(html).toContain(`<details id="config"><summary>Configuration (resolved, YAML)</summary><pre>${escapeHtml(config)}</pre></details>`);
+    expect(html).toContain(
+      `<details id="config"><summary>Configuration (resolved, YAML)</summary><pre>${escapeHtml(config)}</pre></details>`,
+    );
     // Warnings a run persists (warnings.jsonl lines {step, message}) are listed with their step, escaped.
-    writeFileSync(join(out, 'warnings.jsonl'), `${JSON.stringify({ step: 2, message: 'clipped_ratio <high> & rising' })}\n`);
+    writeFileSync(
+      join(out, 'warnings.jsonl'),
+      `${JSON.stringify({ step: 2, message: 'clipped_ratio <high> & rising' })}\n`,
+    );
     const again = await rmt('report', out);
     expect(again.code, again.stderr).toBe(0);
-    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<li><span class="step">step 2</span> clipped_ratio &lt;high&gt; &amp; rising</li>');
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain(
+      '<li><span class="step">step 2</span> clipped_ratio &lt;high&gt; &amp; rising</li>',
+    );
   });
 
   it('rmt eval of a mid-trained model uses the budget it was trained to, and says so', async () => {
     const run = join(root, 'run');
     const trainedTo = (JSON.parse(readFileSync(join(run, 'eval.json'), 'utf8')) as { budget: number }).budget;
     expect(trainedTo).toBeGreaterThan(0);
-    const checkpoints = readdirSync(join(run, 'checkpoints')).filter((n) => /^step-\d+$/.test(n)).sort();
+    const checkpoints = readdirSync(join(run, 'checkpoints'))
+      .filter((n) => /^step-\d+$/.test(n))
+      .sort();
     for (const model of [join(run, 'model'), join(run, 'checkpoints', checkpoints.at(-1)!)]) {
       const out = join(root, `eval-${checkpoints.length}-${model.length}`);
       const { code, stderr } = await rmt('eval', '--preset', 'tiny', '--model', model, '--out', out);
       expect(code, stderr).toBe(0);
       expect(stderr).toContain(`budget: ${trainedTo}, the one ${model} was trained to`);
-      const evalJson = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')) as { budget: number; result: { budget?: number } };
+      const evalJson = JSON.parse(readFileSync(join(out, 'eval.json'), 'utf8')) as {
+        budget: number;
+        result: { budget?: number };
+      };
       expect(evalJson.budget).toBe(trainedTo);
       expect(evalJson.result.budget).toBe(trainedTo);
     }
     // --budget overrides it.
-    const { code } = await rmt('eval', '--preset', 'tiny', '--model', join(run, 'model'), '--budget', '5', '--out', join(root, 'eval-5'));
+    const { code } = await rmt(
+      'eval',
+      '--preset',
+      'tiny',
+      '--model',
+      join(run, 'model'),
+      '--budget',
+      '5',
+      '--out',
+      join(root, 'eval-5'),
+    );
     expect(code).toBe(0);
     expect((JSON.parse(readFileSync(join(root, 'eval-5', 'eval.json'), 'utf8')) as { budget: number }).budget).toBe(5);
   });
@@ -119,7 +170,20 @@ describe('tiny end-to-end', () => {
   it('rpt and ntp methods run too', async () => {
     for (const method of ['rpt', 'ntp']) {
       const out = join(root, method);
-      const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', `midtrain.method=${method}`, '--set', 'midtrain.curriculum.tiers.quantiles=[0.1,0.2,0.3]', '--out', out, '--quiet');
+      const { code, stderr } = await rmt(
+        'midtrain',
+        '--preset',
+        'tiny',
+        '--set',
+        `base=${base}`,
+        '--set',
+        `midtrain.method=${method}`,
+        '--set',
+        'midtrain.curriculum.tiers.quantiles=[0.1,0.2,0.3]',
+        '--out',
+        out,
+        '--quiet',
+      );
       expect(code, stderr).toBe(0);
       const m = metrics(out);
       expect(m.every((x) => Number.isFinite(x['loss/ntp']) && Number.isFinite(x.grad_norm))).toBe(true);
@@ -134,24 +198,60 @@ describe('tiny end-to-end', () => {
 
   it('a third-party sampler package loads by name from the config (the example plugin)', async () => {
     const out = join(root, 'plugin');
-    const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.curriculum.sampler=@rmt/sampler-failure-replay', '--set', 'midtrain.curriculum.options={floor: 0.1}', '--out', out, '--quiet');
+    const { code, stderr } = await rmt(
+      'midtrain',
+      '--preset',
+      'tiny',
+      '--set',
+      `base=${base}`,
+      '--set',
+      'midtrain.curriculum.sampler=@rmt/sampler-failure-replay',
+      '--set',
+      'midtrain.curriculum.options={floor: 0.1}',
+      '--out',
+      out,
+      '--quiet',
+    );
     expect(code, stderr).toBe(0);
     expect(readFileSync(join(out, 'config.resolved.yaml'), 'utf8')).toMatch(/sampler: "@rmt\/sampler-failure-replay"/);
-    const bad = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.curriculum.sampler=rmt-no-such-sampler', '--out', join(root, 'plugin-bad'));
+    const bad = await rmt(
+      'midtrain',
+      '--preset',
+      'tiny',
+      '--set',
+      `base=${base}`,
+      '--set',
+      'midtrain.curriculum.sampler=rmt-no-such-sampler',
+      '--out',
+      join(root, 'plugin-bad'),
+    );
     expect(bad.stderr).toMatch(/unknown sampler 'rmt-no-such-sampler'/);
   });
 
   it('N steps + stop + resume + N steps gives exactly the weights of 2N steps', async () => {
-    const { config } = resolveConfig({ preset: 'tiny', set: [`base=${base}`, 'backend=wasm', 'midtrain.checkpointEvery=0'] });
+    const { config } = resolveConfig({
+      preset: 'tiny',
+      set: [`base=${base}`, 'backend=wasm', 'midtrain.checkpointEvery=0'],
+    });
     const straight = new RunDirectory(join(root, 'straight'));
     await straight.writeConfig(config, ['test'], 'run');
     const quiet = createReporter({ quiet: true, json: false, label: '' });
-    await runMidtrain(config as RunConfig, straight, { quiet: true, json: false, resume: false, evaluateBase: false }, quiet);
+    await runMidtrain(
+      config as RunConfig,
+      straight,
+      { quiet: true, json: false, resume: false, evaluateBase: false },
+      quiet,
+    );
 
     const split = new RunDirectory(join(root, 'split'));
     await split.writeConfig(config, ['test'], 'run');
     let steps = 0;
-    const first = await runMidtrain(config, split, { quiet: true, json: false, resume: false, evaluateBase: false, shouldStop: () => ++steps === 2 }, quiet);
+    const first = await runMidtrain(
+      config,
+      split,
+      { quiet: true, json: false, resume: false, evaluateBase: false, shouldStop: () => ++steps === 2 },
+      quiet,
+    );
     expect(first.stopped).toBe(true);
     expect(first.steps).toBe(2);
     const { code, stderr } = await rmt('resume', split.dir, '--quiet');
@@ -175,9 +275,21 @@ describe('tiny end-to-end', () => {
 
   it('posttrain: GRPO on the verifiable task changes the model and scores before/after', async () => {
     const out = join(root, 'post');
-    const { code, stdout, stderr } = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', out, '--json');
+    const { code, stdout, stderr } = await rmt(
+      'posttrain',
+      '--preset',
+      'tiny',
+      '--model',
+      base,
+      '--out',
+      out,
+      '--json',
+    );
     expect(code, stderr).toBe(0);
-    const result = JSON.parse(stdout) as { before: { problems: number; accuracy: number }; after: { accuracy: number } };
+    const result = JSON.parse(stdout) as {
+      before: { problems: number; accuracy: number };
+      after: { accuracy: number };
+    };
     expect(result.before.problems).toBe(8);
     expect(result.after.accuracy).toBeGreaterThanOrEqual(0);
     expect(metrics(out).every((x) => Number.isFinite(x.grad_norm))).toBe(true);
@@ -187,34 +299,111 @@ describe('tiny end-to-end', () => {
     // Every reference answer is 7 (written as GSM8K does, after ####), so a rollout is right exactly when its
     // prediction is the number 7, however written.
     const file = join(root, 'sevens.jsonl');
-    writeFileSync(file, Array.from({ length: 14 }, (_, i) => JSON.stringify({ question: `${i}+7-${i}=`, answer: `so it is 7.\n#### 7` })).join('\n'));
+    writeFileSync(
+      file,
+      Array.from({ length: 14 }, (_, i) =>
+        JSON.stringify({ question: `${i}+7-${i}=`, answer: `so it is 7.\n#### 7` }),
+      ).join('\n'),
+    );
     const out = join(root, 'post-gsm8k');
-    const { code, stderr } = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', out, '--quiet', '--task', 'gsm8k', '--task-file', file, '--set', 'posttrain.heldOut=4', '--set', 'posttrain.problems=10');
+    const { code, stderr } = await rmt(
+      'posttrain',
+      '--preset',
+      'tiny',
+      '--model',
+      base,
+      '--out',
+      out,
+      '--quiet',
+      '--task',
+      'gsm8k',
+      '--task-file',
+      file,
+      '--set',
+      'posttrain.heldOut=4',
+      '--set',
+      'posttrain.problems=10',
+    );
     expect(code, stderr).toBe(0);
-    const result = JSON.parse(readFileSync(join(out, 'posttrain.json'), 'utf8')) as { task: string; problems: { train: number; heldOut: number }; before: { problems: number } };
+    const result = JSON.parse(readFileSync(join(out, 'posttrain.json'), 'utf8')) as {
+      task: string;
+      problems: { train: number; heldOut: number };
+      before: { problems: number };
+    };
     expect(result.task).toBe('gsm8k');
     expect(result.problems).toEqual({ train: 10, heldOut: 4 });
     expect(result.before.problems).toBe(4);
-    const records = readFileSync(join(out, 'rollouts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { prediction: string | null; match: number });
+    const records = readFileSync(join(out, 'rollouts.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { prediction: string | null; match: number });
     expect(records.length).toBeGreaterThan(0);
-    for (const r of records) expect(r.match, String(r.prediction)).toBe(r.prediction !== null && Number(r.prediction.replace(/,/g, '')) === 7 ? 1 : 0);
+    for (const r of records)
+      expect(r.match, String(r.prediction)).toBe(
+        r.prediction !== null && Number(r.prediction.replace(/,/g, '')) === 7 ? 1 : 0,
+      );
     // A task file without its task, or a task without its file, is refused by name.
-    const refused = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', join(root, 'post-no-file'), '--task', 'math500');
+    const refused = await rmt(
+      'posttrain',
+      '--preset',
+      'tiny',
+      '--model',
+      base,
+      '--out',
+      join(root, 'post-no-file'),
+      '--task',
+      'math500',
+    );
     expect(refused.stderr).toMatch(/posttrain\.task 'math500' needs posttrain\.taskFile/);
   });
 
   itOrSkip('posttrain --task gsm8k on the real GSM8K test file runs end to end', sharedDataSkip, async () => {
     const out = join(root, 'post-gsm8k-real');
-    const { code, stderr } = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', out, '--quiet', '--task', 'gsm8k', '--task-file', sharedData('gsm8k/test.jsonl'), '--set', 'posttrain.heldOut=4', '--set', 'posttrain.problems=6');
+    const { code, stderr } = await rmt(
+      'posttrain',
+      '--preset',
+      'tiny',
+      '--model',
+      base,
+      '--out',
+      out,
+      '--quiet',
+      '--task',
+      'gsm8k',
+      '--task-file',
+      sharedData('gsm8k/test.jsonl'),
+      '--set',
+      'posttrain.heldOut=4',
+      '--set',
+      'posttrain.problems=6',
+    );
     expect(code, stderr).toBe(0);
-    const result = JSON.parse(readFileSync(join(out, 'posttrain.json'), 'utf8')) as { problems: { train: number; heldOut: number }; after: { accuracy: number; ci: { low: number; high: number } } };
+    const result = JSON.parse(readFileSync(join(out, 'posttrain.json'), 'utf8')) as {
+      problems: { train: number; heldOut: number };
+      after: { accuracy: number; ci: { low: number; high: number } };
+    };
     expect(result.problems).toEqual({ train: 6, heldOut: 4 });
     expect(result.after.ci.low).toBeLessThanOrEqual(result.after.accuracy);
   });
 
   it('posttrain with posttrain.loss.beta > 0 trains with the frozen starting checkpoint as KL reference', async () => {
     const out = join(root, 'post-kl');
-    const { code, stderr } = await rmt('posttrain', '--preset', 'tiny', '--model', base, '--out', out, '--quiet', '--set', 'posttrain.loss.beta=0.5', '--set', 'posttrain.steps=4', '--set', 'posttrain.lr=0.01');
+    const { code, stderr } = await rmt(
+      'posttrain',
+      '--preset',
+      'tiny',
+      '--model',
+      base,
+      '--out',
+      out,
+      '--quiet',
+      '--set',
+      'posttrain.loss.beta=0.5',
+      '--set',
+      'posttrain.steps=4',
+      '--set',
+      'posttrain.lr=0.01',
+    );
     expect(code, stderr).toBe(0);
     // The trainer refuses β > 0 without a reference model, so a finished run was given one (before, the KL
     // term was dropped without a word); the policy starts as that reference.
@@ -226,14 +415,42 @@ describe('tiny end-to-end', () => {
 
   it('compare: every row of METHOD.md §5, post-trained, in results.json and results.md', async () => {
     const out = join(root, 'compare');
-    const { code, stderr } = await rmt('compare', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.curriculum.tiers.quantiles=[0.1,0.2,0.3]', '--seeds', '1', '--out', out, '--quiet');
+    const { code, stderr } = await rmt(
+      'compare',
+      '--preset',
+      'tiny',
+      '--set',
+      `base=${base}`,
+      '--set',
+      'midtrain.curriculum.tiers.quantiles=[0.1,0.2,0.3]',
+      '--seeds',
+      '1',
+      '--out',
+      out,
+      '--quiet',
+    );
     expect(code, stderr).toBe(0);
-    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { seeds: number[]; methods: Record<string, { mode: string; accuracy: Record<string, number>; posttrain: { before: number } }> };
+    const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
+      seeds: number[];
+      methods: Record<string, { mode: string; accuracy: Record<string, number>; posttrain: { before: number } }>;
+    };
     expect(results.seeds).toEqual([0]);
-    expect(Object.keys(results.methods)).toEqual(['base', 'ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp']);
+    expect(Object.keys(results.methods)).toEqual([
+      'base',
+      'ntp',
+      'rpt',
+      'rmt',
+      'rmt-no-budget',
+      'rmt-no-curriculum',
+      'rmt-no-ntp',
+    ]);
     expect(results.methods.base!.mode).toBe('next-token');
     expect(results.methods.rmt!.mode).toBe('reasoning');
-    expect(Object.values(results.methods).every((m) => Number.isFinite(m.accuracy.average) && Number.isFinite(m.posttrain.before))).toBe(true);
+    expect(
+      Object.values(results.methods).every(
+        (m) => Number.isFinite(m.accuracy.average) && Number.isFinite(m.posttrain.before),
+      ),
+    ).toBe(true);
     const md = readFileSync(join(out, 'results.md'), 'utf8');
     expect(md).toMatch(/## Ablations/);
     // The claims table is computed from these very results (its arithmetic is tested in cli.test.ts).
@@ -242,7 +459,8 @@ describe('tiny end-to-end', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     // Small multiples: one panel per trained method in each quantity's figure, every method in place.
     const reward = html.match(/<figure class="panel" id="panel-reward">([^]*?)<\/figure>/)?.[1] ?? '';
-    for (const m of ['ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp']) expect(reward).toMatch(new RegExp(`<text[^>]*>${m}</text>`));
+    for (const m of ['ntp', 'rpt', 'rmt', 'rmt-no-budget', 'rmt-no-curriculum', 'rmt-no-ntp'])
+      expect(reward).toMatch(new RegExp(`<text[^>]*>${m}</text>`));
     expect(reward).toMatch(/One panel per method, same y scale/);
     expect(html).toContain('The published claims, measured');
   });
@@ -253,22 +471,65 @@ describe('tiny end-to-end', () => {
     // An interruption: one row lost its evaluation (kept checkpoints), another its post-training.
     rmSync(join(out, 'seed-0', 'rmt', 'eval.json'));
     rmSync(join(out, 'seed-0', 'rmt-no-ntp', 'posttrain', 'posttrain.json'));
-    const { code, stderr } = await rmt('compare', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.curriculum.tiers.quantiles=[0.1,0.2,0.3]', '--seeds', '1', '--out', out);
+    const { code, stderr } = await rmt(
+      'compare',
+      '--preset',
+      'tiny',
+      '--set',
+      `base=${base}`,
+      '--set',
+      'midtrain.curriculum.tiers.quantiles=[0.1,0.2,0.3]',
+      '--seeds',
+      '1',
+      '--out',
+      out,
+    );
     expect(code, stderr).toBe(0);
     expect(stderr).toMatch(/seed 0, ntp: finished earlier, kept/);
     expect(stderr).toMatch(/seed 0, rmt \(resumed\)/);
     expect(readFileSync(join(out, 'results.json'), 'utf8')).toBe(before);
-    const other = await rmt('compare', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.steps=3', '--seeds', '1', '--out', out, '--quiet');
+    const other = await rmt(
+      'compare',
+      '--preset',
+      'tiny',
+      '--set',
+      `base=${base}`,
+      '--set',
+      'midtrain.steps=3',
+      '--seeds',
+      '1',
+      '--out',
+      out,
+      '--quiet',
+    );
     expect(other.stderr).toMatch(/holds a comparison with another config/);
   });
 
   it('same config and seed give identical metrics (timings aside), with or without parallel workers', async () => {
-    const strip = (rows: Record<string, number>[]) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('timing/'))));
+    const strip = (rows: Record<string, number>[]) =>
+      rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('timing/'))));
     const runs = [];
     // Micro-batches of 2 rows, so the update has several blocks to share out.
-    for (const [name, workers] of [['det-a', 0], ['det-b', 0], ['det-workers', 2]] as const) {
+    for (const [name, workers] of [
+      ['det-a', 0],
+      ['det-b', 0],
+      ['det-workers', 2],
+    ] as const) {
       const out = join(root, name);
-      const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.microBatchRows=2', '--set', `midtrain.workers=${workers}`, '--out', out, '--quiet');
+      const { code, stderr } = await rmt(
+        'midtrain',
+        '--preset',
+        'tiny',
+        '--set',
+        `base=${base}`,
+        '--set',
+        'midtrain.microBatchRows=2',
+        '--set',
+        `midtrain.workers=${workers}`,
+        '--out',
+        out,
+        '--quiet',
+      );
       expect(code, stderr).toBe(0);
       runs.push(strip(metrics(out)));
     }
@@ -279,7 +540,22 @@ describe('tiny end-to-end', () => {
 
   it('a diverging run stops with the step and keeps the last good checkpoint', async () => {
     const out = join(root, 'nan');
-    const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.lr=1e30', '--set', 'midtrain.warmup=0', '--set', 'midtrain.checkpointEvery=1', '--out', out, '--quiet');
+    const { code, stderr } = await rmt(
+      'midtrain',
+      '--preset',
+      'tiny',
+      '--set',
+      `base=${base}`,
+      '--set',
+      'midtrain.lr=1e30',
+      '--set',
+      'midtrain.warmup=0',
+      '--set',
+      'midtrain.checkpointEvery=1',
+      '--out',
+      out,
+      '--quiet',
+    );
     expect(code).toBe(1);
     expect(stderr).toMatch(/training diverged at step (\d+): .*the last good checkpoint is kept/);
     const step = Number(/diverged at step (\d+)/.exec(stderr)![1]);
@@ -289,7 +565,26 @@ describe('tiny end-to-end', () => {
 
   it('onNonFinite: skip drops NaN updates with a warning and stops after warnAfter in a row', async () => {
     const out = join(root, 'nan-skip');
-    const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--set', 'midtrain.lr=1e30', '--set', 'midtrain.warmup=0', '--set', 'midtrain.onNonFinite=skip', '--set', 'midtrain.warnAfter=2', '--set', 'midtrain.steps=8', '--out', out, '--quiet');
+    const { code, stderr } = await rmt(
+      'midtrain',
+      '--preset',
+      'tiny',
+      '--set',
+      `base=${base}`,
+      '--set',
+      'midtrain.lr=1e30',
+      '--set',
+      'midtrain.warmup=0',
+      '--set',
+      'midtrain.onNonFinite=skip',
+      '--set',
+      'midtrain.warnAfter=2',
+      '--set',
+      'midtrain.steps=8',
+      '--out',
+      out,
+      '--quiet',
+    );
     expect(code).toBe(1);
     expect(stderr).toMatch(/step (\d+): non-finite gradients .*update skipped/);
     expect(stderr).toMatch(/training diverged at step \d+: 2 steps in a row with non-finite gradients/);
@@ -300,7 +595,16 @@ describe('tiny end-to-end', () => {
   const disk = smallDisk(root, '64k');
 
   itOrSkip('a disk too small for the checkpoints is refused before training, with the sizes', disk.skip, async () => {
-    const { code, stderr } = await rmt('midtrain', '--preset', 'tiny', '--set', `base=${base}`, '--out', join(disk.path, 'run'), '--quiet');
+    const { code, stderr } = await rmt(
+      'midtrain',
+      '--preset',
+      'tiny',
+      '--set',
+      `base=${base}`,
+      '--out',
+      join(disk.path, 'run'),
+      '--quiet',
+    );
     expect(code).toBe(1);
     expect(stderr).toMatch(/run: 0\.\d MB free on its disk, but 3 checkpoints and the final model need about 1\.\d MB/);
     expect(existsSync(join(disk.path, 'run', 'metrics.jsonl'))).toBe(false);
@@ -308,7 +612,8 @@ describe('tiny end-to-end', () => {
 
   it('outputs cannot be written outside the run directory', () => {
     const out = new RunDirectory(join(root, 'contained'));
-    for (const name of ['../escape.json', '/tmp/escape.json', 'a/../../escape.json', '.', '']) expect(() => out.path(name), name).toThrow(/is not inside the run directory/);
+    for (const name of ['../escape.json', '/tmp/escape.json', 'a/../../escape.json', '.', ''])
+      expect(() => out.path(name), name).toThrow(/is not inside the run directory/);
     expect(out.path('checkpoints/step-000001')).toBe(join(root, 'contained', 'checkpoints', 'step-000001'));
   });
 

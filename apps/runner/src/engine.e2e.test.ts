@@ -29,7 +29,8 @@ const metrics = (dir: string) =>
     .split('\n')
     .map((l) => JSON.parse(l) as Record<string, number>);
 
-const cacheFile = (dir: string, engine: boolean) => readdirSync(join(dir, 'cache', 'entropy')).filter((n) => n.startsWith('entropy-engine-') === engine);
+const cacheFile = (dir: string, engine: boolean) =>
+  readdirSync(join(dir, 'cache', 'entropy')).filter((n) => n.startsWith('entropy-engine-') === engine);
 
 describe('mid-training on an engine (rmt serve)', () => {
   const base = join(root, 'pretrain', 'model');
@@ -46,14 +47,33 @@ describe('mid-training on an engine (rmt serve)', () => {
     const local = join(root, 'local');
     const engine = join(root, 'engine');
     expect((await rmt('midtrain', ...args, '--out', local)).code).toBe(0);
-    const onEngine = ['--set', 'midtrain.rollout.engine=openai', '--set', `midtrain.rollout.baseUrl=${proxy.url}`, '--set', 'midtrain.rollout.model=tiny'];
+    const onEngine = [
+      '--set',
+      'midtrain.rollout.engine=openai',
+      '--set',
+      `midtrain.rollout.baseUrl=${proxy.url}`,
+      '--set',
+      'midtrain.rollout.model=tiny',
+    ];
     const { code, stderr } = await rmt('midtrain', ...args, ...onEngine, '--out', engine);
     expect(code, stderr).toBe(0);
     const [l, e] = [metrics(local), metrics(engine)];
     expect(e.map((m) => m.step)).toEqual([0, 1, 2, 3]);
     // The local run's metric names, each step, plus the engine's own (rollout/logprob_diff, timing/sync).
     e.forEach((m, i) => expect(Object.keys(m)).toEqual(expect.arrayContaining(Object.keys(l[i]!))));
-    for (const key of ['reward', 'accuracy', 'completions/mean_length', 'loss/rl', 'loss/ntp', 'grad_norm', 'rollout/logprob_diff']) expect(e.every((m) => Number.isFinite(m[key])), key).toBe(true);
+    for (const key of [
+      'reward',
+      'accuracy',
+      'completions/mean_length',
+      'loss/rl',
+      'loss/ntp',
+      'grad_norm',
+      'rollout/logprob_diff',
+    ])
+      expect(
+        e.every((m) => Number.isFinite(m[key])),
+        key,
+      ).toBe(true);
     // The trainer's recomputed log-probs and the engine's differ by numerics only.
     expect(e.every((m) => m['rollout/logprob_diff']! < 1e-3)).toBe(true);
     // Sites scored on the engine, with the local scorer's values (same base weights).
@@ -69,15 +89,31 @@ describe('mid-training on an engine (rmt serve)', () => {
     expect(existsSync(join(engine, 'engine-weights', 'v00000003', VERSION_FILE))).toBe(true);
     // It learned: the trained weights moved away from the base.
     const [trained, start] = [(await loadModel(join(engine, 'model'))).model, (await loadModel(base)).model];
-    expect(trained.parameters().some((p, i) => p.dataSync().some((v, j) => v !== start.parameters()[i]!.dataSync()[j]))).toBe(true);
+    expect(
+      trained.parameters().some((p, i) => p.dataSync().some((v, j) => v !== start.parameters()[i]!.dataSync()[j])),
+    ).toBe(true);
     trained.dispose();
     start.dispose();
   }, 240_000);
 
   it('the server killed mid-run: retries, then the run stops with its checkpoint kept; rmt resume continues', async () => {
     const run = join(root, 'killed');
-    const onEngine = ['--set', 'midtrain.rollout.engine=openai', '--set', `midtrain.rollout.baseUrl=${proxy.url}`, '--set', 'midtrain.rollout.model=tiny'];
-    const fast = ['--set', 'midtrain.checkpointEvery=1', '--set', 'midtrain.rollout.retries.attempts=1', '--set', 'midtrain.rollout.retries.backoffMs=10'];
+    const onEngine = [
+      '--set',
+      'midtrain.rollout.engine=openai',
+      '--set',
+      `midtrain.rollout.baseUrl=${proxy.url}`,
+      '--set',
+      'midtrain.rollout.model=tiny',
+    ];
+    const fast = [
+      '--set',
+      'midtrain.checkpointEvery=1',
+      '--set',
+      'midtrain.rollout.retries.attempts=1',
+      '--set',
+      'midtrain.rollout.retries.backoffMs=10',
+    ];
     // Weight pushes are two /collective_rpc calls each: scoring (v0), the start (v0), after step 0 (v1); the
     // seventh call is the push after step 1, by when step 1's checkpoint is written.
     proxy.fault = (path, count) => {
@@ -103,7 +139,20 @@ describe('mid-training on an engine (rmt serve)', () => {
     const gone = await startServer({ model: base, port: 0 });
     await gone.close();
     const run = join(root, 'unreachable');
-    const { code, stderr } = await rmt('midtrain', ...args, '--set', 'midtrain.rollout.engine=openai', '--set', `midtrain.rollout.baseUrl=${gone.url}`, '--set', 'midtrain.rollout.model=tiny', '--set', 'midtrain.rollout.retries.attempts=0', '--out', run);
+    const { code, stderr } = await rmt(
+      'midtrain',
+      ...args,
+      '--set',
+      'midtrain.rollout.engine=openai',
+      '--set',
+      `midtrain.rollout.baseUrl=${gone.url}`,
+      '--set',
+      'midtrain.rollout.model=tiny',
+      '--set',
+      'midtrain.rollout.retries.attempts=0',
+      '--out',
+      run,
+    );
     expect(code).toBe(1);
     expect(stderr).toContain(`${gone.url}/v1/models: unreachable`);
     expect(existsSync(join(run, 'metrics.jsonl')) ? readFileSync(join(run, 'metrics.jsonl'), 'utf8') : '').toBe('');

@@ -10,9 +10,17 @@ import { registerToolCommands } from './commands/tools.js';
 import { registerServeCommands } from './commands/serve.js';
 
 export { backendReport, formatInfo, type InfoReport } from './info.js';
-export { configJsonSchema, merge, parseSet, resolveConfig, runConfigSchema, validateConfig, type RunConfig } from './config.js';
+export {
+  configJsonSchema,
+  merge,
+  parseSet,
+  resolveConfig,
+  runConfigSchema,
+  validateConfig,
+  type RunConfig,
+} from './config.js';
 export { runMidtrain, runPretrain, type MidtrainOutcome, type RunFlags } from './run.js';
-export type { Reporter } from './progress.js';
+export type { Phase, Reporter } from './progress.js';
 export { RunDirectory } from './output.js';
 
 /** The runner's own version, read from its package.json (dist/ sits beside it in the package). */
@@ -44,7 +52,12 @@ export async function runCli(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
     // One line for users; the stack with RMT_DEBUG=1 (for bug reports).
-    const detail = process.env.RMT_DEBUG && error instanceof Error ? (error.stack ?? error.message) : error instanceof Error ? error.message : String(error);
+    const detail =
+      process.env.RMT_DEBUG && error instanceof Error
+        ? (error.stack ?? error.message)
+        : error instanceof Error
+          ? error.message
+          : String(error);
     process.stderr.write(`rmt: ${detail}\n`);
     return 1;
   }

@@ -18,7 +18,8 @@ export async function backendReport(): Promise<InfoReport> {
 export function formatInfo(report: InfoReport): string {
   const width = Math.max(...BACKEND_NAMES.map((name) => name.length));
   const lines = report.backends.map(
-    (b) => `  ${b.name === report.picked ? '*' : ' '} ${b.name.padEnd(width)}  ${b.available ? 'available  ' : 'unavailable'}  ${b.reason}`,
+    (b) =>
+      `  ${b.name === report.picked ? '*' : ' '} ${b.name.padEnd(width)}  ${b.available ? 'available  ' : 'unavailable'}  ${b.reason}`,
   );
   return [`Backends (* = picked by auto: ${report.device}):`, ...lines].join('\n');
 }

@@ -11,7 +11,9 @@ async function loadWithTokenizer(source: ModelSource): Promise<LoadedModel & { t
   const loaded = await loadModel(source.model, source.tokenizer);
   const { tokenizer } = loaded;
   if (!tokenizer) {
-    throw new Error(`${source.model}: no tokenizer found beside the model; pass --tokenizer <tok.bin | tokenizer.json | folder>`);
+    throw new Error(
+      `${source.model}: no tokenizer found beside the model; pass --tokenizer <tok.bin | tokenizer.json | folder>`,
+    );
   }
   return { ...loaded, tokenizer };
 }

@@ -31,7 +31,9 @@ describe('--config', () => {
     const file = writeConfig('steps.yaml', { midtrain: { steps: 3 } });
     const { config, sources } = resolveConfig({ config: file });
     // The default preset's budget, read independently from the preset file (not from the code's own output).
-    const preset = YAML.parse(readFileSync(join(presetsDir, 'default.yaml'), 'utf8')) as { midtrain: { budget: { initial: number } } };
+    const preset = YAML.parse(readFileSync(join(presetsDir, 'default.yaml'), 'utf8')) as {
+      midtrain: { budget: { initial: number } };
+    };
     expect(config.midtrain.steps).toBe(3);
     expect(config.midtrain.budget.initial).toBe(preset.midtrain.budget.initial);
     expect(config.midtrain.budget.initial).not.toBe(800); // the schema default a preset-less merge fell back to
@@ -46,7 +48,11 @@ describe('--config', () => {
   });
 
   it("reads relative paths in the file from the file's folder; --set paths stay as given", () => {
-    const file = writeConfig('configs/run.yaml', { base: '../models/mine', pretrain: { from: 'start' }, data: { corpus: { path: 'corpus.txt' } } });
+    const file = writeConfig('configs/run.yaml', {
+      base: '../models/mine',
+      pretrain: { from: 'start' },
+      data: { corpus: { path: 'corpus.txt' } },
+    });
     const { config } = resolveConfig({ config: file, set: ['eval.sites=5'] });
     expect(config.base).toBe(join(root, 'models/mine'));
     expect(config.pretrain.from).toBe(join(root, 'configs/start'));
@@ -58,7 +64,15 @@ describe('--config', () => {
 
 describe('keys that only one prompt format reads', () => {
   it('data.enableThinking with the control-token format is refused by name, not ignored', async () => {
-    const { code, stderr } = await rmt('run', '--preset', 'tiny', '--set', 'data.enableThinking=false', '--out', join(root, 'thinking'));
+    const { code, stderr } = await rmt(
+      'run',
+      '--preset',
+      'tiny',
+      '--set',
+      'data.enableThinking=false',
+      '--out',
+      join(root, 'thinking'),
+    );
     expect(code).toBe(1);
     expect(stderr).toMatch(/data\.chatTemplate and data\.enableThinking apply to data\.format 'llm-text' only/);
   });
@@ -66,11 +80,29 @@ describe('keys that only one prompt format reads', () => {
 
 describe('a model too large for the backend', () => {
   // SmolLM2-135M's config.json shape; no weights are needed: the backend is chosen from the shape first.
-  const smol = { ...FAMILIES.smollm2, hidden_size: 576, intermediate_size: 1536, num_hidden_layers: 30, num_attention_heads: 9, num_key_value_heads: 3, vocab_size: 49152, max_position_embeddings: 8192 };
+  const smol = {
+    ...FAMILIES.smollm2,
+    hidden_size: 576,
+    intermediate_size: 1536,
+    num_hidden_layers: 30,
+    num_attention_heads: 9,
+    num_key_value_heads: 3,
+    vocab_size: 49152,
+    max_position_embeddings: 8192,
+  };
   const dir = join(root, 'smollm2-135m-shape');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(smol));
-  const args = ['--preset', 'tiny', '--set', `base=${dir}`, '--set', 'midtrain.microBatchRows=16', '--out', join(root, 'too-large')];
+  const args = [
+    '--preset',
+    'tiny',
+    '--set',
+    `base=${dir}`,
+    '--set',
+    'midtrain.microBatchRows=16',
+    '--out',
+    join(root, 'too-large'),
+  ];
 
   it('wasm asked by name is refused before any step, with the sizes, not a WebAssembly abort', async () => {
     const { code, stderr } = await rmt('run', ...args);
@@ -91,11 +123,17 @@ describe('a model too large for the backend', () => {
 });
 
 describe('--out', () => {
-  itOrSkip('a folder that cannot be created (/proc/…) is refused at once, naming it', existsSync('/proc/self') ? undefined : 'no /proc on this machine', async () => {
-    const { code, stderr } = await rmt('run', '--preset', 'tiny', '--out', '/proc/rmt-no-such-run');
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/\/proc\/rmt-no-such-run: cannot create the output folder \(\/proc does not accept new folders; ENOENT\)/);
-  });
+  itOrSkip(
+    'a folder that cannot be created (/proc/…) is refused at once, naming it',
+    existsSync('/proc/self') ? undefined : 'no /proc on this machine',
+    async () => {
+      const { code, stderr } = await rmt('run', '--preset', 'tiny', '--out', '/proc/rmt-no-such-run');
+      expect(code).toBe(1);
+      expect(stderr).toMatch(
+        /\/proc\/rmt-no-such-run: cannot create the output folder \(\/proc does not accept new folders; ENOENT\)/,
+      );
+    },
+  );
 
   it('a path through a file is refused naming the file', async () => {
     const file = join(root, 'a-file');

@@ -1,5 +1,14 @@
 // The run directory: config.resolved.yaml, metrics.jsonl, rollouts.jsonl, warnings.jsonl, checkpoints/, eval.json.
-import { appendFileSync, existsSync, mkdirSync, accessSync, constants, readdirSync, readFileSync, statfsSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  accessSync,
+  constants,
+  readdirSync,
+  readFileSync,
+  statfsSync,
+} from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import YAML from 'yaml';
 import { writeFileAtomic } from '@rmt/core';
@@ -33,7 +42,10 @@ export class RunDirectory {
     const { bavail, bsize } = statfsSync(this.dir);
     const free = Number(bavail) * Number(bsize);
     const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MB`;
-    if (free < bytes) throw new Error(`${this.dir}: ${mb(free)} free on its disk, but ${what} need about ${mb(bytes)}; free some space or choose another --out`);
+    if (free < bytes)
+      throw new Error(
+        `${this.dir}: ${mb(free)} free on its disk, but ${what} need about ${mb(bytes)}; free some space or choose another --out`,
+      );
   }
 
   get checkpoints(): string {
@@ -53,7 +65,10 @@ export class RunDirectory {
 
   /** The resolved config, headed by the command that made the folder (`rmt resume` checks it). */
   async writeConfig(config: RunConfig, sources: string[], kind: string): Promise<void> {
-    await writeFileAtomic(this.path('config.resolved.yaml'), `# rmt ${kind}; resolved from: ${sources.join(' + ')}\n${YAML.stringify(config)}`);
+    await writeFileAtomic(
+      this.path('config.resolved.yaml'),
+      `# rmt ${kind}; resolved from: ${sources.join(' + ')}\n${YAML.stringify(config)}`,
+    );
   }
 
   /** The command that made this folder (`run`, `compare`, …); undefined for folders written before it was recorded. */
@@ -77,7 +92,10 @@ export class RunDirectory {
     try {
       appendFileSync(this.path(name), text);
     } catch (error) {
-      throw new Error(`${this.path(name)}: cannot append (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); checkpoints already written are kept`, { cause: error });
+      throw new Error(
+        `${this.path(name)}: cannot append (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); checkpoints already written are kept`,
+        { cause: error },
+      );
     }
   }
 
@@ -127,7 +145,12 @@ function makeDirectory(dir: string): void {
       mkdirSync(d);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM' ? `${dirname(d)} does not accept new folders` : code === 'ENOTDIR' || code === 'EEXIST' ? `${dirname(d)} is not a folder` : (code ?? (error as Error).message);
+      const why =
+        code === 'ENOENT' || code === 'EROFS' || code === 'EACCES' || code === 'EPERM'
+          ? `${dirname(d)} does not accept new folders`
+          : code === 'ENOTDIR' || code === 'EEXIST'
+            ? `${dirname(d)} is not a folder`
+            : (code ?? (error as Error).message);
       throw new Error(`${dir}: cannot create the output folder (${why}; ${code ?? 'error'})`, { cause: error });
     }
   }

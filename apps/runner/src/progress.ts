@@ -3,7 +3,7 @@
 import cliProgress from 'cli-progress';
 
 /** A phase before or after the steps (scoring, evaluation): ticks as it goes, so no phase is silent. */
-interface Phase {
+export interface Phase {
   tick(done: number, total: number): void;
   end(): void;
 }
@@ -26,16 +26,27 @@ export function createReporter(mode: { quiet: boolean; json: boolean; label: str
   const silent = mode.quiet || mode.json;
   const err = (line: string) => process.stderr.write(`${line}\n`);
   const quietPhase: Phase = { tick() {}, end() {} };
-  if (silent) return { phase: () => quietPhase, start() {}, step() {}, stop() {}, log() {}, warn: (l) => err(`warning: ${l}`) };
+  if (silent)
+    return { phase: () => quietPhase, start() {}, step() {}, stop() {}, log() {}, warn: (l) => err(`warning: ${l}`) };
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: `${mode.label} [{bar}] {value}/{total} | reward {reward} | len {len} | budget {budget} | {sps}s/step | ETA {eta_formatted}`, hideCursor: true, stream: process.stderr },
+      {
+        format: `${mode.label} [{bar}] {value}/{total} | reward {reward} | len {len} | budget {budget} | {sps}s/step | ETA {eta_formatted}`,
+        hideCursor: true,
+        stream: process.stderr,
+      },
       cliProgress.Presets.shades_classic,
     );
     return {
       phase: (label) => terminalPhase(label),
       start: (total, from) => bar.start(total, from, { reward: '–', len: '–', budget: '–', sps: '–' }),
-      step: (m) => bar.update(m.step! + 1, { reward: fmt(m.reward), len: fmt(m['completions/mean_length'], 1), budget: m.budget ?? '–', sps: fmt(m['timing/step'], 1) }),
+      step: (m) =>
+        bar.update(m.step! + 1, {
+          reward: fmt(m.reward),
+          len: fmt(m['completions/mean_length'], 1),
+          budget: m.budget ?? '–',
+          sps: fmt(m['timing/step'], 1),
+        }),
       stop: () => bar.stop(),
       log: (l) => err(l),
       warn: (l) => err(`warning: ${l}`),
@@ -67,7 +78,10 @@ export function createReporter(mode: { quiet: boolean; json: boolean; label: str
 
 /** A phase on a terminal: its own bar, begun at the first tick (when the total is known). */
 function terminalPhase(label: string): Phase {
-  const bar = new cliProgress.SingleBar({ format: `${label} [{bar}] {value}/{total} | {duration}s`, hideCursor: true, stream: process.stderr }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { format: `${label} [{bar}] {value}/{total} | {duration}s`, hideCursor: true, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
   let started = false;
   return {
     tick: (done, total) => {

@@ -100,14 +100,16 @@ const PANELS: Panel[] = [
     keys: { accuracy: 'prefix-match accuracy' },
     y: 'share correct',
     domain: [0, 1],
-    caption: "Share of this step's rollouts whose answer matches the true continuation, on the sampled training sites, not the held-out ones: like the reward it depends on which tiers were sampled.",
+    caption:
+      "Share of this step's rollouts whose answer matches the true continuation, on the sampled training sites, not the held-out ones: like the reward it depends on which tiers were sampled.",
   },
   {
     id: 'length',
     title: 'Reasoning length vs budget',
     keys: { 'completions/mean_length': 'mean reasoning length', budget: 'budget' },
     y: 'tokens',
-    caption: 'Mean reasoning tokens per rollout against the budget told in the prompt. Length well above the budget: the length penalty does not bite; length at the cap: rollouts are cut off (see the learning-signal panel).',
+    caption:
+      'Mean reasoning tokens per rollout against the budget told in the prompt. Length well above the budget: the length penalty does not bite; length at the cap: rollouts are cut off (see the learning-signal panel).',
   },
   {
     id: 'curriculum',
@@ -115,14 +117,16 @@ const PANELS: Panel[] = [
     keys: { 'curriculum/p_easy': 'p_easy', 'curriculum/p_medium': 'p_medium', 'curriculum/p_hard': 'p_hard' },
     y: 'probability',
     domain: [0, 1],
-    caption: 'Probability of drawing a site from each entropy tier of the base. A rising p_hard means harder training sites, which lowers training reward and rollout accuracy without the model getting worse.',
+    caption:
+      'Probability of drawing a site from each entropy tier of the base. A rising p_hard means harder training sites, which lowers training reward and rollout accuracy without the model getting worse.',
   },
   {
     id: 'loss-rl',
     title: 'RL loss (loss/rl)',
     keys: { 'loss/rl': 'loss/rl' },
     y: 'loss/rl',
-    caption: "Clipped policy-gradient loss of the rollouts. It is 0 on steps where every group's rollouts got the same reward (no advantage, no gradient); its sign and size are not a progress measure — read the reward and the held-out table.",
+    caption:
+      "Clipped policy-gradient loss of the rollouts. It is 0 on steps where every group's rollouts got the same reward (no advantage, no gradient); its sign and size are not a progress measure — read the reward and the held-out table.",
   },
   {
     id: 'loss-ntp',
@@ -131,7 +135,8 @@ const PANELS: Panel[] = [
     y: 'nats',
     zero: false,
     hideIfAllZero: true,
-    caption: 'Cross-entropy of next-token prediction on the rest of the sampled windows (the dual loss). It should stay flat or fall; a steady rise means the RL updates erode language modelling.',
+    caption:
+      'Cross-entropy of next-token prediction on the rest of the sampled windows (the dual loss). It should stay flat or fall; a steady rise means the RL updates erode language modelling.',
   },
   {
     id: 'loss',
@@ -139,7 +144,8 @@ const PANELS: Panel[] = [
     keys: { loss: 'loss' },
     y: 'nats',
     zero: false,
-    caption: 'Cross-entropy of the training batch (pretraining). It should fall; a plateau early on suggests a learning rate too low, spikes one too high.',
+    caption:
+      'Cross-entropy of the training batch (pretraining). It should fall; a plateau early on suggests a learning rate too low, spikes one too high.',
   },
   {
     id: 'signal',
@@ -147,14 +153,16 @@ const PANELS: Panel[] = [
     keys: { frac_reward_zero_std: 'groups with equal rewards', 'completions/clipped_ratio': 'rollouts cut at the cap' },
     y: 'share',
     domain: [0, 1],
-    caption: 'Share of groups whose rollouts all got the same reward (they give no RL gradient) and share of rollouts cut at the length cap. Either near 1 for long: RL is not learning (sites too easy or too hard, or the cap too low).',
+    caption:
+      'Share of groups whose rollouts all got the same reward (they give no RL gradient) and share of rollouts cut at the length cap. Either near 1 for long: RL is not learning (sites too easy or too hard, or the cap too low).',
   },
   {
     id: 'grad',
     title: 'Gradient norm',
     keys: { grad_norm: 'grad_norm' },
     y: 'norm',
-    caption: 'Norm of the gradient of each update. Spikes or a steady climb warn of instability; 0 means no update was made.',
+    caption:
+      'Norm of the gradient of each update. Spikes or a steady climb warn of instability; 0 means no update was made.',
   },
   {
     id: 'kl',
@@ -162,7 +170,8 @@ const PANELS: Panel[] = [
     keys: { kl: 'kl' },
     y: 'nats',
     hideIfAllZero: true,
-    caption: 'KL divergence of the policy from the frozen base on the rollouts (only computed with loss.beta > 0). A steady climb: the policy drifts away from the base.',
+    caption:
+      'KL divergence of the policy from the frozen base on the rollouts (only computed with loss.beta > 0). A steady climb: the policy drifts away from the base.',
   },
 ];
 
@@ -204,30 +213,69 @@ function panelRows(runs: ReportRun[], panel: Panel): { rows: Row[]; window: numb
         points.map((p) => p.value),
         w,
       );
-      points.forEach((p, i) => rows.push({ run: r.name, step: p.step, series: label, value: p.value, smooth: smooth[i]! }));
+      points.forEach((p, i) =>
+        rows.push({ run: r.name, step: p.step, series: label, value: p.value, smooth: smooth[i]! }),
+      );
     }
   }
   return { rows, window };
 }
 
-function panelSpec(panel: Panel, rows: Row[], window: number, layout: 'single' | 'facet', runOrder: string[]): TopLevelSpec {
+function panelSpec(
+  panel: Panel,
+  rows: Row[],
+  window: number,
+  layout: 'single' | 'facet',
+  runOrder: string[],
+): TopLevelSpec {
   const labels = Object.values(panel.keys).filter((l) => rows.some((r) => r.series === l));
   const color =
     labels.length > 1
-      ? { field: 'series', type: 'nominal' as const, scale: { domain: labels, range: PALETTE.slice(0, labels.length) }, legend: { title: null, orient: 'top' as const, direction: 'horizontal' as const, labelLimit: 0 } }
+      ? {
+          field: 'series',
+          type: 'nominal' as const,
+          scale: { domain: labels, range: PALETTE.slice(0, labels.length) },
+          legend: { title: null, orient: 'top' as const, direction: 'horizontal' as const, labelLimit: 0 },
+        }
       : { value: PALETTE[0]! };
-  const y = { type: 'quantitative' as const, title: panel.y, scale: { ...(panel.domain ? { domain: panel.domain } : {}), ...(panel.zero === false ? { zero: false } : {}) } };
+  const y = {
+    type: 'quantitative' as const,
+    title: panel.y,
+    scale: { ...(panel.domain ? { domain: panel.domain } : {}), ...(panel.zero === false ? { zero: false } : {}) },
+  };
   const x = { field: 'step', type: 'quantitative' as const, title: 'step' };
   const layers =
     window > 1
       ? [
-          { mark: { type: 'line' as const, strokeWidth: 1, opacity: 0.35 }, encoding: { x, y: { ...y, field: 'value' }, color, detail: { field: 'series' } } },
-          { mark: { type: 'line' as const, strokeWidth: 2 }, encoding: { x, y: { ...y, field: 'smooth' }, color, detail: { field: 'series' } } },
+          {
+            mark: { type: 'line' as const, strokeWidth: 1, opacity: 0.35 },
+            encoding: { x, y: { ...y, field: 'value' }, color, detail: { field: 'series' } },
+          },
+          {
+            mark: { type: 'line' as const, strokeWidth: 2 },
+            encoding: { x, y: { ...y, field: 'smooth' }, color, detail: { field: 'series' } },
+          },
         ]
-      : [{ mark: { type: 'line' as const, strokeWidth: 1.5, point: { size: 18 } }, encoding: { x, y: { ...y, field: 'value' }, color, detail: { field: 'series' } } }];
-  const config = { axis: { labelFontSize: 11, titleFontSize: 11 }, legend: { labelFontSize: 12, symbolOpacity: 1, symbolStrokeWidth: 3, symbolSize: 160 }, header: { labelFontSize: 12, labelFontWeight: 600 } };
+      : [
+          {
+            mark: { type: 'line' as const, strokeWidth: 1.5, point: { size: 18 } },
+            encoding: { x, y: { ...y, field: 'value' }, color, detail: { field: 'series' } },
+          },
+        ];
+  const config = {
+    axis: { labelFontSize: 11, titleFontSize: 11 },
+    legend: { labelFontSize: 12, symbolOpacity: 1, symbolStrokeWidth: 3, symbolSize: 160 },
+    header: { labelFontSize: 12, labelFontWeight: 600 },
+  };
   if (layout === 'single') {
-    return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', width: 430, height: 170, data: { values: rows }, layer: layers, config } as TopLevelSpec;
+    return {
+      $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+      width: 430,
+      height: 170,
+      data: { values: rows },
+      layer: layers,
+      config,
+    } as TopLevelSpec;
   }
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
@@ -244,10 +292,15 @@ function panelSpec(panel: Panel, rows: Row[], window: number, layout: 'single' |
 function learningCurveSpec(p: LearningCurvePanel): TopLevelSpec {
   const rows = p.rows.filter((r) => Number.isFinite(r.mean));
   // A method without points keeps its panel (an empty one), as curvePanels does for the training curves.
-  for (const run of p.runs) if (!rows.some((r) => r.run === run)) rows.push({ run, x: 0, mean: null as unknown as number, low: null, high: null });
+  for (const run of p.runs)
+    if (!rows.some((r) => r.run === run))
+      rows.push({ run, x: 0, mean: null as unknown as number, low: null, high: null });
   const x = { field: 'x', type: 'quantitative' as const, title: p.x };
   const y = { type: 'quantitative' as const, title: p.y, scale: p.domain ? { domain: p.domain } : {} };
-  const config = { axis: { labelFontSize: 11, titleFontSize: 11 }, header: { labelFontSize: 12, labelFontWeight: 600 } };
+  const config = {
+    axis: { labelFontSize: 11, titleFontSize: 11 },
+    header: { labelFontSize: 12, labelFontWeight: 600 },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     data: { values: rows },
@@ -257,8 +310,15 @@ function learningCurveSpec(p: LearningCurvePanel): TopLevelSpec {
       width: 200,
       height: 110,
       layer: [
-        { mark: { type: 'area' as const, opacity: 0.25, color: PALETTE[0] }, transform: [{ filter: 'datum.low !== null && datum.high !== null' }], encoding: { x, y: { ...y, field: 'low' }, y2: { field: 'high' } } },
-        { mark: { type: 'line' as const, strokeWidth: 2, color: PALETTE[0], point: { size: 16 } }, encoding: { x, y: { ...y, field: 'mean' } } },
+        {
+          mark: { type: 'area' as const, opacity: 0.25, color: PALETTE[0] },
+          transform: [{ filter: 'datum.low !== null && datum.high !== null' }],
+          encoding: { x, y: { ...y, field: 'low' }, y2: { field: 'high' } },
+        },
+        {
+          mark: { type: 'line' as const, strokeWidth: 2, color: PALETTE[0], point: { size: 16 } },
+          encoding: { x, y: { ...y, field: 'mean' } },
+        },
       ],
     },
     resolve: { scale: { y: 'shared' } },
@@ -276,19 +336,32 @@ async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** The panels a report draws for these runs, with their vega-lite specs (panels without data left out). */
-function curvePanels(runs: ReportRun[], layout: 'single' | 'facet'): { panel: Panel; window: number; spec: TopLevelSpec }[] {
+function curvePanels(
+  runs: ReportRun[],
+  layout: 'single' | 'facet',
+): { panel: Panel; window: number; spec: TopLevelSpec }[] {
   const order = runs.map((r) => r.name);
   return PANELS.flatMap((panel) => {
     const { rows, window } = panelRows(runs, panel);
     if (rows.length === 0 || (panel.hideIfAllZero && rows.every((r) => r.value === 0))) return [];
     // Small multiples keep every method in its place: a method without this quantity (NTP has no reward)
     // gets an empty panel (a row with no value, which the marks leave out), not a gap that shifts the rest.
-    if (layout === 'facet') for (const run of order) if (!rows.some((r) => r.run === run)) rows.push({ run, step: 0, series: Object.values(panel.keys)[0]!, value: null as unknown as number, smooth: null as unknown as number });
+    if (layout === 'facet')
+      for (const run of order)
+        if (!rows.some((r) => r.run === run))
+          rows.push({
+            run,
+            step: 0,
+            series: Object.values(panel.keys)[0]!,
+            value: null as unknown as number,
+            smooth: null as unknown as number,
+          });
     return [{ panel, window, spec: panelSpec(panel, rows, window, layout, order) }];
   });
 }
 
-export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 function table(t: ReportTable): string {
   return `<table><caption>${escapeHtml(t.caption)}</caption><thead><tr>${t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${t.rows
@@ -302,7 +375,8 @@ export function splitReasoning(completion: string): [string, string] {
   return m ? [completion.slice(0, m.index), completion.slice(m.index)] : [completion, ''];
 }
 
-const fixed = (x: number | undefined, digits: number) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+const fixed = (x: number | undefined, digits: number) =>
+  x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits);
 
 function rolloutTable(caption: string, rows: ReportRollout[]): string {
   const body = rows
@@ -321,11 +395,17 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const learning = input.learningCurves ?? [];
   const learningSvgs = await Promise.all(learning.map((p) => renderSvg(learningCurveSpec(p))));
   const learningFigures = learning
-    .map((p, i) => `<figure class="panel" id="curve-${p.id}"><h3>${escapeHtml(p.title)}</h3>${learningSvgs[i]}<figcaption>${escapeHtml(p.caption)}</figcaption></figure>`)
+    .map(
+      (p, i) =>
+        `<figure class="panel" id="curve-${p.id}"><h3>${escapeHtml(p.title)}</h3>${learningSvgs[i]}<figcaption>${escapeHtml(p.caption)}</figcaption></figure>`,
+    )
     .join('\n');
   const figures = panels
     .map(({ panel, window }, i) => {
-      const how = window > 1 ? `Thin faint line: each step's value; thick line: centred moving average over ${window} steps.` : 'Each point: one step (too few steps to smooth).';
+      const how =
+        window > 1
+          ? `Thin faint line: each step's value; thick line: centred moving average over ${window} steps.`
+          : 'Each point: one step (too few steps to smooth).';
       const facet = input.layout === 'facet' ? ' One panel per method, same y scale.' : '';
       return `<figure class="panel" id="panel-${panel.id}"><h3>${escapeHtml(panel.title)}</h3>${svgs[i]}<figcaption>${escapeHtml(`${panel.caption} ${how}${facet}`)}</figcaption></figure>`;
     })
@@ -335,7 +415,10 @@ export async function renderReport(input: ReportInput): Promise<string> {
     input.warnings.length > 0
       ? `<ul class="warnings">${input.warnings.map((w) => `<li>${w.run ? `<b>${escapeHtml(w.run)}</b> ` : ''}${w.step !== undefined ? `<span class="step">step ${w.step}</span> ` : ''}${escapeHtml(w.step !== undefined ? w.message.replace(new RegExp(`^step ${w.step}: `), '') : w.message)}</li>`).join('')}</ul>`
       : `<p class="ok">${escapeHtml(input.warningsNote ?? 'No warnings recorded.')}</p>`;
-  const notes = input.notes.length > 0 ? `<ul class="notes">${input.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
+  const notes =
+    input.notes.length > 0
+      ? `<ul class="notes">${input.notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>`
+      : '';
   const rollouts = input.rollouts.filter((r) => r.rows.length > 0);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title>

@@ -11,12 +11,22 @@ export function comparisonTable(rows: { name: string; result: EvalResult }[]): s
   const lines = [header, '-'.repeat(header.length)];
   for (const { name, result } of rows) {
     const s = result.splits;
-    lines.push(`${name.padEnd(12)} next-token  ${cell(s.easy.ntpAccuracy)}   ${cell(s.medium.ntpAccuracy)}   ${cell(s.hard.ntpAccuracy)}   ${cell(result.average.ntpAccuracy)}   |`);
-    lines.push(`${''.padEnd(12)} reasoning   ${cell(s.easy.reasoningAccuracy)}   ${cell(s.medium.reasoningAccuracy)}   ${cell(s.hard.reasoningAccuracy)}   ${cell(result.average.reasoningAccuracy)}   | ${num(result.average.meanLength)}`);
+    lines.push(
+      `${name.padEnd(12)} next-token  ${cell(s.easy.ntpAccuracy)}   ${cell(s.medium.ntpAccuracy)}   ${cell(s.hard.ntpAccuracy)}   ${cell(result.average.ntpAccuracy)}   |`,
+    );
+    lines.push(
+      `${''.padEnd(12)} reasoning   ${cell(s.easy.reasoningAccuracy)}   ${cell(s.medium.reasoningAccuracy)}   ${cell(s.hard.reasoningAccuracy)}   ${cell(result.average.reasoningAccuracy)}   | ${num(result.average.meanLength)}`,
+    );
   }
   const first = rows[0]!.result;
   // Every held-out token, teacher-forced: what the NTP term keeps, which the site columns do not see.
-  for (const { name, result } of rows) if (result.allTokens) lines.push(`${name}: all ${result.allTokens.tokens} held-out tokens: next-token accuracy ${pct(result.allTokens.accuracy)}, NLL ${result.allTokens.nll.toFixed(3)} nats`);
-  lines.push(`sites: easy ${first.splits.easy.sites}, medium ${first.splits.medium.sites}, hard ${first.splits.hard.sites} (nested, base top-k entropy > ${first.thresholds.join(' / ')} nats)`);
+  for (const { name, result } of rows)
+    if (result.allTokens)
+      lines.push(
+        `${name}: all ${result.allTokens.tokens} held-out tokens: next-token accuracy ${pct(result.allTokens.accuracy)}, NLL ${result.allTokens.nll.toFixed(3)} nats`,
+      );
+  lines.push(
+    `sites: easy ${first.splits.easy.sites}, medium ${first.splits.medium.sites}, hard ${first.splits.hard.sites} (nested, base top-k entropy > ${first.thresholds.join(' / ')} nats)`,
+  );
   return lines.join('\n');
 }

@@ -9,9 +9,20 @@ describeEachBackend('adamwStep (one fused kernel on wasm with @rmt/kernels)', ()
     const m = Array.from({ length: n }, (_, i) => Math.cos(i) * 0.01);
     const v = Array.from({ length: n }, (_, i) => 1e-4 * (1 + (i % 5)));
     const g = Array.from({ length: n }, (_, i) => (i % 7) - 3 + 0.25);
-    const step = { lr: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, c1: 1 - 0.9 ** 3, c2: 1 - 0.999 ** 3, decay: 1 - 0.01 * 0.1, gradScale: 0.2 };
+    const step = {
+      lr: 0.01,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      c1: 1 - 0.9 ** 3,
+      c2: 1 - 0.999 ** 3,
+      decay: 1 - 0.01 * 0.1,
+      gradScale: 0.2,
+    };
     const tensors = [p, m, v, g].map((a) => tf.tensor2d(a, [1, n]));
-    const [p2, m2, v2] = await Promise.all(adamwStep(tensors[0]!, tensors[1]!, tensors[2]!, tensors[3]!, step).map((t) => t.data()));
+    const [p2, m2, v2] = await Promise.all(
+      adamwStep(tensors[0]!, tensors[1]!, tensors[2]!, tensors[3]!, step).map((t) => t.data()),
+    );
     for (let i = 0; i < n; i++) {
       const gs = g[i]! * step.gradScale;
       const mi = step.beta1 * m[i]! + (1 - step.beta1) * gs;
@@ -25,10 +36,26 @@ describeEachBackend('adamwStep (one fused kernel on wasm with @rmt/kernels)', ()
   });
 
   it('leaves the inputs untouched and returns fresh tensors of the same shape', async () => {
-    const p = tf.ones([2, 3]), m = tf.zeros([2, 3]), v = tf.zeros([2, 3]), g = tf.ones([2, 3]);
-    const out = adamwStep(p, m, v, g, { lr: 1, beta1: 0.9, beta2: 0.999, epsilon: 0, c1: 0.1, c2: 0.001, decay: 1, gradScale: 1 });
+    const p = tf.ones([2, 3]),
+      m = tf.zeros([2, 3]),
+      v = tf.zeros([2, 3]),
+      g = tf.ones([2, 3]);
+    const out = adamwStep(p, m, v, g, {
+      lr: 1,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 0,
+      c1: 0.1,
+      c2: 0.001,
+      decay: 1,
+      gradScale: 1,
+    });
     // First step from zero moments: m'/c1 = g and √(v'/c2) = |g|, so p' = p − lr·sign(g) = 0.
-    expect(out.map((t) => t.shape)).toEqual([[2, 3], [2, 3], [2, 3]]);
+    expect(out.map((t) => t.shape)).toEqual([
+      [2, 3],
+      [2, 3],
+      [2, 3],
+    ]);
     expect(Array.from(await out[0].data())).toEqual([0, 0, 0, 0, 0, 0]);
     expect(Array.from(await p.data())).toEqual([1, 1, 1, 1, 1, 1]);
     expect(Array.from(await m.data())).toEqual([0, 0, 0, 0, 0, 0]);

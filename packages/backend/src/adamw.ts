@@ -24,9 +24,19 @@ export const ADAMW_KERNEL = 'RmtAdamW';
  * [p', m', v'] after one AdamW step from gradient g: g' = g·gradScale, m' = β1·m + (1−β1)·g',
  * v' = β2·v + (1−β2)·g'², p' = p·decay − lr·(m'/c1)/(√(v'/c2) + ε). New tensors; the caller assigns them.
  */
-export function adamwStep(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, step: AdamWStep): [tf.Tensor, tf.Tensor, tf.Tensor] {
+export function adamwStep(
+  p: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  g: tf.Tensor,
+  step: AdamWStep,
+): [tf.Tensor, tf.Tensor, tf.Tensor] {
   if (tf.getKernel(ADAMW_KERNEL, tf.getBackend()) !== undefined) {
-    return tf.engine().runKernel(ADAMW_KERNEL, { p, m, v, g }, { ...step }) as unknown as [tf.Tensor, tf.Tensor, tf.Tensor];
+    return tf.engine().runKernel(ADAMW_KERNEL, { p, m, v, g }, { ...step }) as unknown as [
+      tf.Tensor,
+      tf.Tensor,
+      tf.Tensor,
+    ];
   }
   return tf.tidy(() => {
     const { lr, beta1, beta2, epsilon, c1, c2, decay, gradScale } = step;

@@ -6,10 +6,22 @@ import { tf } from './index.js';
 // every backend against index arithmetic and float64.
 describeEachBackend('transpose, unsorted segment sum and softmax', (backend) => {
   for (const [shape, perm] of [
-    [[2, 3, 4], [2, 0, 1]],
-    [[2, 3, 4, 5], [0, 2, 1, 3]],
-    [[2, 2, 3, 2, 3], [0, 2, 3, 1, 4]],
-    [[5, 7], [1, 0]],
+    [
+      [2, 3, 4],
+      [2, 0, 1],
+    ],
+    [
+      [2, 3, 4, 5],
+      [0, 2, 1, 3],
+    ],
+    [
+      [2, 2, 3, 2, 3],
+      [0, 2, 3, 1, 4],
+    ],
+    [
+      [5, 7],
+      [1, 0],
+    ],
   ] as [number[], number[]][])
     it(`transposes [${shape}] by [${perm}]`, async () => {
       const size = shape.reduce((a, b) => a * b, 1);

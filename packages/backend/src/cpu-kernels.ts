@@ -27,7 +27,8 @@ function unsortedSegmentSum(original: tf.KernelFunc): tf.KernelFunc {
     const segmentIds = args.inputs.segmentIds as tf.TensorInfo;
     const values = numbers(args.backend, x);
     const ids = numbers(args.backend, segmentIds);
-    if (!values || !(ids instanceof Int32Array) || (x.dtype !== 'float32' && x.dtype !== 'int32')) return original(args as never);
+    if (!values || !(ids instanceof Int32Array) || (x.dtype !== 'float32' && x.dtype !== 'int32'))
+      return original(args as never);
     const numSegments = (args.attrs as { numSegments: number }).numSegments;
     const idCount = tf.util.sizeFromShape(segmentIds.shape);
     const inner = idCount === 0 ? 0 : values.length / idCount;
@@ -39,7 +40,11 @@ function unsortedSegmentSum(original: tf.KernelFunc): tf.KernelFunc {
       const dst = segment * inner;
       for (let j = 0; j < inner; j++) sums[dst + j]! += values[src + j]!;
     }
-    return (args.backend as CpuBackendLike).makeTensorInfo([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype, sums);
+    return (args.backend as CpuBackendLike).makeTensorInfo(
+      [numSegments, ...x.shape.slice(segmentIds.shape.length)],
+      x.dtype,
+      sums,
+    );
   }) as unknown as tf.KernelFunc;
 }
 

@@ -4,10 +4,12 @@ import { rmsNorm, rope, swiglu, tf } from './index.js';
 
 let seed = 5;
 const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-const tensor = (shape: number[]) => tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, random), shape);
+const tensor = (shape: number[]) =>
+  tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, random), shape);
 const close = (got: ArrayLike<number>, want: ArrayLike<number>, tol: number) => {
   expect(got.length).toBe(want.length);
-  for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(want[i]!)));
+  for (let i = 0; i < want.length; i++)
+    expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(want[i]!)));
 };
 /** The [hd, hd] matrix R with x·R = concat(−x₂, x₁), as the model builds it. */
 const rotation = (hd: number) => {
@@ -25,8 +27,12 @@ describeEachBackend('fused RMSNorm, RoPE, SwiGLU (single kernels on wasm, when c
     const x = tensor([2, 3, dim]);
     const w = tensor([dim]);
     const dy = tensor([2, 3, dim]);
-    const xv = await x.data(), wv = await w.data(), gv = await dy.data();
-    const y = new Float64Array(rows * dim), dx = new Float64Array(rows * dim), dw = new Float64Array(dim);
+    const xv = await x.data(),
+      wv = await w.data(),
+      gv = await dy.data();
+    const y = new Float64Array(rows * dim),
+      dx = new Float64Array(rows * dim),
+      dw = new Float64Array(dim);
     for (let r = 0; r < rows; r++) {
       let ms = 0;
       for (let j = 0; j < dim; j++) ms += xv[r * dim + j]! ** 2 / dim;
@@ -52,8 +58,12 @@ describeEachBackend('fused RMSNorm, RoPE, SwiGLU (single kernels on wasm, when c
     const cos = tensor([b, t, 1, hd]);
     const sin = tensor([b, t, 1, hd]);
     const dy = tensor([b, t, heads, hd]);
-    const xv = await x.data(), cv = await cos.data(), sv = await sin.data(), gv = await dy.data();
-    const y = new Float64Array(xv.length), dx = new Float64Array(xv.length);
+    const xv = await x.data(),
+      cv = await cos.data(),
+      sv = await sin.data(),
+      gv = await dy.data();
+    const y = new Float64Array(xv.length),
+      dx = new Float64Array(xv.length);
     for (let r = 0; r < b * t; r++)
       for (let h = 0; h < heads; h++)
         for (let i = 0; i < hd; i++) {
@@ -67,23 +77,40 @@ describeEachBackend('fused RMSNorm, RoPE, SwiGLU (single kernels on wasm, when c
         }
     const r = rotation(hd);
     close(await rope(x, cos, sin, r).data(), y, 1e-6);
-    close(await tf.grad((a: tf.Tensor) => rope(a, cos, sin, r))(x, dy).data(), dx, 1e-6);
+    close(
+      await tf
+        .grad((a: tf.Tensor) => rope(a, cos, sin, r))(x, dy)
+        .data(),
+      dx,
+      1e-6,
+    );
   });
 
   it('swiglu and its gradient match float64', async () => {
     const [n, h] = [5, 7];
     const gu = tensor([n, 2 * h]);
     const dy = tensor([n, h]);
-    const v = await gu.data(), gv = await dy.data();
-    const y = new Float64Array(n * h), d = new Float64Array(n * 2 * h);
+    const v = await gu.data(),
+      gv = await dy.data();
+    const y = new Float64Array(n * h),
+      d = new Float64Array(n * 2 * h);
     for (let r = 0; r < n; r++)
       for (let j = 0; j < h; j++) {
-        const g = v[r * 2 * h + j]!, u = v[r * 2 * h + h + j]!, s = 1 / (1 + Math.exp(-g)), dyv = gv[r * h + j]!;
+        const g = v[r * 2 * h + j]!,
+          u = v[r * 2 * h + h + j]!,
+          s = 1 / (1 + Math.exp(-g)),
+          dyv = gv[r * h + j]!;
         y[r * h + j] = g * s * u;
         d[r * 2 * h + j] = dyv * u * s * (1 + g * (1 - s));
         d[r * 2 * h + h + j] = dyv * g * s;
       }
     close(await swiglu(gu as tf.Tensor2D).data(), y, 1e-6);
-    close(await tf.grad((a: tf.Tensor) => swiglu(a as tf.Tensor2D))(gu, dy).data(), d, 1e-6);
+    close(
+      await tf
+        .grad((a: tf.Tensor) => swiglu(a as tf.Tensor2D))(gu, dy)
+        .data(),
+      d,
+      1e-6,
+    );
   });
 });

@@ -14,18 +14,22 @@ const fusedOnThisBackend = (kernel: string) => tf.getKernel(kernel, tf.getBacken
 
 type Gradient = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
 /** tf.customGrad with typed arguments (its own typing is a rest array of tensors and a save function). */
-function withGradient<A extends tf.Tensor[]>(f: (...args: [...A, tf.GradSaveFunc]) => { value: tf.Tensor; gradFunc: Gradient }) {
+function withGradient<A extends tf.Tensor[]>(
+  f: (...args: [...A, tf.GradSaveFunc]) => { value: tf.Tensor; gradFunc: Gradient },
+) {
   return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...args: A) => tf.Tensor;
 }
 
 /** x·(1/√(mean(x², last axis) + eps))·weight, normalising over the last axis (RMSNorm). */
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor {
-  if (!fusedOnThisBackend(RMSNORM_KERNEL)) return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight);
+  if (!fusedOnThisBackend(RMSNORM_KERNEL))
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight);
   const op = withGradient<[tf.Tensor, tf.Tensor]>((input, w, save) => {
     save([input, w]);
     return {
       value: tf.engine().runKernel(RMSNORM_KERNEL, { x: input, w }, { eps }) as tf.Tensor,
-      gradFunc: (dy, [xs, ws]) => tf.engine().runKernel(gradKernel(RMSNORM_KERNEL), { x: xs!, w: ws!, dy }, { eps }) as unknown as tf.Tensor[],
+      gradFunc: (dy, [xs, ws]) =>
+        tf.engine().runKernel(gradKernel(RMSNORM_KERNEL), { x: xs!, w: ws!, dy }, { eps }) as unknown as tf.Tensor[],
     };
   });
   return op(x, weight);
@@ -61,7 +65,9 @@ export function swiglu(gu: tf.Tensor2D): tf.Tensor2D {
     save([input]);
     return {
       value: tf.engine().runKernel(SWIGLU_KERNEL, { gu: input }, {}) as tf.Tensor,
-      gradFunc: (dy, [saved]) => [tf.engine().runKernel(gradKernel(SWIGLU_KERNEL), { gu: saved!, dy }, {}) as tf.Tensor],
+      gradFunc: (dy, [saved]) => [
+        tf.engine().runKernel(gradKernel(SWIGLU_KERNEL), { gu: saved!, dy }, {}) as tf.Tensor,
+      ],
     };
   });
   return op(gu) as tf.Tensor2D;

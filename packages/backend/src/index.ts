@@ -36,4 +36,13 @@ export type { GpuAdapterInfo } from './webgpu.js';
 export { kvCacheWrite, kvCacheWritesInPlace } from './kv-cache.js';
 export { adamwStep, type AdamWStep } from './adamw.js';
 export { rmsNorm, rope, swiglu } from './fused.js';
-export { entropy, logSoftmax, logSumExp, maskedMean, maskedSum, tokenLogProbs, topKEntropy, variableFrom } from './numerics.js';
+export {
+  entropy,
+  logSoftmax,
+  logSumExp,
+  maskedMean,
+  maskedSum,
+  tokenLogProbs,
+  topKEntropy,
+  variableFrom,
+} from './numerics.js';

@@ -13,7 +13,8 @@ describeEachBackend('kvCacheWrite', (backend) => {
     const out = kvCacheWrite(cache, update, at);
     const expected = [...base];
     for (let r = 0; r < b * h; r++)
-      for (let p = 0; p < t; p++) for (let j = 0; j < hd; j++) expected[(r * s + at + p) * hd + j] = upd[(r * t + p) * hd + j]!;
+      for (let p = 0; p < t; p++)
+        for (let j = 0; j < hd; j++) expected[(r * s + at + p) * hd + j] = upd[(r * t + p) * hd + j]!;
     expect(out.shape).toEqual([b, h, s, hd]);
     expect(Array.from(await out.data())).toEqual(expected);
     expect(kvCacheWritesInPlace()).toBe(backend === 'wasm' || backend === 'cpu');

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapOffset, type KernelArgs, type NativeHostName, type WasmBackendLike } from './wasm-backend.js';
 
-export const KV_WRITE_KERNEL = 'RmtKvWrite';
+const KV_WRITE_KERNEL = 'RmtKvWrite';
 
 interface CpuBackendLike {
   data: { get(dataId: object): { values?: unknown } };
@@ -14,15 +14,24 @@ interface CpuBackendLike {
 }
 
 /** The cache's and the update's float32 data, as views (wasm heap) or the cpu backend's own arrays. */
-function views(backend: unknown, name: NativeHostName, cache: tf.TensorInfo, update: tf.TensorInfo): [Float32Array, Float32Array] {
+function views(
+  backend: unknown,
+  name: NativeHostName,
+  cache: tf.TensorInfo,
+  update: tf.TensorInfo,
+): [Float32Array, Float32Array] {
   if (name === 'wasm') {
     const wasm = backend as WasmBackendLike;
     const heap = wasm.wasm.HEAPU8.buffer;
-    return [new Float32Array(heap, heapOffset(wasm, cache), tf.util.sizeFromShape(cache.shape)), new Float32Array(heap, heapOffset(wasm, update), tf.util.sizeFromShape(update.shape))];
+    return [
+      new Float32Array(heap, heapOffset(wasm, cache), tf.util.sizeFromShape(cache.shape)),
+      new Float32Array(heap, heapOffset(wasm, update), tf.util.sizeFromShape(update.shape)),
+    ];
   }
   const cpu = backend as CpuBackendLike;
   const [c, u] = [cpu.data.get(cache.dataId).values, cpu.data.get(update.dataId).values];
-  if (!(c instanceof Float32Array) || !(u instanceof Float32Array)) throw new Error('kvCacheWrite: float32 tensors without Float32Array data');
+  if (!(c instanceof Float32Array) || !(u instanceof Float32Array))
+    throw new Error('kvCacheWrite: float32 tensors without Float32Array data');
   return [c, u];
 }
 
@@ -35,7 +44,8 @@ function kvWrite(name: NativeHostName): tf.KernelFunc {
     const t = update.shape[rank - 2]!;
     const [dst, src] = views(args.backend, name, cache, update);
     const rows = tf.util.sizeFromShape(outer);
-    for (let r = 0; r < rows; r++) dst.set(src.subarray(r * t * inner, (r + 1) * t * inner), (r * capacity + position) * inner);
+    for (let r = 0; r < rows; r++)
+      dst.set(src.subarray(r * t * inner, (r + 1) * t * inner), (r * capacity + position) * inner);
     (args.backend as CpuBackendLike).incRef(cache.dataId);
     return { dataId: cache.dataId, shape: cache.shape, dtype: cache.dtype };
   }) as unknown as tf.KernelFunc;
@@ -47,7 +57,8 @@ let registered = false;
 export function registerKvWrite(): void {
   if (registered) return;
   registered = true;
-  for (const name of ['wasm', 'cpu'] as const) tf.registerKernel({ kernelName: KV_WRITE_KERNEL, backendName: name, kernelFunc: kvWrite(name) });
+  for (const name of ['wasm', 'cpu'] as const)
+    tf.registerKernel({ kernelName: KV_WRITE_KERNEL, backendName: name, kernelFunc: kvWrite(name) });
 }
 
 /** Whether {@link kvCacheWrite} writes in place on the active backend (false: it builds a new tensor). */
@@ -62,21 +73,48 @@ export function kvCacheWritesInPlace(): boolean {
  * valid: dispose one of the two handles), elsewhere a new tensor built by tfjs ops. For inference only:
  * no gradient.
  */
-export function kvCacheWrite<R extends tf.Rank>(cache: tf.Tensor<R>, update: tf.Tensor<R>, position: number): tf.Tensor<R> {
+export function kvCacheWrite<R extends tf.Rank>(
+  cache: tf.Tensor<R>,
+  update: tf.Tensor<R>,
+  position: number,
+): tf.Tensor<R> {
   const axis = cache.rank - 2;
   const capacity = cache.shape[axis]!;
   const t = update.shape[axis]!;
-  if (update.rank !== cache.rank || update.shape.some((d, i) => i !== axis && d !== cache.shape[i]) || position < 0 || position + t > capacity || !Number.isInteger(position)) {
-    throw new Error(`kvCacheWrite: update [${update.shape}] at position ${position} does not fit cache [${cache.shape}]`);
+  if (
+    update.rank !== cache.rank ||
+    update.shape.some((d, i) => i !== axis && d !== cache.shape[i]) ||
+    position < 0 ||
+    position + t > capacity ||
+    !Number.isInteger(position)
+  ) {
+    throw new Error(
+      `kvCacheWrite: update [${update.shape}] at position ${position} does not fit cache [${cache.shape}]`,
+    );
   }
   if (cache.dtype !== 'float32' || update.dtype !== 'float32') throw new Error('kvCacheWrite: float32 tensors only');
-  if (kvCacheWritesInPlace()) return tf.engine().runKernel(KV_WRITE_KERNEL, { cache, update }, { position }) as tf.Tensor<R>;
+  if (kvCacheWritesInPlace())
+    return tf.engine().runKernel(KV_WRITE_KERNEL, { cache, update }, { position }) as tf.Tensor<R>;
   return tf.tidy(() => {
     const parts: tf.Tensor[] = [];
     const begin = cache.shape.map(() => 0);
-    if (position > 0) parts.push(tf.slice(cache, begin, cache.shape.map((d, i) => (i === axis ? position : d))));
+    if (position > 0)
+      parts.push(
+        tf.slice(
+          cache,
+          begin,
+          cache.shape.map((d, i) => (i === axis ? position : d)),
+        ),
+      );
     parts.push(update);
-    if (position + t < capacity) parts.push(tf.slice(cache, begin.map((_, i) => (i === axis ? position + t : 0)), cache.shape.map((d, i) => (i === axis ? capacity - position - t : d))));
+    if (position + t < capacity)
+      parts.push(
+        tf.slice(
+          cache,
+          begin.map((_, i) => (i === axis ? position + t : 0)),
+          cache.shape.map((d, i) => (i === axis ? capacity - position - t : d)),
+        ),
+      );
     return tf.concat(parts, axis) as tf.Tensor<R>;
   });
 }

@@ -6,8 +6,14 @@ let seed = 3;
 const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
 
 /** Batched op(A)·op(B) in float64 with the batch dimensions broadcast as tfjs does. */
-async function reference(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: boolean): Promise<{ shape: number[]; values: Float64Array }> {
-  const av = await a.data(), bv = await b.data();
+async function reference(
+  a: tf.Tensor,
+  b: tf.Tensor,
+  transA: boolean,
+  transB: boolean,
+): Promise<{ shape: number[]; values: Float64Array }> {
+  const av = await a.data(),
+    bv = await b.data();
   const [ar, ac] = a.shape.slice(-2) as [number, number];
   const [br, bc] = b.shape.slice(-2) as [number, number];
   const [m, k] = transA ? [ac, ar] : [ar, ac];
@@ -20,17 +26,27 @@ async function reference(a: tf.Tensor, b: tf.Tensor, transA: boolean, transB: bo
     const dims = shape.slice(0, -2);
     let flat = 0;
     let rest = i;
-    const idx = outer.map((d) => d).reverse().map((d) => { const r = rest % d; rest = Math.floor(rest / d); return r; }).reverse();
+    const idx = outer
+      .map((d) => d)
+      .reverse()
+      .map((d) => {
+        const r = rest % d;
+        rest = Math.floor(rest / d);
+        return r;
+      })
+      .reverse();
     const offset = outer.length - dims.length;
     dims.forEach((d, j) => (flat = flat * d + (d === 1 ? 0 : idx[j + offset]!)));
     return flat;
   };
   for (let i = 0; i < batch; i++) {
-    const ao = source(a.shape, i) * m * k, bo = source(b.shape, i) * k * n;
+    const ao = source(a.shape, i) * m * k,
+      bo = source(b.shape, i) * k * n;
     for (let r = 0; r < m; r++)
       for (let c = 0; c < n; c++) {
         let s = 0;
-        for (let p = 0; p < k; p++) s += av[ao + (transA ? p * m + r : r * k + p)]! * bv[bo + (transB ? c * k + p : p * n + c)]!;
+        for (let p = 0; p < k; p++)
+          s += av[ao + (transA ? p * m + r : r * k + p)]! * bv[bo + (transB ? c * k + p : p * n + c)]!;
         values[i * m * n + r * n + c] = s;
       }
   }
@@ -62,13 +78,30 @@ describeEachBackend('matMul (the native kernels on wasm, when compiled)', () => 
     });
 
   it('differentiates through the product like float64', async () => {
-    const a = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
-    const b = tf.tensor2d([[1, -1], [2, 0.5], [-3, 1]]);
-    const dy = tf.tensor2d([[1, 2], [3, 4]]);
+    const a = tf.tensor2d([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const b = tf.tensor2d([
+      [1, -1],
+      [2, 0.5],
+      [-3, 1],
+    ]);
+    const dy = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const [da, db] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(tf.matMul(x, y), dy)))([a, b]);
     // dA = dY·Bᵀ and dB = Aᵀ·dY, by hand.
-    expect(await da!.array()).toEqual([[-1, 3, -1], [-1, 8, -5]]);
-    expect(await db!.array()).toEqual([[13, 18], [17, 24], [21, 30]]);
+    expect(await da!.array()).toEqual([
+      [-1, 3, -1],
+      [-1, 8, -5],
+    ]);
+    expect(await db!.array()).toEqual([
+      [13, 18],
+      [17, 24],
+      [21, 30],
+    ]);
     tf.dispose([a, b, dy, da!, db!]);
   });
 });
@@ -78,13 +111,24 @@ describeEachBackend('exp (the native kernels on wasm, when compiled)', (backend)
   // 3 + 2·|x| ulp (the WGSL spec's accuracy table, Vulkan's bound): lavapipe is ~20 ulp off at x = −87,
   // so webgpu is held to that bound instead of ~2 ulp (a softmax's terms stay within 1e-5 relative).
   it('matches float64 within float32 rounding, with NaN, ±∞ and masked logits', async () => {
-    const xs = [...Array.from({ length: 1000 }, (_, i) => -87 + 0.175 * i), Number.NaN, -Infinity, Infinity, -1e30, 0, 89];
+    const xs = [
+      ...Array.from({ length: 1000 }, (_, i) => -87 + 0.175 * i),
+      Number.NaN,
+      -Infinity,
+      Infinity,
+      -1e30,
+      0,
+      89,
+    ];
     const got = await tf.exp(tf.tensor1d(xs)).data();
     xs.forEach((x, i) => {
       const want = Math.exp(Math.fround(x)); // e^x of the float32 the tensor holds
       if (Number.isNaN(want)) expect(got[i]).toBeNaN();
       else if (want === 0 || !Number.isFinite(want) || want > 3.4e38) expect(got[i]).toBe(Math.fround(want));
-      else expect(Math.abs(got[i]! - want)).toBeLessThanOrEqual(want * (backend === 'webgpu' ? (3 + 2 * Math.abs(x)) * 2 ** -23 : 2.5e-7));
+      else
+        expect(Math.abs(got[i]! - want)).toBeLessThanOrEqual(
+          want * (backend === 'webgpu' ? (3 + 2 * Math.abs(x)) * 2 ** -23 : 2.5e-7),
+        );
     });
   });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadKernels } from '@rmt/kernels';
-import { autoOrder, estimateTrainingBytes, loadBackend, parameterCountOf, WorkloadTooLargeError, type ModelShape } from './index.js';
+import {
+  autoOrder,
+  estimateTrainingBytes,
+  loadBackend,
+  parameterCountOf,
+  WorkloadTooLargeError,
+  type ModelShape,
+} from './index.js';
 
 describe('estimateTrainingBytes', () => {
   it('matches a hand computation, part by part', () => {
@@ -25,7 +32,9 @@ describe('estimateTrainingBytes', () => {
     expect(m.weights + m.adamMoments + m.gradients).toBe(16 * 134_515_008); // 2.15 GB before any activation
     expect(m.total).toBeGreaterThan(4 * 2 ** 30);
     // Untied heads, learned positions and biases add their parameters.
-    expect(parameterCountOf({ ...smol, tieEmbeddings: false, positionEncoding: 'learned', maxSeqLen: 100, qkvBias: true })).toBe(134_515_008 + 49152 * 576 + 100 * 576 + 30 * 960);
+    expect(
+      parameterCountOf({ ...smol, tieEmbeddings: false, positionEncoding: 'learned', maxSeqLen: 100, qkvBias: true }),
+    ).toBe(134_515_008 + 49152 * 576 + 100 * 576 + 30 * 960);
   });
 
   it('auto leaves wasm out for a run its heap cannot hold, and wasm asked for by name refuses with the sizes', async () => {
@@ -34,8 +43,12 @@ describe('estimateTrainingBytes', () => {
     expect(autoOrder({ ...workload, model: { ...smol, nLayers: 2, vocabSize: 512 } })).toContain('wasm');
     expect(autoOrder(workload).includes('cpu')).toBe(loadKernels().available);
     await expect(loadBackend('wasm', { workload })).rejects.toThrow(WorkloadTooLargeError);
-    await expect(loadBackend('wasm', { workload })).rejects.toThrow(/needs ~[\d.]+ GiB \(134\.5M parameters: weights 513 MiB, AdamW moments 1\.00 GiB.*more than the WebAssembly heap holds/);
+    await expect(loadBackend('wasm', { workload })).rejects.toThrow(
+      /needs ~[\d.]+ GiB \(134\.5M parameters: weights 513 MiB, AdamW moments 1\.00 GiB.*more than the WebAssembly heap holds/,
+    );
     // More than the machine has: refused by every backend, before anything is allocated.
-    await expect(loadBackend('auto', { workload: { ...workload, batch: 100_000 } })).rejects.toThrow(/this machine has .* in all/);
+    await expect(loadBackend('auto', { workload: { ...workload, batch: 100_000 } })).rejects.toThrow(
+      /this machine has .* in all/,
+    );
   });
 });

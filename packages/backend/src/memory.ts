@@ -56,7 +56,8 @@ export function parameterCountOf(s: ModelShape): number {
   const hd = s.headDim ?? s.dim / s.nHeads;
   const qkv = (s.nHeads + 2 * s.nKvHeads) * hd;
   const biases = (s.qkvBias ? qkv : 0) + (s.oBias ? s.dim : 0) + (s.mlpBias ? 2 * s.hiddenDim + s.dim : 0);
-  const perLayer = 2 * s.dim + s.dim * qkv + s.nHeads * hd * s.dim + 3 * s.dim * s.hiddenDim + biases + (s.qkNorm ? 2 * hd : 0);
+  const perLayer =
+    2 * s.dim + s.dim * qkv + s.nHeads * hd * s.dim + 3 * s.dim * s.hiddenDim + biases + (s.qkNorm ? 2 * hd : 0);
   const positions = s.positionEncoding === 'learned' ? (s.maxSeqLen ?? 0) * s.dim : 0;
   const head = s.tieEmbeddings === false ? s.vocabSize * s.dim : 0;
   return s.vocabSize * s.dim + positions + s.nLayers * perLayer + s.dim + head;
@@ -86,12 +87,20 @@ export function estimateTrainingBytes(model: ModelShape, batch: number, seqLen: 
   const layers = model.nLayers * (n * perToken + scores) * f * ACTIVATION_MARGIN;
   // The head: logits and the log-softmax's temporaries and gradients, and the embedding's gradient from
   // both the lookup and (tied) the head, before they are summed.
-  const head = HEAD_LOGIT_COPIES * n * model.vocabSize * f + (model.tieEmbeddings === false ? 1 : 2) * model.vocabSize * d * f;
+  const head =
+    HEAD_LOGIT_COPIES * n * model.vocabSize * f + (model.tieEmbeddings === false ? 1 : 2) * model.vocabSize * d * f;
   const activations = Math.round(layers + head);
   const weights = parameters * f;
   const adamMoments = 2 * parameters * f;
   const gradients = parameters * f;
-  return { parameters, weights, adamMoments, gradients, activations, total: weights + adamMoments + gradients + activations };
+  return {
+    parameters,
+    weights,
+    adamMoments,
+    gradients,
+    activations,
+    total: weights + adamMoments + gradients + activations,
+  };
 }
 
 /** The most a wasm32 heap can hold (tfjs-backend-wasm is built with a 4 GiB maximum). */

@@ -11,7 +11,13 @@ import * as tf from '@tensorflow/tfjs';
 import { loadKernels, type Kernels, type Memory, type Operand } from '@rmt/kernels';
 import { ADAMW_KERNEL, type AdamWStep } from './adamw.js';
 import { gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SWIGLU_KERNEL } from './fused.js';
-import { heapOffset, replaceKernel, type KernelArgs, type NativeHostName, type WasmBackendLike } from './wasm-backend.js';
+import {
+  heapOffset,
+  replaceKernel,
+  type KernelArgs,
+  type NativeHostName,
+  type WasmBackendLike,
+} from './wasm-backend.js';
 
 type At = (t: tf.TensorInfo) => Operand;
 type Call = (memory: Memory, at: At, outputs: Operand[]) => void;
@@ -35,7 +41,12 @@ interface Host {
 function hostOf(backend: unknown, name: NativeHostName): Host {
   if (name === 'wasm') {
     const wasm = backend as WasmBackendLike;
-    return { alloc: (shape) => wasm.makeOutput(shape, 'float32'), memory: () => wasm.wasm.HEAPU8.buffer, at: (t) => heapOffset(wasm, t), holds: () => true };
+    return {
+      alloc: (shape) => wasm.makeOutput(shape, 'float32'),
+      memory: () => wasm.wasm.HEAPU8.buffer,
+      at: (t) => heapOffset(wasm, t),
+      holds: () => true,
+    };
   }
   const cpu = backend as CpuBackendLike;
   const values = (t: tf.TensorInfo) => cpu.data.get(t.dataId).values;
@@ -44,7 +55,8 @@ function hostOf(backend: unknown, name: NativeHostName): Host {
     memory: () => null,
     at: (t) => {
       const v = values(t);
-      if (!(v instanceof Float32Array)) throw new Error(`@rmt/kernels on cpu: a ${t.dtype} tensor of shape [${t.shape}] holds no Float32Array`);
+      if (!(v instanceof Float32Array))
+        throw new Error(`@rmt/kernels on cpu: a ${t.dtype} tensor of shape [${t.shape}] holds no Float32Array`);
       return v;
     },
     holds: (t) => values(t) instanceof Float32Array,
@@ -62,8 +74,12 @@ function compute(args: KernelArgs, name: NativeHostName, shapes: number[][], cal
   return outputs;
 }
 
-const computeOne = (args: KernelArgs, name: NativeHostName, shape: number[], call: (memory: Memory, at: At, out: Operand) => void) =>
-  compute(args, name, [shape], (memory, at, [out]) => call(memory, at, out!))[0]!;
+const computeOne = (
+  args: KernelArgs,
+  name: NativeHostName,
+  shape: number[],
+  call: (memory: Memory, at: At, out: Operand) => void,
+) => compute(args, name, [shape], (memory, at, [out]) => call(memory, at, out!))[0]!;
 
 /** Whether every input is float32 with its data where the kernels can take it. */
 const nativeInputs = (args: KernelArgs, name: NativeHostName, tensors: tf.TensorInfo[]) => {
@@ -91,8 +107,13 @@ function nativeBatchMatMul(kernels: Kernels, name: NativeHostName, fallback: tf.
     const [br, bc] = b.shape.slice(-2) as [number, number];
     const [m, k] = transposeA ? [ac, ar] : [ar, ac];
     const [k2, n] = transposeB ? [bc, br] : [br, bc];
-    if (k !== k2) throw new Error(`matMul: inner dimensions ${k} and ${k2} of shapes [${a.shape}] and [${b.shape}] differ (transposeA=${transposeA}, transposeB=${transposeB})`);
-    return computeOne(args, name, [...outer, m, n], (memory, at, out) => kernels.matmul(memory, at(a), at(b), out, batch, aBatch, bBatch, m, n, k, transposeA, transposeB));
+    if (k !== k2)
+      throw new Error(
+        `matMul: inner dimensions ${k} and ${k2} of shapes [${a.shape}] and [${b.shape}] differ (transposeA=${transposeA}, transposeB=${transposeB})`,
+      );
+    return computeOne(args, name, [...outer, m, n], (memory, at, out) =>
+      kernels.matmul(memory, at(a), at(b), out, batch, aBatch, bBatch, m, n, k, transposeA, transposeB),
+    );
   }) as tf.KernelFunc;
 }
 
@@ -101,7 +122,9 @@ function nativeExp(kernels: Kernels, name: NativeHostName, original: tf.KernelFu
   return ((args: KernelArgs) => {
     const x = args.inputs.x as tf.TensorInfo;
     if (!nativeInputs(args, name, [x])) return original(args as never);
-    return computeOne(args, name, x.shape, (memory, at, out) => kernels.exp(memory, at(x), out, tf.util.sizeFromShape(x.shape)));
+    return computeOne(args, name, x.shape, (memory, at, out) =>
+      kernels.exp(memory, at(x), out, tf.util.sizeFromShape(x.shape)),
+    );
   }) as tf.KernelFunc;
 }
 
@@ -110,7 +133,18 @@ function nativeAdamW(kernels: Kernels, name: NativeHostName): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { p, m, v, g } = args.inputs as Record<'p' | 'm' | 'v' | 'g', tf.TensorInfo>;
     const s = args.attrs as unknown as AdamWStep;
-    const constants = Float32Array.of(s.lr, s.beta1, 1 - s.beta1, s.beta2, 1 - s.beta2, s.epsilon, s.c1, s.c2, s.decay, s.gradScale);
+    const constants = Float32Array.of(
+      s.lr,
+      s.beta1,
+      1 - s.beta1,
+      s.beta2,
+      1 - s.beta2,
+      s.epsilon,
+      s.c1,
+      s.c2,
+      s.decay,
+      s.gradScale,
+    );
     return compute(args, name, [p.shape, p.shape, p.shape], (memory, at, outputs) =>
       kernels.adamw(memory, [...[p, m, v, g].map(at), ...outputs], tf.util.sizeFromShape(p.shape), constants),
     );
@@ -120,7 +154,12 @@ function nativeAdamW(kernels: Kernels, name: NativeHostName): tf.KernelFunc {
 const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
 
 /** Float32 a op b with broadcasting on the native kernels: each operand's strides over the output shape. */
-function nativeBinary(kernels: Kernels, name: NativeHostName, op: 0 | 1 | 2 | 3, original: tf.KernelFunc): tf.KernelFunc {
+function nativeBinary(
+  kernels: Kernels,
+  name: NativeHostName,
+  op: 0 | 1 | 2 | 3,
+  original: tf.KernelFunc,
+): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     if (!nativeInputs(args, name, [a, b])) return original(args as never);
@@ -132,7 +171,10 @@ function nativeBinary(kernels: Kernels, name: NativeHostName, op: 0 | 1 | 2 | 3,
     if (rank > 8) return original(args as never);
     const dims = new Int32Array(3 * rank);
     dims.set(shape);
-    for (const [operand, at] of [[a.shape, rank], [b.shape, 2 * rank]] as const) {
+    for (const [operand, at] of [
+      [a.shape, rank],
+      [b.shape, 2 * rank],
+    ] as const) {
       let stride = 1;
       for (let d = rank - 1, s = operand.length - 1; d >= 0; d--, s--) {
         const size = same ? shape[d]! : s >= 0 ? operand[s]! : 1;
@@ -147,10 +189,12 @@ function nativeBinary(kernels: Kernels, name: NativeHostName, op: 0 | 1 | 2 | 3,
 /** The fused RMSNorm, RoPE and SwiGLU kernels of fused.ts and their gradients on the native kernels (float32). */
 function nativeFused(kernels: Kernels, name: NativeHostName): Record<string, tf.KernelFunc> {
   const float32 = (args: KernelArgs) => {
-    for (const t of Object.values(args.inputs) as tf.TensorInfo[]) if (t.dtype !== 'float32') throw new Error(`fused kernels take float32, got ${t.dtype}`);
+    for (const t of Object.values(args.inputs) as tf.TensorInfo[])
+      if (t.dtype !== 'float32') throw new Error(`fused kernels take float32, got ${t.dtype}`);
     return args;
   };
-  const run = (args: KernelArgs, shape: number[], call: Parameters<typeof computeOne>[3]) => computeOne(float32(args), name, shape, call);
+  const run = (args: KernelArgs, shape: number[], call: Parameters<typeof computeOne>[3]) =>
+    computeOne(float32(args), name, shape, call);
   const runMany = (args: KernelArgs, shapes: number[][], call: Call) => compute(float32(args), name, shapes, call);
   const ropeSizes = (x: tf.TensorInfo, cos: tf.TensorInfo, sin: tf.TensorInfo) => {
     const [heads, hd] = x.shape.slice(-2) as [number, number];
@@ -164,19 +208,26 @@ function nativeFused(kernels: Kernels, name: NativeHostName): Record<string, tf.
     [RMSNORM_KERNEL]: ((args: KernelArgs) => {
       const { x, w } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
       const dim = x.shape[x.shape.length - 1]!;
-      if (tf.util.sizeFromShape(w.shape) !== dim) throw new Error(`rmsNorm: weight of shape [${w.shape}] for rows of ${dim}`);
+      if (tf.util.sizeFromShape(w.shape) !== dim)
+        throw new Error(`rmsNorm: weight of shape [${w.shape}] for rows of ${dim}`);
       const { eps } = args.attrs as { eps: number };
-      return run(args, x.shape, (memory, at, out) => kernels.rmsnorm(memory, at(x), at(w), out, tf.util.sizeFromShape(x.shape) / dim, dim, eps));
+      return run(args, x.shape, (memory, at, out) =>
+        kernels.rmsnorm(memory, at(x), at(w), out, tf.util.sizeFromShape(x.shape) / dim, dim, eps),
+      );
     }) as tf.KernelFunc,
     [ROPE_KERNEL]: ((args: KernelArgs) => {
       const { x, cos, sin } = args.inputs as { x: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
       const { rows, heads, hd } = ropeSizes(x, cos, sin);
-      return run(args, x.shape, (memory, at, out) => kernels.rope(memory, at(x), at(cos), at(sin), out, rows, heads, hd));
+      return run(args, x.shape, (memory, at, out) =>
+        kernels.rope(memory, at(x), at(cos), at(sin), out, rows, heads, hd),
+      );
     }) as tf.KernelFunc,
     [gradKernel(ROPE_KERNEL)]: ((args: KernelArgs) => {
       const { dy, cos, sin } = args.inputs as { dy: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
       const { rows, heads, hd } = ropeSizes(dy, cos, sin);
-      return run(args, dy.shape, (memory, at, out) => kernels.ropeGrad(memory, at(dy), at(cos), at(sin), out, rows, heads, hd));
+      return run(args, dy.shape, (memory, at, out) =>
+        kernels.ropeGrad(memory, at(dy), at(cos), at(sin), out, rows, heads, hd),
+      );
     }) as tf.KernelFunc,
     [gradKernel(RMSNORM_KERNEL)]: ((args: KernelArgs) => {
       const { x, w, dy } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; dy: tf.TensorInfo };
@@ -206,9 +257,11 @@ function nativeFused(kernels: Kernels, name: NativeHostName): Record<string, tf.
 export function registerNativeKernels(kernels: Kernels, backendName: NativeHostName = 'wasm'): void {
   replaceKernel('BatchMatMul', (original) => nativeBatchMatMul(kernels, backendName, original), backendName);
   replaceKernel('Exp', (original) => nativeExp(kernels, backendName, original), backendName);
-  for (const [name, op] of Object.entries(BINARY_OPS)) replaceKernel(name, (original) => nativeBinary(kernels, backendName, op, original), backendName);
+  for (const [name, op] of Object.entries(BINARY_OPS))
+    replaceKernel(name, (original) => nativeBinary(kernels, backendName, op, original), backendName);
   tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName, kernelFunc: nativeAdamW(kernels, backendName) });
-  for (const [kernelName, kernelFunc] of Object.entries(nativeFused(kernels, backendName))) tf.registerKernel({ kernelName, backendName, kernelFunc });
+  for (const [kernelName, kernelFunc] of Object.entries(nativeFused(kernels, backendName)))
+    tf.registerKernel({ kernelName, backendName, kernelFunc });
 }
 
 let cpuRegistered = false;
@@ -224,12 +277,15 @@ export function registerCpuNativeKernels(): void {
 /** How the cpu backend runs its heavy kernels. */
 export function cpuKernelPath(): string {
   const native = loadKernels();
-  return native.available ? `matmuls, arithmetic, exp, AdamW and fused blocks ${native.reason}, ${native.kernels.threads()} threads` : `plain JavaScript: @rmt/kernels ${native.reason}`;
+  return native.available
+    ? `matmuls, arithmetic, exp, AdamW and fused blocks ${native.reason}, ${native.kernels.threads()} threads`
+    : `plain JavaScript: @rmt/kernels ${native.reason}`;
 }
 
 /** How the wasm backend runs its heavy kernels, for `rmt info` and run metadata. */
 export function wasmKernelPath(): string {
   const native = loadKernels();
-  return native.available ? `matmuls, arithmetic, exp, AdamW and fused blocks ${native.reason}, ${native.kernels.threads()} threads` : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
+  return native.available
+    ? `matmuls, arithmetic, exp, AdamW and fused blocks ${native.reason}, ${native.kernels.threads()} threads`
+    : `matmuls in WebAssembly: @rmt/kernels ${native.reason}`;
 }
-

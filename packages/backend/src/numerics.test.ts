@@ -76,9 +76,17 @@ describeEachBackend('numerics', () => {
   it('top-k entropy is the entropy of the softmax over the k largest logits', async () => {
     for (const k of [1, 3, 16, 100]) {
       const out = await tf.tidy(() => topKEntropy(tf.tensor2d(RANDOM), k)).data();
-      expectClose(out, RANDOM.map((row) => refEntropy(refTopK(row, k))));
+      expectClose(
+        out,
+        RANDOM.map((row) => refEntropy(refTopK(row, k))),
+      );
     }
-    expectClose(await tf.tidy(() => topKEntropy(tf.tensor2d(EXTREME), 3)).data(), EXTREME.map((row) => refEntropy(refTopK(row, 3))), 1e-4, 1e-5);
+    expectClose(
+      await tf.tidy(() => topKEntropy(tf.tensor2d(EXTREME), 3)).data(),
+      EXTREME.map((row) => refEntropy(refTopK(row, 3))),
+      1e-4,
+      1e-5,
+    );
     expect(() => topKEntropy(tf.tensor2d(RANDOM), 0)).toThrow(/positive integer/);
   });
 
@@ -117,8 +125,13 @@ describeEachBackend('numerics', () => {
         return [tokenLogProbs(x, t), g];
       }),
     );
-    expectClose(values!, logits.map((row, i) => refLogSoftmax(row)[targets[i]!]!));
-    const expectedGrad = logits.flatMap((row, i) => refLogSoftmax(row).map((lp, j) => (j === targets[i] ? 1 : 0) - Math.exp(lp)));
+    expectClose(
+      values!,
+      logits.map((row, i) => refLogSoftmax(row)[targets[i]!]!),
+    );
+    const expectedGrad = logits.flatMap((row, i) =>
+      refLogSoftmax(row).map((lp, j) => (j === targets[i] ? 1 : 0) - Math.exp(lp)),
+    );
     expectClose(grad!, expectedGrad);
   });
 

@@ -64,7 +64,9 @@ export function topKEntropy(logits: tf.Tensor, k = 16): tf.Tensor {
 export function tokenLogProbs(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor {
   const vocab = logits.shape[logits.rank - 1]!;
   if (targets.rank !== logits.rank - 1 || targets.shape.some((d, i) => d !== logits.shape[i])) {
-    throw new Error(`tokenLogProbs: targets shape [${targets.shape}] must equal logits shape [${logits.shape}] without the last axis`);
+    throw new Error(
+      `tokenLogProbs: targets shape [${targets.shape}] must equal logits shape [${logits.shape}] without the last axis`,
+    );
   }
   return tf.tidy(() => {
     const rows = targets.size;

@@ -4,12 +4,27 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { totalmem } from 'node:os';
 import { loadKernels } from '@rmt/kernels';
-import { describeTrainingMemory, estimateTrainingBytes, formatBytes, WASM_HEAP_HEADROOM, WASM_HEAP_LIMIT, type ModelShape, type TrainingMemory } from './memory.js';
+import {
+  describeTrainingMemory,
+  estimateTrainingBytes,
+  formatBytes,
+  WASM_HEAP_HEADROOM,
+  WASM_HEAP_LIMIT,
+  type ModelShape,
+  type TrainingMemory,
+} from './memory.js';
 import { registerCpuKernels } from './cpu-kernels.js';
 import { registerKvWrite } from './kv-cache.js';
 import { cpuKernelPath, registerCpuNativeKernels, wasmKernelPath } from './native-kernels.js';
 import { registerWasmTrainingKernels } from './wasm-kernels.js';
-import { describeAdapter, gpuDeviceNode, loadWebGpu, WEBGPU_PACKAGES, WebGpuUnavailable, type GpuAdapterInfo } from './webgpu.js';
+import {
+  describeAdapter,
+  gpuDeviceNode,
+  loadWebGpu,
+  WEBGPU_PACKAGES,
+  WebGpuUnavailable,
+  type GpuAdapterInfo,
+} from './webgpu.js';
 
 /** Every backend, GPU first; `auto` tries them in {@link autoOrder}. The one list: the type derives from it. */
 export const BACKEND_NAMES = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -51,7 +66,8 @@ function wasmTooSmall(memory: TrainingMemory | undefined): string | undefined {
 export function autoOrder(workload?: TrainingWorkload): readonly BackendName[] {
   const kernels = loadKernels().available;
   const memory = workload && estimateTrainingBytes(workload.model, workload.batch, workload.seqLen);
-  if (wasmTooSmall(memory)) return kernels ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'cpu'] : ['tensorflow-gpu', 'webgpu', 'tensorflow'];
+  if (wasmTooSmall(memory))
+    return kernels ? ['tensorflow-gpu', 'webgpu', 'tensorflow', 'cpu'] : ['tensorflow-gpu', 'webgpu', 'tensorflow'];
   return kernels ? ['tensorflow-gpu', 'webgpu', 'wasm', 'tensorflow', 'cpu'] : BACKEND_NAMES;
 }
 
@@ -148,8 +164,12 @@ async function importNative(name: keyof typeof NATIVE_PACKAGES): Promise<void> {
     const specifier: string = pkg;
     await import(/* @vite-ignore */ specifier);
   } catch (error) {
-    if (isModuleMissing(error, pkg)) throw new BackendUnavailableError(name, `${pkg} is not installed; ${INSTALL_HINTS[name]}`);
-    throw new BackendUnavailableError(name, `${pkg} is installed but failed to load (${errorText(error)}); ${INSTALL_HINTS[name]}`);
+    if (isModuleMissing(error, pkg))
+      throw new BackendUnavailableError(name, `${pkg} is not installed; ${INSTALL_HINTS[name]}`);
+    throw new BackendUnavailableError(
+      name,
+      `${pkg} is installed but failed to load (${errorText(error)}); ${INSTALL_HINTS[name]}`,
+    );
   }
   if (tf.findBackend('tensorflow') === null) {
     throw new BackendUnavailableError(name, `${pkg} loaded but registered no 'tensorflow' backend`);
@@ -188,7 +208,10 @@ async function activate(name: BackendName, reason: string, auto = false): Promis
   if (name === 'tensorflow-gpu' || name === 'tensorflow') await loadNative(name);
   const adapter = name === 'webgpu' ? await webgpuAdapter() : undefined;
   if (auto && adapter?.software) {
-    throw new BackendUnavailableError('webgpu', `the adapter is a software one (${describeAdapter(adapter)}), slower than the CPU backends: ask for 'webgpu' by name to use it`);
+    throw new BackendUnavailableError(
+      'webgpu',
+      `the adapter is a software one (${describeAdapter(adapter)}), slower than the CPU backends: ask for 'webgpu' by name to use it`,
+    );
   }
   const tfjsName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
   let ok: boolean;
@@ -230,18 +253,28 @@ export class WorkloadTooLargeError extends Error {
  * the sizes when none can (also for more than the machine's memory, and for wasm asked for by name).
  * Asking for a backend that cannot load throws a {@link BackendUnavailableError} saying how to install it.
  */
-export async function loadBackend(request: BackendRequest = 'auto', options: LoadBackendOptions = {}): Promise<BackendInfo> {
+export async function loadBackend(
+  request: BackendRequest = 'auto',
+  options: LoadBackendOptions = {},
+): Promise<BackendInfo> {
   const w = options.workload;
   const memory = w && estimateTrainingBytes(w.model, w.batch, w.seqLen);
   if (memory && memory.total > totalmem()) {
-    throw new WorkloadTooLargeError(memory, `this machine has ${formatBytes(totalmem())} in all: lower the batch size or the sequence length, or train on a machine with more memory (or a GPU: tensorflow-gpu)`);
+    throw new WorkloadTooLargeError(
+      memory,
+      `this machine has ${formatBytes(totalmem())} in all: lower the batch size or the sequence length, or train on a machine with more memory (or a GPU: tensorflow-gpu)`,
+    );
   }
   if (request !== 'auto') {
     if (!BACKEND_NAMES.includes(request)) {
       throw new Error(`Unknown backend '${String(request)}'; valid names: auto, ${BACKEND_NAMES.join(', ')}`);
     }
     const tooSmall = request === 'wasm' ? wasmTooSmall(memory) : undefined;
-    if (memory && tooSmall) throw new WorkloadTooLargeError(memory, `${tooSmall}: use backend 'auto' or 'cpu' (tensors outside the heap, with @rmt/kernels), or 'tensorflow'`);
+    if (memory && tooSmall)
+      throw new WorkloadTooLargeError(
+        memory,
+        `${tooSmall}: use backend 'auto' or 'cpu' (tensors outside the heap, with @rmt/kernels), or 'tensorflow'`,
+      );
     if (active?.name === request) return active;
     return activate(request, 'requested by name');
   }
@@ -255,10 +288,18 @@ export async function loadBackend(request: BackendRequest = 'auto', options: Loa
       continue;
     }
     try {
-      return await activate(name, skipped.length === 0 ? `auto: fastest backend${sized}` : `auto: fastest that loads (${skipped.join('; ')})${sized}`, true);
+      return await activate(
+        name,
+        skipped.length === 0
+          ? `auto: fastest backend${sized}`
+          : `auto: fastest that loads (${skipped.join('; ')})${sized}`,
+        true,
+      );
     } catch (error) {
       const software = error instanceof BackendUnavailableError && /software one/.test(error.message);
-      skipped.push(`${name}: ${software ? 'software adapter, slower than the CPU' : error instanceof BackendUnavailableError ? 'not available' : errorText(error)}`);
+      skipped.push(
+        `${name}: ${software ? 'software adapter, slower than the CPU' : error instanceof BackendUnavailableError ? 'not available' : errorText(error)}`,
+      );
     }
   }
   if (memory && tooSmall) {
@@ -289,9 +330,21 @@ export async function probeBackends(): Promise<BackendProbe[]> {
     if (name === 'webgpu') {
       try {
         const adapter = await webgpuAdapter();
-        probes.push({ name, available: true, reason: `${WEBGPU_PACKAGES.join(' + ')} load: ${describeAdapter(adapter)}`, adapter });
+        probes.push({
+          name,
+          available: true,
+          reason: `${WEBGPU_PACKAGES.join(' + ')} load: ${describeAdapter(adapter)}`,
+          adapter,
+        });
       } catch (error) {
-        probes.push({ name, available: false, reason: error instanceof BackendUnavailableError ? error.message.replace(/^Backend '[^']+' is not available: /, '') : errorText(error) });
+        probes.push({
+          name,
+          available: false,
+          reason:
+            error instanceof BackendUnavailableError
+              ? error.message.replace(/^Backend '[^']+' is not available: /, '')
+              : errorText(error),
+        });
       }
       continue;
     }
@@ -299,7 +352,14 @@ export async function probeBackends(): Promise<BackendProbe[]> {
       await loadNative(name);
       probes.push({ name, available: true, reason: `${NATIVE_PACKAGES[name]} loads: ${await deviceOf(name)}` });
     } catch (error) {
-      probes.push({ name, available: false, reason: error instanceof BackendUnavailableError ? error.message.replace(/^Backend '[^']+' is not available: /, '') : errorText(error) });
+      probes.push({
+        name,
+        available: false,
+        reason:
+          error instanceof BackendUnavailableError
+            ? error.message.replace(/^Backend '[^']+' is not available: /, '')
+            : errorText(error),
+      });
     }
   }
   return probes;

@@ -76,7 +76,8 @@ describeEachBackend('matMul with transposed operands', () => {
     for (let i = 0; i < 7; i++) s += at(A, 7, r, i) * at(B, 3, i, c);
     return s;
   });
-  const transposed = (m: number[], rows: number, cols: number) => Array.from({ length: rows * cols }, (_, k) => at(m, cols, k % rows, Math.floor(k / rows)));
+  const transposed = (m: number[], rows: number, cols: number) =>
+    Array.from({ length: rows * cols }, (_, k) => at(m, cols, k % rows, Math.floor(k / rows)));
 
   it.each([
     [false, false],

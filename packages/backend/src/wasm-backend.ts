@@ -6,7 +6,12 @@ export interface WasmBackendLike {
   wasm: { HEAPU8: Uint8Array<ArrayBuffer> };
   dataIdMap: { get(dataId: object): { memoryOffset: number } };
   incRef(dataId: object): void;
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: tf.backend_util.BackendValues,
+  ): tf.TensorInfo;
   disposeData(dataId: object): boolean;
 }
 
@@ -24,7 +29,11 @@ export function heapOffset(backend: WasmBackendLike, t: tf.TensorInfo): number {
  * Replace a registered wasm kernel by `wrap(original)` (which may call the original for cases it does not
  * handle). Returns the new kernel function, or undefined when tfjs has no such kernel.
  */
-export function replaceKernel(name: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc, backendName: NativeHostName = 'wasm'): tf.KernelFunc | undefined {
+export function replaceKernel(
+  name: string,
+  wrap: (original: tf.KernelFunc) => tf.KernelFunc,
+  backendName: NativeHostName = 'wasm',
+): tf.KernelFunc | undefined {
   const kernel = tf.getKernel(name, backendName);
   if (!kernel) return undefined;
   const kernelFunc = wrap(kernel.kernelFunc);

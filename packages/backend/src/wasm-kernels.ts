@@ -73,7 +73,11 @@ function fastBatchMatMul(matMul: tf.KernelFunc, transpose: tf.KernelFunc): tf.Ke
     const aa = transposeA ? (temps.push(swapLast(a)), temps.at(-1)!) : a;
     const bb = transposeB ? (temps.push(swapLast(b)), temps.at(-1)!) : b;
     try {
-      return matMul({ inputs: { a: aa, b: bb }, backend, attrs: { ...args.attrs, transposeA: false, transposeB: false } } as never);
+      return matMul({
+        inputs: { a: aa, b: bb },
+        backend,
+        attrs: { ...args.attrs, transposeA: false, transposeB: false },
+      } as never);
     } finally {
       for (const t of temps) backend.disposeData(t.dataId);
     }
@@ -142,14 +146,26 @@ function concatOnHeap(original: tf.KernelFunc): tf.KernelFunc {
     const dtype = inputs[0]?.dtype;
     if (dtype === undefined || HEAP_BYTES[dtype] === undefined || inputs.length < 2) return original(args as never);
     const axis = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, inputs[0]!.shape)[0]!;
-    tf.backend_util.assertParamsConsistent(inputs.map((t) => t.shape), axis);
+    tf.backend_util.assertParamsConsistent(
+      inputs.map((t) => t.shape),
+      axis,
+    );
     const backend = args.backend as WasmBackendLike;
-    const out = backend.makeOutput(tf.backend_util.computeOutShape(inputs.map((t) => t.shape), axis), dtype);
+    const out = backend.makeOutput(
+      tf.backend_util.computeOutShape(
+        inputs.map((t) => t.shape),
+        axis,
+      ),
+      dtype,
+    );
     const bytes = HEAP_BYTES[dtype]!;
     const heap = backend.wasm.HEAPU8;
     // Each input contributes one run of its inner dimensions (axis..) per index of the outer ones.
     const outer = tf.util.sizeFromShape(inputs[0]!.shape.slice(0, axis));
-    const runs = inputs.map((t) => ({ at: heapOffset(backend, t), bytes: tf.util.sizeFromShape(t.shape.slice(axis)) * bytes }));
+    const runs = inputs.map((t) => ({
+      at: heapOffset(backend, t),
+      bytes: tf.util.sizeFromShape(t.shape.slice(axis)) * bytes,
+    }));
     let dst = heapOffset(backend, out);
     for (let o = 0; o < outer; o++)
       for (const run of runs) {
@@ -165,14 +181,16 @@ function gatherOnHeap(original: tf.KernelFunc): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
     const { axis, batchDims } = args.attrs as { axis: number; batchDims: number };
-    if (HEAP_BYTES[x.dtype] === undefined || indices.dtype !== 'int32' || batchDims !== 0) return original(args as never);
+    if (HEAP_BYTES[x.dtype] === undefined || indices.dtype !== 'int32' || batchDims !== 0)
+      return original(args as never);
     const backend = args.backend as WasmBackendLike;
     const dim = tf.util.parseAxisParam(axis, x.shape)[0]!;
     const axisSize = x.shape[dim]!;
     const count = tf.util.sizeFromShape(indices.shape);
     const at = heapOffset(backend, indices);
     const ids = new Int32Array(backend.wasm.HEAPU8.buffer, at, count).slice(); // a copy: makeOutput may move the heap
-    for (const id of ids) if (id < 0 || id >= axisSize) throw new Error(`GatherV2: the index value ${id} is not in [0, ${axisSize - 1}]`);
+    for (const id of ids)
+      if (id < 0 || id >= axisSize) throw new Error(`GatherV2: the index value ${id} is not in [0, ${axisSize - 1}]`);
     const out = backend.makeOutput([...x.shape.slice(0, dim), ...indices.shape, ...x.shape.slice(dim + 1)], x.dtype);
     const heap = backend.wasm.HEAPU8;
     const runBytes = tf.util.sizeFromShape(x.shape.slice(dim + 1)) * HEAP_BYTES[x.dtype]!;
@@ -194,7 +212,8 @@ function tileOnHeap(original: tf.KernelFunc): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const x = args.inputs.x as tf.TensorInfo;
     const reps = (args.attrs as { reps: number[] }).reps;
-    if (HEAP_BYTES[x.dtype] === undefined || x.shape.length === 0 || reps.length !== x.shape.length) return original(args as never);
+    if (HEAP_BYTES[x.dtype] === undefined || x.shape.length === 0 || reps.length !== x.shape.length)
+      return original(args as never);
     const backend = args.backend as WasmBackendLike;
     const outShape = x.shape.map((d, i) => d * reps[i]!);
     const out = backend.makeOutput(outShape, x.dtype);
@@ -259,7 +278,11 @@ export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
   if (tf.getKernel('UnsortedSegmentSum', 'wasm') === undefined) {
-    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: 'UnsortedSegmentSum',
+      backendName: 'wasm',
+      kernelFunc: unsortedSegmentSum as unknown as tf.KernelFunc,
+    });
   }
   const shared = replaceKernel('Identity', sharedIdentity);
   if (shared) replaceKernel('Cast', (original) => castOnHeap(original, shared));
@@ -269,7 +292,9 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel('GatherV2', gatherOnHeap);
   replaceKernel('Tile', tileOnHeap);
   const transpose = tf.getKernel('Transpose', 'wasm');
-  const wasmMatMul = transpose ? replaceKernel('BatchMatMul', (original) => fastBatchMatMul(original, transpose.kernelFunc)) : undefined;
+  const wasmMatMul = transpose
+    ? replaceKernel('BatchMatMul', (original) => fastBatchMatMul(original, transpose.kernelFunc))
+    : undefined;
   const native = loadKernels();
   if (native.available && wasmMatMul) registerNativeKernels(native.kernels);
 }

@@ -23,7 +23,7 @@ export interface GpuAdapterInfo {
 /** The optional peers, loaded by dynamic import only when asked for. */
 export const WEBGPU_PACKAGES = ['webgpu', '@tensorflow/tfjs-backend-webgpu'] as const;
 
-export const WEBGPU_INSTALL_HINT =
+const WEBGPU_INSTALL_HINT =
   'install it with `npm install webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0` (Dawn ships in the npm tarball: no download); ' +
   'on Linux it needs a Vulkan driver (the GPU vendor’s, or Mesa ≥ 24 lavapipe: on Debian bookworm `apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`)';
 
@@ -39,7 +39,10 @@ function text(error: unknown): string {
 
 function isMissing(error: unknown, pkg: string): boolean {
   const code = (error as { code?: string } | undefined)?.code;
-  return ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && text(error).includes(pkg)) || text(error).includes(`Could not resolve "${pkg}"`);
+  return (
+    ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && text(error).includes(pkg)) ||
+    text(error).includes(`Could not resolve "${pkg}"`)
+  );
 }
 
 async function importOptional(pkg: string): Promise<unknown> {
@@ -74,9 +77,14 @@ export function gpuDeviceNode(): boolean | undefined {
 }
 
 /** Software adapters by what Dawn reports: lavapipe says architecture 'software', device llvmpipe. */
-export function isSoftwareAdapter(a: DawnAdapter): boolean {
+function isSoftwareAdapter(a: DawnAdapter): boolean {
   const i = a.info ?? {};
-  return a.isFallbackAdapter === true || i.isFallbackAdapter === true || i.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|softpipe/i.test(`${i.device ?? ''} ${i.description ?? ''}`);
+  return (
+    a.isFallbackAdapter === true ||
+    i.isFallbackAdapter === true ||
+    i.architecture === 'software' ||
+    /llvmpipe|lavapipe|swiftshader|softpipe/i.test(`${i.device ?? ''} ${i.description ?? ''}`)
+  );
 }
 
 async function load(): Promise<GpuAdapterInfo> {
@@ -95,7 +103,13 @@ async function load(): Promise<GpuAdapterInfo> {
   else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   await importOptional('@tensorflow/tfjs-backend-webgpu');
   const i = adapter.info ?? {};
-  return { vendor: i.vendor ?? '', architecture: i.architecture ?? '', device: i.device ?? '', description: i.description ?? '', software: isSoftwareAdapter(adapter) };
+  return {
+    vendor: i.vendor ?? '',
+    architecture: i.architecture ?? '',
+    device: i.device ?? '',
+    description: i.description ?? '',
+    software: isSoftwareAdapter(adapter),
+  };
 }
 
 /**

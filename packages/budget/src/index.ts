@@ -13,4 +13,10 @@ export {
   type BudgetObservation,
   type BudgetSchedule,
 } from './schedules.js';
-export { combineRewards, cutoffLengthReward, lengthReward, triangularLengthReward, type LengthRewardKind } from './length-reward.js';
+export {
+  combineRewards,
+  cutoffLengthReward,
+  lengthReward,
+  triangularLengthReward,
+  type LengthRewardKind,
+} from './length-reward.js';

@@ -22,7 +22,9 @@ export function cutoffLengthReward(length: number, budget: number, rMax = 1): nu
 }
 
 export function lengthReward(kind: LengthRewardKind, length: number, budget: number, rMax = 1): number {
-  return kind === 'triangular' ? triangularLengthReward(length, budget, rMax) : cutoffLengthReward(length, budget, rMax);
+  return kind === 'triangular'
+    ? triangularLengthReward(length, budget, rMax)
+    : cutoffLengthReward(length, budget, rMax);
 }
 
 /**

@@ -50,6 +50,9 @@ export async function readInput(path: string, encoding?: 'utf8'): Promise<Buffer
     return encoding ? await readFile(path, encoding) : await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? (error as Error).message)})`, { cause: error });
+    throw new Error(
+      `${path}: cannot read (${code === 'ENOENT' ? 'no such file' : (code ?? (error as Error).message)})`,
+      { cause: error },
+    );
   }
 }

@@ -5,4 +5,12 @@
  */
 export { createRng, type Rng, type RngState } from './rng.js';
 export { readInput, writeFileAtomic } from './files.js';
-export { parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, SafetensorsError, type NamedArray, type TensorMap } from './safetensors.js';
+export {
+  parseSafetensors,
+  readSafetensors,
+  serializeSafetensors,
+  writeSafetensors,
+  SafetensorsError,
+  type NamedArray,
+  type TensorMap,
+} from './safetensors.js';

@@ -35,7 +35,10 @@ describe('safetensors', () => {
     v.setUint16(2, 0xc000, true); // F16 -2.0
     v.setUint16(4, 0x3f80, true); // BF16 1.0
     v.setUint16(6, 0x4049, true); // BF16 3.140625
-    const header = { h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, b: { dtype: 'BF16', shape: [2], data_offsets: [4, 8] } };
+    const header = {
+      h: { dtype: 'F16', shape: [2], data_offsets: [0, 4] },
+      b: { dtype: 'BF16', shape: [2], data_offsets: [4, 8] },
+    };
     const bytes = withHeader(header, 8);
     bytes.set(data, bytes.length - 8);
     const { tensors: t } = parseSafetensors(bytes);
@@ -45,14 +48,48 @@ describe('safetensors', () => {
 
   it.each([
     ['a file shorter than 8 bytes', new Uint8Array(3), /shorter than the 8-byte header length/],
-    ['a header longer than the file', (() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 2n ** 60n, true); return b; })(), /header claims/],
+    [
+      'a header longer than the file',
+      (() => {
+        const b = new Uint8Array(16);
+        new DataView(b.buffer).setBigUint64(0, 2n ** 60n, true);
+        return b;
+      })(),
+      /header claims/,
+    ],
     ['a non-JSON header', withHeader(null, 0, '{not json'), /not UTF-8 JSON/],
     ['a JSON array header', withHeader([1, 2]), /not a JSON object/],
-    ['an unsupported dtype', withHeader({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, 8), /tensor 'x': unsupported dtype "I64"/],
-    ['a negative shape', withHeader({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4), /tensor 'x': shape/],
-    ['offsets past the end', withHeader({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, 8), /outside the 8 data bytes/],
-    ['a shape/offset size mismatch', withHeader({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8), /needs 12 bytes, offsets give 8/],
-    ['overlapping tensors', withHeader({ x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, y: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }, 12), /overlap/],
+    [
+      'an unsupported dtype',
+      withHeader({ x: { dtype: 'I64', shape: [1], data_offsets: [0, 8] } }, 8),
+      /tensor 'x': unsupported dtype "I64"/,
+    ],
+    [
+      'a negative shape',
+      withHeader({ x: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4),
+      /tensor 'x': shape/,
+    ],
+    [
+      'offsets past the end',
+      withHeader({ x: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, 8),
+      /outside the 8 data bytes/,
+    ],
+    [
+      'a shape/offset size mismatch',
+      withHeader({ x: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, 8),
+      /needs 12 bytes, offsets give 8/,
+    ],
+    [
+      'overlapping tensors',
+      withHeader(
+        {
+          x: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          y: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        },
+        12,
+      ),
+      /overlap/,
+    ],
   ])('rejects %s', (_name, bytes, message) => {
     expect(() => parseSafetensors(bytes, 'bad.safetensors')).toThrow(message);
     expect(() => parseSafetensors(bytes, 'bad.safetensors')).toThrow(/^bad\.safetensors: /);
@@ -61,7 +98,7 @@ describe('safetensors', () => {
   it('never throws anything but a clear error on random mutations of a valid file', () => {
     const good = serializeSafetensors(tensors);
     let state = 12345;
-    const rand = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
     for (let trial = 0; trial < 500; trial++) {
       const bytes = good.slice(0, rand() < 0.2 ? Math.floor(rand() * good.length) : good.length);
       for (let m = 0; m < 3; m++) bytes[Math.floor(rand() * bytes.length)] = Math.floor(rand() * 256);

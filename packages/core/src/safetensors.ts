@@ -32,7 +32,10 @@ function halfToFloat(h: number): number {
 }
 
 /** Parse safetensors bytes; `file` names the source in errors. */
-export function parseSafetensors(bytes: Uint8Array, file = 'safetensors'): { tensors: TensorMap; metadata: Record<string, string> } {
+export function parseSafetensors(
+  bytes: Uint8Array,
+  file = 'safetensors',
+): { tensors: TensorMap; metadata: Record<string, string> } {
   const fail = (problem: string): never => {
     throw new SafetensorsError(file, problem);
   };
@@ -63,9 +66,11 @@ export function parseSafetensors(bytes: Uint8Array, file = 'safetensors'): { ten
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== 'object' || e === null) fail(`tensor '${name}': entry is not an object`);
     const dtype = e.dtype;
-    if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) fail(`tensor '${name}': unsupported dtype ${JSON.stringify(dtype)} (expected F32, F16, BF16 or F64)`);
+    if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES))
+      fail(`tensor '${name}': unsupported dtype ${JSON.stringify(dtype)} (expected F32, F16, BF16 or F64)`);
     const shape = e.shape;
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor '${name}': shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      fail(`tensor '${name}': shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     const offsets = e.data_offsets;
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       fail(`tensor '${name}': data_offsets ${JSON.stringify(offsets)} is not [begin, end]`);
@@ -73,8 +78,12 @@ export function parseSafetensors(bytes: Uint8Array, file = 'safetensors'): { ten
     const [begin, end] = offsets as [number, number];
     const elements = (shape as number[]).reduce((a, b) => a * b, 1);
     const width = DTYPE_BYTES[dtype as string]!;
-    if (end < begin || end > dataLength) fail(`tensor '${name}': data_offsets [${begin}, ${end}] lie outside the ${dataLength} data bytes`);
-    if (end - begin !== elements * width) fail(`tensor '${name}': shape [${shape}] of ${dtype} needs ${elements * width} bytes, offsets give ${end - begin}`);
+    if (end < begin || end > dataLength)
+      fail(`tensor '${name}': data_offsets [${begin}, ${end}] lie outside the ${dataLength} data bytes`);
+    if (end - begin !== elements * width)
+      fail(
+        `tensor '${name}': shape [${shape}] of ${dtype} needs ${elements * width} bytes, offsets give ${end - begin}`,
+      );
     spans.push([begin, end, name]);
     const raw = bytes.subarray(dataStart + begin, dataStart + end);
     const rawView = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -127,6 +136,10 @@ export function serializeSafetensors(tensors: TensorMap, metadata: Record<string
   return out;
 }
 
-export async function writeSafetensors(path: string, tensors: TensorMap, metadata: Record<string, string> = {}): Promise<void> {
+export async function writeSafetensors(
+  path: string,
+  tensors: TensorMap,
+  metadata: Record<string, string> = {},
+): Promise<void> {
   await writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }

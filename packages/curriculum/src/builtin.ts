@@ -32,7 +32,8 @@ function restoreRng(s: RngSampler, state: unknown): void {
 }
 
 function requireSites(name: string, sites: readonly SamplerSite[]): void {
-  if (sites.length === 0) throw new Error(`sampler '${name}': no candidate sites (check the corpus and the tier thresholds)`);
+  if (sites.length === 0)
+    throw new Error(`sampler '${name}': no candidate sites (check the corpus and the tier thresholds)`);
 }
 
 export const uniformSampler = defineSampler({
@@ -58,11 +59,14 @@ export const entropyFilteredSampler = defineSampler({
   name: 'entropy-filtered',
   specificationVersion: SAMPLER_SPECIFICATION_VERSION,
   description: "RPT's sampler: uniform over sites at or above a tier (METHOD.md §5: the hard-ish ones).",
-  optionsSchema: z.object({ minTier: z.enum(TIERS).default('hard').describe('Lowest tier that is sampled (RPT: hard).') }).strict(),
+  optionsSchema: z
+    .object({ minTier: z.enum(TIERS).default('hard').describe('Lowest tier that is sampled (RPT: hard).') })
+    .strict(),
   create(options, context): Sampler {
     const floor = TIERS.indexOf(options.minTier);
     const pool = context.sites.filter((s) => s.tier >= floor).map((s) => s.index);
-    if (pool.length === 0) throw new Error(`sampler 'entropy-filtered': no site is in tier '${options.minTier}' or above`);
+    if (pool.length === 0)
+      throw new Error(`sampler 'entropy-filtered': no site is in tier '${options.minTier}' or above`);
     const self = {
       name: 'entropy-filtered',
       rng: createRng(`sampler:entropy-filtered:${context.seed}`),
@@ -82,7 +86,9 @@ export const curriculumOptionsSchema = z
   .object({
     t1: z.number().min(0).max(1).default(0.3).describe('First transition point, fraction of training (METHOD.md §3).'),
     t2: z.number().min(0).max(1).default(0.7).describe('Second transition point, fraction of training (METHOD.md §3).'),
-    p1: probabilities.default([0.6, 0.3, 0.1]).describe('Tier distribution (easy, medium, hard) before t1 (METHOD.md §3, ours).'),
+    p1: probabilities
+      .default([0.6, 0.3, 0.1])
+      .describe('Tier distribution (easy, medium, hard) before t1 (METHOD.md §3, ours).'),
     p2: probabilities.default([0.1, 0.3, 0.6]).describe('Tier distribution after t2 (METHOD.md §3, ours).'),
   })
   .strict()
@@ -107,7 +113,8 @@ export const curriculumSampler = defineSampler({
   create(options, context): Sampler {
     const byTier: number[][] = [[], [], []];
     for (const s of context.sites) if (s.tier >= 0) byTier[s.tier]!.push(s.index);
-    if (byTier.every((t) => t.length === 0)) throw new Error("sampler 'curriculum': no site is in any tier (all below the lowest threshold?)");
+    if (byTier.every((t) => t.length === 0))
+      throw new Error("sampler 'curriculum': no site is in any tier (all below the lowest threshold?)");
     const available = byTier.map((t) => t.length > 0);
     const schedule: TierSchedule = options as TierSchedule;
     const self = {
@@ -132,7 +139,8 @@ export const curriculumSampler = defineSampler({
           const pool = byTier[tierWithSites(tier, available)]!;
           // Distinct within a step while the tier has unused sites.
           let pick = pool[Math.floor(self.rng.next() * pool.length)]!;
-          for (let tries = 0; taken.has(pick) && tries < 8; tries++) pick = pool[Math.floor(self.rng.next() * pool.length)]!;
+          for (let tries = 0; taken.has(pick) && tries < 8; tries++)
+            pick = pool[Math.floor(self.rng.next() * pool.length)]!;
           taken.add(pick);
           out.push(pick);
         }

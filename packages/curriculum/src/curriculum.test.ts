@@ -21,7 +21,12 @@ import {
   type SamplerSite,
 } from './index.js';
 
-const schedule = { t1: 0.3, t2: 0.7, p1: [0.6, 0.3, 0.1] as [number, number, number], p2: [0.1, 0.3, 0.6] as [number, number, number] };
+const schedule = {
+  t1: 0.3,
+  t2: 0.7,
+  p1: [0.6, 0.3, 0.1] as [number, number, number],
+  p2: [0.1, 0.3, 0.6] as [number, number, number],
+};
 
 describe('tiers (METHOD.md §3)', () => {
   it('assigns easy [0.5,1), medium [1,1.5), hard ≥ 1.5, and never-RL below 0.5 or NaN', () => {
@@ -46,7 +51,11 @@ describe('tiers (METHOD.md §3)', () => {
   });
 });
 
-const sites: SamplerSite[] = Array.from({ length: 300 }, (_, i) => ({ index: i, tier: ((i % 4) - 1) as -1 | 0 | 1 | 2, entropy: i % 4 }));
+const sites: SamplerSite[] = Array.from({ length: 300 }, (_, i) => ({
+  index: i,
+  tier: ((i % 4) - 1) as -1 | 0 | 1 | 2,
+  entropy: i % 4,
+}));
 
 describe('samplers', () => {
   it('curriculum draws tiers with p_t (chi-square-sized tolerance) and never below-threshold sites', async () => {
@@ -83,30 +92,48 @@ describe('samplers', () => {
 
   it('empty or unusable site sets are clear errors, never a loop', async () => {
     const none = sites.map((s) => ({ ...s, tier: -1 as const }));
-    await expect(createSampler('curriculum', {}, { sites: none, totalSteps: 1, seed: 0 })).rejects.toThrow(/no site is in any tier/);
-    await expect(createSampler('entropy-filtered', {}, { sites: none, totalSteps: 1, seed: 0 })).rejects.toThrow(/no site is in tier 'hard'/);
+    await expect(createSampler('curriculum', {}, { sites: none, totalSteps: 1, seed: 0 })).rejects.toThrow(
+      /no site is in any tier/,
+    );
+    await expect(createSampler('entropy-filtered', {}, { sites: none, totalSteps: 1, seed: 0 })).rejects.toThrow(
+      /no site is in tier 'hard'/,
+    );
     const onlyEasy = sites.filter((s) => s.tier === 0);
     const s = await createSampler('curriculum', {}, { sites: onlyEasy, totalSteps: 10, seed: 0 });
     expect(s.next(9, 10).every((i) => sites[i]!.tier === 0)).toBe(true);
   });
 
   it('options are validated naming the field; unknown names list the built-ins', async () => {
-    await expect(createSampler('curriculum', { t1: 2 }, { sites, totalSteps: 1, seed: 0 })).rejects.toThrow(/options: t1:/);
+    await expect(createSampler('curriculum', { t1: 2 }, { sites, totalSteps: 1, seed: 0 })).rejects.toThrow(
+      /options: t1:/,
+    );
     await expect(createSampler('curriculum', { p9: 1 }, { sites, totalSteps: 1, seed: 0 })).rejects.toThrow(/p9/);
-    await expect(resolveSamplerDefinition('no-such-sampler-xyz')).rejects.toThrow(/unknown sampler 'no-such-sampler-xyz'.*built-in samplers: curriculum, entropy-filtered, uniform/);
+    await expect(resolveSamplerDefinition('no-such-sampler-xyz')).rejects.toThrow(
+      /unknown sampler 'no-such-sampler-xyz'.*built-in samplers: curriculum, entropy-filtered, uniform/,
+    );
   });
 
   it('plugin contract: missing fields and another specification version are rejected', async () => {
-    expect(() => validateSamplerDefinition({ name: 'x' }, 'pkg')).toThrow(/pkg: not a sampler definition \(missing specificationVersion, optionsSchema, create\)/);
-    const wrong = defineSampler({ ...curriculumSampler, specificationVersion: SAMPLER_SPECIFICATION_VERSION + 1 } as never);
-    expect(() => validateSamplerDefinition(wrong, 'pkg')).toThrow(/specification version 2, but this RMT supports version 1/);
+    expect(() => validateSamplerDefinition({ name: 'x' }, 'pkg')).toThrow(
+      /pkg: not a sampler definition \(missing specificationVersion, optionsSchema, create\)/,
+    );
+    const wrong = defineSampler({
+      ...curriculumSampler,
+      specificationVersion: SAMPLER_SPECIFICATION_VERSION + 1,
+    } as never);
+    expect(() => validateSamplerDefinition(wrong, 'pkg')).toThrow(
+      /specification version 2, but this RMT supports version 1/,
+    );
     expect(validateSamplerDefinition(curriculumSampler, 'pkg').name).toBe('curriculum');
   });
 });
 
 describeEachBackend('entropy scoring', () => {
   it('equals the entropy of the logits at position t − 1, and is cached by weights + corpus', async () => {
-    const model = LlamaModel.init(parseLlamaConfig({ dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 24, vocabSize: 30, maxSeqLen: 16 }), { seed: 1, std: 0.5 });
+    const model = LlamaModel.init(
+      parseLlamaConfig({ dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 24, vocabSize: 30, maxSeqLen: 16 }),
+      { seed: 1, std: 0.5 },
+    );
     const windows = [
       [1, 2, 3, 4, 5, 6],
       [7, 8, 9],

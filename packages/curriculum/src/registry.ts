@@ -10,15 +10,27 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
 /** Check that a module export is a sampler definition of this contract version. */
 export function validateSamplerDefinition(value: unknown, source: string): SamplerDefinition {
   const d = value as Partial<SamplerDefinition> | undefined;
-  const missing = (['name', 'specificationVersion', 'optionsSchema', 'create'] as const).filter((k) => d?.[k] === undefined);
+  const missing = (['name', 'specificationVersion', 'optionsSchema', 'create'] as const).filter(
+    (k) => d?.[k] === undefined,
+  );
   if (!d || typeof d !== 'object' || missing.length > 0) {
-    throw new Error(`${source}: not a sampler definition (missing ${missing.join(', ') || 'everything'}); export { name, specificationVersion, optionsSchema, create } as default or 'sampler'`);
+    throw new Error(
+      `${source}: not a sampler definition (missing ${missing.join(', ') || 'everything'}); export { name, specificationVersion, optionsSchema, create } as default or 'sampler'`,
+    );
   }
-  if (typeof d.name !== 'string' || typeof d.create !== 'function' || typeof d.optionsSchema?.safeParse !== 'function') {
-    throw new Error(`${source}: not a sampler definition (name must be a string, create a function, optionsSchema a zod schema)`);
+  if (
+    typeof d.name !== 'string' ||
+    typeof d.create !== 'function' ||
+    typeof d.optionsSchema?.safeParse !== 'function'
+  ) {
+    throw new Error(
+      `${source}: not a sampler definition (name must be a string, create a function, optionsSchema a zod schema)`,
+    );
   }
   if (d.specificationVersion !== SAMPLER_SPECIFICATION_VERSION) {
-    throw new Error(`${source}: sampler '${d.name}' implements sampler specification version ${String(d.specificationVersion)}, but this RMT supports version ${SAMPLER_SPECIFICATION_VERSION}`);
+    throw new Error(
+      `${source}: sampler '${d.name}' implements sampler specification version ${String(d.specificationVersion)}, but this RMT supports version ${SAMPLER_SPECIFICATION_VERSION}`,
+    );
   }
   return d as SamplerDefinition;
 }
@@ -36,10 +48,19 @@ export async function resolveSamplerDefinition(name: string): Promise<SamplerDef
     module = (await import(/* @vite-ignore */ specifier)) as Record<string, unknown>;
   } catch (error) {
     const code = (error as { code?: string }).code;
-    const why = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' ? 'no such built-in sampler or installed package' : (error as Error).message;
-    throw new Error(`unknown sampler '${name}' (${why}); built-in samplers: ${BUILTIN_SAMPLERS.map((s) => s.name).join(', ')}, or the name of an installed sampler package`, { cause: error });
+    const why =
+      code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
+        ? 'no such built-in sampler or installed package'
+        : (error as Error).message;
+    throw new Error(
+      `unknown sampler '${name}' (${why}); built-in samplers: ${BUILTIN_SAMPLERS.map((s) => s.name).join(', ')}, or the name of an installed sampler package`,
+      { cause: error },
+    );
   }
-  const exported = module.default !== undefined && (module.default as { create?: unknown }).create !== undefined ? module.default : (module.sampler ?? module.default);
+  const exported =
+    module.default !== undefined && (module.default as { create?: unknown }).create !== undefined
+      ? module.default
+      : (module.sampler ?? module.default);
   return validateSamplerDefinition(exported, `sampler package '${name}'`);
 }
 

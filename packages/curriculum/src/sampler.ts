@@ -41,7 +41,11 @@ export interface Sampler {
 
 /** A schema with zod's safeParse shape (plugins may bring their own zod). */
 export interface OptionsSchema<O> {
-  safeParse(input: unknown): { success: true; data: O } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+  safeParse(
+    input: unknown,
+  ):
+    | { success: true; data: O }
+    | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
 }
 
 /** What a sampler package exports (as `default` or `sampler`). */

@@ -12,7 +12,15 @@ beforeAll(async () => {
   await loadBackend('cpu');
 });
 
-const config = parseLlamaConfig({ dim: 8, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 16, vocabSize: 20, maxSeqLen: 16 });
+const config = parseLlamaConfig({
+  dim: 8,
+  nLayers: 1,
+  nHeads: 2,
+  nKvHeads: 1,
+  hiddenDim: 16,
+  vocabSize: 20,
+  maxSeqLen: 16,
+});
 const windows = [
   [1, 2, 3, 4, 5, 6],
   [7, 8, 9],
@@ -38,9 +46,37 @@ describe('score cache key', () => {
       expect(byOther.split('-')[0]).not.toBe(key.split('-')[0]);
       expect(byOther.split('-')[1]).toBe(key.split('-')[1]);
       // Another corpus (a token, a site, a token moved across a window boundary) or k: the rest changes.
-      expect((await scoreCacheKey(a, [[1, 2, 3, 4, 5, 7], [7, 8, 9]], sites, 16)).split('-')[1]).not.toBe(key.split('-')[1]);
+      expect(
+        (
+          await scoreCacheKey(
+            a,
+            [
+              [1, 2, 3, 4, 5, 7],
+              [7, 8, 9],
+            ],
+            sites,
+            16,
+          )
+        ).split('-')[1],
+      ).not.toBe(key.split('-')[1]);
       expect(await scoreCacheKey(a, windows, [sites[0]!], 16)).not.toBe(key);
-      expect(corpusHash([[1, 2, 3, 4, 5], [6, 7, 8, 9]], [])).not.toBe(corpusHash([[1, 2, 3, 4, 5, 6], [7, 8, 9]], []));
+      expect(
+        corpusHash(
+          [
+            [1, 2, 3, 4, 5],
+            [6, 7, 8, 9],
+          ],
+          [],
+        ),
+      ).not.toBe(
+        corpusHash(
+          [
+            [1, 2, 3, 4, 5, 6],
+            [7, 8, 9],
+          ],
+          [],
+        ),
+      );
       expect(await scoreCacheKey(a, windows, sites, 8)).not.toBe(key);
     } finally {
       [a, same, other].forEach((m) => m.dispose());
@@ -57,7 +93,10 @@ describe('score cache key', () => {
       expect([first.cached, second.cached]).toEqual([false, false]);
       expect(second.entropies).not.toEqual(first.entropies);
       expect(readdirSync(dir).sort()).toEqual([`entropy-${first.key}.json`, `entropy-${second.key}.json`].sort());
-      expect((await scoreSitesCached(dir, a, windows, sites, { k: 4, batch: 1, scorerHash: await modelWeightsHash(a) })).cached).toBe(true);
+      expect(
+        (await scoreSitesCached(dir, a, windows, sites, { k: 4, batch: 1, scorerHash: await modelWeightsHash(a) }))
+          .cached,
+      ).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       a.dispose();

@@ -28,7 +28,12 @@ export interface ScoreOptions {
 }
 
 /** Entropies of every site, in the order of `sites` (read back with `await`: a GPU backend cannot read synchronously in Node). */
-export async function scoreSites(model: LlamaModel, windows: readonly number[][], sites: readonly Site[], options: ScoreOptions): Promise<SiteEntropy[]> {
+export async function scoreSites(
+  model: LlamaModel,
+  windows: readonly number[][],
+  sites: readonly Site[],
+  options: ScoreOptions,
+): Promise<SiteEntropy[]> {
   const byWindow = new Map<number, number[]>();
   sites.forEach((s, i) => {
     if (s.position < 1) throw new Error(`site ${i} has no context (position ${s.position})`);
@@ -50,7 +55,8 @@ export async function scoreSites(model: LlamaModel, windows: readonly number[][]
     const [full, top] = (await Promise.all(tensors.map((t) => readArray<number[][]>(t)))) as [number[][], number[][]];
     group.forEach((w, b) => {
       // The distribution over x_t is the output at position t − 1.
-      for (const i of byWindow.get(w)!) out[i] = { full: full[b]![sites[i]!.position - 1]!, topK: top[b]![sites[i]!.position - 1]! };
+      for (const i of byWindow.get(w)!)
+        out[i] = { full: full[b]![sites[i]!.position - 1]!, topK: top[b]![sites[i]!.position - 1]! };
     });
     options.onProgress?.(Math.min(at + options.batch, windowIds.length), windowIds.length);
   }
@@ -87,12 +93,24 @@ export function corpusHash(windows: readonly number[][], sites: readonly Site[])
  * a different scorer model (METHOD.md §3: `midtrain.curriculum.scorer`) or a different corpus, tokenisation,
  * window length or site rule never reads another's scores.
  */
-export async function scoreCacheKey(model: LlamaModel, windows: readonly number[][], sites: readonly Site[], k: number, scorerHash?: string): Promise<string> {
+export async function scoreCacheKey(
+  model: LlamaModel,
+  windows: readonly number[][],
+  sites: readonly Site[],
+  k: number,
+  scorerHash?: string,
+): Promise<string> {
   return `${(scorerHash ?? (await modelWeightsHash(model))).slice(0, 24)}-${corpusHash(windows, sites).slice(0, 24)}-k${k}`;
 }
 
 /** {@link scoreSites} with an on-disk cache in `cacheDir` (a corrupt cache file is recomputed). */
-export async function scoreSitesCached(cacheDir: string, model: LlamaModel, windows: readonly number[][], sites: readonly Site[], options: ScoreOptions): Promise<{ entropies: SiteEntropy[]; cached: boolean; key: string }> {
+export async function scoreSitesCached(
+  cacheDir: string,
+  model: LlamaModel,
+  windows: readonly number[][],
+  sites: readonly Site[],
+  options: ScoreOptions,
+): Promise<{ entropies: SiteEntropy[]; cached: boolean; key: string }> {
   const key = await scoreCacheKey(model, windows, sites, options.k, options.scorerHash);
   const file = join(cacheDir, `entropy-${key}.json`);
   if (existsSync(file)) {
@@ -106,6 +124,9 @@ export async function scoreSitesCached(cacheDir: string, model: LlamaModel, wind
     }
   }
   const entropies = await scoreSites(model, windows, sites, options);
-  await writeFileAtomic(file, JSON.stringify({ full: entropies.map((e) => e.full), topK: entropies.map((e) => e.topK) }));
+  await writeFileAtomic(
+    file,
+    JSON.stringify({ full: entropies.map((e) => e.full), topK: entropies.map((e) => e.topK) }),
+  );
   return { entropies, cached: false, key };
 }

@@ -5,7 +5,9 @@ export type Tier = (typeof TIERS)[number];
 /** Tier index per site: 0 easy, 1 medium, 2 hard, −1 below the lowest threshold (never RL). */
 export type TierIndex = -1 | 0 | 1 | 2;
 
-export type TierRule = { mode: 'thresholds'; thresholds: [number, number, number] } | { mode: 'quantiles'; quantiles: [number, number, number] };
+export type TierRule =
+  | { mode: 'thresholds'; thresholds: [number, number, number] }
+  | { mode: 'quantiles'; quantiles: [number, number, number] };
 
 /** Quantile q of values (linear interpolation between order statistics). */
 export function quantile(values: readonly number[], q: number): number {

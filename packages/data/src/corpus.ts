@@ -47,7 +47,7 @@ function decodeUtf8(bytes: Uint8Array, file: string): string {
   } catch (error) {
     // Find the first bad byte so the user can look at it.
     let offset = 0;
-    for (let lo = 0, hi = bytes.length; lo < hi; ) {
+    for (let lo = 0, hi = bytes.length; lo < hi;) {
       const mid = (lo + hi) >> 1;
       try {
         new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid));
@@ -66,7 +66,10 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
 
 async function filesUnder(path: string): Promise<string[]> {
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`${path}: cannot read corpus (${error.code === 'ENOENT' ? 'no such file or folder' : error.code})`, { cause: error });
+    throw new Error(
+      `${path}: cannot read corpus (${error.code === 'ENOENT' ? 'no such file or folder' : error.code})`,
+      { cause: error },
+    );
   });
   if (!info.isDirectory()) return [path];
   const entries = (await readdir(path, { withFileTypes: true })).sort(byName);
@@ -95,13 +98,16 @@ function autoFields(row: Record<string, unknown>, where: string): readonly strin
   const partial = JSONL_SHAPES.find((s) => s.fields.every((f) => f in row));
   if (partial) return partial.fields;
   const known = JSONL_SHAPES.map((s) => `${s.fields.join(' + ')} (${s.name})`).join(', ');
-  throw new Error(`${where}: data.corpus.field is auto, and the row matches no known shape (${known}); ${fieldList(row)} — set data.corpus.field to the field, or a list of fields to join`);
+  throw new Error(
+    `${where}: data.corpus.field is auto, and the row matches no known shape (${known}); ${fieldList(row)} — set data.corpus.field to the field, or a list of fields to join`,
+  );
 }
 
 function readJsonl(text: string, file: string, source: CorpusSource, room: number): string[] {
   const docs: string[] = [];
   const configured = source.field ?? 'auto';
-  let fields: readonly string[] | undefined = configured === 'auto' ? undefined : typeof configured === 'string' ? [configured] : configured;
+  let fields: readonly string[] | undefined =
+    configured === 'auto' ? undefined : typeof configured === 'string' ? [configured] : configured;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length && docs.length < room; i++) {
     const line = lines[i]!;
@@ -113,13 +119,18 @@ function readJsonl(text: string, file: string, source: CorpusSource, room: numbe
     } catch (error) {
       throw new Error(`${where}: invalid JSON (${(error as Error).message})`, { cause: error });
     }
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${where}: expected a JSON object, got ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row}`);
+    if (row === null || typeof row !== 'object' || Array.isArray(row))
+      throw new Error(
+        `${where}: expected a JSON object, got ${Array.isArray(row) ? 'an array' : row === null ? 'null' : typeof row}`,
+      );
     const record = row as Record<string, unknown>;
     fields ??= autoFields(record, where);
     const parts = fields.map((f) => {
       const value = record[f];
       if (typeof value === 'string') return value;
-      throw new Error(`${where}: field '${f}' is ${value === undefined ? `missing (${fieldList(record)})` : `not a string (${value === null ? 'null' : typeof value})`}`);
+      throw new Error(
+        `${where}: field '${f}' is ${value === undefined ? `missing (${fieldList(record)})` : `not a string (${value === null ? 'null' : typeof value})`}`,
+      );
     });
     const doc = parts.filter((p) => p.trim() !== '').join(source.joinWith ?? DEFAULT_JOIN);
     if (doc.trim() !== '') docs.push(doc);
@@ -137,7 +148,12 @@ export async function readCorpus(source: CorpusSource): Promise<string[]> {
   for (const file of await filesUnder(source.path)) {
     if (docs.length >= limit) break; // later files are not read at all
     const text = decodeUtf8(await readInput(file), file);
-    const format = source.format === undefined || source.format === 'auto' ? (file.toLowerCase().endsWith('.jsonl') ? 'jsonl' : 'text') : source.format;
+    const format =
+      source.format === undefined || source.format === 'auto'
+        ? file.toLowerCase().endsWith('.jsonl')
+          ? 'jsonl'
+          : 'text'
+        : source.format;
     if (format === 'jsonl') docs.push(...readJsonl(text, file, source, limit - docs.length));
     else {
       for (const doc of text.split(source.separator ?? DEFAULT_SEPARATOR)) {

@@ -97,9 +97,13 @@ describe('corpora', () => {
     expect(await readCorpus({ path: join(dir, 'd.jsonl'), field: 'body' })).toEqual(['x']);
   });
   it('clear errors: missing file, empty, binary, invalid UTF-8, bad JSONL lines', async () => {
-    await expect(readCorpus({ path: join(dir, 'nope.txt') })).rejects.toThrow(/nope\.txt: cannot read corpus \(no such file or folder\)/);
+    await expect(readCorpus({ path: join(dir, 'nope.txt') })).rejects.toThrow(
+      /nope\.txt: cannot read corpus \(no such file or folder\)/,
+    );
     writeFileSync(join(dir, 'empty.txt'), '  \n');
-    await expect(readCorpus({ path: join(dir, 'empty.txt') })).rejects.toThrow(/empty\.txt: the corpus has no documents/);
+    await expect(readCorpus({ path: join(dir, 'empty.txt') })).rejects.toThrow(
+      /empty\.txt: the corpus has no documents/,
+    );
     writeFileSync(join(dir, 'bin.txt'), Buffer.from([0x41, 0, 0x42]));
     await expect(readCorpus({ path: join(dir, 'bin.txt') })).rejects.toThrow(/bin\.txt: looks binary/);
     writeFileSync(join(dir, 'bad.txt'), Buffer.from([0x41, 0x42, 0xff, 0x43]));
@@ -107,7 +111,9 @@ describe('corpora', () => {
     writeFileSync(join(dir, 'bad.jsonl'), '{"text":"a"}\n{oops\n');
     await expect(readCorpus({ path: join(dir, 'bad.jsonl') })).rejects.toThrow(/bad\.jsonl:2: invalid JSON/);
     writeFileSync(join(dir, 'num.jsonl'), '{"text":5}\n');
-    await expect(readCorpus({ path: join(dir, 'num.jsonl') })).rejects.toThrow(/num\.jsonl:1: field 'text' is not a string \(number\)/);
+    await expect(readCorpus({ path: join(dir, 'num.jsonl') })).rejects.toThrow(
+      /num\.jsonl:1: field 'text' is not a string \(number\)/,
+    );
   });
   it('one giant line (16 MB, no separator) is read as one document', async () => {
     const line = 'ab'.repeat(8 << 20);
@@ -173,7 +179,9 @@ describe('synthetic corpus', () => {
     }
     const rng = createRng(3);
     const examples = Array.from({ length: 2000 }, () => reasoningExample(rng, 40));
-    const ratio = examples.reduce((s, e) => s + e.trace.length, 0) / examples.reduce((s, e) => s + trace(e.digits, 'concise').length, 0);
+    const ratio =
+      examples.reduce((s, e) => s + e.trace.length, 0) /
+      examples.reduce((s, e) => s + trace(e.digits, 'concise').length, 0);
     expect(ratio).toBeGreaterThan(4); // "several-fold" overthinking, as the paper's base
     expect(examples.filter((e) => e.budget !== undefined).length / examples.length).toBeCloseTo(0.5, 1);
     expect(examples.every((e) => e.context.length <= 40 && e.context.endsWith(checksumQuestion(e.digits)))).toBe(true);
@@ -191,10 +199,16 @@ describe('worked examples', () => {
   it('render is the inverse of parse in both formats', () => {
     const tok = syntheticTokenizer();
     const control = new ControlTokenFormat(tok, [4]);
-    expect(control.parse(control.render(tok.encode('3768'), tok.encode('8')))).toEqual({ reasoningTokens: 4, prediction: utf8('8') });
+    expect(control.parse(control.render(tok.encode('3768'), tok.encode('8')))).toEqual({
+      reasoningTokens: 4,
+      prediction: utf8('8'),
+    });
     const plain = new ByteTokenizer(['<s>', '</s>']);
     const text = new LlmTextFormat(plain);
-    expect(text.parse(text.render(plain.encode('so'), plain.encode(' time')))).toEqual({ reasoningTokens: 2, prediction: utf8(' time') });
+    expect(text.parse(text.render(plain.encode('so'), plain.encode(' time')))).toEqual({
+      reasoningTokens: 2,
+      prediction: utf8(' time'),
+    });
   });
   it('the pretraining mix is half plain windows, half worked examples that parse to the true checksum', async () => {
     const { syntheticPretrainSequences } = await import('./index.js');

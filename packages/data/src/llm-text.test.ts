@@ -4,23 +4,53 @@ import { describe, expect, it } from 'vitest';
 import { ByteTokenizer, HuggingFaceTokenizer } from '@rmt/tokenizers';
 import { ControlTokenFormat, lastBoxed, LlmTextFormat } from './index.js';
 
-const addedToken = (id: number, content: string, special: boolean) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special });
+const addedToken = (id: number, content: string, special: boolean) => ({
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: false,
+  normalized: false,
+  special,
+});
 
 /** Byte-level BPE: ids 0–255 bytes (GPT-2 table), one merge (256 = Ġt), then 257 <|im_start|>, 258 <|im_end|>, 259 <think>, 260 </think>. */
 function byteLevel(config: Record<string, unknown>) {
-  const printable = new Set([...Array(94).keys()].map((i) => i + 33).concat([...Array(12).keys()].map((i) => i + 161), [...Array(82).keys()].map((i) => i + 174)));
+  const printable = new Set(
+    [...Array(94).keys()]
+      .map((i) => i + 33)
+      .concat(
+        [...Array(12).keys()].map((i) => i + 161),
+        [...Array(82).keys()].map((i) => i + 174),
+      ),
+  );
   const byteChar: string[] = [];
   for (let b = 0, extra = 0; b < 256; b++) byteChar.push(String.fromCharCode(printable.has(b) ? b : 256 + extra++));
   const vocab: Record<string, number> = Object.fromEntries(byteChar.map((c, i) => [c, i]));
   vocab['Ġt'] = 256;
   const json = {
     version: '1.0',
-    added_tokens: [addedToken(257, '<|im_start|>', true), addedToken(258, '<|im_end|>', true), addedToken(259, '<think>', false), addedToken(260, '</think>', false)],
+    added_tokens: [
+      addedToken(257, '<|im_start|>', true),
+      addedToken(258, '<|im_end|>', true),
+      addedToken(259, '<think>', false),
+      addedToken(260, '</think>', false),
+    ],
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges: ['Ġ t'] },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges: ['Ġ t'],
+    },
   };
   return new HuggingFaceTokenizer(json, config);
 }
@@ -32,17 +62,42 @@ function sentencePiece(config: Record<string, unknown>) {
   vocab['▁'] = 259;
   const json = {
     version: '1.0',
-    added_tokens: [addedToken(0, '<unk>', true), addedToken(1, '<s>', true), addedToken(2, '</s>', true), addedToken(260, '[INST]', false), addedToken(261, '[/INST]', false)],
+    added_tokens: [
+      addedToken(0, '<unk>', true),
+      addedToken(1, '<s>', true),
+      addedToken(2, '</s>', true),
+      addedToken(260, '[INST]', false),
+      addedToken(261, '[/INST]', false),
+    ],
     normalizer: null,
     pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false },
     post_processor: null,
-    decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
-    model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, vocab, merges: [] },
+    decoder: {
+      type: 'Sequence',
+      decoders: [
+        { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+        { type: 'ByteFallback' },
+        { type: 'Fuse' },
+        { type: 'Strip', content: ' ', start: 1, stop: 0 },
+      ],
+    },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      vocab,
+      merges: [],
+    },
   };
   return new HuggingFaceTokenizer(json, config);
 }
 
-const CHATML = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% if enable_thinking is defined and enable_thinking is false %}{{ '<think>\\n\\n</think>\\n\\n' }}{% endif %}{% endif %}";
+const CHATML =
+  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% if enable_thinking is defined and enable_thinking is false %}{{ '<think>\\n\\n</think>\\n\\n' }}{% endif %}{% endif %}";
 const INSTRUCTION_32 =
   'Predict the next token of the text below. Think step by step inside <think></think> using about 32 reasoning tokens, then, after </think>, put the predicted next token of the text inside \\boxed{} (it may start with a space).\n\nText:\n';
 const utf8 = (s: string) => new Uint8Array(Buffer.from(s));
@@ -74,19 +129,27 @@ describe('LlmTextFormat through a chat template', () => {
 
   it('enable_thinking false (Qwen3) puts an empty think block in the prompt', () => {
     const off = new LlmTextFormat(tok, { enableThinking: false });
-    expect(tok.render(off.build(tok.encode('a'))).endsWith('<|im_start|>assistant\n<think>\n\n</think>\n\n')).toBe(true);
+    expect(tok.render(off.build(tok.encode('a'))).endsWith('<|im_start|>assistant\n<think>\n\n</think>\n\n')).toBe(
+      true,
+    );
   });
 
   it('parses hand-written completions', () => {
     const parse = (text: string) => format.parse(tok.encode(text));
     // <think> and </think> are single tokens here; "a b" is a, Ġ, b → 3 tokens; \n is one byte token.
-    expect(parse('<think>a b</think>\n\n\\boxed{ the}<|im_end|>')).toEqual({ reasoningTokens: 3, prediction: utf8(' the') });
+    expect(parse('<think>a b</think>\n\n\\boxed{ the}<|im_end|>')).toEqual({
+      reasoningTokens: 3,
+      prediction: utf8(' the'),
+    });
     // No think at all: no answer; the reasoning is the whole completion (stop token excluded).
     expect(parse('\\boxed{x}<|im_end|>')).toEqual({ reasoningTokens: 9, prediction: null });
     // Unclosed think: no answer; reasoning = what follows <think>.
     expect(parse('<think>abc')).toEqual({ reasoningTokens: 3, prediction: null });
     // Several boxed: the last after </think> counts; one inside the reasoning never does.
-    expect(parse('<think>\\boxed{no}</think>\\boxed{ one} then \\boxed{two}')).toEqual({ reasoningTokens: 10, prediction: utf8('two') });
+    expect(parse('<think>\\boxed{no}</think>\\boxed{ one} then \\boxed{two}')).toEqual({
+      reasoningTokens: 10,
+      prediction: utf8('two'),
+    });
     expect(parse('<think>\\boxed{no}</think> nothing boxed').prediction).toBeNull();
     // Nested braces.
     expect(parse('<think>x</think>\\boxed{\\frac{1}{2}}').prediction).toEqual(utf8('\\frac{1}{2}'));
@@ -104,7 +167,11 @@ describe('LlmTextFormat through a chat template', () => {
   });
 
   it('a template whose generation prompt opens <think> (R1 distills): the completion starts in the reasoning', () => {
-    const r1 = byteLevel({ eos_token: '<|im_end|>', chat_template: "{{ '<|im_start|>' + messages[0]['content'] }}{% if add_generation_prompt %}{{ '<|im_end|><think>\\n' }}{% endif %}" });
+    const r1 = byteLevel({
+      eos_token: '<|im_end|>',
+      chat_template:
+        "{{ '<|im_start|>' + messages[0]['content'] }}{% if add_generation_prompt %}{{ '<|im_end|><think>\\n' }}{% endif %}",
+    });
     const f = new LlmTextFormat(r1);
     expect(f.promptOpensThink).toBe(true);
     expect(f.parse(r1.encode('ab</think>\\boxed{c}'))).toEqual({ reasoningTokens: 2, prediction: utf8('c') });
@@ -113,7 +180,11 @@ describe('LlmTextFormat through a chat template', () => {
 });
 
 describe('LlmTextFormat, SentencePiece tokenizer with a Llama-2-style template', () => {
-  const tok = sentencePiece({ bos_token: '<s>', eos_token: '</s>', chat_template: "{{ bos_token }}{% for m in messages %}{{ '[INST] ' + m['content'] + ' [/INST]' }}{% endfor %}" });
+  const tok = sentencePiece({
+    bos_token: '<s>',
+    eos_token: '</s>',
+    chat_template: "{{ bos_token }}{% for m in messages %}{{ '[INST] ' + m['content'] + ' [/INST]' }}{% endfor %}",
+  });
   it('the decoded prompt is the templated string', () => {
     const format = new LlmTextFormat(tok);
     // A document's start (after <s>): the dummy-prefix space is not text; mid-document, a leading space is.
@@ -131,10 +202,14 @@ describe('prompt formats and pretrained tokenizers', () => {
     const format = new LlmTextFormat(tok);
     expect(format.chat).toBe(false);
     expect(tok.render(format.build(tok.encode('Once'), 32))).toBe(`${INSTRUCTION_32}Once\n\n<think>`);
-    expect(() => new LlmTextFormat(new ByteTokenizer(), { chat: true })).toThrow(/chat requested, but the byte tokenizer has no chat template/);
+    expect(() => new LlmTextFormat(new ByteTokenizer(), { chat: true })).toThrow(
+      /chat requested, but the byte tokenizer has no chat template/,
+    );
   });
   it('the control-token format on a pretrained tokenizer names data.format and suggests llm-text', () => {
-    expect(() => new ControlTokenFormat(byteLevel({}), [])).toThrow(/^data\.format 'control-tokens': the huggingface tokenizer has no '\[CTX\]' token\..*set data\.format: llm-text$/);
+    expect(() => new ControlTokenFormat(byteLevel({}), [])).toThrow(
+      /^data\.format 'control-tokens': the huggingface tokenizer has no '\[CTX\]' token\..*set data\.format: llm-text$/,
+    );
   });
   it('lastBoxed: nested braces, the last one, \\fbox, unclosed', () => {
     expect(lastBoxed('\\boxed{a} and \\boxed{\\frac{1}{\\sqrt{2}}}.')).toBe('\\frac{1}{\\sqrt{2}}');

@@ -79,14 +79,19 @@ export class ControlTokenFormat implements PromptFormat {
   budgetToken(budget: number): { value: number; id: number } | undefined {
     let best: { value: number; id: number } | undefined;
     for (const b of this.budgets) {
-      if (!best || Math.abs(Math.log(b.value / Math.max(budget, 1))) < Math.abs(Math.log(best.value / Math.max(budget, 1)))) best = b;
+      if (
+        !best ||
+        Math.abs(Math.log(b.value / Math.max(budget, 1))) < Math.abs(Math.log(best.value / Math.max(budget, 1)))
+      )
+        best = b;
     }
     return best;
   }
 
   build(context: readonly number[], budget?: number): number[] {
     const tag = budget === undefined ? undefined : this.budgetToken(budget);
-    const kept = this.contextTokens === null ? context : context.slice(Math.max(0, context.length - this.contextTokens));
+    const kept =
+      this.contextTokens === null ? context : context.slice(Math.max(0, context.length - this.contextTokens));
     return [this.ids['[CTX]'], ...kept, ...(tag ? [tag.id] : []), this.ids['[THINK]']];
   }
 
@@ -102,7 +107,8 @@ export class ControlTokenFormat implements PromptFormat {
     const stop = rest.indexOf(this.eos);
     const answer = stop < 0 ? rest : rest.slice(0, stop);
     // Control tokens inside the answer make it unparsable (they have no bytes and would match vacuously).
-    if (answer.some((t) => this.tokenizer.tokenBytes(t).length === 0)) return { reasoningTokens: end, prediction: null };
+    if (answer.some((t) => this.tokenizer.tokenBytes(t).length === 0))
+      return { reasoningTokens: end, prediction: null };
     return { reasoningTokens: end, prediction: tokensToBytes(this.tokenizer, answer) };
   }
 }
@@ -169,7 +175,10 @@ export class LlmTextFormat implements PromptFormat {
     options: LlmTextOptions = {},
   ) {
     const hasTemplate = tokenizer.chatTemplate !== undefined && tokenizer.applyChatTemplate !== undefined;
-    if (options.chat === true && !hasTemplate) throw new Error(`llm-text prompt format: chat requested, but the ${tokenizer.kind} tokenizer has no chat template (tokenizer_config.json chat_template)`);
+    if (options.chat === true && !hasTemplate)
+      throw new Error(
+        `llm-text prompt format: chat requested, but the ${tokenizer.kind} tokenizer has no chat template (tokenizer_config.json chat_template)`,
+      );
     this.chat = options.chat === undefined || options.chat === 'auto' ? hasTemplate : options.chat;
     this.enableThinking = options.enableThinking ?? true;
     this.template = options.template;
@@ -182,14 +191,21 @@ export class LlmTextFormat implements PromptFormat {
 
   /** The user instruction; the context text follows it. */
   instruction(budget?: number): string {
-    const think = 'Think step by step inside <think></think>' + (budget === undefined ? '' : ` using about ${budget} reasoning tokens`);
-    if (this.task === 'problem') return `Solve the problem below. ${think}, then, after </think>, put the final answer inside \\boxed{}.\n\nProblem:\n`;
+    const think =
+      'Think step by step inside <think></think>' +
+      (budget === undefined ? '' : ` using about ${budget} reasoning tokens`);
+    if (this.task === 'problem')
+      return `Solve the problem below. ${think}, then, after </think>, put the final answer inside \\boxed{}.\n\nProblem:\n`;
     return `Predict the next token of the text below. ${think}, then, after </think>, put the predicted next token of the text inside \\boxed{} (it may start with a space).\n\nText:\n`;
   }
 
   /** The chat-templated prompt text for a user message. */
   chatPrompt(user: string): string {
-    return this.tokenizer.applyChatTemplate!([{ role: 'user', content: user }], { addGenerationPrompt: true, enableThinking: this.enableThinking, template: this.template });
+    return this.tokenizer.applyChatTemplate!([{ role: 'user', content: user }], {
+      addGenerationPrompt: true,
+      enableThinking: this.enableThinking,
+      template: this.template,
+    });
   }
 
   /**
@@ -214,7 +230,9 @@ export class LlmTextFormat implements PromptFormat {
     if (this.chat) {
       // As transformers' apply_chat_template(tokenize=True): render the text, then tokenize it whole (the
       // template writes its own bos and special tokens; the tokenizer reads them back as ids).
-      return this.tokenizer.encode(this.chatPrompt(this.instruction(budget) + this.contextText(context)), { bos: false });
+      return this.tokenizer.encode(this.chatPrompt(this.instruction(budget) + this.contextText(context)), {
+        bos: false,
+      });
     }
     const prefix = this.tokenizer.encode(this.instruction(budget), { bos: true });
     return [...prefix, ...context, ...this.tokenizer.encode(`\n\n${THINK}`, { bos: false })];
@@ -251,7 +269,9 @@ export class LlmTextFormat implements PromptFormat {
     const openAt = text.indexOf(THINK);
     const from = openAt >= 0 && (closeAt < 0 || openAt < closeAt) ? openAt + THINK.length : 0;
     const to = closeAt < 0 ? text.length : closeAt;
-    const reasoningTokens = tokens.filter((_, i) => starts[i]! >= from && ends[i]! <= to && ends[i]! > starts[i]!).length;
+    const reasoningTokens = tokens.filter(
+      (_, i) => starts[i]! >= from && ends[i]! <= to && ends[i]! > starts[i]!,
+    ).length;
     if (closeAt < 0) return { reasoningTokens, prediction: null };
     const boxed = lastBoxed(text.slice(closeAt + END_THINK.length));
     return { reasoningTokens, prediction: boxed === null ? null : new Uint8Array(Buffer.from(boxed, 'latin1')) };

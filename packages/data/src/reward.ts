@@ -6,7 +6,11 @@
  * cumulative byte lengths after each continuation token (tokenBoundaries). No answer (null) and an
  * empty answer get 0: an empty string is a prefix of everything but predicts nothing.
  */
-export function prefixMatchReward(prediction: Uint8Array | null, continuation: Uint8Array, boundaries: readonly number[]): 0 | 1 {
+export function prefixMatchReward(
+  prediction: Uint8Array | null,
+  continuation: Uint8Array,
+  boundaries: readonly number[],
+): 0 | 1 {
   if (prediction === null || prediction.length === 0 || prediction.length > continuation.length) return 0;
   for (let i = 0; i < prediction.length; i++) if (prediction[i] !== continuation[i]) return 0;
   return boundaries.includes(prediction.length) ? 1 : 0;

@@ -30,11 +30,13 @@ export interface SiteContinuation {
 
 /** Tokenize documents (each starting with BOS when the tokenizer has one) and cut into windows. */
 export function buildWindows(documents: readonly string[], tokenizer: Tokenizer, windowLength: number): number[][] {
-  if (!Number.isInteger(windowLength) || windowLength < 2) throw new Error(`windowLength must be an integer ≥ 2, got ${windowLength}`);
+  if (!Number.isInteger(windowLength) || windowLength < 2)
+    throw new Error(`windowLength must be an integer ≥ 2, got ${windowLength}`);
   const stream: number[] = [];
   for (const doc of documents) stream.push(...tokenizer.encode(doc, { bos: tokenizer.bosId !== undefined }));
   const windows: number[][] = [];
-  for (let at = 0; at + windowLength <= stream.length; at += windowLength) windows.push(stream.slice(at, at + windowLength));
+  for (let at = 0; at + windowLength <= stream.length; at += windowLength)
+    windows.push(stream.slice(at, at + windowLength));
   return windows;
 }
 
@@ -45,7 +47,10 @@ export function findSites(windows: readonly number[][], tokenizer: Tokenizer, ru
     // Bytes of the window so far, to test "right after the marker" across token boundaries.
     let tail = Buffer.alloc(0);
     for (let p = 0; p < ids.length; p++) {
-      if (p >= rules.skipFirst && (!marker || (tail.length >= marker.length && tail.subarray(tail.length - marker.length).equals(marker)))) {
+      if (
+        p >= rules.skipFirst &&
+        (!marker || (tail.length >= marker.length && tail.subarray(tail.length - marker.length).equals(marker)))
+      ) {
         sites.push({ window: w, position: p, target: ids[p]! });
       }
       if (marker) tail = Buffer.concat([tail, tokenizer.tokenBytes(ids[p]!)]).subarray(-marker.length);
@@ -55,7 +60,12 @@ export function findSites(windows: readonly number[][], tokenizer: Tokenizer, ru
 }
 
 /** The ground-truth continuation of a site, as bytes and token boundaries (for prefixMatchReward). */
-export function siteContinuation(windows: readonly number[][], site: Site, tokenizer: Tokenizer, maxTokens: number): SiteContinuation {
+export function siteContinuation(
+  windows: readonly number[][],
+  site: Site,
+  tokenizer: Tokenizer,
+  maxTokens: number,
+): SiteContinuation {
   const ids = windows[site.window]!.slice(site.position, site.position + maxTokens);
   return { bytes: tokensToBytes(tokenizer, ids), boundaries: tokenBoundaries(tokenizer, ids) };
 }

@@ -59,7 +59,13 @@ export type Overthink = 'wrong' | 'redundant';
 /** Slots per line: every line is this wide whatever maxDigits (≤ 6) is, so windows and prompts keep their shape. */
 export const SYNTHETIC_SLOTS = 6;
 
-export const DEFAULT_SYNTHETIC: SyntheticOptions = { minDigits: 1, maxDigits: 6, conciseShare: 0.25, explicitShare: 0.4, budgetTagShare: 0.5 };
+export const DEFAULT_SYNTHETIC: SyntheticOptions = {
+  minDigits: 1,
+  maxDigits: 6,
+  conciseShare: 0.25,
+  explicitShare: 0.4,
+  budgetTagShare: 0.5,
+};
 
 export type TraceStyle = 'concise' | 'explicit' | 'checked';
 
@@ -67,8 +73,13 @@ function randomInt(rng: Rng, lo: number, hi: number): number {
   return lo + Math.floor(rng.next() * (hi - lo + 1));
 }
 
-export function randomDigits(rng: Rng, options: Pick<SyntheticOptions, 'minDigits' | 'maxDigits' | 'repeatProbability'>): number[] {
-  const digits = Array.from({ length: randomInt(rng, options.minDigits, options.maxDigits) }, () => randomInt(rng, 0, 9));
+export function randomDigits(
+  rng: Rng,
+  options: Pick<SyntheticOptions, 'minDigits' | 'maxDigits' | 'repeatProbability'>,
+): number[] {
+  const digits = Array.from({ length: randomInt(rng, options.minDigits, options.maxDigits) }, () =>
+    randomInt(rng, 0, 9),
+  );
   // Repeats draw after the digits, and only when asked, so repeatProbability 0 consumes the RNG exactly as before.
   const p = options.repeatProbability ?? 0;
   if (p > 0) for (let i = 1; i < digits.length; i++) if (rng.next() < p) digits[i] = digits[i - 1]!;
@@ -113,7 +124,8 @@ export function checksumQuestion(digits: readonly number[], width = DEFAULT_SYNT
 export function trace(digits: readonly number[], style: TraceStyle, overthink: Overthink = 'wrong'): string {
   const r = runningSums(digits);
   if (style === 'concise') return r.join('');
-  if (overthink === 'redundant') return Array.from({ length: style === 'explicit' ? 2 : 4 }, () => r.join('')).join('|');
+  if (overthink === 'redundant')
+    return Array.from({ length: style === 'explicit' ? 2 : 4 }, () => r.join('')).join('|');
   const explicit = [String(digits[0]), ...digits.slice(1).map((d, i) => `${r[i]}+${d}=${r[i + 1]}`)].join(';');
   return style === 'explicit' ? explicit : `${explicit}|${explicit}`;
 }
@@ -125,10 +137,18 @@ export const SYNTHETIC_LINES_PER_DOCUMENT = 5;
  * Plain documents for the mid-training corpus (and the plain half of pretraining): 5 checksum lines
  * each. With fixed-width lines and one document per window, every answer sits at a fixed position.
  */
-export function syntheticDocuments(seed: number, count: number, options: SyntheticOptions = DEFAULT_SYNTHETIC): string[] {
+export function syntheticDocuments(
+  seed: number,
+  count: number,
+  options: SyntheticOptions = DEFAULT_SYNTHETIC,
+): string[] {
   const rng = createRng(`docs:${seed}`);
-  return Array.from({ length: count }, () =>
-    Array.from({ length: SYNTHETIC_LINES_PER_DOCUMENT }, () => checksumLine(randomDigits(rng, options), slotsOf(options))).join('\n') + '\n',
+  return Array.from(
+    { length: count },
+    () =>
+      Array.from({ length: SYNTHETIC_LINES_PER_DOCUMENT }, () =>
+        checksumLine(randomDigits(rng, options), slotsOf(options)),
+      ).join('\n') + '\n',
   );
 }
 
@@ -152,7 +172,11 @@ export interface ReasoningExample {
  * A worked example for pretraining: a context ending at an answer site, a trace of a random style, and
  * (sometimes) a budget token near the trace length × U(0.7, 1.5).
  */
-export function reasoningExample(rng: Rng, maxContextChars: number, options: SyntheticOptions = DEFAULT_SYNTHETIC): ReasoningExample {
+export function reasoningExample(
+  rng: Rng,
+  maxContextChars: number,
+  options: SyntheticOptions = DEFAULT_SYNTHETIC,
+): ReasoningExample {
   const before: string[] = [];
   const previous = randomInt(rng, 0, 4);
   for (let i = 0; i < previous; i++) before.push(checksumLine(randomDigits(rng, options), slotsOf(options)));
@@ -161,10 +185,12 @@ export function reasoningExample(rng: Rng, maxContextChars: number, options: Syn
   // Like a window cut from the corpus: the context may start mid-line.
   if (context.length > maxContextChars) context = context.slice(context.length - maxContextChars);
   const u = rng.next();
-  const style: TraceStyle = u < options.conciseShare ? 'concise' : u < options.conciseShare + options.explicitShare ? 'explicit' : 'checked';
+  const style: TraceStyle =
+    u < options.conciseShare ? 'concise' : u < options.conciseShare + options.explicitShare ? 'explicit' : 'checked';
   const text = trace(digits, style, options.overthink);
   const example: ReasoningExample = { context, digits, trace: text, style, answer: String(checksum(digits)) };
-  if (rng.next() < options.budgetTagShare) example.budget = Math.max(1, Math.round(text.length * (0.7 + 0.8 * rng.next())));
+  if (rng.next() < options.budgetTagShare)
+    example.budget = Math.max(1, Math.round(text.length * (0.7 + 0.8 * rng.next())));
   return example;
 }
 
@@ -180,7 +206,11 @@ export function posttrainProblems(seed: number, count: number, minDigits = 3, ma
   const rng = createRng(`posttrain:${seed}`);
   return Array.from({ length: count }, () => {
     const digits = randomDigits(rng, { minDigits, maxDigits });
-    return { question: checksumQuestion(digits, Math.max(maxDigits, DEFAULT_SYNTHETIC.maxDigits)), answer: String(checksum(digits)), digits };
+    return {
+      question: checksumQuestion(digits, Math.max(maxDigits, DEFAULT_SYNTHETIC.maxDigits)),
+      answer: String(checksum(digits)),
+      digits,
+    };
   });
 }
 
@@ -204,7 +234,10 @@ export function syntheticPretrainSequences(
   }
   const worked = Array.from({ length: count - plainCount }, () => {
     const e = reasoningExample(rng, windowLength - 2, options);
-    return [...format.build(tokenizer.encode(e.context), e.budget), ...format.render(tokenizer.encode(e.trace), tokenizer.encode(e.answer))];
+    return [
+      ...format.build(tokenizer.encode(e.context), e.budget),
+      ...format.render(tokenizer.encode(e.trace), tokenizer.encode(e.answer)),
+    ];
   });
   const all = [...plain.slice(0, plainCount), ...worked];
   // Interleave deterministically so any prefix of the list is a fair mix.

@@ -5,7 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeOrSkip, sharedData, sharedDataSkip } from '@rmt/testing';
-import { answersEquivalent, answerValue, extractAnswer, gsm8kFinalAnswer, lastBoxed, normalizeAnswer, readGsm8k, readMath } from './index.js';
+import {
+  answersEquivalent,
+  answerValue,
+  extractAnswer,
+  gsm8kFinalAnswer,
+  lastBoxed,
+  normalizeAnswer,
+  readGsm8k,
+  readMath,
+} from './index.js';
 
 describe('answer equivalence', () => {
   it.each([
@@ -80,7 +89,10 @@ describe('loaders', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   it('GSM8K: the number after ####; errors name the file, line and field', async () => {
     const file = join(dir, 'gsm8k.jsonl');
-    writeFileSync(file, '{"question": "2+2?", "answer": "2+2=<<2+2=4>>4\\n#### 4"}\n\n{"question": "big?", "answer": "so\\n#### 1,000"}\n');
+    writeFileSync(
+      file,
+      '{"question": "2+2?", "answer": "2+2=<<2+2=4>>4\\n#### 4"}\n\n{"question": "big?", "answer": "so\\n#### 1,000"}\n',
+    );
     const problems = await readGsm8k(file);
     expect(problems.map((p) => [p.question, p.answer, p.id])).toEqual([
       ['2+2?', '4', `${file}:1`],
@@ -91,13 +103,18 @@ describe('loaders', () => {
     writeFileSync(file, '{"question": 3, "answer": "#### 3"}\n');
     await expect(readGsm8k(file)).rejects.toThrow(`${file}:1: field 'question' is not a string (number)`);
     writeFileSync(file, '{oops\n');
-    await expect(readGsm8k(file)).rejects.toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: invalid JSON`));
+    await expect(readGsm8k(file)).rejects.toThrow(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: invalid JSON`),
+    );
     await expect(readGsm8k(join(dir, 'absent.jsonl'))).rejects.toThrow(/absent\.jsonl: cannot read \(no such file\)/);
     expect(gsm8kFinalAnswer('#### -3')).toBe('-3');
   });
   it('MATH: the answer field, else the last \\boxed{} of the solution', async () => {
     const file = join(dir, 'math.jsonl');
-    writeFileSync(file, `${JSON.stringify({ problem: 'p', solution: 'so $\\boxed{\\frac{1}{2}}$', answer: '\\frac{1}{2}', unique_id: 'test/x/1.json' })}\n${JSON.stringify({ problem: 'q', solution: 'is \\boxed{7}' })}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ problem: 'p', solution: 'so $\\boxed{\\frac{1}{2}}$', answer: '\\frac{1}{2}', unique_id: 'test/x/1.json' })}\n${JSON.stringify({ problem: 'q', solution: 'is \\boxed{7}' })}\n`,
+    );
     const problems = await readMath(file);
     expect(problems.map((p) => [p.question, p.answer, p.id])).toEqual([
       ['p', '\\frac{1}{2}', 'test/x/1.json'],
@@ -110,25 +127,41 @@ describe('loaders', () => {
 
 const gsm8k = sharedData('gsm8k/test.jsonl');
 const math500 = sharedData('math500/test.jsonl');
-describeOrSkip('real test sets', sharedDataSkip ?? (existsSync(gsm8k) && existsSync(math500) ? undefined : `${gsm8k} or ${math500} not found`), () => {
-  it('GSM8K: every answer is a number, equivalent to itself written with commas, $ and .00', async () => {
-    const problems = await readGsm8k(gsm8k);
-    expect(problems).toHaveLength(1319);
-    const withCommas = (n: string) => n.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-    const bad = problems.filter((p) => {
-      const value = answerValue(normalizeAnswer(p.answer));
-      return value === null || value !== Number(p.answer) || !answersEquivalent(p.answer, `The answer is \\boxed{\\$${withCommas(p.answer)}.00}`);
+describeOrSkip(
+  'real test sets',
+  sharedDataSkip ?? (existsSync(gsm8k) && existsSync(math500) ? undefined : `${gsm8k} or ${math500} not found`),
+  () => {
+    it('GSM8K: every answer is a number, equivalent to itself written with commas, $ and .00', async () => {
+      const problems = await readGsm8k(gsm8k);
+      expect(problems).toHaveLength(1319);
+      const withCommas = (n: string) => n.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+      const bad = problems.filter((p) => {
+        const value = answerValue(normalizeAnswer(p.answer));
+        return (
+          value === null ||
+          value !== Number(p.answer) ||
+          !answersEquivalent(p.answer, `The answer is \\boxed{\\$${withCommas(p.answer)}.00}`)
+        );
+      });
+      expect(bad.map((p) => `${p.id}: ${p.answer}`)).toEqual([]);
     });
-    expect(bad.map((p) => `${p.id}: ${p.answer}`)).toEqual([]);
-  });
-  it('MATH-500: every reference answer is equivalent to itself and to the last \\boxed{} of its solution (≥ 99%)', async () => {
-    const problems = await readMath(math500);
-    expect(problems).toHaveLength(500);
-    const failures = problems.filter((p) => {
-      const boxed = lastBoxed(p.solution!);
-      return !answersEquivalent(p.answer, p.answer) || boxed === null || !answersEquivalent(p.answer, boxed) || !answersEquivalent(normalizeAnswer(p.answer), p.answer);
+    it('MATH-500: every reference answer is equivalent to itself and to the last \\boxed{} of its solution (≥ 99%)', async () => {
+      const problems = await readMath(math500);
+      expect(problems).toHaveLength(500);
+      const failures = problems.filter((p) => {
+        const boxed = lastBoxed(p.solution!);
+        return (
+          !answersEquivalent(p.answer, p.answer) ||
+          boxed === null ||
+          !answersEquivalent(p.answer, boxed) ||
+          !answersEquivalent(normalizeAnswer(p.answer), p.answer)
+        );
+      });
+      // Measured: 0 of 500 (the answer field is the solution's last \boxed{} verbatim in every row).
+      expect(
+        failures.length / problems.length,
+        failures.map((p) => `${p.id}: ${p.answer}`).join('\n'),
+      ).toBeLessThanOrEqual(0.01);
     });
-    // Measured: 0 of 500 (the answer field is the solution's last \boxed{} verbatim in every row).
-    expect(failures.length / problems.length, failures.map((p) => `${p.id}: ${p.answer}`).join('\n')).toBeLessThanOrEqual(0.01);
-  });
-});
+  },
+);

@@ -18,7 +18,9 @@ export interface VerifiableProblem {
 /** Rows of a JSONL file, each with its line number; errors name the file and line. */
 async function jsonlRows(file: string): Promise<{ row: Record<string, unknown>; line: number }[]> {
   const text = await readInput(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`${file}: cannot read (${error.code === 'ENOENT' ? 'no such file' : error.message})`, { cause: error });
+    throw new Error(`${file}: cannot read (${error.code === 'ENOENT' ? 'no such file' : error.message})`, {
+      cause: error,
+    });
   });
   const rows: { row: Record<string, unknown>; line: number }[] = [];
   text.split('\n').forEach((raw, i) => {
@@ -29,7 +31,8 @@ async function jsonlRows(file: string): Promise<{ row: Record<string, unknown>; 
     } catch (error) {
       throw new Error(`${file}:${i + 1}: invalid JSON (${(error as Error).message})`, { cause: error });
     }
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${file}:${i + 1}: expected a JSON object`);
+    if (row === null || typeof row !== 'object' || Array.isArray(row))
+      throw new Error(`${file}:${i + 1}: expected a JSON object`);
     rows.push({ row: row as Record<string, unknown>, line: i + 1 });
   });
   if (rows.length === 0) throw new Error(`${file}: no problems`);
@@ -38,7 +41,10 @@ async function jsonlRows(file: string): Promise<{ row: Record<string, unknown>; 
 
 function stringField(row: Record<string, unknown>, field: string, where: string): string {
   const value = row[field];
-  if (typeof value !== 'string') throw new Error(`${where}: field '${field}' is ${value === undefined ? 'missing' : `not a string (${typeof value})`}`);
+  if (typeof value !== 'string')
+    throw new Error(
+      `${where}: field '${field}' is ${value === undefined ? 'missing' : `not a string (${typeof value})`}`,
+    );
   return value;
 }
 
@@ -46,7 +52,10 @@ function stringField(row: Record<string, unknown>, field: string, where: string)
 export function gsm8kFinalAnswer(answer: string, where = 'gsm8k'): string {
   const at = answer.lastIndexOf('####');
   if (at < 0) throw new Error(`${where}: answer has no '#### N' final line`);
-  const final = answer.slice(at + 4).trim().replace(/(\d),(?=\d{3}\b)/g, '$1');
+  const final = answer
+    .slice(at + 4)
+    .trim()
+    .replace(/(\d),(?=\d{3}\b)/g, '$1');
   if (final === '') throw new Error(`${where}: nothing after '####'`);
   return final;
 }
@@ -56,7 +65,12 @@ export async function readGsm8k(file: string): Promise<VerifiableProblem[]> {
   return (await jsonlRows(file)).map(({ row, line }) => {
     const where = `${file}:${line}`;
     const solution = stringField(row, 'answer', where);
-    return { question: stringField(row, 'question', where), answer: gsm8kFinalAnswer(solution, `${where}: field 'answer'`), solution, id: where };
+    return {
+      question: stringField(row, 'question', where),
+      answer: gsm8kFinalAnswer(solution, `${where}: field 'answer'`),
+      solution,
+      id: where,
+    };
   });
 }
 
@@ -67,7 +81,12 @@ export async function readMath(file: string): Promise<VerifiableProblem[]> {
     const solution = stringField(row, 'solution', where);
     const answer = row.answer === undefined ? lastBoxed(solution) : stringField(row, 'answer', where);
     if (answer === null) throw new Error(`${where}: no field 'answer' and no \\boxed{} in the solution`);
-    return { question: stringField(row, 'problem', where), answer, solution, id: typeof row.unique_id === 'string' ? row.unique_id : where };
+    return {
+      question: stringField(row, 'problem', where),
+      answer,
+      solution,
+      id: typeof row.unique_id === 'string' ? row.unique_id : where,
+    };
   });
 }
 
@@ -121,17 +140,31 @@ export function normalizeAnswer(answer: string): string {
   s = s.replace(/\\text(?:bf|rm|normal)?\s*\{\s*\}/g, '');
   // A unit in \text{} or \mbox{} after a number (`10\text{ cm}^2`): dropped; other \text{X} → X (`\text{(C)}`).
   const number = String.raw`[+-]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)`;
-  const unitText = new RegExp(String.raw`^(${number}(?:\s*\\frac\{[^{}]*\}\{[^{}]*\})?)\s*\\(?:text|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z .]*\}(?:\s*\^\s*\{?\d\}?)?\s*$`);
+  const unitText = new RegExp(
+    String.raw`^(${number}(?:\s*\\frac\{[^{}]*\}\{[^{}]*\})?)\s*\\(?:text|mbox|mathrm)\s*\{\s*[a-zA-Z][a-zA-Z .]*\}(?:\s*\^\s*\{?\d\}?)?\s*$`,
+  );
   s = s.replace(unitText, '$1');
-  for (const command of ['text', 'textbf', 'textrm', 'mbox', 'mathrm', 'mathbf', 'textnormal']) s = mapCommand(s, command, (inner) => inner);
+  for (const command of ['text', 'textbf', 'textrm', 'mbox', 'mathrm', 'mathbf', 'textnormal'])
+    s = mapCommand(s, command, (inner) => inner);
   // Unit words after a bare number, separated by a space (`5 dollars`, `3 sq units`); `2x` stays.
   const words = s.trim().match(new RegExp(String.raw`^(${number})\s+((?:[a-zA-Z]+\.?\s*)+)(?:\^\s*\{?\d\}?)?$`));
-  if (words && words[2]!.trim().split(/\s+/).every((w) => UNIT.test(w.replace(/\.$/, '')))) s = words[1]!;
+  if (
+    words &&
+    words[2]!
+      .trim()
+      .split(/\s+/)
+      .every((w) => UNIT.test(w.replace(/\.$/, '')))
+  )
+    s = words[1]!;
   // `x = 5`, `k=3`: a short left-hand side is not part of the answer.
   const eq = s.split('=');
-  if (eq.length === 2 && eq[0]!.trim().length <= 2 && /^[a-zA-Z]?\s*$/.test(eq[0]!.trim()) && eq[1]!.trim() !== '') s = eq[1]!;
+  if (eq.length === 2 && eq[0]!.trim().length <= 2 && /^[a-zA-Z]?\s*$/.test(eq[0]!.trim()) && eq[1]!.trim() !== '')
+    s = eq[1]!;
   s = s.replace(/\s+/g, '');
-  s = s.replace(/\\frac(\d)(\d)/g, '\\frac{$1}{$2}').replace(/\\frac\{([^{}]*)\}(\d)/g, '\\frac{$1}{$2}').replace(/\\frac(\d)\{/g, '\\frac{$1}{');
+  s = s
+    .replace(/\\frac(\d)(\d)/g, '\\frac{$1}{$2}')
+    .replace(/\\frac\{([^{}]*)\}(\d)/g, '\\frac{$1}{$2}')
+    .replace(/\\frac(\d)\{/g, '\\frac{$1}{');
   s = s.replace(/\\sqrt(\d)/g, '\\sqrt{$1}');
   s = s.replace(/^(-?\d+)\/(\d+)$/, '\\frac{$1}{$2}');
   // Thousands separators (1,000 or 1{,}000) only when every group after the first has three digits.
@@ -148,7 +181,9 @@ export function normalizeAnswer(answer: string): string {
 export function answerValue(normalized: string): number | null {
   const num = String.raw`-?(?:\d+(?:\.\d*)?|\.\d+)`;
   if (new RegExp(`^${num}$`).test(normalized)) return Number(normalized);
-  const frac = new RegExp(String.raw`^(-?)\\frac\{(${num})\}\{(${num})\}$`).exec(normalized) ?? new RegExp(`^(-?)(${num})/(${num})$`).exec(normalized);
+  const frac =
+    new RegExp(String.raw`^(-?)\\frac\{(${num})\}\{(${num})\}$`).exec(normalized) ??
+    new RegExp(`^(-?)(${num})/(${num})$`).exec(normalized);
   if (frac) {
     const value = Number(frac[2]) / Number(frac[3]);
     return Number.isFinite(value) ? (frac[1] === '-' ? -value : value) : null;
@@ -185,7 +220,8 @@ function equalNormalized(a: string, b: string): boolean {
   if (va !== null && vb !== null) return Math.abs(va - vb) <= 1e-9 * Math.max(1, Math.abs(va), Math.abs(vb));
   const ta = splitTuple(a);
   const tb = splitTuple(b);
-  if (ta && tb && ta.open === tb.open && ta.close === tb.close && ta.parts.length === tb.parts.length) return ta.parts.every((p, i) => equalNormalized(p, tb.parts[i]!));
+  if (ta && tb && ta.open === tb.open && ta.close === tb.close && ta.parts.length === tb.parts.length)
+    return ta.parts.every((p, i) => equalNormalized(p, tb.parts[i]!));
   return false;
 }
 

@@ -17,8 +17,13 @@ export interface GroupAdvantages {
  * deviation over the group (ours; TRL uses the unbiased one — the difference is a constant factor per
  * group size, absorbed by the learning rate). A group of one has std 0 and advantage 0.
  */
-export function groupAdvantages(rewards: readonly number[], groupIds: readonly (number | string)[], delta = 1e-6): GroupAdvantages {
-  if (rewards.length !== groupIds.length) throw new Error(`groupAdvantages: ${rewards.length} rewards but ${groupIds.length} group ids`);
+export function groupAdvantages(
+  rewards: readonly number[],
+  groupIds: readonly (number | string)[],
+  delta = 1e-6,
+): GroupAdvantages {
+  if (rewards.length !== groupIds.length)
+    throw new Error(`groupAdvantages: ${rewards.length} rewards but ${groupIds.length} group ids`);
   const members = new Map<number | string, number[]>();
   rewards.forEach((r, i) => {
     if (!Number.isFinite(r)) throw new Error(`groupAdvantages: reward ${i} is ${r}`);

@@ -106,16 +106,17 @@ describeEachBackend('dual loss', () => {
     const { advantages } = groupAdvantages([1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1]);
     const grad = await readValues(
       tf.tidy(() =>
-        tf.grad((x: tf.Tensor) =>
-        clippedPolicyLoss({
-          logProbs: x as tf.Tensor2D,
-          oldLogProbs: tf.tensor2d(old),
-          advantages: tf.tensor1d(advantages),
-          mask: tf.tensor2d(mask),
-          epsilon: eps,
-          aggregation: 'token-mean',
-        }).loss,
-      )(tf.tensor2d(lp)),
+        tf.grad(
+          (x: tf.Tensor) =>
+            clippedPolicyLoss({
+              logProbs: x as tf.Tensor2D,
+              oldLogProbs: tf.tensor2d(old),
+              advantages: tf.tensor1d(advantages),
+              mask: tf.tensor2d(mask),
+              epsilon: eps,
+              aggregation: 'token-mean',
+            }).loss,
+        )(tf.tensor2d(lp)),
       ),
     );
     expect(Array.from(grad).every((g) => g === 0)).toBe(true);
@@ -134,7 +135,9 @@ describeEachBackend('dual loss', () => {
 
   it('the NTP term is back-propagated (λ > 0) only through non-RL positions, and matches float64', async () => {
     const V = 4;
-    const logitsData = Array.from({ length: 2 }, () => Array.from({ length: 3 }, () => Array.from({ length: V }, () => rand() * 4 - 2)));
+    const logitsData = Array.from({ length: 2 }, () =>
+      Array.from({ length: 3 }, () => Array.from({ length: V }, () => rand() * 4 - 2)),
+    );
     const targets = [
       [1, 3, 0],
       [2, 2, 1],
@@ -146,7 +149,16 @@ describeEachBackend('dual loss', () => {
     const lambda = 0.1;
     const out = tf.tidy(() => {
       const f = (logits: tf.Tensor) =>
-        dualLoss({ ntp: ntpLoss({ logits: logits as tf.Tensor3D, targets: tf.tensor2d(targets, undefined, 'int32'), mask: tf.tensor2d(ntpMask), aggregation: 'token-mean' }), beta: 0, lambda });
+        dualLoss({
+          ntp: ntpLoss({
+            logits: logits as tf.Tensor3D,
+            targets: tf.tensor2d(targets, undefined, 'int32'),
+            mask: tf.tensor2d(ntpMask),
+            aggregation: 'token-mean',
+          }),
+          beta: 0,
+          lambda,
+        });
       return tf.valueAndGrad(f)(tf.tensor3d(logitsData));
     });
     const value = await readScalar(out.value);

@@ -14,7 +14,12 @@ export type LossAggregation = 'token-mean' | 'sequence-mean';
  * count). Passing the full batch's count to every micro-batch makes their losses — and gradients — sum
  * exactly to the full batch's.
  */
-export function aggregate(perToken: tf.Tensor2D, mask: tf.Tensor2D, mode: LossAggregation, normalizer?: number): tf.Scalar {
+export function aggregate(
+  perToken: tf.Tensor2D,
+  mask: tf.Tensor2D,
+  mode: LossAggregation,
+  normalizer?: number,
+): tf.Scalar {
   return tf.tidy(() => {
     const m = tf.cast(mask, 'float32');
     let total: tf.Tensor;
@@ -104,11 +109,24 @@ export interface NtpLossInput {
 
 /** Masked next-token cross-entropy, nats. */
 export function ntpLoss(input: NtpLossInput): tf.Scalar {
-  return tf.tidy(() => aggregate(tf.neg(tokenLogProbs(input.logits, input.targets)) as tf.Tensor2D, input.mask, input.aggregation, input.normalizer));
+  return tf.tidy(() =>
+    aggregate(
+      tf.neg(tokenLogProbs(input.logits, input.targets)) as tf.Tensor2D,
+      input.mask,
+      input.aggregation,
+      input.normalizer,
+    ),
+  );
 }
 
 /** L = L_RL + β·KL + λ·L_NTP (METHOD.md §4). Terms that are absent or weighted 0 are skipped entirely. */
-export function dualLoss(terms: { rl?: tf.Scalar; kl?: tf.Scalar; ntp?: tf.Scalar; beta: number; lambda: number }): tf.Scalar {
+export function dualLoss(terms: {
+  rl?: tf.Scalar;
+  kl?: tf.Scalar;
+  ntp?: tf.Scalar;
+  beta: number;
+  lambda: number;
+}): tf.Scalar {
   return tf.tidy(() => {
     let total: tf.Scalar = tf.scalar(0);
     if (terms.rl) total = tf.add(total, terms.rl);

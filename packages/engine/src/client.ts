@@ -8,7 +8,13 @@
 import type { LlamaModel, Tokenizer } from '@rmt/model';
 import type { z } from 'zod';
 import type { RolloutEngineConfig } from './config.js';
-import { completionResponseSchema, modelsResponseSchema, WEIGHT_VERSION_HEADER, type CompletionChoice, type PositionLogprobs } from './protocol.js';
+import {
+  completionResponseSchema,
+  modelsResponseSchema,
+  WEIGHT_VERSION_HEADER,
+  type CompletionChoice,
+  type PositionLogprobs,
+} from './protocol.js';
 import { pruneWeights, publishWeights } from './weights.js';
 
 export class EngineError extends Error {
@@ -75,7 +81,11 @@ export interface EngineClientOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-type Settings = Pick<RolloutEngineConfig, 'flavor' | 'concurrency' | 'timeoutMs' | 'maxResponseBytes' | 'retries'> & { baseUrl: string; model: string; apiKeyEnv?: string | null };
+type Settings = Pick<RolloutEngineConfig, 'flavor' | 'concurrency' | 'timeoutMs' | 'maxResponseBytes' | 'retries'> & {
+  baseUrl: string;
+  model: string;
+  apiKeyEnv?: string | null;
+};
 
 /** A failure worth retrying (the server may come back), or not. */
 class Attempt extends Error {
@@ -100,20 +110,29 @@ export class OpenAIEngineClient implements RolloutEngine {
     this.root = s.baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
     const env = options.env ?? process.env;
     this.key = s.apiKeyEnv ? env[s.apiKeyEnv] : undefined;
-    if (s.apiKeyEnv && !this.key) throw new EngineError(`apiKeyEnv: the environment variable ${s.apiKeyEnv} is not set (it must hold the engine's API key)`);
+    if (s.apiKeyEnv && !this.key)
+      throw new EngineError(
+        `apiKeyEnv: the environment variable ${s.apiKeyEnv} is not set (it must hold the engine's API key)`,
+      );
   }
 
   /**
    * Reach the engine (GET /v1/models, with the configured retries) and check that it serves `model`: an
    * unreachable engine or a wrong model name is an error naming the URL, before any training.
    */
-  static async connect(config: Settings | RolloutEngineConfig, options: EngineClientOptions = {}): Promise<OpenAIEngineClient> {
+  static async connect(
+    config: Settings | RolloutEngineConfig,
+    options: EngineClientOptions = {},
+  ): Promise<OpenAIEngineClient> {
     if (!config.baseUrl) throw new EngineError('midtrain.rollout.baseUrl: required with engine: openai');
     if (!config.model) throw new EngineError('midtrain.rollout.model: required with engine: openai');
     const client = new OpenAIEngineClient({ ...config, baseUrl: config.baseUrl, model: config.model }, options);
     const models = await client.call('GET', '/v1/models', undefined, modelsResponseSchema);
     const ids = models.body.data.map((m) => m.id);
-    if (!ids.includes(config.model)) throw new EngineResponseError(`${client.root}/v1/models serves ${ids.map((i) => `'${i}'`).join(', ') || 'no model'}, not '${config.model}' (midtrain.rollout.model)`);
+    if (!ids.includes(config.model))
+      throw new EngineResponseError(
+        `${client.root}/v1/models serves ${ids.map((i) => `'${i}'`).join(', ') || 'no model'}, not '${config.model}' (midtrain.rollout.model)`,
+      );
     return client;
   }
 
@@ -124,7 +143,11 @@ export class OpenAIEngineClient implements RolloutEngine {
   /** G samples per prompt: one request per prompt with n = G, `concurrency` in flight; rows in the order p·n + j. */
   async complete(prompts: number[][], p: CompletionParams): Promise<EngineCompletions> {
     const answers = await pool(prompts, this.s.concurrency, (prompt, i) => this.completeOne(prompt, p, p.seed + i));
-    return { tokens: answers.flatMap((a) => a.tokens), logProbs: answers.flatMap((a) => a.logProbs), finishReasons: answers.flatMap((a) => a.finishReasons) };
+    return {
+      tokens: answers.flatMap((a) => a.tokens),
+      logProbs: answers.flatMap((a) => a.logProbs),
+      finishReasons: answers.flatMap((a) => a.finishReasons),
+    };
   }
 
   private async completeOne(prompt: number[], p: CompletionParams, seed: number): Promise<EngineCompletions> {
@@ -152,16 +175,31 @@ export class OpenAIEngineClient implements RolloutEngine {
     const out: EngineCompletions = { tokens: [], logProbs: [], finishReasons: [] };
     for (const c of choices) {
       const tokens = c.token_ids;
-      if (!tokens) throw new EngineResponseError(`${where}: choice ${c.index} has no token_ids (the server must support return_token_ids: vLLM ≥ 0.10.2, or rmt serve)`);
-      if (tokens.length > p.maxTokens) throw new EngineResponseError(`${where}: choice ${c.index} has ${tokens.length} tokens, more than max_tokens ${p.maxTokens}`);
+      if (!tokens)
+        throw new EngineResponseError(
+          `${where}: choice ${c.index} has no token_ids (the server must support return_token_ids: vLLM ≥ 0.10.2, or rmt serve)`,
+        );
+      if (tokens.length > p.maxTokens)
+        throw new EngineResponseError(
+          `${where}: choice ${c.index} has ${tokens.length} tokens, more than max_tokens ${p.maxTokens}`,
+        );
       const bad = tokens.find((t) => !Number.isInteger(t) || t < 0 || t >= p.vocabSize);
-      if (bad !== undefined) throw new EngineResponseError(`${where}: choice ${c.index} has token id ${bad}, outside the vocabulary of ${p.vocabSize} (is the engine serving another model?)`);
-      if (c.prompt_token_ids && !sameIds(c.prompt_token_ids, prompt)) throw new EngineResponseError(`${where}: choice ${c.index} answers another prompt (prompt_token_ids differ from the ${prompt.length} tokens sent)`);
+      if (bad !== undefined)
+        throw new EngineResponseError(
+          `${where}: choice ${c.index} has token id ${bad}, outside the vocabulary of ${p.vocabSize} (is the engine serving another model?)`,
+        );
+      if (c.prompt_token_ids && !sameIds(c.prompt_token_ids, prompt))
+        throw new EngineResponseError(
+          `${where}: choice ${c.index} answers another prompt (prompt_token_ids differ from the ${prompt.length} tokens sent)`,
+        );
       const lps = c.logprobs?.token_logprobs;
       if (!lps || lps.length !== tokens.length || lps.some((x) => x === null || !Number.isFinite(x) || x > 1e-4)) {
-        throw new EngineResponseError(`${where}: choice ${c.index} must carry one finite log-prob ≤ 0 per token (logprobs.token_logprobs: ${lps ? `${lps.length} for ${tokens.length} tokens` : 'absent'})`);
+        throw new EngineResponseError(
+          `${where}: choice ${c.index} must carry one finite log-prob ≤ 0 per token (logprobs.token_logprobs: ${lps ? `${lps.length} for ${tokens.length} tokens` : 'absent'})`,
+        );
       }
-      if (c.finish_reason !== 'stop' && c.finish_reason !== 'length') throw new EngineResponseError(`${where}: choice ${c.index} finished with '${c.finish_reason}'`);
+      if (c.finish_reason !== 'stop' && c.finish_reason !== 'length')
+        throw new EngineResponseError(`${where}: choice ${c.index} finished with '${c.finish_reason}'`);
       out.tokens.push(tokens);
       out.logProbs.push(lps as number[]);
       out.finishReasons.push(c.finish_reason);
@@ -173,21 +211,42 @@ export class OpenAIEngineClient implements RolloutEngine {
    * prompt_logprobs (top-k) of each prompt: per prompt, one record per position (element 0 null), with the
    * k most likely tokens (rank ≤ k) and the prompt's own token. `batch` prompts per request.
    */
-  async promptLogprobs(prompts: number[][], k: number, batch: number, vocabSize: number): Promise<(PositionLogprobs | null)[][]> {
+  async promptLogprobs(
+    prompts: number[][],
+    k: number,
+    batch: number,
+    vocabSize: number,
+  ): Promise<(PositionLogprobs | null)[][]> {
     const groups: number[][][] = [];
     for (let at = 0; at < prompts.length; at += batch) groups.push(prompts.slice(at, at + batch));
     const where = `${this.root}/v1/completions`;
     const answers = await pool(groups, this.s.concurrency, async (group) => {
-      const body = { model: this.s.model, prompt: group, n: 1, max_tokens: 1, temperature: 0, prompt_logprobs: k, return_token_ids: true };
+      const body = {
+        model: this.s.model,
+        prompt: group,
+        n: 1,
+        max_tokens: 1,
+        temperature: 0,
+        prompt_logprobs: k,
+        return_token_ids: true,
+      };
       const { body: answer, version } = await this.call('POST', '/v1/completions', body, completionResponseSchema);
       this.checkAnswer(where, answer.model, version);
       return ordered(where, answer.choices, 1, group.length).map((c, i) => {
         const records = c.prompt_logprobs;
         const prompt = group[i]!;
-        if (!records || records.length !== prompt.length) throw new EngineResponseError(`${where}: prompt ${i} needs ${prompt.length} prompt_logprobs entries, got ${records ? records.length : 'none'}`);
+        if (!records || records.length !== prompt.length)
+          throw new EngineResponseError(
+            `${where}: prompt ${i} needs ${prompt.length} prompt_logprobs entries, got ${records ? records.length : 'none'}`,
+          );
         records.forEach((r, t) => {
-          if (t > 0 && !r) throw new EngineResponseError(`${where}: prompt ${i} has no prompt_logprobs at position ${t}`);
-          for (const id of Object.keys(r ?? {})) if (Number(id) >= vocabSize) throw new EngineResponseError(`${where}: prompt_logprobs of prompt ${i} name token id ${id}, outside the vocabulary of ${vocabSize}`);
+          if (t > 0 && !r)
+            throw new EngineResponseError(`${where}: prompt ${i} has no prompt_logprobs at position ${t}`);
+          for (const id of Object.keys(r ?? {}))
+            if (Number(id) >= vocabSize)
+              throw new EngineResponseError(
+                `${where}: prompt_logprobs of prompt ${i} name token id ${id}, outside the vocabulary of ${vocabSize}`,
+              );
         });
         return records;
       });
@@ -202,17 +261,24 @@ export class OpenAIEngineClient implements RolloutEngine {
    * SGLang: /update_weights_from_disk. No rollout request is in flight meanwhile (the loop awaits this).
    */
   async pushWeights(model: LlamaModel, tokenizer: Tokenizer | undefined, version: number): Promise<void> {
-    if (!this.options.weightsDir) throw new EngineError('pushWeights: no weightsDir (midtrain.rollout.weightsDir) to write the weights to');
+    if (!this.options.weightsDir)
+      throw new EngineError('pushWeights: no weightsDir (midtrain.rollout.weightsDir) to write the weights to');
     const folder = await publishWeights(this.options.weightsDir, version, model, tokenizer);
     this.version = undefined; // until the engine has reloaded, no version is expected
     if (this.s.flavor === 'vllm') {
-      await this.call('POST', '/collective_rpc', { method: 'update_config', args: [{ model_config: { model: folder } }] });
+      await this.call('POST', '/collective_rpc', {
+        method: 'update_config',
+        args: [{ model_config: { model: folder } }],
+      });
       await this.call('POST', '/collective_rpc', { method: 'reload_weights' });
       await this.call('POST', '/reset_prefix_cache', undefined);
     } else {
       const { body } = await this.call('POST', '/update_weights_from_disk', { model_path: folder, flush_cache: true });
       const result = body as { success?: unknown; message?: unknown } | undefined;
-      if (result && result.success === false) throw new EngineResponseError(`${this.root}/update_weights_from_disk refused ${folder}: ${String(result.message ?? 'no message')}`);
+      if (result && result.success === false)
+        throw new EngineResponseError(
+          `${this.root}/update_weights_from_disk refused ${folder}: ${String(result.message ?? 'no message')}`,
+        );
     }
     this.version = version;
     await pruneWeights(this.options.weightsDir, folder);
@@ -220,14 +286,24 @@ export class OpenAIEngineClient implements RolloutEngine {
 
   /** The answer must name the configured model and, where the server tells its weight version, the one pushed last. */
   private checkAnswer(where: string, model: string, version: string | null): void {
-    if (model !== this.s.model) throw new EngineResponseError(`${where}: answered for model '${model}', expected '${this.s.model}' (midtrain.rollout.model)`);
+    if (model !== this.s.model)
+      throw new EngineResponseError(
+        `${where}: answered for model '${model}', expected '${this.s.model}' (midtrain.rollout.model)`,
+      );
     if (this.version !== undefined && version !== null && version !== String(this.version)) {
-      throw new StaleWeightsError(`${where}: generated with weight version ${version}, but version ${this.version} was pushed last (the engine reloaded or restarted behind the trainer's back); refused, not trained on`);
+      throw new StaleWeightsError(
+        `${where}: generated with weight version ${version}, but version ${this.version} was pushed last (the engine reloaded or restarted behind the trainer's back); refused, not trained on`,
+      );
     }
   }
 
   /** One HTTP exchange with retries; the parsed JSON body (validated when a schema is given) and the weight version header. */
-  private async call<S extends z.ZodType>(method: 'GET' | 'POST', path: string, body: unknown, schema?: S): Promise<{ body: S extends z.ZodType<infer T> ? T : unknown; version: string | null }> {
+  private async call<S extends z.ZodType>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    schema?: S,
+  ): Promise<{ body: S extends z.ZodType<infer T> ? T : unknown; version: string | null }> {
     const url = `${this.root}${path}`;
     const { attempts, backoffMs, maxBackoffMs } = this.s.retries;
     const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -250,7 +326,9 @@ export class OpenAIEngineClient implements RolloutEngine {
         const parsed = schema.safeParse(json);
         if (!parsed.success) {
           const issue = parsed.error.issues[0]!;
-          throw new EngineResponseError(`${url}: malformed answer: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+          throw new EngineResponseError(
+            `${url}: malformed answer: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+          );
         }
         return { body: parsed.data as never, version };
       } catch (error) {
@@ -262,17 +340,28 @@ export class OpenAIEngineClient implements RolloutEngine {
         throw error;
       }
     }
-    throw new EngineUnavailableError(`${url}: ${last} (gave up after ${attempts + 1} attempts; midtrain.rollout.retries)`);
+    throw new EngineUnavailableError(
+      `${url}: ${last} (gave up after ${attempts + 1} attempts; midtrain.rollout.retries)`,
+    );
   }
 
-  private async exchange(method: string, url: string, body: unknown): Promise<{ text: string; version: string | null }> {
+  private async exchange(
+    method: string,
+    url: string,
+    body: unknown,
+  ): Promise<{ text: string; version: string | null }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.key) headers.authorization = `Bearer ${this.key}`;
     if (this.version !== undefined) headers[WEIGHT_VERSION_HEADER] = String(this.version);
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(this.s.timeoutMs) });
+      response = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.s.timeoutMs),
+      });
     } catch (error) {
       throw new Attempt(describeFetchError(error, this.s.timeoutMs), true);
     }
@@ -283,18 +372,24 @@ export class OpenAIEngineClient implements RolloutEngine {
       if (error instanceof EngineResponseError) throw new Attempt(error.message, false);
       throw new Attempt(describeFetchError(error, this.s.timeoutMs), true);
     }
-    if (response.status >= 500 || response.status === 429) throw new Attempt(`HTTP ${response.status} ${snippet(text)}`, true);
-    if (response.status >= 400) throw new Attempt(`refused the request: HTTP ${response.status} ${snippet(text)}`, false);
+    if (response.status >= 500 || response.status === 429)
+      throw new Attempt(`HTTP ${response.status} ${snippet(text)}`, true);
+    if (response.status >= 400)
+      throw new Attempt(`refused the request: HTTP ${response.status} ${snippet(text)}`, false);
     return { text, version: response.headers.get(WEIGHT_VERSION_HEADER) };
   }
 }
 
 /** Choices sorted by index, checked to be exactly `n` per prompt (`prompts` of them), in the order p·n + j. */
 function ordered(where: string, choices: CompletionChoice[], n: number, prompts = 1): CompletionChoice[] {
-  if (choices.length !== n * prompts) throw new EngineResponseError(`${where}: ${choices.length} choices for ${prompts} prompt(s) × n = ${n}`);
+  if (choices.length !== n * prompts)
+    throw new EngineResponseError(`${where}: ${choices.length} choices for ${prompts} prompt(s) × n = ${n}`);
   const sorted = [...choices].sort((a, b) => a.index - b.index);
   sorted.forEach((c, i) => {
-    if (c.index !== i) throw new EngineResponseError(`${where}: choice indices must be 0…${n * prompts - 1} once each (found ${c.index} at place ${i})`);
+    if (c.index !== i)
+      throw new EngineResponseError(
+        `${where}: choice indices must be 0…${n * prompts - 1} once each (found ${c.index} at place ${i})`,
+      );
   });
   return sorted;
 }
@@ -310,7 +405,8 @@ function snippet(text: string): string {
 
 function describeFetchError(error: unknown, timeoutMs: number): string {
   const e = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms (midtrain.rollout.timeoutMs)`;
+  if (e.name === 'TimeoutError' || e.name === 'AbortError')
+    return `no answer within ${timeoutMs} ms (midtrain.rollout.timeoutMs)`;
   const cause = e.cause?.code ?? e.cause?.message;
   return `unreachable (${cause ?? e.message ?? String(error)})`;
 }

@@ -3,7 +3,15 @@
  * (vLLM, SGLang) that validates every answer, weight sync through disk, top-k site entropies from
  * prompt_logprobs, and `startServer`, the same API over RMT's own model (`rmt serve`).
  */
-export { rolloutEngineConfigSchema, retryConfigSchema, tisConfigSchema, type RetryConfig, type RolloutEngineConfig, type RolloutEngineConfigInput, type TisConfig } from './config.js';
+export {
+  rolloutEngineConfigSchema,
+  retryConfigSchema,
+  tisConfigSchema,
+  type RetryConfig,
+  type RolloutEngineConfig,
+  type RolloutEngineConfigInput,
+  type TisConfig,
+} from './config.js';
 export {
   EngineError,
   EngineResponseError,
@@ -15,7 +23,14 @@ export {
   type EngineCompletions,
   type RolloutEngine,
 } from './client.js';
-export { completionRequestSchema, completionResponseSchema, WEIGHT_VERSION_HEADER, type CompletionRequest, type CompletionResponse, type PositionLogprobs } from './protocol.js';
+export {
+  completionRequestSchema,
+  completionResponseSchema,
+  WEIGHT_VERSION_HEADER,
+  type CompletionRequest,
+  type CompletionResponse,
+  type PositionLogprobs,
+} from './protocol.js';
 export { publishWeights, pruneWeights, readWeightsVersion, versionFolder, VERSION_FILE } from './weights.js';
 export { scoreSitesOnEngine, topKEntropyOfRecord, type EngineScoreOptions } from './scoring.js';
 export { isLoopback, startServer, type RunningServer, type ServeOptions } from './server.js';

@@ -15,7 +15,12 @@ export const completionRequestSchema = z
     model: z.string().min(1),
     prompt: z.union([tokenIds, z.array(tokenIds).min(1)]),
     n: z.number().int().min(1).max(1024).default(1),
-    max_tokens: z.number().int().min(0).max(1 << 16).default(16),
+    max_tokens: z
+      .number()
+      .int()
+      .min(0)
+      .max(1 << 16)
+      .default(16),
     temperature: z.number().min(0).max(100).default(1),
     top_p: z.number().gt(0).max(1).default(1),
     // vLLM: -1 (or 0) = off.
@@ -37,7 +42,11 @@ export type CompletionRequest = z.output<typeof completionRequestSchema>;
 /** One position of `prompt_logprobs`: token id (a string key) → its log-probability and rank (1 = most likely). */
 const positionLogprobs = z.record(
   z.string().regex(/^\d+$/),
-  z.object({ logprob: z.number(), rank: z.number().int().min(1).nullable().optional(), decoded_token: z.string().nullable().optional() }),
+  z.object({
+    logprob: z.number(),
+    rank: z.number().int().min(1).nullable().optional(),
+    decoded_token: z.string().nullable().optional(),
+  }),
 );
 
 export type PositionLogprobs = z.output<typeof positionLogprobs>;

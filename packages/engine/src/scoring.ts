@@ -12,7 +12,9 @@ import type { PositionLogprobs } from './protocol.js';
 export function topKEntropyOfRecord(record: PositionLogprobs, k: number): number {
   const entries = Object.values(record);
   // Ranks, when the engine gives them, pick the top k; otherwise the k largest log-probs.
-  const top = entries.every((e) => typeof e.rank === 'number') ? entries.filter((e) => e.rank! <= k) : [...entries].sort((a, b) => b.logprob - a.logprob).slice(0, k);
+  const top = entries.every((e) => typeof e.rank === 'number')
+    ? entries.filter((e) => e.rank! <= k)
+    : [...entries].sort((a, b) => b.logprob - a.logprob).slice(0, k);
   if (top.length === 0) throw new Error(`prompt_logprobs record has no entry of rank ≤ ${k}`);
   const lps = top.map((e) => e.logprob);
   const max = Math.max(...lps);

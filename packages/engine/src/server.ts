@@ -11,7 +11,13 @@ import { isIP } from 'node:net';
 import { logSoftmax, readArray, tf, tokenLogProbs } from '@rmt/backend';
 import { createRng, type Rng } from '@rmt/core';
 import { generate, loadModel, type LlamaModel, type Tokenizer } from '@rmt/model';
-import { collectiveRpcSchema, completionRequestSchema, updateFromDiskSchema, WEIGHT_VERSION_HEADER, type CompletionRequest } from './protocol.js';
+import {
+  collectiveRpcSchema,
+  completionRequestSchema,
+  updateFromDiskSchema,
+  WEIGHT_VERSION_HEADER,
+  type CompletionRequest,
+} from './protocol.js';
 import { readWeightsVersion } from './weights.js';
 
 export interface ServeOptions {
@@ -73,7 +79,12 @@ interface Job {
   key: string;
   rows: Row[];
   request: CompletionRequest;
-  resolve: (out: { tokens: number[][]; logProbs: number[][]; finishReasons: ('stop' | 'length')[]; version: string }) => void;
+  resolve: (out: {
+    tokens: number[][];
+    logProbs: number[][];
+    finishReasons: ('stop' | 'length')[];
+    version: string;
+  }) => void;
   reject: (error: unknown) => void;
 }
 
@@ -82,8 +93,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const host = options.host ?? '127.0.0.1';
   const env = options.env ?? process.env;
   const key = options.apiKeyEnv ? env[options.apiKeyEnv] : undefined;
-  if (options.apiKeyEnv && !key) throw new Error(`--api-key-env ${options.apiKeyEnv}: that environment variable is not set (it must hold the API key)`);
-  if (!isLoopback(host) && !key) throw new Error(`--host ${host} is not a loopback address: serving beyond this machine needs --api-key-env NAME (an environment variable holding the key)`);
+  if (options.apiKeyEnv && !key)
+    throw new Error(
+      `--api-key-env ${options.apiKeyEnv}: that environment variable is not set (it must hold the API key)`,
+    );
+  if (!isLoopback(host) && !key)
+    throw new Error(
+      `--host ${host} is not a loopback address: serving beyond this machine needs --api-key-env NAME (an environment variable holding the key)`,
+    );
   const maxBody = options.maxBodyBytes ?? 16 * 2 ** 20;
   const maxRequestRows = options.maxRequestRows ?? 4096;
   const maxBatchRows = options.maxBatchRows ?? 512;
@@ -128,19 +145,28 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const rows = jobs.flatMap((j) => j.rows);
     const served = version;
     try {
-      const out = await generate(model, rows.map((x) => x.prompt), {
-        maxNewTokens: rows.map((x) => x.maxTokens),
-        temperature: r.temperature,
-        topK: r.top_k > 0 ? r.top_k : undefined,
-        topP: r.top_p < 1 ? r.top_p : undefined,
-        stopTokens: r.stop_token_ids,
-        padId: tokenizer?.padId ?? 0,
-        rowRngs: rows.map((x) => x.rng),
-      });
+      const out = await generate(
+        model,
+        rows.map((x) => x.prompt),
+        {
+          maxNewTokens: rows.map((x) => x.maxTokens),
+          temperature: r.temperature,
+          topK: r.top_k > 0 ? r.top_k : undefined,
+          topP: r.top_p < 1 ? r.top_p : undefined,
+          stopTokens: r.stop_token_ids,
+          padId: tokenizer?.padId ?? 0,
+          rowRngs: rows.map((x) => x.rng),
+        },
+      );
       let at = 0;
       for (const job of jobs) {
         const n = job.rows.length;
-        job.resolve({ tokens: out.tokens.slice(at, at + n), logProbs: out.logProbs.slice(at, at + n), finishReasons: out.finishReasons.slice(at, at + n), version: served });
+        job.resolve({
+          tokens: out.tokens.slice(at, at + n),
+          logProbs: out.logProbs.slice(at, at + n),
+          finishReasons: out.finishReasons.slice(at, at + n),
+          version: served,
+        });
         at += n;
       }
     } catch (error) {
@@ -154,7 +180,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         throw new HttpError(400, `cannot load weights from ${from}: ${(error as Error).message}`);
       });
       try {
-        if (JSON.stringify(fresh.model.config) !== JSON.stringify(model.config)) throw new HttpError(400, `${from}: another architecture than the served model (its config.json differs)`);
+        if (JSON.stringify(fresh.model.config) !== JSON.stringify(model.config))
+          throw new HttpError(400, `${from}: another architecture than the served model (its config.json differs)`);
         const params = fresh.model.parameters();
         // Between two batches (`exclusive`), so no batch mixes two versions.
         await exclusive(() => model.parameters().forEach((p, i) => p.assign(params[i]!)));
@@ -170,25 +197,41 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 
   const completions = async (request: CompletionRequest) => {
-    if (request.model !== name) throw new HttpError(404, `The model \`${request.model}\` does not exist.`, 'NotFoundError');
-    if (request.logprobs !== undefined && request.logprobs !== null && request.logprobs > 0) throw new HttpError(400, 'logprobs: rmt serve returns the sampled token’s log-prob only (logprobs: 0)');
+    if (request.model !== name)
+      throw new HttpError(404, `The model \`${request.model}\` does not exist.`, 'NotFoundError');
+    if (request.logprobs !== undefined && request.logprobs !== null && request.logprobs > 0)
+      throw new HttpError(400, 'logprobs: rmt serve returns the sampled token’s log-prob only (logprobs: 0)');
     const prompts = Array.isArray(request.prompt[0]) ? (request.prompt as number[][]) : [request.prompt as number[]];
     const vocab = model.config.vocabSize;
-    if (prompts.length * request.n > maxRequestRows) throw new HttpError(400, `${prompts.length} prompts × n ${request.n} is over ${maxRequestRows} rows a request`);
+    if (prompts.length * request.n > maxRequestRows)
+      throw new HttpError(400, `${prompts.length} prompts × n ${request.n} is over ${maxRequestRows} rows a request`);
     prompts.forEach((p, i) => {
       const bad = p.find((t) => t >= vocab);
-      if (bad !== undefined) throw new HttpError(400, `prompt ${i}: token id ${bad} is outside the vocabulary of ${vocab}`);
-      if (p.length + request.max_tokens > model.config.maxSeqLen) throw new HttpError(400, `prompt ${i}: ${p.length} tokens + max_tokens ${request.max_tokens} is over the model's ${model.config.maxSeqLen}`);
+      if (bad !== undefined)
+        throw new HttpError(400, `prompt ${i}: token id ${bad} is outside the vocabulary of ${vocab}`);
+      if (p.length + request.max_tokens > model.config.maxSeqLen)
+        throw new HttpError(
+          400,
+          `prompt ${i}: ${p.length} tokens + max_tokens ${request.max_tokens} is over the model's ${model.config.maxSeqLen}`,
+        );
     });
     await reloading;
     const seed = request.seed ?? randomInt(2 ** 47);
-    const rows: Row[] = prompts.flatMap((prompt, p) => Array.from({ length: request.n }, (_, j) => ({ prompt, maxTokens: request.max_tokens, rng: createRng(`serve:${seed}:${p}:${j}`) })));
+    const rows: Row[] = prompts.flatMap((prompt, p) =>
+      Array.from({ length: request.n }, (_, j) => ({
+        prompt,
+        maxTokens: request.max_tokens,
+        rng: createRng(`serve:${seed}:${p}:${j}`),
+      })),
+    );
     const key = JSON.stringify([request.temperature, request.top_k, request.top_p, request.stop_token_ids]);
     const generated = await new Promise<Parameters<Job['resolve']>[0]>((resolve, reject) => {
       queue.push({ key, rows, request, resolve, reject });
       drain();
     });
-    const promptLogprobs = request.prompt_logprobs ? await promptRecords(model, prompts, request.prompt_logprobs) : undefined;
+    const promptLogprobs = request.prompt_logprobs
+      ? await promptRecords(model, prompts, request.prompt_logprobs)
+      : undefined;
     const choices = generated.tokens.map((tokens, r) => {
       const p = Math.floor(r / request.n);
       return {
@@ -199,7 +242,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         logprobs:
           request.logprobs === undefined || request.logprobs === null
             ? null
-            : { tokens: tokens.map((t) => (request.return_tokens_as_token_ids ? `token_id:${t}` : (tokenizer?.decode([t]) ?? ''))), token_logprobs: generated.logProbs[r], top_logprobs: null, text_offset: tokens.map(() => 0) },
+            : {
+                tokens: tokens.map((t) =>
+                  request.return_tokens_as_token_ids ? `token_id:${t}` : (tokenizer?.decode([t]) ?? ''),
+                ),
+                token_logprobs: generated.logProbs[r],
+                top_logprobs: null,
+                text_offset: tokens.map(() => 0),
+              },
         prompt_logprobs: promptLogprobs?.[p] ?? null,
         token_ids: request.return_token_ids ? tokens : null,
         prompt_token_ids: request.return_token_ids ? prompts[p] : null,
@@ -207,29 +257,69 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     const completionTokens = generated.tokens.reduce((n, t) => n + t.length, 0);
     const promptTokens = prompts.reduce((n, p) => n + p.length, 0);
-    const body = { id: `cmpl-${randomInt(2 ** 47).toString(36)}`, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: name, choices, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } };
+    const body = {
+      id: `cmpl-${randomInt(2 ** 47).toString(36)}`,
+      object: 'text_completion',
+      created: Math.floor(Date.now() / 1000),
+      model: name,
+      choices,
+      usage: {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      },
+    };
     return { body, version: generated.version };
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const route = `${req.method} ${(req.url ?? '/').split('?')[0]}`;
     if (route === 'GET /health') return send(res, 200, undefined, version);
-    if (key && req.headers.authorization !== `Bearer ${key}`) throw new HttpError(401, 'missing or wrong API key (Authorization: Bearer …)', 'AuthenticationError');
+    if (key && req.headers.authorization !== `Bearer ${key}`)
+      throw new HttpError(401, 'missing or wrong API key (Authorization: Bearer …)', 'AuthenticationError');
     switch (route) {
       case 'GET /v1/models':
-        return send(res, 200, { object: 'list', data: [{ id: name, object: 'model', created: 0, owned_by: 'rmt', root: path, max_model_len: model.config.maxSeqLen, rmt_weight_version: version }] }, version);
+        return send(
+          res,
+          200,
+          {
+            object: 'list',
+            data: [
+              {
+                id: name,
+                object: 'model',
+                created: 0,
+                owned_by: 'rmt',
+                root: path,
+                max_model_len: model.config.maxSeqLen,
+                rmt_weight_version: version,
+              },
+            ],
+          },
+          version,
+        );
       case 'POST /v1/completions': {
-        const { body, version: served } = await completions(parse(completionRequestSchema, await readBody(req, maxBody)));
+        const { body, version: served } = await completions(
+          parse(completionRequestSchema, await readBody(req, maxBody)),
+        );
         return send(res, 200, body, served);
       }
       case 'POST /collective_rpc': {
         const rpc = parse(collectiveRpcSchema, await readBody(req, maxBody));
         if (rpc.method === 'update_config') {
           const target = (rpc.args[0] as { model_config?: { model?: unknown } } | undefined)?.model_config?.model;
-          if (typeof target !== 'string' || target === '') throw new HttpError(400, 'update_config: rmt serve takes args [{ "model_config": { "model": "<folder>" } }]');
+          if (typeof target !== 'string' || target === '')
+            throw new HttpError(
+              400,
+              'update_config: rmt serve takes args [{ "model_config": { "model": "<folder>" } }]',
+            );
           path = target;
         } else if (rpc.method === 'reload_weights') await reload(path);
-        else throw new HttpError(400, `collective_rpc: method '${rpc.method}' is not supported by rmt serve (update_config, reload_weights)`);
+        else
+          throw new HttpError(
+            400,
+            `collective_rpc: method '${rpc.method}' is not supported by rmt serve (update_config, reload_weights)`,
+          );
         return send(res, 200, { results: [null] }, version);
       }
       case 'POST /update_weights_from_disk': {
@@ -246,8 +336,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      const e = error instanceof HttpError ? error : new HttpError(500, (error as Error).message ?? String(error), 'InternalServerError');
-      if (!res.headersSent) send(res, e.status, { error: { message: e.message, type: e.type, code: e.status } }, version);
+      const e =
+        error instanceof HttpError
+          ? error
+          : new HttpError(500, (error as Error).message ?? String(error), 'InternalServerError');
+      if (!res.headersSent)
+        send(res, e.status, { error: { message: e.message, type: e.type, code: e.status } }, version);
       else res.destroy();
     });
   });
@@ -277,7 +371,7 @@ function takeBatch(queue: Job[], maxRows: number): Job[] {
   const key = queue[0]!.key;
   const batch: Job[] = [];
   let rows = 0;
-  for (let i = 0; i < queue.length; ) {
+  for (let i = 0; i < queue.length;) {
     const job = queue[i]!;
     if (job.key === key && (batch.length === 0 || rows + job.rows.length <= maxRows)) {
       batch.push(job);
@@ -302,27 +396,44 @@ async function promptRecords(model: LlamaModel, prompts: number[][], k: number) 
     const logp = logSoftmax(logits);
     const { values, indices } = tf.topk(logp, kk);
     // The prompt's own next token at each position t − 1 (the last position predicts nothing asked).
-    const next = tf.tensor2d(rows.map((r) => [...r.slice(1), 0]), undefined, 'int32');
+    const next = tf.tensor2d(
+      rows.map((r) => [...r.slice(1), 0]),
+      undefined,
+      'int32',
+    );
     const ownLp = tokenLogProbs(logits, next);
     const rank = tf.add(tf.sum(tf.cast(tf.greater(logp, tf.expandDims(ownLp, -1)), 'int32'), -1), 1);
     return [values, indices, ownLp, rank];
   });
-  const [values, indices, own, ranks] = (await Promise.all(tensors.map((t) => readArray<unknown>(t)))) as [number[][][], number[][][], number[][], number[][]];
+  const [values, indices, own, ranks] = (await Promise.all(tensors.map((t) => readArray<unknown>(t)))) as [
+    number[][][],
+    number[][][],
+    number[][],
+    number[][],
+  ];
   return prompts.map((p, b) => [
     null,
     ...p.slice(1).map((token, i) => {
       const record: Record<string, { logprob: number; rank: number; decoded_token: null }> = {};
-      indices[b]![i]!.forEach((id, r) => (record[String(id)] = { logprob: values[b]![i]![r]!, rank: r + 1, decoded_token: null }));
-      if (!(String(token) in record)) record[String(token)] = { logprob: own[b]![i]!, rank: ranks[b]![i]!, decoded_token: null };
+      indices[b]![i]!.forEach(
+        (id, r) => (record[String(id)] = { logprob: values[b]![i]![r]!, rank: r + 1, decoded_token: null }),
+      );
+      if (!(String(token) in record))
+        record[String(token)] = { logprob: own[b]![i]!, rank: ranks[b]![i]!, decoded_token: null };
       return record;
     }),
   ]);
 }
 
-function parse<S extends { safeParse: (x: unknown) => { success: true; data: unknown } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }>(
-  schema: S,
-  raw: unknown,
-): Extract<ReturnType<S['safeParse']>, { success: true }>['data'] {
+function parse<
+  S extends {
+    safeParse: (
+      x: unknown,
+    ) =>
+      | { success: true; data: unknown }
+      | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } };
+  },
+>(schema: S, raw: unknown): Extract<ReturnType<S['safeParse']>, { success: true }>['data'] {
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
@@ -362,6 +473,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<unknown> {
 
 function send(res: ServerResponse, status: number, body: unknown, version: string): void {
   const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), [WEIGHT_VERSION_HEADER]: version });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    [WEIGHT_VERSION_HEADER]: version,
+  });
   res.end(text);
 }

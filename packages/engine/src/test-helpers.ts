@@ -31,7 +31,13 @@ function readAll(req: IncomingMessage): Promise<Buffer> {
 }
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
-  const proxy: FaultProxy = { url: '', seen: new Map(), target, fault: () => ({ kind: 'pass' }), close: async () => undefined };
+  const proxy: FaultProxy = {
+    url: '',
+    seen: new Map(),
+    target,
+    fault: () => ({ kind: 'pass' }),
+    close: async () => undefined,
+  };
   const timers = new Set<NodeJS.Timeout>();
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
@@ -39,23 +45,30 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     proxy.seen.set(path, count);
     const body = await readAll(req);
     const action = proxy.fault(path, count);
-    if (action.kind === 'status') return res.writeHead(action.code, { 'content-type': 'application/json' }).end('{"error":{"message":"injected"}}');
+    if (action.kind === 'status')
+      return res.writeHead(action.code, { 'content-type': 'application/json' }).end('{"error":{"message":"injected"}}');
     if (action.kind === 'drop') return req.socket.destroy();
-    if (action.kind === 'huge') return res.writeHead(200, { 'content-type': 'application/json' }).end(`{"pad":"${'x'.repeat(action.bytes)}"}`);
+    if (action.kind === 'huge')
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(`{"pad":"${'x'.repeat(action.bytes)}"}`);
     if (action.kind === 'delay') await new Promise<void>((r) => timers.add(setTimeout(r, action.ms)));
     const url = new URL(req.url ?? '/', proxy.target);
-    const upstream = httpRequest(url, { method: req.method, headers: { ...req.headers, host: url.host } }, async (up) => {
-      const data = await readAll(up);
-      const headers = { ...up.headers };
-      let out = data;
-      if (action.kind === 'mutate') {
-        out = Buffer.from(JSON.stringify(action.f(JSON.parse(data.toString('utf8')) as Record<string, unknown>)));
-        headers['content-length'] = String(out.length);
-      }
-      if (!res.destroyed) res.writeHead(up.statusCode ?? 502, headers).end(out);
-    });
+    const upstream = httpRequest(
+      url,
+      { method: req.method, headers: { ...req.headers, host: url.host } },
+      async (up) => {
+        const data = await readAll(up);
+        const headers = { ...up.headers };
+        let out = data;
+        if (action.kind === 'mutate') {
+          out = Buffer.from(JSON.stringify(action.f(JSON.parse(data.toString('utf8')) as Record<string, unknown>)));
+          headers['content-length'] = String(out.length);
+        }
+        if (!res.destroyed) res.writeHead(up.statusCode ?? 502, headers).end(out);
+      },
+    );
     upstream.on('error', () => {
-      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":{"message":"upstream down"}}');
+      if (!res.headersSent)
+        res.writeHead(502, { 'content-type': 'application/json' }).end('{"error":{"message":"upstream down"}}');
     });
     upstream.end(body);
   });

@@ -21,8 +21,14 @@ export function versionFolder(root: string, version: number): string {
  * marker file last, then one rename. A version written again (after a resume) replaces the old folder.
  * Returns the version's folder.
  */
-export async function publishWeights(root: string, version: number, model: LlamaModel, tokenizer?: Tokenizer): Promise<string> {
-  if (!Number.isInteger(version) || version < 0) throw new Error(`publishWeights: version must be a non-negative integer, got ${version}`);
+export async function publishWeights(
+  root: string,
+  version: number,
+  model: LlamaModel,
+  tokenizer?: Tokenizer,
+): Promise<string> {
+  if (!Number.isInteger(version) || version < 0)
+    throw new Error(`publishWeights: version must be a non-negative integer, got ${version}`);
   const final = versionFolder(root, version);
   const tmp = join(root, `.tmp-v${version}-${process.pid}`);
   await mkdir(root, { recursive: true });
@@ -52,6 +58,7 @@ export async function pruneWeights(root: string, keep: string): Promise<void> {
   if (!existsSync(root)) return;
   for (const name of await readdir(root)) {
     const path = join(root, name);
-    if (path !== keep && (/^v\d{8}$/.test(name) || /^\.tmp-v\d+-\d+$/.test(name))) await rm(path, { recursive: true, force: true });
+    if (path !== keep && (/^v\d{8}$/.test(name) || /^\.tmp-v\d+-\d+$/.test(name)))
+      await rm(path, { recursive: true, force: true });
   }
 }

@@ -103,11 +103,20 @@ export async function evaluate(
     for (let at = 0; at < indices.length; at += o.batch) {
       const chunk = indices.slice(at, at + o.batch);
       const prompts = chunk.map((j) => format.build(siteContext(windows, sites[j]!), o.budget));
-      const out = await generate(model, prompts, { maxNewTokens: o.maxReasoningTokens + format.answerRoom, temperature: 0, stopTokens: [...format.stopTokens], padId: tokenizer.padId ?? 0 });
+      const out = await generate(model, prompts, {
+        maxNewTokens: o.maxReasoningTokens + format.answerRoom,
+        temperature: 0,
+        stopTokens: [...format.stopTokens],
+        padId: tokenizer.padId ?? 0,
+      });
       chunk.forEach((j, r) => {
         const parsed = format.parse(out.tokens[r]!);
         const cont = siteContinuation(windows, sites[j]!, tokenizer, o.continuationTokens);
-        reasoning.set(j, { correct: prefixMatchReward(parsed.prediction, cont.bytes, cont.boundaries) === 1, length: parsed.reasoningTokens, parsed: parsed.prediction !== null });
+        reasoning.set(j, {
+          correct: prefixMatchReward(parsed.prediction, cont.bytes, cont.boundaries) === 1,
+          length: parsed.reasoningTokens,
+          parsed: parsed.prediction !== null,
+        });
       });
       progress(chunk.length);
     }
@@ -119,7 +128,11 @@ export async function evaluate(
   SPLITS.forEach((name, i) => {
     const members = indices.filter((j) => inSplit[i]![j]);
     const ntpHits = members.filter((j) => ntpCorrect.get(j)).length;
-    const result: SplitResult = { sites: members.length, ntpAccuracy: members.length ? ntpHits / members.length : NaN, ntpCi: wilsonInterval(ntpHits, members.length) };
+    const result: SplitResult = {
+      sites: members.length,
+      ntpAccuracy: members.length ? ntpHits / members.length : NaN,
+      ntpCi: wilsonInterval(ntpHits, members.length),
+    };
     if (o.reasoning) {
       const r = members.map((j) => reasoning.get(j)!);
       const hits = r.filter((x) => x.correct).length;
@@ -139,7 +152,12 @@ export async function evaluate(
   };
   return {
     splits,
-    average: { ntpAccuracy: avg((s) => s.ntpAccuracy), ...(o.reasoning ? { reasoningAccuracy: avg((s) => s.reasoningAccuracy), meanLength: avg((s) => s.meanLength) } : {}) },
+    average: {
+      ntpAccuracy: avg((s) => s.ntpAccuracy),
+      ...(o.reasoning
+        ? { reasoningAccuracy: avg((s) => s.reasoningAccuracy), meanLength: avg((s) => s.meanLength) }
+        : {}),
+    },
     thresholds: o.thresholds,
     sitesTotal: indices.length,
     ...(o.budget === undefined ? {} : { budget: o.budget }),
@@ -155,10 +173,18 @@ const MAX_LOGITS = 1 << 26;
  * excluded): one teacher-forced forward per batch of windows, right-padded (causal, so padding after a
  * token does not change its prediction).
  */
-export async function allTokenScores(model: LlamaModel, tokenizer: Tokenizer, windows: readonly number[][], batch: number): Promise<AllTokens> {
+export async function allTokenScores(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  windows: readonly number[][],
+  batch: number,
+): Promise<AllTokens> {
   const pad = tokenizer.padId ?? 0;
   const width = Math.max(0, ...windows.map((w) => w.length));
-  const rowsPerBatch = Math.max(1, Math.min(batch, Math.floor(MAX_LOGITS / Math.max(1, width * model.config.vocabSize))));
+  const rowsPerBatch = Math.max(
+    1,
+    Math.min(batch, Math.floor(MAX_LOGITS / Math.max(1, width * model.config.vocabSize))),
+  );
   let tokens = 0;
   let nll = 0;
   let hits = 0;

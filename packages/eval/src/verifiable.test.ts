@@ -10,7 +10,18 @@ describe('verifiableAccuracy', () => {
   });
   it('scores by answer equivalence, not string equality (METHOD.md §6)', async () => {
     const tokenizer = new ByteTokenizer();
-    const model = LlamaModel.init(parseLlamaConfig({ dim: 8, nLayers: 1, nHeads: 1, nKvHeads: 1, hiddenDim: 16, vocabSize: tokenizer.vocabSize, maxSeqLen: 32 }), { seed: 1 });
+    const model = LlamaModel.init(
+      parseLlamaConfig({
+        dim: 8,
+        nLayers: 1,
+        nHeads: 1,
+        nKvHeads: 1,
+        hiddenDim: 16,
+        vocabSize: tokenizer.vocabSize,
+        maxSeqLen: 32,
+      }),
+      { seed: 1 },
+    );
     // The model is random: a stub format answers in problem order, so only the comparison is under test.
     const answers = ['\\frac{1}{2}', '70,000', '\\boxed{6}', null];
     let next = 0;
@@ -22,7 +33,10 @@ describe('verifiableAccuracy', () => {
       render: (reasoning, answer) => [...reasoning, ...answer],
       parse: (): ParsedCompletion => {
         const a = answers[next++];
-        return { reasoningTokens: 3, prediction: a === null || a === undefined ? null : new Uint8Array(Buffer.from(a)) };
+        return {
+          reasoningTokens: 3,
+          prediction: a === null || a === undefined ? null : new Uint8Array(Buffer.from(a)),
+        };
       },
     };
     const problems = [

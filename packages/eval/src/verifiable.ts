@@ -22,7 +22,12 @@ export async function verifiableAccuracy(
   tokenizer: Tokenizer,
   format: PromptFormat,
   problems: readonly VerifiableProblem[],
-  options: { maxReasoningTokens: number; batch: number; budget?: number; onProgress?: (done: number, total: number) => void },
+  options: {
+    maxReasoningTokens: number;
+    batch: number;
+    budget?: number;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<VerifiableScore> {
   let correct = 0;
   let length = 0;
@@ -31,15 +36,29 @@ export async function verifiableAccuracy(
     const out = await generate(
       model,
       chunk.map((p) => format.build(tokenizer.encode(p.question), options.budget)),
-      { maxNewTokens: options.maxReasoningTokens + format.answerRoom, temperature: 0, stopTokens: [...format.stopTokens], padId: tokenizer.padId ?? 0 },
+      {
+        maxNewTokens: options.maxReasoningTokens + format.answerRoom,
+        temperature: 0,
+        stopTokens: [...format.stopTokens],
+        padId: tokenizer.padId ?? 0,
+      },
     );
     out.tokens.forEach((t, i) => {
       const parsed = format.parse(t);
       length += parsed.reasoningTokens;
-      if (parsed.prediction !== null && answersEquivalent(Buffer.from(parsed.prediction).toString('utf8'), chunk[i]!.answer)) correct++;
+      if (
+        parsed.prediction !== null &&
+        answersEquivalent(Buffer.from(parsed.prediction).toString('utf8'), chunk[i]!.answer)
+      )
+        correct++;
     });
     options.onProgress?.(at + chunk.length, problems.length);
   }
   const n = problems.length;
-  return { problems: n, accuracy: n ? correct / n : NaN, ci: wilsonInterval(correct, n), meanLength: n ? length / n : NaN };
+  return {
+    problems: n,
+    accuracy: n ? correct / n : NaN,
+    ci: wilsonInterval(correct, n),
+    meanLength: n ? length / n : NaN,
+  };
 }

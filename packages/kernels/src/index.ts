@@ -63,20 +63,63 @@ export interface Kernels {
    */
   binary(memory: Memory, op: 0 | 1 | 2 | 3, offsets: readonly Operand[], dims: Int32Array): void;
   /** out[r] = x[r]·(1/√(mean(x[r]²) + eps))·w for `rows` rows of `dim` float32s (byte offsets in `memory`). */
-  rmsnorm(memory: Memory, xOffset: Operand, wOffset: Operand, outOffset: Operand, rows: number, dim: number, eps: number): void;
+  rmsnorm(
+    memory: Memory,
+    xOffset: Operand,
+    wOffset: Operand,
+    outOffset: Operand,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
   /**
    * Rotary embedding, rotate-half convention: x [rows, heads, headDim], cos and sin [rows, headDim] shared
    * by the heads; out = x·cos + concat(−x₂, x₁)·sin.
    */
-  rope(memory: Memory, xOffset: Operand, cosOffset: Operand, sinOffset: Operand, outOffset: Operand, rows: number, heads: number, headDim: number): void;
+  rope(
+    memory: Memory,
+    xOffset: Operand,
+    cosOffset: Operand,
+    sinOffset: Operand,
+    outOffset: Operand,
+    rows: number,
+    heads: number,
+    headDim: number,
+  ): void;
   /** gu [rows, 2·hidden] = gate | up → out [rows, hidden] = gate·σ(gate)·up. */
   swiglu(memory: Memory, guOffset: Operand, outOffset: Operand, rows: number, hidden: number): void;
   /** Gradient of {@link Kernels.rmsnorm}: dx [rows, dim] and dw [dim] (summed over rows) from x, w and dy. */
-  rmsnormGrad(memory: Memory, xOffset: Operand, wOffset: Operand, dyOffset: Operand, dxOffset: Operand, dwOffset: Operand, rows: number, dim: number, eps: number): void;
+  rmsnormGrad(
+    memory: Memory,
+    xOffset: Operand,
+    wOffset: Operand,
+    dyOffset: Operand,
+    dxOffset: Operand,
+    dwOffset: Operand,
+    rows: number,
+    dim: number,
+    eps: number,
+  ): void;
   /** Gradient of {@link Kernels.rope} with respect to x: dy·cos + Rᵀ(dy·sin). */
-  ropeGrad(memory: Memory, dyOffset: Operand, cosOffset: Operand, sinOffset: Operand, dxOffset: Operand, rows: number, heads: number, headDim: number): void;
+  ropeGrad(
+    memory: Memory,
+    dyOffset: Operand,
+    cosOffset: Operand,
+    sinOffset: Operand,
+    dxOffset: Operand,
+    rows: number,
+    heads: number,
+    headDim: number,
+  ): void;
   /** Gradient of {@link Kernels.swiglu}: dgu [rows, 2·hidden] from gu and dy [rows, hidden]. */
-  swigluGrad(memory: Memory, guOffset: Operand, dyOffset: Operand, dguOffset: Operand, rows: number, hidden: number): void;
+  swigluGrad(
+    memory: Memory,
+    guOffset: Operand,
+    dyOffset: Operand,
+    dguOffset: Operand,
+    rows: number,
+    hidden: number,
+  ): void;
   /**
    * Threads one product may use, for the whole process (Node worker threads share the pool): `n` < 1 restores
    * the default, the cores this process may run on ({@link Kernels.defaultThreads}), or `RMT_KERNEL_THREADS`
@@ -92,7 +135,8 @@ export interface Kernels {
   isa: string;
 }
 
-export type KernelsStatus = { available: true; kernels: Kernels; reason: string } | { available: false; reason: string };
+export type KernelsStatus =
+  { available: true; kernels: Kernels; reason: string } | { available: false; reason: string };
 
 let status: KernelsStatus | undefined;
 
@@ -105,14 +149,21 @@ const addonPath = fileURLToPath(new URL('../build/Release/rmt_kernels.node', imp
  */
 export function loadKernels(): KernelsStatus {
   if (status) return status;
-  if (process.env.RMT_NATIVE_KERNELS === '0') return (status = { available: false, reason: 'turned off by RMT_NATIVE_KERNELS=0' });
+  if (process.env.RMT_NATIVE_KERNELS === '0')
+    return (status = { available: false, reason: 'turned off by RMT_NATIVE_KERNELS=0' });
   if (!existsSync(addonPath)) {
-    return (status = { available: false, reason: 'not compiled at install (no C compiler or node-gyp; see `npm rebuild @rmt/kernels`)' });
+    return (status = {
+      available: false,
+      reason: 'not compiled at install (no C compiler or node-gyp; see `npm rebuild @rmt/kernels`)',
+    });
   }
   try {
     const kernels = createRequire(import.meta.url)(addonPath) as Kernels;
     return (status = { available: true, kernels, reason: `native ${kernels.isa}` });
   } catch (error) {
-    return (status = { available: false, reason: `failed to load ${addonPath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` });
+    return (status = {
+      available: false,
+      reason: `failed to load ${addonPath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+    });
   }
 }

@@ -13,12 +13,21 @@ function describeNative(name: string, suite: () => void): void {
 }
 
 /** op(A)·op(B) in float64, the independent reference. */
-function reference(a: Float32Array, b: Float32Array, m: number, n: number, k: number, transA: boolean, transB: boolean): Float64Array {
+function reference(
+  a: Float32Array,
+  b: Float32Array,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+): Float64Array {
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++)
     for (let j = 0; j < n; j++) {
       let sum = 0;
-      for (let p = 0; p < k; p++) sum += (transA ? a[p * m + i]! : a[i * k + p]!) * (transB ? b[j * k + p]! : b[p * n + j]!);
+      for (let p = 0; p < k; p++)
+        sum += (transA ? a[p * m + i]! : a[i * k + p]!) * (transB ? b[j * k + p]! : b[p * n + j]!);
       c[i * n + j] = sum;
     }
   return c;
@@ -37,7 +46,20 @@ describeNative('native matmul', () => {
 
   // Sizes off every tile edge (MR ≤ 8 rows, NR ≤ 32 columns, k-blocks of 256), one row (the vector path),
   // few rows (B read in place), the model's shapes, and empty ones.
-  const shapes: [number, number, number][] = [[1, 1, 1], [1, 45, 70], [1, 64, 32], [3, 5, 7], [9, 33, 17], [17, 65, 300], [64, 64, 32], [16, 512, 128], [8, 40, 513], [0, 4, 3], [4, 0, 3], [4, 3, 0]];
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [1, 45, 70],
+    [1, 64, 32],
+    [3, 5, 7],
+    [9, 33, 17],
+    [17, 65, 300],
+    [64, 64, 32],
+    [16, 512, 128],
+    [8, 40, 513],
+    [0, 4, 3],
+    [4, 0, 3],
+    [4, 3, 0],
+  ];
   for (const [m, n, k] of shapes)
     for (const transA of [false, true])
       for (const transB of [false, true])
@@ -54,7 +76,8 @@ describeNative('native matmul', () => {
           kernels.matmul(memory, 32, 4 * (8 + a.length), 4 * cAt, 1, 1, 1, m, n, k, transA, transB);
           const expected = reference(a, b, m, n, k, transA, transB);
           const got = heap.subarray(cAt, cAt + m * n);
-          for (let i = 0; i < expected.length; i++) expect(Math.abs(got[i]! - expected[i]!)).toBeLessThanOrEqual(1e-5 * Math.sqrt(k) + 1e-6);
+          for (let i = 0; i < expected.length; i++)
+            expect(Math.abs(got[i]! - expected[i]!)).toBeLessThanOrEqual(1e-5 * Math.sqrt(k) + 1e-6);
         });
 
   it('runs a batch of products, sharing an operand with batch 1', () => {
@@ -77,10 +100,14 @@ describeNative('native matmul', () => {
     const memory = new ArrayBuffer(64);
     expect(() => kernels.matmul(memory, 0, 0, 52, 1, 1, 1, 2, 2, 2, false, false)).toThrow(RangeError); // C ends 4 bytes past the end
     expect(() => kernels.matmul(memory, 0, 0, 48, 1, 1, 1, 2, 2, 2, false, false)).not.toThrow();
-    expect(() => kernels.matmul(memory, 0, 0, 0, 2, 3, 1, 1, 1, 1, false, false)).toThrow(/outside their memory or shapes invalid/);
+    expect(() => kernels.matmul(memory, 0, 0, 0, 2, 3, 1, 1, 1, 1, false, false)).toThrow(
+      /outside their memory or shapes invalid/,
+    );
     expect(() => kernels.matmul(memory, -4, 0, 0, 1, 1, 1, 1, 1, 1, false, false)).toThrow(RangeError);
     expect(() => kernels.matmul(memory, 2, 0, 0, 1, 1, 1, 1, 1, 1, false, false)).toThrow(RangeError);
-    expect(() => (kernels.matmul as (...args: unknown[]) => void)(memory, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0)).toThrow(TypeError);
+    expect(() => (kernels.matmul as (...args: unknown[]) => void)(memory, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0)).toThrow(
+      TypeError,
+    );
     expect(() => (kernels.matmul as (...args: unknown[]) => void)(memory, 0)).toThrow(TypeError);
   });
 });
@@ -89,7 +116,19 @@ describeNative('native matmul on the thread pool', () => {
   const kernels = status.available ? status.kernels : undefined!;
   const bits = (x: Float32Array) => new Uint32Array(x.buffer, x.byteOffset, x.length);
   /** C from the kernel with `threads` threads, operands as Float32Arrays of their own (tfjs cpu tensors). */
-  const product = (threads: number, a: Float32Array, b: Float32Array, batch: number, aBatch: number, bBatch: number, m: number, n: number, k: number, tA: boolean, tB: boolean) => {
+  const product = (
+    threads: number,
+    a: Float32Array,
+    b: Float32Array,
+    batch: number,
+    aBatch: number,
+    bBatch: number,
+    m: number,
+    n: number,
+    k: number,
+    tA: boolean,
+    tB: boolean,
+  ) => {
     const c = new Float32Array(batch * m * n).fill(Number.NaN);
     kernels.setThreads(threads);
     try {
@@ -105,34 +144,62 @@ describeNative('native matmul on the thread pool', () => {
     kernels.setThreads(3);
     expect(kernels.threads()).toBe(3);
     kernels.setThreads(0);
-    expect(kernels.threads()).toBe(process.env.RMT_KERNEL_THREADS ? Number(process.env.RMT_KERNEL_THREADS) : kernels.defaultThreads());
+    expect(kernels.threads()).toBe(
+      process.env.RMT_KERNEL_THREADS ? Number(process.env.RMT_KERNEL_THREADS) : kernels.defaultThreads(),
+    );
   });
 
   // Large enough to be split (≥ 2²¹ multiply-adds), by columns (m ≤ n), rows (m > n) and products, off every
   // tile edge; 1 and 2 rows (vector path, few-row direct path), and rows one past a panel edge (MR + 1).
   const shapes: [number, number, number, number, number][] = [
-    [1, 1, 2048, 1031, 0], [1, 2, 1000, 1100, 0], [1, 16, 4133, 160, 0], [1, 97, 333, 200, 0], [1, 700, 65, 300, 0], [1, 17, 900, 260, 0],
-    [6, 33, 130, 257, 1], [48, 24, 64, 64, 2], [3, 65, 70, 300, 0],
+    [1, 1, 2048, 1031, 0],
+    [1, 2, 1000, 1100, 0],
+    [1, 16, 4133, 160, 0],
+    [1, 97, 333, 200, 0],
+    [1, 700, 65, 300, 0],
+    [1, 17, 900, 260, 0],
+    [6, 33, 130, 257, 1],
+    [48, 24, 64, 64, 2],
+    [3, 65, 70, 300, 0],
   ];
   for (const [batch, m, n, k, share] of shapes)
-    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const)
+    for (const [tA, tB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const)
       it(`${batch} × ${m}×${k} · ${k}×${n}${tA ? ' Aᵀ' : ''}${tB ? ' Bᵀ' : ''}: 2, 3 and 8 threads bit-identical to 1, and within float64 tolerance`, () => {
-        const aBatch = share === 1 ? 1 : batch, bBatch = share === 2 ? 1 : batch;
+        const aBatch = share === 1 ? 1 : batch,
+          bBatch = share === 2 ? 1 : batch;
         const a = Float32Array.from({ length: aBatch * m * k }, random);
         const b = Float32Array.from({ length: bBatch * k * n }, random);
         const one = product(1, a, b, batch, aBatch, bBatch, m, n, k, tA, tB);
-        for (const threads of [2, 3, 8]) expect(bits(product(threads, a, b, batch, aBatch, bBatch, m, n, k, tA, tB))).toEqual(bits(one));
+        for (const threads of [2, 3, 8])
+          expect(bits(product(threads, a, b, batch, aBatch, bBatch, m, n, k, tA, tB))).toEqual(bits(one));
         const i = batch - 1;
-        const expected = reference(a.subarray((aBatch === 1 ? 0 : i) * m * k, ((aBatch === 1 ? 0 : i) + 1) * m * k), b.subarray((bBatch === 1 ? 0 : i) * k * n, ((bBatch === 1 ? 0 : i) + 1) * k * n), m, n, k, tA, tB);
+        const expected = reference(
+          a.subarray((aBatch === 1 ? 0 : i) * m * k, ((aBatch === 1 ? 0 : i) + 1) * m * k),
+          b.subarray((bBatch === 1 ? 0 : i) * k * n, ((bBatch === 1 ? 0 : i) + 1) * k * n),
+          m,
+          n,
+          k,
+          tA,
+          tB,
+        );
         const got = one.subarray(i * m * n);
-        for (let j = 0; j < expected.length; j++) expect(Math.abs(got[j]! - expected[j]!)).toBeLessThanOrEqual(1e-5 * Math.sqrt(k) + 1e-6);
+        for (let j = 0; j < expected.length; j++)
+          expect(Math.abs(got[j]! - expected[j]!)).toBeLessThanOrEqual(1e-5 * Math.sqrt(k) + 1e-6);
       });
 
   it('checks Float32Array operands: too short, or of another type, is refused', () => {
-    const a = new Float32Array(6), b = new Float32Array(6);
+    const a = new Float32Array(6),
+      b = new Float32Array(6);
     expect(() => kernels.matmul(null, a, b, new Float32Array(3), 1, 1, 1, 2, 2, 3, false, false)).toThrow(RangeError);
     expect(() => kernels.matmul(null, a, b, new Float32Array(4), 1, 1, 1, 2, 2, 3, false, false)).not.toThrow();
-    expect(() => kernels.matmul(null, a, b, new Int32Array(4) as unknown as Float32Array, 1, 1, 1, 2, 2, 3, false, false)).toThrow(TypeError);
+    expect(() =>
+      kernels.matmul(null, a, b, new Int32Array(4) as unknown as Float32Array, 1, 1, 1, 2, 2, 3, false, false),
+    ).toThrow(TypeError);
     expect(() => kernels.matmul(null, 0, b, new Float32Array(4), 1, 1, 1, 2, 2, 3, false, false)).toThrow(RangeError); // an offset needs a memory
     const memory = new ArrayBuffer(4 * 6);
     new Float32Array(memory).set([1, 2, 3, 4, 5, 6]);
@@ -195,7 +262,9 @@ describeNative('native binary and adamw', () => {
     expect(() => kernels.binary(memory, 4 as 0, [0, 0, 0], Int32Array.of(1, 1, 1))).toThrow(RangeError);
     expect(() => kernels.binary(memory, 0, [0, 0, 0], new Int32Array(27))).toThrow(RangeError); // rank 9
     expect(() => kernels.binary(memory, 0, [0, 0, 0], Int32Array.of(-1, 1, 1))).toThrow(RangeError);
-    expect(() => kernels.binary(memory, 0, [0, 0, 0], Float32Array.of(1, 1, 1) as unknown as Int32Array)).toThrow(RangeError);
+    expect(() => kernels.binary(memory, 0, [0, 0, 0], Float32Array.of(1, 1, 1) as unknown as Int32Array)).toThrow(
+      RangeError,
+    );
     expect(() => (kernels.binary as (...args: unknown[]) => void)(memory, 0, [0, 0])).toThrow(TypeError);
     expect(() => kernels.adamw(memory, [0, 0, 0, 0, 0, 0, 40], 8, new Float32Array(10))).toThrow(RangeError);
     expect(() => kernels.adamw(memory, [0, 0, 0, 0, 0, 0, 0], 4, new Float32Array(9))).toThrow(RangeError);
@@ -211,13 +280,20 @@ describe('install without a compiler', () => {
     const here = new URL('..', import.meta.url).pathname;
     const dir = mkdtempSync(join(tmpdir(), 'rmt-kernels-'));
     try {
-      for (const f of ['install.cjs', 'binding.gyp', 'native']) cpSync(join(here, f), join(dir, f), { recursive: true });
+      for (const f of ['install.cjs', 'binding.gyp', 'native'])
+        cpSync(join(here, f), join(dir, f), { recursive: true });
       // PATH holds only node: no make, no cc, no python for node-gyp.
       mkdirSync(join(dir, 'bin'));
       symlinkSync(process.execPath, join(dir, 'bin', 'node'));
-      const run = spawnSync(process.execPath, ['install.cjs'], { cwd: dir, encoding: 'utf8', env: { PATH: join(dir, 'bin'), HOME: dir } });
+      const run = spawnSync(process.execPath, ['install.cjs'], {
+        cwd: dir,
+        encoding: 'utf8',
+        env: { PATH: join(dir, 'bin'), HOME: dir },
+      });
       expect(run.status).toBe(0);
-      expect(run.stderr).toMatch(/@rmt\/kernels: (native build failed \(.+\)|node-gyp not found); matmuls stay in WebAssembly/);
+      expect(run.stderr).toMatch(
+        /@rmt\/kernels: (native build failed \(.+\)|node-gyp not found); matmuls stay in WebAssembly/,
+      );
       expect(existsSync(join(dir, 'build', 'Release', 'rmt_kernels.node'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -47,17 +47,19 @@ function serializeLlama2cTokenizer(t: Llama2cTokenizer): Uint8Array {
 }
 
 export async function saveTokenizer(dir: string, tokenizer: Tokenizer): Promise<void> {
-  if (tokenizer instanceof ByteTokenizer) await writeFileAtomic(join(dir, BYTE_TOKENIZER_FILE), JSON.stringify(tokenizer.toJSON(), null, 2));
-  else if (tokenizer instanceof Llama2cTokenizer) await writeFileAtomic(join(dir, LLAMA2C_TOKENIZER_FILE), serializeLlama2cTokenizer(tokenizer));
+  if (tokenizer instanceof ByteTokenizer)
+    await writeFileAtomic(join(dir, BYTE_TOKENIZER_FILE), JSON.stringify(tokenizer.toJSON(), null, 2));
+  else if (tokenizer instanceof Llama2cTokenizer)
+    await writeFileAtomic(join(dir, LLAMA2C_TOKENIZER_FILE), serializeLlama2cTokenizer(tokenizer));
   else if (tokenizer instanceof HuggingFaceTokenizer) {
     // tokenizer_config.json carries bos/eos/pad and the chat template (or chat_template.jinja does): without
     // them a saved instruction model would lose its prompt format.
     await writeFileAtomic(join(dir, HF_TOKENIZER_FILE), JSON.stringify(tokenizer.json));
-    if (Object.keys(tokenizer.config).length > 0) await writeFileAtomic(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizer.config, null, 2)}\n`);
+    if (Object.keys(tokenizer.config).length > 0)
+      await writeFileAtomic(join(dir, 'tokenizer_config.json'), `${JSON.stringify(tokenizer.config, null, 2)}\n`);
     const jinja = tokenizer.config.chat_template === undefined ? tokenizer.chatTemplates.get('default') : undefined;
     if (jinja !== undefined) await writeFileAtomic(join(dir, 'chat_template.jinja'), jinja);
-  }
-  else throw new Error(`saveTokenizer: unsupported tokenizer kind '${tokenizer.kind}'`);
+  } else throw new Error(`saveTokenizer: unsupported tokenizer kind '${tokenizer.kind}'`);
 }
 
 /**
@@ -67,9 +69,12 @@ export async function saveTokenizer(dir: string, tokenizer: Tokenizer): Promise<
 export async function loadTokenizer(path: string, vocabSize?: number): Promise<Tokenizer> {
   if (existsSync(path) && statSync(path).isDirectory()) {
     for (const name of TOKENIZER_FILES) {
-      if (existsSync(join(path, name))) return loadTokenizer(join(path, name), vocabSize ?? (await readVocabSize(path)));
+      if (existsSync(join(path, name)))
+        return loadTokenizer(join(path, name), vocabSize ?? (await readVocabSize(path)));
     }
-    throw new Error(`${path}: no tokenizer file (${BYTE_TOKENIZER_FILE}, ${HF_TOKENIZER_FILE} or ${LLAMA2C_TOKENIZER_FILE})`);
+    throw new Error(
+      `${path}: no tokenizer file (${BYTE_TOKENIZER_FILE}, ${HF_TOKENIZER_FILE} or ${LLAMA2C_TOKENIZER_FILE})`,
+    );
   }
   if (path.endsWith('.rmt.json')) {
     const json = await readJson(path);
@@ -110,12 +115,14 @@ async function readFolderTensors(dir: string, config: LlamaConfig): Promise<Tens
   const addFile = async (file: string, names?: Set<string>, indexFile?: string) => {
     const { tensors } = await readSafetensors(file);
     for (const [name, t] of tensors) {
-      if (names && !names.has(name)) throw new Error(`${file}: tensor '${name}' is not assigned to this shard by ${indexFile}`);
+      if (names && !names.has(name))
+        throw new Error(`${file}: tensor '${name}' is not assigned to this shard by ${indexFile}`);
       if (all.has(name)) throw new Error(`${file}: tensor '${name}' appears in more than one shard`);
       if (checkHfTensor(config, expected, name, t.shape, file)) all.set(name, t);
     }
     const absent = [...(names ?? [])].filter((n) => !tensors.has(n));
-    if (absent.length > 0) throw new Error(`${file}: ${indexFile} puts tensor '${absent[0]}' in this shard, but it is not there`);
+    if (absent.length > 0)
+      throw new Error(`${file}: ${indexFile} puts tensor '${absent[0]}' in this shard, but it is not there`);
   };
   const single = join(dir, WEIGHTS_FILE);
   if (existsSync(single)) {
@@ -125,17 +132,26 @@ async function readFolderTensors(dir: string, config: LlamaConfig): Promise<Tens
   const indexFile = join(dir, INDEX_FILE);
   if (!existsSync(indexFile)) throw new Error(`${dir}: no ${WEIGHTS_FILE} or ${INDEX_FILE}`);
   const map = (await readJson(indexFile)).weight_map;
-  if (typeof map !== 'object' || map === null || Array.isArray(map) || !Object.values(map).every((v) => typeof v === 'string')) {
+  if (
+    typeof map !== 'object' ||
+    map === null ||
+    Array.isArray(map) ||
+    !Object.values(map).every((v) => typeof v === 'string')
+  ) {
     throw new Error(`${indexFile}: weight_map must map tensor names to shard file names`);
   }
   const byShard = new Map<string, Set<string>>();
   for (const [name, shard] of Object.entries(map as Record<string, string>)) {
-    if (basename(shard) !== shard || shard === '' || shard === '.' || shard === '..') throw new Error(`${indexFile}: shard name '${shard}' must be a file in the same folder`);
+    if (basename(shard) !== shard || shard === '' || shard === '.' || shard === '..')
+      throw new Error(`${indexFile}: shard name '${shard}' must be a file in the same folder`);
     byShard.set(shard, (byShard.get(shard) ?? new Set()).add(name));
   }
   // Check every shard exists before reading any, so a missing one is reported at once, not after the rest.
   for (const [shard, names] of byShard) {
-    if (!existsSync(join(dir, shard))) throw new Error(`${indexFile}: names shard '${shard}' (holding '${[...names][0]}'), which is missing from ${dir}`);
+    if (!existsSync(join(dir, shard)))
+      throw new Error(
+        `${indexFile}: names shard '${shard}' (holding '${[...names][0]}'), which is missing from ${dir}`,
+      );
   }
   // In file-name order (model-00001-of-…, …), so errors and reads are the same whatever the index's order.
   for (const shard of [...byShard.keys()].sort()) await addFile(join(dir, shard), byShard.get(shard), INDEX_FILE);

@@ -28,10 +28,20 @@ export type RopeScaling = z.infer<typeof ropeScalingSchema>;
  */
 export const llamaConfigSchema = z
   .object({
-    dim: z.number().int().positive().max(1 << 16).describe('Model width (hidden size).'),
+    dim: z
+      .number()
+      .int()
+      .positive()
+      .max(1 << 16)
+      .describe('Model width (hidden size).'),
     nLayers: z.number().int().positive().max(1024).describe('Number of transformer blocks.'),
     nHeads: z.number().int().positive().max(1024).describe('Query heads per attention layer.'),
-    nKvHeads: z.number().int().positive().max(1024).describe('Key/value heads (grouped-query attention); must divide nHeads.'),
+    nKvHeads: z
+      .number()
+      .int()
+      .positive()
+      .max(1024)
+      .describe('Key/value heads (grouped-query attention); must divide nHeads.'),
     headDim: z
       .number()
       .int()
@@ -39,9 +49,24 @@ export const llamaConfigSchema = z
       .max(4096)
       .optional()
       .describe('Width of one attention head; default dim / nHeads. Qwen3 sets it independently of dim.'),
-    hiddenDim: z.number().int().positive().max(1 << 18).describe('SwiGLU inner width.'),
-    vocabSize: z.number().int().positive().max(1 << 22).describe('Vocabulary size.'),
-    maxSeqLen: z.number().int().positive().max(1 << 20).describe('Longest sequence (prompt + generation) the model accepts.'),
+    hiddenDim: z
+      .number()
+      .int()
+      .positive()
+      .max(1 << 18)
+      .describe('SwiGLU inner width.'),
+    vocabSize: z
+      .number()
+      .int()
+      .positive()
+      .max(1 << 22)
+      .describe('Vocabulary size.'),
+    maxSeqLen: z
+      .number()
+      .int()
+      .positive()
+      .max(1 << 20)
+      .describe('Longest sequence (prompt + generation) the model accepts.'),
     ropeTheta: z.number().positive().default(10000).describe('Rotary embedding base.'),
     ropeScaling: ropeScalingSchema.optional().describe('RoPE frequency scaling (Llama 3.x: llama3); none by default.'),
     normEps: z.number().positive().default(1e-5).describe('RMSNorm epsilon.'),
@@ -60,21 +85,39 @@ export const llamaConfigSchema = z
     qkvBias: z.boolean().default(false).describe('Bias on the q/k/v projections (Qwen2; Llama/Qwen3 attention_bias).'),
     oBias: z.boolean().default(false).describe('Bias on the attention output projection (Llama/Qwen3 attention_bias).'),
     mlpBias: z.boolean().default(false).describe('Bias on gate/up/down projections (Llama mlp_bias).'),
-    qkNorm: z.boolean().default(false).describe('Per-head RMSNorm of queries and keys over headDim, before RoPE (Qwen3).'),
+    qkNorm: z
+      .boolean()
+      .default(false)
+      .describe('Per-head RMSNorm of queries and keys over headDim, before RoPE (Qwen3).'),
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.headDim === undefined && c.dim % c.nHeads !== 0) ctx.addIssue({ code: 'custom', path: ['dim'], message: `dim ${c.dim} is not divisible by nHeads ${c.nHeads}` });
-    if (c.nHeads % c.nKvHeads !== 0) ctx.addIssue({ code: 'custom', path: ['nKvHeads'], message: `nHeads ${c.nHeads} is not divisible by nKvHeads ${c.nKvHeads}` });
+    if (c.headDim === undefined && c.dim % c.nHeads !== 0)
+      ctx.addIssue({ code: 'custom', path: ['dim'], message: `dim ${c.dim} is not divisible by nHeads ${c.nHeads}` });
+    if (c.nHeads % c.nKvHeads !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['nKvHeads'],
+        message: `nHeads ${c.nHeads} is not divisible by nKvHeads ${c.nKvHeads}`,
+      });
     const hd = c.headDim ?? c.dim / c.nHeads;
     if (c.positionEncoding === 'rope' && hd % 2 !== 0) {
-      ctx.addIssue({ code: 'custom', path: [c.headDim === undefined ? 'nHeads' : 'headDim'], message: `RoPE needs an even head dimension, got ${hd}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.headDim === undefined ? 'nHeads' : 'headDim'],
+        message: `RoPE needs an even head dimension, got ${hd}`,
+      });
     }
     if (c.ropeScaling?.type === 'llama3' && c.ropeScaling.highFreqFactor <= c.ropeScaling.lowFreqFactor) {
       // The llama3 ramp divides by (high − low): equal factors give NaN frequencies.
-      ctx.addIssue({ code: 'custom', path: ['ropeScaling', 'highFreqFactor'], message: 'llama3 RoPE needs highFreqFactor > lowFreqFactor' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ropeScaling', 'highFreqFactor'],
+        message: 'llama3 RoPE needs highFreqFactor > lowFreqFactor',
+      });
     }
-    if (c.positionEncoding === 'learned' && c.ropeScaling) ctx.addIssue({ code: 'custom', path: ['ropeScaling'], message: 'RoPE scaling with learned positions' });
+    if (c.positionEncoding === 'learned' && c.ropeScaling)
+      ctx.addIssue({ code: 'custom', path: ['ropeScaling'], message: 'RoPE scaling with learned positions' });
   });
 
 export type LlamaConfigInput = z.input<typeof llamaConfigSchema>;
@@ -99,7 +142,8 @@ export function parameterCount(c: LlamaConfig): number {
   const hd = headDim(c);
   const qkv = (c.nHeads + 2 * c.nKvHeads) * hd;
   const biases = (c.qkvBias ? qkv : 0) + (c.oBias ? c.dim : 0) + (c.mlpBias ? 2 * c.hiddenDim + c.dim : 0);
-  const perLayer = 2 * c.dim + c.dim * qkv + c.nHeads * hd * c.dim + 3 * c.dim * c.hiddenDim + biases + (c.qkNorm ? 2 * hd : 0);
+  const perLayer =
+    2 * c.dim + c.dim * qkv + c.nHeads * hd * c.dim + 3 * c.dim * c.hiddenDim + biases + (c.qkNorm ? 2 * hd : 0);
   const positions = c.positionEncoding === 'learned' ? c.maxSeqLen * c.dim : 0;
   const head = c.tieEmbeddings ? 0 : c.vocabSize * c.dim;
   return c.vocabSize * c.dim + positions + c.nLayers * perLayer + c.dim + head;
@@ -126,7 +170,8 @@ export function ropeInverseFrequencies(c: LlamaConfig): Float64Array {
       const wavelen = (2 * Math.PI) / f;
       if (wavelen > lowWavelen) inv[i] = f / s.factor;
       else if (wavelen >= highWavelen) {
-        const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+        const smooth =
+          (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
         inv[i] = ((1 - smooth) * f) / s.factor + smooth * f;
       }
     }

@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuzzParser } from '@rmt/testing';
 import { loadBackend } from '@rmt/backend';
-import { ByteTokenizer, HuggingFaceTokenizer, Llama2cTokenizer, LlamaModel, loadModel, parseLlama2c, parseLlamaConfig, saveModel } from './index.js';
+import {
+  ByteTokenizer,
+  HuggingFaceTokenizer,
+  Llama2cTokenizer,
+  LlamaModel,
+  loadModel,
+  parseLlama2c,
+  parseLlamaConfig,
+  saveModel,
+} from './index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmt-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,12 +63,24 @@ describe('fuzzing the model files', () => {
     const vocab = Object.fromEntries([...'abcdefghijklmnopqrstuvwxyz '].map((c, i) => [c, i]));
     const json = {
       version: '1.0',
-      added_tokens: [{ id: 27, content: '</s>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+      added_tokens: [
+        { id: 27, content: '</s>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true },
+      ],
       normalizer: null,
       pre_tokenizer: null,
       post_processor: null,
       decoder: null,
-      model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab: { ...vocab, th: 28 }, merges: ['t h'] },
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: false,
+        byte_fallback: false,
+        vocab: { ...vocab, th: 28 },
+        merges: ['t h'],
+      },
     };
     const file = join(dir, 'tokenizer.json');
     const good = Buffer.from(JSON.stringify(json, null, 1));
@@ -75,17 +96,33 @@ describe('fuzzing the model files', () => {
 
   it("a checkpoint's config.json", async () => {
     const tokenizer = new ByteTokenizer();
-    const model = LlamaModel.init(parseLlamaConfig({ dim: 8, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 16, vocabSize: tokenizer.vocabSize, maxSeqLen: 16 }), { seed: 1 });
+    const model = LlamaModel.init(
+      parseLlamaConfig({
+        dim: 8,
+        nLayers: 1,
+        nHeads: 2,
+        nKvHeads: 1,
+        hiddenDim: 16,
+        vocabSize: tokenizer.vocabSize,
+        maxSeqLen: 16,
+      }),
+      { seed: 1 },
+    );
     const ckpt = join(dir, 'ckpt');
     await saveModel(ckpt, model, tokenizer);
     model.dispose();
     const file = join(ckpt, 'config.json');
     const good = readFileSync(file);
     // A mutation may make config.json disagree with the weights: then the error names the checkpoint.
-    const rejected = await fuzzParser(good, ckpt, async (b) => {
-      writeFileSync(file, b);
-      (await loadModel(ckpt)).model.dispose();
-    }, 200);
+    const rejected = await fuzzParser(
+      good,
+      ckpt,
+      async (b) => {
+        writeFileSync(file, b);
+        (await loadModel(ckpt)).model.dispose();
+      },
+      200,
+    );
     expect(rejected).toBeGreaterThan(50);
   });
 });

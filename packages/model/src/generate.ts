@@ -44,7 +44,11 @@ export interface Generation {
 let scratch = new Float64Array(0);
 
 /** Pick a token from one row of logits; returns the token and its log-probability at temperature 1. */
-export function sampleToken(row: Float32Array, options: Pick<GenerateOptions, 'temperature' | 'topK' | 'topP'>, rng: Rng): { token: number; logProb: number } {
+export function sampleToken(
+  row: Float32Array,
+  options: Pick<GenerateOptions, 'temperature' | 'topK' | 'topP'>,
+  rng: Rng,
+): { token: number; logProb: number } {
   const v = row.length;
   let max = -Infinity;
   let argmax = 0;
@@ -98,7 +102,11 @@ export function sampleToken(row: Float32Array, options: Pick<GenerateOptions, 't
 }
 
 /** Left-pad prompts to one length: ids [B, P] and the pad count of each row. */
-export function leftPad(prompts: number[][], padId: number, minWidth = 1): { ids: Int32Array; width: number; padLeft: number[] } {
+export function leftPad(
+  prompts: number[][],
+  padId: number,
+  minWidth = 1,
+): { ids: Int32Array; width: number; padLeft: number[] } {
   const width = Math.max(minWidth, ...prompts.map((p) => p.length));
   const ids = new Int32Array(prompts.length * width).fill(padId);
   const padLeft = prompts.map((p, b) => {
@@ -118,15 +126,21 @@ export async function generate(model: LlamaModel, prompts: number[][], options: 
   if (batch === 0) return { tokens: [], logProbs: [], finishReasons: [] };
   if (prompts.some((p) => p.length === 0)) throw new Error('generate: every prompt needs at least one token');
   const padId = options.padId ?? 0;
-  const limits = typeof options.maxNewTokens === 'number' ? new Array<number>(batch).fill(options.maxNewTokens) : options.maxNewTokens;
+  const limits =
+    typeof options.maxNewTokens === 'number'
+      ? new Array<number>(batch).fill(options.maxNewTokens)
+      : options.maxNewTokens;
   if (limits.length !== batch) throw new Error(`generate: ${limits.length} maxNewTokens for ${batch} prompts`);
   const steps = Math.max(0, ...limits);
   const stops = new Set(options.stopTokens ?? []);
-  if (options.rowRngs && options.rowRngs.length !== batch) throw new Error(`generate: ${options.rowRngs.length} row RNGs for ${batch} prompts`);
+  if (options.rowRngs && options.rowRngs.length !== batch)
+    throw new Error(`generate: ${options.rowRngs.length} row RNGs for ${batch} prompts`);
   const rng = options.rowRngs ? undefined : (options.rng ?? createRng(options.seed ?? 0));
   const { ids, width, padLeft } = leftPad(prompts, padId, options.width);
   if (width + steps > model.config.maxSeqLen) {
-    throw new Error(`generate: prompt of ${width} tokens + ${steps} new tokens exceeds the model's maxSeqLen ${model.config.maxSeqLen}`);
+    throw new Error(
+      `generate: prompt of ${width} tokens + ${steps} new tokens exceeds the model's maxSeqLen ${model.config.maxSeqLen}`,
+    );
   }
 
   const tokens: number[][] = prompts.map(() => []);
@@ -146,7 +160,11 @@ export async function generate(model: LlamaModel, prompts: number[][], options: 
       const next = new Int32Array(batch).fill(padId);
       for (let b = 0; b < batch; b++) {
         if (finishReasons[b] !== undefined) continue;
-        const { token, logProb } = sampleToken(all.subarray(b * vocab, (b + 1) * vocab), options, options.rowRngs?.[b] ?? rng!);
+        const { token, logProb } = sampleToken(
+          all.subarray(b * vocab, (b + 1) * vocab),
+          options,
+          options.rowRngs?.[b] ?? rng!,
+        );
         tokens[b]!.push(token);
         logProbs[b]!.push(logProb);
         next[b] = token;

@@ -6,9 +6,35 @@ import { LlamaModel, parseLlamaConfig } from './index.js';
 describeEachBackend('LlamaModel gradients', () => {
   for (const positionEncoding of ['rope', 'learned'] as const) {
     it(`match central finite differences (${positionEncoding})`, async () => {
-      const model = LlamaModel.init(parseLlamaConfig({ dim: 8, nLayers: 2, nHeads: 2, nKvHeads: 1, hiddenDim: 12, vocabSize: 11, maxSeqLen: 8, positionEncoding }), { seed: 2, std: 0.5 });
-      const ids = tf.tensor2d([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], undefined, 'int32');
-      const targets = tf.tensor2d([[2, 3, 4, 5, 6], [7, 8, 9, 10, 1]], undefined, 'int32');
+      const model = LlamaModel.init(
+        parseLlamaConfig({
+          dim: 8,
+          nLayers: 2,
+          nHeads: 2,
+          nKvHeads: 1,
+          hiddenDim: 12,
+          vocabSize: 11,
+          maxSeqLen: 8,
+          positionEncoding,
+        }),
+        { seed: 2, std: 0.5 },
+      );
+      const ids = tf.tensor2d(
+        [
+          [1, 2, 3, 4, 5],
+          [6, 7, 8, 9, 10],
+        ],
+        undefined,
+        'int32',
+      );
+      const targets = tf.tensor2d(
+        [
+          [2, 3, 4, 5, 6],
+          [7, 8, 9, 10, 1],
+        ],
+        undefined,
+        'int32',
+      );
       const mask = tf.ones([2, 5]) as tf.Tensor2D;
       const loss = () => model.nextTokenLoss(ids, targets, mask);
       const { grads } = tf.variableGrads(loss, model.parameters());
@@ -26,7 +52,9 @@ describeEachBackend('LlamaModel gradients', () => {
           };
           const numeric = ((await at(h)) - (await at(-h))) / (2 * h);
           p.assign(tf.tensor(values, p.shape));
-          expect(Math.abs(g[i]! - numeric), `${p.name}[${i}]: ${g[i]} vs ${numeric}`).toBeLessThan(2e-3 + 0.02 * Math.abs(numeric));
+          expect(Math.abs(g[i]! - numeric), `${p.name}[${i}]: ${g[i]} vs ${numeric}`).toBeLessThan(
+            2e-3 + 0.02 * Math.abs(numeric),
+          );
           checked++;
         }
       }

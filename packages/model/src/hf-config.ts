@@ -90,7 +90,12 @@ const LLAMA_DEFAULTS: FamilyDefaults = {
   rope_theta: 10000,
   head_dim: undefined,
 };
-const QWEN_DEFAULTS: FamilyDefaults = { ...LLAMA_DEFAULTS, vocab_size: 151936, intermediate_size: 22016, max_position_embeddings: 32768 };
+const QWEN_DEFAULTS: FamilyDefaults = {
+  ...LLAMA_DEFAULTS,
+  vocab_size: 151936,
+  intermediate_size: 22016,
+  max_position_embeddings: 32768,
+};
 const DEFAULTS: Record<ModelType, FamilyDefaults> = {
   llama: LLAMA_DEFAULTS,
   qwen2: QWEN_DEFAULTS,
@@ -165,7 +170,12 @@ export function fromHfConfig(json: Json, file: string): LlamaConfig {
   if (json.rmt !== undefined) {
     const rmt = json.rmt as { positionEncoding?: unknown } | null;
     const pe = rmt?.positionEncoding;
-    if (typeof rmt !== 'object' || rmt === null || Object.keys(rmt).some((k) => k !== 'positionEncoding') || (pe !== 'rope' && pe !== 'learned')) {
+    if (
+      typeof rmt !== 'object' ||
+      rmt === null ||
+      Object.keys(rmt).some((k) => k !== 'positionEncoding') ||
+      (pe !== 'rope' && pe !== 'learned')
+    ) {
       refuse('rmt', json.rmt, "expected {positionEncoding: 'rope' | 'learned'} (legacy RMT checkpoint)");
     }
     positionEncoding = pe as 'rope' | 'learned';
@@ -201,7 +211,8 @@ export function fromHfConfig(json: Json, file: string): LlamaConfig {
     // by transformers and is more likely a different model, so only true (or absent) is accepted.
     if (modelType === 'qwen2') {
       qkvBias = true;
-      if (json.attention_bias !== undefined && json.attention_bias !== true) refuse('attention_bias', json.attention_bias, 'Qwen2 always has q/k/v biases (transformers ignores this key)');
+      if (json.attention_bias !== undefined && json.attention_bias !== true)
+        refuse('attention_bias', json.attention_bias, 'Qwen2 always has q/k/v biases (transformers ignores this key)');
     } else {
       qkvBias = oBias = bool('attention_bias', false); // Qwen3 inherits Llama's attention
       qkNorm = true;
@@ -242,16 +253,20 @@ function resolveModelType(json: Json, file: string): ModelType {
   if (archs !== undefined && (!Array.isArray(archs) || !archs.every((a) => typeof a === 'string'))) {
     throw new Error(`${file}: config key 'architectures' = ${show(archs)}: expected a list of names`);
   }
-  const byArch = (a: string) => (Object.entries(SUPPORTED_MODEL_TYPES).find(([, name]) => name === a)?.[0] as ModelType | undefined) ?? undefined;
+  const byArch = (a: string) =>
+    (Object.entries(SUPPORTED_MODEL_TYPES).find(([, name]) => name === a)?.[0] as ModelType | undefined) ?? undefined;
   let modelType: ModelType;
   if (json.model_type !== undefined) {
     if (typeof json.model_type !== 'string' || !(json.model_type in SUPPORTED_MODEL_TYPES)) {
-      throw new Error(`${file}: model_type ${show(json.model_type)} is not supported; supported model types: ${supportedList()}`);
+      throw new Error(
+        `${file}: model_type ${show(json.model_type)} is not supported; supported model types: ${supportedList()}`,
+      );
     }
     modelType = json.model_type as ModelType;
   } else if (archs !== undefined && archs.length > 0) {
     const t = byArch(archs[0] as string);
-    if (t === undefined) throw new Error(`${file}: architecture '${String(archs[0])}' is not supported; supported: ${supportedList()}`);
+    if (t === undefined)
+      throw new Error(`${file}: architecture '${String(archs[0])}' is not supported; supported: ${supportedList()}`);
     modelType = t;
   } else {
     // Neither key: RMT's oldest checkpoints and hand-written configs; read as Llama, as before.
@@ -259,7 +274,9 @@ function resolveModelType(json: Json, file: string): ModelType {
   }
   for (const a of (archs ?? []) as string[]) {
     if (a !== SUPPORTED_MODEL_TYPES[modelType]) {
-      throw new Error(`${file}: architecture '${a}' does not match model_type '${modelType}' (expects ${SUPPORTED_MODEL_TYPES[modelType]}); supported: ${supportedList()}`);
+      throw new Error(
+        `${file}: architecture '${a}' does not match model_type '${modelType}' (expects ${SUPPORTED_MODEL_TYPES[modelType]}); supported: ${supportedList()}`,
+      );
     }
   }
   return modelType;
@@ -270,24 +287,42 @@ function resolveModelType(json: Json, file: string): ModelType {
  * layer_types, or else layers ≥ max_window_layers, say which layers use it). It is not implemented; it only
  * matters when some layer uses it with a window shorter than the longest sequence, and is refused then.
  */
-function checkSlidingWindow(json: Json, modelType: ModelType, nLayers: number, maxSeqLen: number, refuse: (k: string, v: unknown, why: string) => never): void {
+function checkSlidingWindow(
+  json: Json,
+  modelType: ModelType,
+  nLayers: number,
+  maxSeqLen: number,
+  refuse: (k: string, v: unknown, why: string) => never,
+): void {
   const use = json.use_sliding_window ?? false;
   if (typeof use !== 'boolean') refuse('use_sliding_window', use, 'expected true or false');
   const window = json.sliding_window === undefined ? 4096 : json.sliding_window;
-  if (window !== null && (typeof window !== 'number' || !Number.isInteger(window) || window <= 0)) refuse('sliding_window', window, 'expected a positive integer or null');
+  if (window !== null && (typeof window !== 'number' || !Number.isInteger(window) || window <= 0))
+    refuse('sliding_window', window, 'expected a positive integer or null');
   const maxWindowLayers = json.max_window_layers ?? 28;
-  if (typeof maxWindowLayers !== 'number' || !Number.isInteger(maxWindowLayers)) refuse('max_window_layers', maxWindowLayers, 'expected an integer');
+  if (typeof maxWindowLayers !== 'number' || !Number.isInteger(maxWindowLayers))
+    refuse('max_window_layers', maxWindowLayers, 'expected an integer');
   let types = json.layer_types as unknown;
   if (types !== undefined && types !== null) {
-    if (!Array.isArray(types) || types.length !== nLayers || !types.every((t) => t === 'full_attention' || t === 'sliding_attention')) {
+    if (
+      !Array.isArray(types) ||
+      types.length !== nLayers ||
+      !types.every((t) => t === 'full_attention' || t === 'sliding_attention')
+    ) {
       refuse('layer_types', types, `expected ${nLayers} entries of 'full_attention' | 'sliding_attention'`);
     }
   } else {
-    types = Array.from({ length: nLayers }, (_, i) => (use && window !== null && i >= (maxWindowLayers as number) ? 'sliding_attention' : 'full_attention'));
+    types = Array.from({ length: nLayers }, (_, i) =>
+      use && window !== null && i >= (maxWindowLayers as number) ? 'sliding_attention' : 'full_attention',
+    );
   }
   const sliding = (types as string[]).some((t) => t === 'sliding_attention');
   if (use && window !== null && sliding && (window as number) < maxSeqLen) {
-    refuse('use_sliding_window', use, `${modelType} sliding-window attention (sliding_window ${String(window)} < max_position_embeddings ${maxSeqLen}, on the layers max_window_layers / layer_types name) is not implemented`);
+    refuse(
+      'use_sliding_window',
+      use,
+      `${modelType} sliding-window attention (sliding_window ${String(window)} < max_position_embeddings ${maxSeqLen}, on the layers max_window_layers / layer_types name) is not implemented`,
+    );
   }
 }
 
@@ -295,30 +330,50 @@ function checkSlidingWindow(json: Json, modelType: ModelType, nLayers: number, m
  * RoPE base and scaling from `rope_theta` + `rope_scaling` (transformers 4.x) or `rope_parameters`
  * (newer transformers, which moves rope_theta inside it). Without either, the family default θ.
  */
-function readRope(json: Json, d: FamilyDefaults, maxSeqLen: number, refuse: (k: string, v: unknown, why: string) => never): { ropeTheta: number; ropeScaling: RopeScaling | undefined } {
+function readRope(
+  json: Json,
+  d: FamilyDefaults,
+  maxSeqLen: number,
+  refuse: (k: string, v: unknown, why: string) => never,
+): { ropeTheta: number; ropeScaling: RopeScaling | undefined } {
   const params = json.rope_parameters ?? null;
   const scaling = json.rope_scaling ?? null;
-  for (const [key, v] of [['rope_parameters', params], ['rope_scaling', scaling]] as const) {
+  for (const [key, v] of [
+    ['rope_parameters', params],
+    ['rope_scaling', scaling],
+  ] as const) {
     if (v !== null && (typeof v !== 'object' || Array.isArray(v))) refuse(key, v, 'expected an object or null');
   }
-  if (params !== null && scaling !== null && show(params) !== show(scaling)) refuse('rope_scaling', scaling, 'given together with a different rope_parameters; only one may say how RoPE is scaled');
+  if (params !== null && scaling !== null && show(params) !== show(scaling))
+    refuse(
+      'rope_scaling',
+      scaling,
+      'given together with a different rope_parameters; only one may say how RoPE is scaled',
+    );
   const key = params !== null ? 'rope_parameters' : 'rope_scaling';
   const rope = (params ?? scaling ?? {}) as Json;
 
   const topTheta = json.rope_theta;
   const innerTheta = rope.rope_theta;
-  for (const [k, v] of [['rope_theta', topTheta], [`${key}.rope_theta`, innerTheta]] as const) {
-    if (v !== undefined && v !== null && (typeof v !== 'number' || !(v > 0))) refuse(k, v, 'expected a positive number');
+  for (const [k, v] of [
+    ['rope_theta', topTheta],
+    [`${key}.rope_theta`, innerTheta],
+  ] as const) {
+    if (v !== undefined && v !== null && (typeof v !== 'number' || !(v > 0)))
+      refuse(k, v, 'expected a positive number');
   }
-  if (typeof topTheta === 'number' && typeof innerTheta === 'number' && topTheta !== innerTheta) refuse(`${key}.rope_theta`, innerTheta, `disagrees with rope_theta ${topTheta}`);
+  if (typeof topTheta === 'number' && typeof innerTheta === 'number' && topTheta !== innerTheta)
+    refuse(`${key}.rope_theta`, innerTheta, `disagrees with rope_theta ${topTheta}`);
   const ropeTheta = (innerTheta ?? topTheta ?? d.rope_theta) as number;
 
   for (const k of ['partial_rotary_factor'] as const) {
     const v = rope[k] ?? json[k];
     // modeling_rope_utils reads it from the config when present: only part of each head rotates.
-    if (v !== undefined && v !== null && v !== 1) refuse(k, v, 'partial rotary embeddings are not implemented (only 1)');
+    if (v !== undefined && v !== null && v !== 1)
+      refuse(k, v, 'partial rotary embeddings are not implemented (only 1)');
   }
-  if (typeof rope.type === 'string' && typeof rope.rope_type === 'string' && rope.type !== rope.rope_type) refuse(`${key}.type`, rope.type, `disagrees with rope_type '${rope.rope_type}'`);
+  if (typeof rope.type === 'string' && typeof rope.rope_type === 'string' && rope.type !== rope.rope_type)
+    refuse(`${key}.type`, rope.type, `disagrees with rope_type '${rope.rope_type}'`);
   const type = rope.rope_type ?? rope.type ?? 'default';
   const allowed: Record<string, string[]> = {
     default: [],
@@ -326,13 +381,18 @@ function readRope(json: Json, d: FamilyDefaults, maxSeqLen: number, refuse: (k: 
     dynamic: ['factor', 'original_max_position_embeddings'],
     llama3: ['factor', 'low_freq_factor', 'high_freq_factor', 'original_max_position_embeddings'],
   };
-  if (typeof type !== 'string' || !(type in allowed)) refuse(`${key}.rope_type`, type, `supported RoPE types: ${Object.keys(allowed).join(', ')}`);
-  const extra = Object.keys(rope).filter((k) => !['type', 'rope_type', 'rope_theta', 'partial_rotary_factor', ...allowed[type as string]!].includes(k));
-  if (extra.length > 0) refuse(`${key}.${extra[0]}`, rope[extra[0]!], `not a parameter of RoPE type '${String(type)}' that RMT implements`);
+  if (typeof type !== 'string' || !(type in allowed))
+    refuse(`${key}.rope_type`, type, `supported RoPE types: ${Object.keys(allowed).join(', ')}`);
+  const extra = Object.keys(rope).filter(
+    (k) => !['type', 'rope_type', 'rope_theta', 'partial_rotary_factor', ...allowed[type as string]!].includes(k),
+  );
+  if (extra.length > 0)
+    refuse(`${key}.${extra[0]}`, rope[extra[0]!], `not a parameter of RoPE type '${String(type)}' that RMT implements`);
   const factor = (k: string, required = true): number => {
     const v = rope[k];
     if (v === undefined && !required) return NaN;
-    if (typeof v !== 'number' || !(v > 0)) refuse(`${key}.${k}`, v, `RoPE type '${String(type)}' needs a positive number`);
+    if (typeof v !== 'number' || !(v > 0))
+      refuse(`${key}.${k}`, v, `RoPE type '${String(type)}' needs a positive number`);
     return v as number;
   };
   let ropeScaling: RopeScaling | undefined;
@@ -341,7 +401,12 @@ function readRope(json: Json, d: FamilyDefaults, maxSeqLen: number, refuse: (k: 
     // transformers versions differ on whether dynamic NTK counts from this or from max_position_embeddings;
     // with no such disagreement it changes nothing up to max_position_embeddings (see ropeScalingSchema).
     const original = factor('original_max_position_embeddings', false);
-    if (!Number.isNaN(original) && original !== maxSeqLen) refuse(`${key}.original_max_position_embeddings`, original, `dynamic RoPE with an original length other than max_position_embeddings ${maxSeqLen} is not implemented`);
+    if (!Number.isNaN(original) && original !== maxSeqLen)
+      refuse(
+        `${key}.original_max_position_embeddings`,
+        original,
+        `dynamic RoPE with an original length other than max_position_embeddings ${maxSeqLen} is not implemented`,
+      );
     ropeScaling = { type: 'dynamic', factor: factor('factor') };
   } else if (type === 'llama3') {
     ropeScaling = {

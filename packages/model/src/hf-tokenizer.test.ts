@@ -14,12 +14,27 @@ const utf8 = (s: string) => Array.from(Buffer.from(s, 'utf8'));
 const hex = (b: number) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
 
 /** GPT-2's byte → printable character table, written out independently of the code under test. */
-const printable = new Set([...Array(94).keys()].map((i) => i + 33).concat([...Array(12).keys()].map((i) => i + 161), [...Array(82).keys()].map((i) => i + 174)));
+const printable = new Set(
+  [...Array(94).keys()]
+    .map((i) => i + 33)
+    .concat(
+      [...Array(12).keys()].map((i) => i + 161),
+      [...Array(82).keys()].map((i) => i + 174),
+    ),
+);
 const byteChar: string[] = [];
 for (let b = 0, extra = 0; b < 256; b++) byteChar.push(String.fromCharCode(printable.has(b) ? b : 256 + extra++));
 const chars = (bytes: number[]) => bytes.map((b) => byteChar[b]).join('');
 
-const addedToken = (id: number, content: string, special: boolean) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special });
+const addedToken = (id: number, content: string, special: boolean) => ({
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: false,
+  normalized: false,
+  special,
+});
 
 /**
  * Byte-level BPE: ids 0–255 are the bytes, then the merges (rank = order), then added tokens.
@@ -33,10 +48,21 @@ const BYTE_MERGES: [number[], number[]][] = [
   [[0xa9], [0xe6]],
   [[0xf0], [0x9f]],
   [[0x99], [0x82]],
-  [[0xf0, 0x9f], [0x99, 0x82]],
+  [
+    [0xf0, 0x9f],
+    [0x99, 0x82],
+  ],
   [[0xc3], [0xa9]],
 ];
-function byteLevelJson(added: [string, boolean][] = [['<|endoftext|>', true], ['<|im_start|>', true], ['<|im_end|>', true], ['<think>', false], ['</think>', false]]) {
+function byteLevelJson(
+  added: [string, boolean][] = [
+    ['<|endoftext|>', true],
+    ['<|im_start|>', true],
+    ['<|im_end|>', true],
+    ['<think>', false],
+    ['</think>', false],
+  ],
+) {
   const vocab: Record<string, number> = Object.fromEntries(byteChar.map((c, i) => [c, i]));
   BYTE_MERGES.forEach(([a, b], i) => (vocab[chars([...a, ...b])] = 256 + i));
   return {
@@ -46,7 +72,17 @@ function byteLevelJson(added: [string, boolean][] = [['<|endoftext|>', true], ['
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: null,
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: false, byte_fallback: false, vocab, merges: BYTE_MERGES.map(([a, b]) => `${chars(a)} ${chars(b)}`) },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
+      merges: BYTE_MERGES.map(([a, b]) => `${chars(a)} ${chars(b)}`),
+    },
   };
 }
 
@@ -58,25 +94,72 @@ function byteLevelJson(added: [string, boolean][] = [['<|endoftext|>', true], ['
 function sentencePieceJson(style: 'legacy' | 'metaspace', extra: [string, boolean][] = []) {
   const vocab: Record<string, number> = { '<unk>': 0, '<s>': 1, '</s>': 2 };
   for (let b = 0; b < 256; b++) vocab[hex(b)] = 3 + b;
-  ['▁', 't', 'h', 'e', 'c', 'a', 'f', 'é', '▁t', 'he', '▁the', '▁c', '▁ca', 'fé'].forEach((p, i) => (vocab[p] = 259 + i));
+  ['▁', 't', 'h', 'e', 'c', 'a', 'f', 'é', '▁t', 'he', '▁the', '▁c', '▁ca', 'fé'].forEach(
+    (p, i) => (vocab[p] = 259 + i),
+  );
   return {
     version: '1.0',
-    added_tokens: [addedToken(0, '<unk>', true), addedToken(1, '<s>', true), addedToken(2, '</s>', true), ...extra.map(([content, special], i) => addedToken(273 + i, content, special))],
+    added_tokens: [
+      addedToken(0, '<unk>', true),
+      addedToken(1, '<s>', true),
+      addedToken(2, '</s>', true),
+      ...extra.map(([content, special], i) => addedToken(273 + i, content, special)),
+    ],
     normalizer:
       style === 'legacy'
-        ? { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] }
+        ? {
+            type: 'Sequence',
+            normalizers: [
+              { type: 'Prepend', prepend: '▁' },
+              { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+            ],
+          }
         : null,
-    pre_tokenizer: style === 'legacy' ? null : { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false },
+    pre_tokenizer:
+      style === 'legacy' ? null : { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false },
     post_processor: null,
-    decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
-    model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, vocab, merges: ['▁ t', 'h e', '▁t he', '▁ c', '▁c a', 'f é'] },
+    decoder: {
+      type: 'Sequence',
+      decoders: [
+        { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+        { type: 'ByteFallback' },
+        { type: 'Fuse' },
+        { type: 'Strip', content: ' ', start: 1, stop: 0 },
+      ],
+    },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      vocab,
+      merges: ['▁ t', 'h e', '▁t he', '▁ c', '▁c a', 'f é'],
+    },
   };
 }
 
-const ROUND_TRIP = ['', 'the the', 'naïve café 日本 🙂', 'e\u0301 combining (not NFC)', '👩‍👩‍👧 family', 'tabs\tand\nnewlines\r\n', 'a  two  spaces', 'x'.repeat(300), '\u0000\u007f', '中文，標點。'];
+const ROUND_TRIP = [
+  '',
+  'the the',
+  'naïve café 日本 🙂',
+  'e\u0301 combining (not NFC)',
+  '👩‍👩‍👧 family',
+  'tabs\tand\nnewlines\r\n',
+  'a  two  spaces',
+  'x'.repeat(300),
+  '\u0000\u007f',
+  '中文，標點。',
+];
 
 describe('HuggingFaceTokenizer: byte-level BPE', () => {
-  const tok = new HuggingFaceTokenizer(byteLevelJson(), { eos_token: '<|im_end|>', bos_token: null, pad_token: { content: '<|endoftext|>', __type: 'AddedToken' } });
+  const tok = new HuggingFaceTokenizer(byteLevelJson(), {
+    eos_token: '<|im_end|>',
+    bos_token: null,
+    pad_token: { content: '<|endoftext|>', __type: 'AddedToken' },
+  });
 
   it('encodes with the merges (hand-computed ids)', () => {
     expect(tok.encode('the the')).toEqual([116, 256, 258]); // t|he, Ġthe
@@ -111,17 +194,28 @@ describe('HuggingFaceTokenizer: byte-level BPE', () => {
     expect(tok.render([97, 266, 98])).toBe('a<|im_end|>b');
     expect([tok.bosId, tok.eosId, tok.padId]).toEqual([undefined, 266, 264]);
     expect(tok.endOfTurnIds).toEqual([266, 264]);
-    expect(tok.specialTokens).toMatchObject({ eos_token: '<|im_end|>', pad_token: '<|endoftext|>', bos_token: undefined });
+    expect(tok.specialTokens).toMatchObject({
+      eos_token: '<|im_end|>',
+      pad_token: '<|endoftext|>',
+      bos_token: undefined,
+    });
   });
 
   it('bos/eos that are not tokens, or not strings, are errors naming the file and field', () => {
-    expect(() => new HuggingFaceTokenizer(byteLevelJson(), { eos_token: '<nope>' })).toThrow("tokenizer_config.json: eos_token '<nope>' is not a token of tokenizer.json");
-    expect(() => new HuggingFaceTokenizer(byteLevelJson(), { bos_token: 3 })).toThrow(/tokenizer_config\.json: bos_token must be a string/);
+    expect(() => new HuggingFaceTokenizer(byteLevelJson(), { eos_token: '<nope>' })).toThrow(
+      "tokenizer_config.json: eos_token '<nope>' is not a token of tokenizer.json",
+    );
+    expect(() => new HuggingFaceTokenizer(byteLevelJson(), { bos_token: 3 })).toThrow(
+      /tokenizer_config\.json: bos_token must be a string/,
+    );
   });
 });
 
 describe('HuggingFaceTokenizer: SentencePiece style (▁, byte fallback)', () => {
-  const legacy = new HuggingFaceTokenizer(sentencePieceJson('legacy'), { bos_token: { content: '<s>', __type: 'AddedToken' }, eos_token: '</s>' });
+  const legacy = new HuggingFaceTokenizer(sentencePieceJson('legacy'), {
+    bos_token: { content: '<s>', __type: 'AddedToken' },
+    eos_token: '</s>',
+  });
   const metaspace = new HuggingFaceTokenizer(sentencePieceJson('metaspace'), { bos_token: '<s>', eos_token: '</s>' });
 
   it('encodes with the merges and byte fallback (hand-computed ids), both styles', () => {
@@ -223,35 +317,69 @@ describe('chat templates (tokenizer_config.json chat_template, @huggingface/jinj
   it('ChatML (SmolLM2): system default, user turn, generation prompt', () => {
     const tok = new HuggingFaceTokenizer(byteLevelJson(), { eos_token: '<|im_end|>', chat_template: CHATML });
     const text = tok.applyChatTemplate(user, { addGenerationPrompt: true });
-    expect(text).toBe('<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n');
+    expect(text).toBe(
+      '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
+    );
     expect(tok.applyChatTemplate(user).endsWith('hi<|im_end|>\n')).toBe(true);
     // Tokenized whole, the template's special tokens come back as ids.
     expect(tok.encode(text).filter((id) => id === 265)).toHaveLength(3);
   });
 
   it('Qwen3: enable_thinking false writes an empty think block; true or undefined leaves it to the model', () => {
-    const tok = new HuggingFaceTokenizer(byteLevelJson(), { eos_token: '<|im_end|>', bos_token: null, chat_template: QWEN3 });
+    const tok = new HuggingFaceTokenizer(byteLevelJson(), {
+      eos_token: '<|im_end|>',
+      bos_token: null,
+      chat_template: QWEN3,
+    });
     const head = '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n';
-    expect(tok.applyChatTemplate(user, { addGenerationPrompt: true, enableThinking: false })).toBe(`${head}<think>\n\n</think>\n\n`);
+    expect(tok.applyChatTemplate(user, { addGenerationPrompt: true, enableThinking: false })).toBe(
+      `${head}<think>\n\n</think>\n\n`,
+    );
     expect(tok.applyChatTemplate(user, { addGenerationPrompt: true, enableThinking: true })).toBe(head);
     expect(tok.applyChatTemplate(user, { addGenerationPrompt: true })).toBe(head);
-    const turn = tok.applyChatTemplate([{ role: 'system', content: 'S' }, ...user, { role: 'assistant', content: '<think>\nwhy\n</think>\n\nso' }]);
-    expect(turn).toBe('<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\nwhy\n</think>\n\nso<|im_end|>\n');
+    const turn = tok.applyChatTemplate([
+      { role: 'system', content: 'S' },
+      ...user,
+      { role: 'assistant', content: '<think>\nwhy\n</think>\n\nso' },
+    ]);
+    expect(turn).toBe(
+      '<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\nwhy\n</think>\n\nso<|im_end|>\n',
+    );
   });
 
   it('Llama 3: bos_token from the config goes into the text', () => {
-    const json = byteLevelJson([['<|begin_of_text|>', true], ['<|start_header_id|>', true], ['<|end_header_id|>', true], ['<|eot_id|>', true]]);
-    const tok = new HuggingFaceTokenizer(json, { bos_token: '<|begin_of_text|>', eos_token: '<|eot_id|>', chat_template: LLAMA3 });
-    expect(tok.applyChatTemplate([{ role: 'user', content: ' hi ' }], { addGenerationPrompt: true })).toBe('<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n');
+    const json = byteLevelJson([
+      ['<|begin_of_text|>', true],
+      ['<|start_header_id|>', true],
+      ['<|end_header_id|>', true],
+      ['<|eot_id|>', true],
+    ]);
+    const tok = new HuggingFaceTokenizer(json, {
+      bos_token: '<|begin_of_text|>',
+      eos_token: '<|eot_id|>',
+      chat_template: LLAMA3,
+    });
+    expect(tok.applyChatTemplate([{ role: 'user', content: ' hi ' }], { addGenerationPrompt: true })).toBe(
+      '<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
+    );
     expect([tok.bosId, tok.eosId]).toEqual([264, 267]);
   });
 
   it('the list-of-named-templates form, and a chat_template.jinja beside tokenizer.json', async () => {
-    const tok = new HuggingFaceTokenizer(byteLevelJson(), { chat_template: [{ name: 'default', template: 'D{{ messages[0].content }}' }, { name: 'tool_use', template: 'T{{ messages[0].content }}' }] });
+    const tok = new HuggingFaceTokenizer(byteLevelJson(), {
+      chat_template: [
+        { name: 'default', template: 'D{{ messages[0].content }}' },
+        { name: 'tool_use', template: 'T{{ messages[0].content }}' },
+      ],
+    });
     expect(tok.applyChatTemplate(user)).toBe('Dhi');
     expect(tok.applyChatTemplate(user, { template: 'tool_use' })).toBe('Thi');
-    expect(() => tok.applyChatTemplate(user, { template: 'rag' })).toThrow("tokenizer_config.json: no chat template named 'rag' (have default, tool_use)");
-    expect(() => new HuggingFaceTokenizer(byteLevelJson(), { chat_template: [{ name: 'x' }] })).toThrow(/chat_template\[0\] must be/);
+    expect(() => tok.applyChatTemplate(user, { template: 'rag' })).toThrow(
+      "tokenizer_config.json: no chat template named 'rag' (have default, tool_use)",
+    );
+    expect(() => new HuggingFaceTokenizer(byteLevelJson(), { chat_template: [{ name: 'x' }] })).toThrow(
+      /chat_template\[0\] must be/,
+    );
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteLevelJson()));
     writeFileSync(join(dir, 'chat_template.jinja'), 'J{{ messages[0].content }}{{ eos_token }}');
     writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ eos_token: '<|im_end|>' }));
@@ -265,12 +393,21 @@ describe('chat templates (tokenizer_config.json chat_template, @huggingface/jinj
     rmSync(sub, { recursive: true, force: true });
     await import('node:fs').then((fs) => fs.mkdirSync(sub));
     writeFileSync(join(sub, 'tokenizer.json'), JSON.stringify(byteLevelJson()));
-    writeFileSync(join(sub, 'tokenizer_config.json'), JSON.stringify({ chat_template: "{% if messages[0].role != 'system' %}{{ raise_exception('System role required') }}{% endif %}" }));
+    writeFileSync(
+      join(sub, 'tokenizer_config.json'),
+      JSON.stringify({
+        chat_template: "{% if messages[0].role != 'system' %}{{ raise_exception('System role required') }}{% endif %}",
+      }),
+    );
     const tok = await HuggingFaceTokenizer.load(join(sub, 'tokenizer.json'));
-    expect(() => tok.applyChatTemplate(user)).toThrow(`${join(sub, 'tokenizer_config.json')}: chat_template failed to render: System role required`);
+    expect(() => tok.applyChatTemplate(user)).toThrow(
+      `${join(sub, 'tokenizer_config.json')}: chat_template failed to render: System role required`,
+    );
     const broken = new HuggingFaceTokenizer(byteLevelJson(), { chat_template: '{% if %}' });
     expect(() => broken.applyChatTemplate(user)).toThrow(/^tokenizer_config\.json: chat_template does not parse: /);
-    expect(() => new HuggingFaceTokenizer(byteLevelJson()).applyChatTemplate(user)).toThrow('tokenizer_config.json: no chat_template');
+    expect(() => new HuggingFaceTokenizer(byteLevelJson()).applyChatTemplate(user)).toThrow(
+      'tokenizer_config.json: no chat_template',
+    );
   });
 });
 
@@ -279,28 +416,37 @@ describe('tools/hf-tiny.mjs tokenizers (tiny Hugging Face folders)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   // The generation prompt of each family's chat template for one user message 'hi', written by hand.
   const expected: Record<TinyFamily, string> = {
-    llama3: '<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
-    smollm2: '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
-    qwen2: '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
+    llama3:
+      '<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
+    smollm2:
+      '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
+    qwen2:
+      '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
     qwen3: '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n',
   };
-  it.each(['llama3', 'smollm2', 'qwen2', 'qwen3'] as const)('%s: loads beside the weights, ids inside the model’s vocabulary, bos/eos as config.json', async (family) => {
-    const sub = join(dir, family);
-    const { config } = writeTinyHfFolder(sub, { family });
-    const tok = await loadTokenizer(sub);
-    expect(tok).toBeInstanceOf(HuggingFaceTokenizer);
-    const hf = tok as HuggingFaceTokenizer;
-    expect(hf.vocabSize).toBe(config.vocab_size);
-    expect(hf.eosId).toBe(config.eos_token_id);
-    if (!family.startsWith('qwen')) expect(hf.bosId).toBe(config.bos_token_id);
-    const text = hf.applyChatTemplate([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true, enableThinking: false });
-    expect(text).toBe(expected[family]);
-    const ids = hf.encode(text);
-    expect(ids.every((id) => id >= 0 && id < (config.vocab_size as number))).toBe(true);
-    expect(hf.decode(hf.encode('the cat sat: 42.'))).toBe('the cat sat: 42.');
-    // 64 ids hold no capital letters: they are dropped on encoding (documented in hf-tiny.mjs).
-    expect(hf.render(ids)).toBe(text.replace(/[A-Z]/g, ''));
-  });
+  it.each(['llama3', 'smollm2', 'qwen2', 'qwen3'] as const)(
+    '%s: loads beside the weights, ids inside the model’s vocabulary, bos/eos as config.json',
+    async (family) => {
+      const sub = join(dir, family);
+      const { config } = writeTinyHfFolder(sub, { family });
+      const tok = await loadTokenizer(sub);
+      expect(tok).toBeInstanceOf(HuggingFaceTokenizer);
+      const hf = tok as HuggingFaceTokenizer;
+      expect(hf.vocabSize).toBe(config.vocab_size);
+      expect(hf.eosId).toBe(config.eos_token_id);
+      if (!family.startsWith('qwen')) expect(hf.bosId).toBe(config.bos_token_id);
+      const text = hf.applyChatTemplate([{ role: 'user', content: 'hi' }], {
+        addGenerationPrompt: true,
+        enableThinking: false,
+      });
+      expect(text).toBe(expected[family]);
+      const ids = hf.encode(text);
+      expect(ids.every((id) => id >= 0 && id < (config.vocab_size as number))).toBe(true);
+      expect(hf.decode(hf.encode('the cat sat: 42.'))).toBe('the cat sat: 42.');
+      // 64 ids hold no capital letters: they are dropped on encoding (documented in hf-tiny.mjs).
+      expect(hf.render(ids)).toBe(text.replace(/[A-Z]/g, ''));
+    },
+  );
 
   it.each(['llama3', 'qwen3'] as const)('%s: saving the model keeps the chat template and bos/eos', async (family) => {
     await loadBackend('cpu');
@@ -310,10 +456,15 @@ describe('tools/hf-tiny.mjs tokenizers (tiny Hugging Face folders)', () => {
     const saved = join(dir, `${family}-saved`);
     await saveModel(saved, loaded.model, loaded.tokenizer);
     loaded.model.dispose();
-    const [before, after] = [(await loadTokenizer(sub)) as HuggingFaceTokenizer, (await loadTokenizer(saved)) as HuggingFaceTokenizer];
+    const [before, after] = [
+      (await loadTokenizer(sub)) as HuggingFaceTokenizer,
+      (await loadTokenizer(saved)) as HuggingFaceTokenizer,
+    ];
     expect(after.eosId).toBe(before.eosId);
     expect(after.bosId).toBe(before.bosId);
-    expect(after.applyChatTemplate([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true })).toBe(expected[family].replace('<think>\n\n</think>\n\n', ''));
+    expect(after.applyChatTemplate([{ role: 'user', content: 'hi' }], { addGenerationPrompt: true })).toBe(
+      expected[family].replace('<think>\n\n</think>\n\n', ''),
+    );
   });
   it('a larger vocabulary holds every byte and some merges', () => {
     const { json } = tinyTokenizer('qwen3', 300);

@@ -5,9 +5,26 @@ import { expect, it } from 'vitest';
 import { readScalar, readValues, tf } from '@rmt/backend';
 import { describeEachBackend } from '@rmt/testing';
 import { createRng } from '@rmt/core';
-import { generate, LlamaModel, loadModel, parseLlamaConfig, sampleToken, saveModel, ByteTokenizer, type LlamaConfigInput } from './index.js';
+import {
+  generate,
+  LlamaModel,
+  loadModel,
+  parseLlamaConfig,
+  sampleToken,
+  saveModel,
+  ByteTokenizer,
+  type LlamaConfigInput,
+} from './index.js';
 
-const base: LlamaConfigInput = { dim: 32, nLayers: 2, nHeads: 4, nKvHeads: 2, hiddenDim: 48, vocabSize: 40, maxSeqLen: 32 };
+const base: LlamaConfigInput = {
+  dim: 32,
+  nLayers: 2,
+  nHeads: 4,
+  nKvHeads: 2,
+  hiddenDim: 48,
+  vocabSize: 40,
+  maxSeqLen: 32,
+};
 
 /** Greedy decoding by full recomputation (no cache, no padding): the reference for the cached path. */
 async function greedyUncached(model: LlamaModel, prompt: number[], steps: number): Promise<number[]> {
@@ -30,7 +47,10 @@ describeEachBackend('LlamaModel', () => {
       // A larger init std gives peaked, input-dependent logits, so a wrong cache or mask changes tokens.
       const start = tf.memory().numTensors;
       const tied = positionEncoding === 'rope';
-      const model = LlamaModel.init(parseLlamaConfig({ ...base, positionEncoding, tieEmbeddings: tied }), { seed: 3, std: 0.3 });
+      const model = LlamaModel.init(parseLlamaConfig({ ...base, positionEncoding, tieEmbeddings: tied }), {
+        seed: 3,
+        std: 0.3,
+      });
       const prompts = [[5, 6, 7, 8, 9, 10], [11], [12, 13, 14]];
       const before = tf.memory().numTensors;
       const cached = await generate(model, prompts, { maxNewTokens: 10, temperature: 0 });
@@ -78,8 +98,12 @@ describeEachBackend('LlamaModel', () => {
     const d = await generate(model, prompts, { maxNewTokens: 8, temperature: 1, rng: createRng(saved) });
     expect(d.tokens).toEqual(c.tokens);
     const greedy = await generate(model, prompts, { maxNewTokens: 8, temperature: 0 });
-    expect((await generate(model, prompts, { maxNewTokens: 8, temperature: 1.5, topK: 1, seed: 5 })).tokens).toEqual(greedy.tokens);
-    expect((await generate(model, prompts, { maxNewTokens: 8, temperature: 1.5, topP: 1e-9, seed: 5 })).tokens).toEqual(greedy.tokens);
+    expect((await generate(model, prompts, { maxNewTokens: 8, temperature: 1.5, topK: 1, seed: 5 })).tokens).toEqual(
+      greedy.tokens,
+    );
+    expect((await generate(model, prompts, { maxNewTokens: 8, temperature: 1.5, topP: 1e-9, seed: 5 })).tokens).toEqual(
+      greedy.tokens,
+    );
     model.dispose();
   });
 
@@ -99,7 +123,10 @@ describeEachBackend('LlamaModel', () => {
     const all = await model.logProbs(ids, targets).data();
     const masked = await model.logProbs(ids, targets, mask).data();
     expect(Array.from(masked)).toEqual([all[0], 0, all[2], all[3]]);
-    expect((await model.nextTokenLoss(ids, targets, mask).data())[0]).toBeCloseTo(-(all[0]! + all[2]! + all[3]!) / 3, 5);
+    expect((await model.nextTokenLoss(ids, targets, mask).data())[0]).toBeCloseTo(
+      -(all[0]! + all[2]! + all[3]!) / 3,
+      5,
+    );
     tf.dispose([ids, targets, mask]);
     model.dispose();
   });
@@ -108,12 +135,21 @@ describeEachBackend('LlamaModel', () => {
 it('save → load is bit-exact (weights, config, tokenizer), untied and learned positions included', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'rmt-ckpt-'));
   try {
-    const model = LlamaModel.init(parseLlamaConfig({ ...base, positionEncoding: 'learned', tieEmbeddings: false, vocabSize: 259 }), { seed: 8 });
+    const model = LlamaModel.init(
+      parseLlamaConfig({ ...base, positionEncoding: 'learned', tieEmbeddings: false, vocabSize: 259 }),
+      { seed: 8 },
+    );
     const tokenizer = new ByteTokenizer(['<pad>', '<s>', '</s>']);
     await saveModel(dir, model, tokenizer);
     const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     // Learned positions are not Llama's RoPE: their own architecture name, so transformers never mis-loads them.
-    expect(config).toMatchObject({ architectures: ['RmtLearnedPositionsForCausalLM'], model_type: 'rmt-learned-pos', hidden_size: 32, num_key_value_heads: 2, tie_word_embeddings: false });
+    expect(config).toMatchObject({
+      architectures: ['RmtLearnedPositionsForCausalLM'],
+      model_type: 'rmt-learned-pos',
+      hidden_size: 32,
+      num_key_value_heads: 2,
+      tie_word_embeddings: false,
+    });
     const loaded = await loadModel(dir);
     expect(loaded.model.config).toEqual(model.config);
     const a = (await Promise.all(model.parameters().map((p) => p.data()))).map((v) => Array.from(v));
@@ -173,8 +209,15 @@ it('sampleToken draws with softmax(logits / T) probabilities, and top-k / top-p 
     [{ temperature: 1, topP: 0.4 }, [0, 0, 1, 0]],
   ];
   for (const [options, expected] of cases) {
-    frequencies(options).forEach((f, i) => expect(Math.abs(f - expected[i]!), `${JSON.stringify(options)} token ${i}`).toBeLessThanOrEqual(4 * Math.sqrt((expected[i]! * (1 - expected[i]!)) / draws) + 1e-9));
+    frequencies(options).forEach((f, i) =>
+      expect(Math.abs(f - expected[i]!), `${JSON.stringify(options)} token ${i}`).toBeLessThanOrEqual(
+        4 * Math.sqrt((expected[i]! * (1 - expected[i]!)) / draws) + 1e-9,
+      ),
+    );
   }
   // The reported log-probability is under temperature 1 and no filtering: log(3/6) for token 2.
-  expect(sampleToken(row, { temperature: 0 }, createRng(1))).toEqual({ token: 2, logProb: expect.closeTo(Math.log(0.5), 6) });
+  expect(sampleToken(row, { temperature: 0 }, createRng(1))).toEqual({
+    token: 2,
+    logProb: expect.closeTo(Math.log(0.5), 6),
+  });
 });

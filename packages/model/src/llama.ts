@@ -3,7 +3,17 @@
 // (per-head q/k RMSNorm, explicit head width) and other Llama variants (biases, GELU, RoPE scaling) change. Weights are held in the layout that is fastest here — fused
 // QKV and gate/up projections stored [in, out] — and converted to Hugging Face names and [out, in]
 // matrices only at the checkpoint boundary (checkpoint.ts).
-import { kvCacheWrite, logSoftmax, maskedSum, rmsNorm, rope, swiglu, tf, tokenLogProbs, variableFrom } from '@rmt/backend';
+import {
+  kvCacheWrite,
+  logSoftmax,
+  maskedSum,
+  rmsNorm,
+  rope,
+  swiglu,
+  tf,
+  tokenLogProbs,
+  variableFrom,
+} from '@rmt/backend';
 import { headDim, parameterCount, ropeInverseFrequencies, type LlamaConfig } from './config.js';
 
 /**
@@ -37,7 +47,7 @@ export interface LayerWeights {
 }
 
 /** The optional per-layer tensors, in the order parameters() lists them after the six always present. */
-export const OPTIONAL_LAYER_WEIGHTS = ['bqkv', 'bo', 'qNorm', 'kNorm', 'b13', 'b2'] as const;
+const OPTIONAL_LAYER_WEIGHTS = ['bqkv', 'bo', 'qNorm', 'kNorm', 'b13', 'b2'] as const;
 
 export interface LlamaWeights {
   tokEmb: tf.Variable; // [V, D]
@@ -102,7 +112,8 @@ export class LlamaModel {
     const hd = headDim(config);
     let counter = 0;
     // tfjs treats a seed of 0 as "no seed" (Math.random), so derived seeds start at 1.
-    const normal = (shape: number[], s = std) => variableFrom(tf.randomNormal(shape, 0, s, 'float32', seed * 1000 + ++counter));
+    const normal = (shape: number[], s = std) =>
+      variableFrom(tf.randomNormal(shape, 0, s, 'float32', seed * 1000 + ++counter));
     const ones = (n: number) => variableFrom(tf.ones([n]));
     // Biases start at zero, as transformers initialises nn.Linear biases; the seeded draws above are
     // unaffected, so a config without the switches initialises exactly as before.
@@ -146,7 +157,15 @@ export class LlamaModel {
       w.tokEmb,
       ...(w.posEmb ? [w.posEmb] : []),
       // Optional tensors come after the six of every layer, so configs without them keep the old order.
-      ...w.layers.flatMap((l) => [l.attnNorm, l.wqkv, l.wo, l.ffnNorm, l.w13, l.w2, ...OPTIONAL_LAYER_WEIGHTS.flatMap((k) => (l[k] ? [l[k]] : []))]),
+      ...w.layers.flatMap((l) => [
+        l.attnNorm,
+        l.wqkv,
+        l.wo,
+        l.ffnNorm,
+        l.w13,
+        l.w2,
+        ...OPTIONAL_LAYER_WEIGHTS.flatMap((k) => (l[k] ? [l[k]] : [])),
+      ]),
       w.finalNorm,
       ...(w.lmHead ? [w.lmHead] : []),
     ];
@@ -157,7 +176,10 @@ export class LlamaModel {
   }
 
   dispose(): void {
-    tf.dispose([...this.parameters(), ...[this.ropeCos, this.ropeSin, this.rotateHalf, this.embT?.value].filter((t) => t !== undefined)]);
+    tf.dispose([
+      ...this.parameters(),
+      ...[this.ropeCos, this.ropeSin, this.rotateHalf, this.embT?.value].filter((t) => t !== undefined),
+    ]);
   }
 
   /**
@@ -213,8 +235,13 @@ export class LlamaModel {
     const out = tf.tidy(() => {
       const { hidden, keys, values } = this.blocks(ids, padLeft, 0, undefined);
       const last = tf.slice(hidden, [0, len - 1, 0], [batch, 1, this.config.dim]);
-      const grow = (t: tf.Tensor4D) => (room > 0 ? (tf.concat([t, tf.zeros([t.shape[0], t.shape[1], room, t.shape[3]])], 2) as tf.Tensor4D) : t);
-      return { logits: tf.reshape(this.head(last, true), [batch, this.config.vocabSize]) as tf.Tensor2D, keys: keys.map(grow), values: values.map(grow) };
+      const grow = (t: tf.Tensor4D) =>
+        room > 0 ? (tf.concat([t, tf.zeros([t.shape[0], t.shape[1], room, t.shape[3]])], 2) as tf.Tensor4D) : t;
+      return {
+        logits: tf.reshape(this.head(last, true), [batch, this.config.vocabSize]) as tf.Tensor2D,
+        keys: keys.map(grow),
+        values: values.map(grow),
+      };
     });
     return { logits: out.logits, cache: { keys: out.keys, values: out.values, padLeft: [...padLeft], length: len } };
   }
@@ -229,10 +256,17 @@ export class LlamaModel {
     const out = tf.tidy(() => {
       const ids = tf.reshape(tokens, [batch, 1]) as tf.Tensor2D;
       const { hidden, keys, values } = this.blocks(ids, cache.padLeft, cache.length, cache);
-      return { logits: tf.reshape(this.head(hidden, true), [batch, this.config.vocabSize]) as tf.Tensor2D, keys, values };
+      return {
+        logits: tf.reshape(this.head(hidden, true), [batch, this.config.vocabSize]) as tf.Tensor2D,
+        keys,
+        values,
+      };
     });
     tf.dispose([...cache.keys, ...cache.values]);
-    return { logits: out.logits, cache: { keys: out.keys, values: out.values, padLeft: cache.padLeft, length: cache.length + 1 } };
+    return {
+      logits: out.logits,
+      cache: { keys: out.keys, values: out.values, padLeft: cache.padLeft, length: cache.length + 1 },
+    };
   }
 
   private checkLength(len: number): void {
@@ -320,11 +354,13 @@ export class LlamaModel {
     // With a cache: where this step's keys go, and how many positions attention covers (all of a
     // preallocated cache; beyond offset + T masked). A full cache is grown, doubling, up to maxSeqLen.
     const capacity = cache ? cache.keys[0]!.shape[2] : 0;
-    const grown = cache && offset + len > capacity ? Math.min(c.maxSeqLen, Math.max(offset + len, 2 * offset)) : capacity;
+    const grown =
+      cache && offset + len > capacity ? Math.min(c.maxSeqLen, Math.max(offset + len, 2 * offset)) : capacity;
     const bias = tf.tile(this.attentionBias(batch, len, pads, offset, cache ? grown : offset + len), [1, 1, rep, 1]);
     const cos = this.ropeCos ? tf.reshape(tf.gather(this.ropeCos, posIds), [batch, len, 1, hd]) : undefined;
     const sin = this.ropeSin ? tf.reshape(tf.gather(this.ropeSin, posIds), [batch, len, 1, hd]) : undefined;
-    const rotary = (t: tf.Tensor): tf.Tensor => (cos && sin && this.rotateHalf ? rope(t, cos, sin, this.rotateHalf) : t);
+    const rotary = (t: tf.Tensor): tf.Tensor =>
+      cos && sin && this.rotateHalf ? rope(t, cos, sin, this.rotateHalf) : t;
     const scale = 1 / Math.sqrt(hd);
     const keys: tf.Tensor4D[] = [];
     const values: tf.Tensor4D[] = [];
@@ -336,7 +372,10 @@ export class LlamaModel {
       const qkv = addBias(tf.matMul(h, layer.wqkv), layer.bqkv);
       const [qFlat, kFlat, vFlat] = tf.split(qkv, [c.nHeads * hd, c.nKvHeads * hd, c.nKvHeads * hd], 1);
       const q = rotary(headNorm(tf.reshape(qFlat!, [batch, len, c.nHeads, hd]), layer.qNorm));
-      let k = tf.transpose(rotary(headNorm(tf.reshape(kFlat!, [batch, len, c.nKvHeads, hd]), layer.kNorm)), [0, 2, 1, 3]) as tf.Tensor4D;
+      let k = tf.transpose(
+        rotary(headNorm(tf.reshape(kFlat!, [batch, len, c.nKvHeads, hd]), layer.kNorm)),
+        [0, 2, 1, 3],
+      ) as tf.Tensor4D;
       let v = tf.transpose(tf.reshape(vFlat!, [batch, len, c.nKvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D;
       if (cache && grown > capacity) {
         // No room: a new cache, the old positions, this step's and zeros after (prefill without capacity).
@@ -349,10 +388,18 @@ export class LlamaModel {
       }
       keys.push(k);
       values.push(v);
-      const qGrouped = tf.reshape(tf.transpose(tf.reshape(q, [batch, len, c.nKvHeads, rep, hd]), [0, 2, 3, 1, 4]), [batch, c.nKvHeads, rep * len, hd]);
+      const qGrouped = tf.reshape(tf.transpose(tf.reshape(q, [batch, len, c.nKvHeads, rep, hd]), [0, 2, 3, 1, 4]), [
+        batch,
+        c.nKvHeads,
+        rep * len,
+        hd,
+      ]);
       const scores = tf.add(tf.mul(tf.matMul(qGrouped, k, false, true), scale), bias); // [B, nKv, rep·T, S]
       const attended = tf.matMul(tf.softmax(scores), v); // [B, nKv, rep·T, hd]
-      const merged = tf.reshape(tf.transpose(tf.reshape(attended, [batch, c.nKvHeads, rep, len, hd]), [0, 3, 1, 2, 4]), [batch * len, c.nHeads * hd]);
+      const merged = tf.reshape(
+        tf.transpose(tf.reshape(attended, [batch, c.nKvHeads, rep, len, hd]), [0, 3, 1, 2, 4]),
+        [batch * len, c.nHeads * hd],
+      );
       x = tf.add(x, tf.reshape(addBias(tf.matMul(merged, layer.wo), layer.bo), [batch, len, c.dim]));
       const f = tf.reshape(this.rmsNorm(x, layer.ffnNorm), [batch * len, c.dim]) as tf.Tensor2D;
       const gated = this.gatedActivation(addBias(tf.matMul(f, layer.w13), layer.b13) as tf.Tensor2D);

@@ -25,19 +25,46 @@ function interleavedToHalves(w: Float32Array, heads: number, hd: number, cols: n
   return out;
 }
 
-export function parseLlama2c(bytes: Uint8Array, file = 'llama2.c checkpoint'): { config: LlamaConfig; tensors: TensorMap } {
+export function parseLlama2c(
+  bytes: Uint8Array,
+  file = 'llama2.c checkpoint',
+): { config: LlamaConfig; tensors: TensorMap } {
   const fail = (problem: string): never => {
     throw new Error(`${file}: not a valid llama2.c checkpoint: ${problem}`);
   };
   if (bytes.length < 28) fail(`file is ${bytes.length} bytes, shorter than the 28-byte header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) === 0x616b3432) fail('this is a llama2.c "version 1/2" export (magic ak42); export it with version 0 (legacy)');
-  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, rawVocab, seqLen] = Array.from({ length: 7 }, (_, i) => view.getInt32(i * 4, true)) as [number, number, number, number, number, number, number];
+  if (view.getUint32(0, true) === 0x616b3432)
+    fail('this is a llama2.c "version 1/2" export (magic ak42); export it with version 0 (legacy)');
+  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, rawVocab, seqLen] = Array.from({ length: 7 }, (_, i) =>
+    view.getInt32(i * 4, true),
+  ) as [number, number, number, number, number, number, number];
   const vocab = Math.abs(rawVocab);
-  const named = { dim, hidden_dim: hiddenDim, n_layers: nLayers, n_heads: nHeads, n_kv_heads: nKvHeads, vocab_size: vocab, seq_len: seqLen };
-  for (const [k, v] of Object.entries(named)) if (v <= 0 || v > (k === 'vocab_size' ? 1 << 22 : MAX_DIM)) fail(`header field ${k} = ${v} is out of range`);
+  const named = {
+    dim,
+    hidden_dim: hiddenDim,
+    n_layers: nLayers,
+    n_heads: nHeads,
+    n_kv_heads: nKvHeads,
+    vocab_size: vocab,
+    seq_len: seqLen,
+  };
+  for (const [k, v] of Object.entries(named))
+    if (v <= 0 || v > (k === 'vocab_size' ? 1 << 22 : MAX_DIM)) fail(`header field ${k} = ${v} is out of range`);
   const config = parseLlamaConfig(
-    { dim, nLayers, nHeads, nKvHeads, hiddenDim, vocabSize: vocab, maxSeqLen: seqLen, ropeTheta: 10000, normEps: 1e-5, positionEncoding: 'rope', tieEmbeddings: rawVocab > 0 },
+    {
+      dim,
+      nLayers,
+      nHeads,
+      nKvHeads,
+      hiddenDim,
+      vocabSize: vocab,
+      maxSeqLen: seqLen,
+      ropeTheta: 10000,
+      normEps: 1e-5,
+      positionEncoding: 'rope',
+      tieEmbeddings: rawVocab > 0,
+    },
     file,
   );
   const hd = dim / nHeads;
@@ -45,7 +72,8 @@ export function parseLlama2c(bytes: Uint8Array, file = 'llama2.c checkpoint'): {
   let at = 28;
   const floats = (count: number, what: string): Float32Array => {
     const end = at + count * 4;
-    if (end > bytes.length) fail(`truncated: ${what} needs ${count * 4} bytes at offset ${at}, file has ${bytes.length}`);
+    if (end > bytes.length)
+      fail(`truncated: ${what} needs ${count * 4} bytes at offset ${at}, file has ${bytes.length}`);
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) out[i] = view.getFloat32(at + i * 4, true);
     at = end;
@@ -69,8 +97,14 @@ export function parseLlama2c(bytes: Uint8Array, file = 'llama2.c checkpoint'): {
   for (let i = 0; i < nLayers; i++) {
     const p = `model.layers.${i}.`;
     tensors.set(`${p}input_layernorm.weight`, { data: rmsAtt[i]!, shape: [dim] });
-    tensors.set(`${p}self_attn.q_proj.weight`, { data: interleavedToHalves(wq[i]!, nHeads, hd, dim), shape: [dim, dim] });
-    tensors.set(`${p}self_attn.k_proj.weight`, { data: interleavedToHalves(wk[i]!, nKvHeads, hd, dim), shape: [kvDim, dim] });
+    tensors.set(`${p}self_attn.q_proj.weight`, {
+      data: interleavedToHalves(wq[i]!, nHeads, hd, dim),
+      shape: [dim, dim],
+    });
+    tensors.set(`${p}self_attn.k_proj.weight`, {
+      data: interleavedToHalves(wk[i]!, nKvHeads, hd, dim),
+      shape: [kvDim, dim],
+    });
     tensors.set(`${p}self_attn.v_proj.weight`, { data: wv[i]!, shape: [kvDim, dim] });
     tensors.set(`${p}self_attn.o_proj.weight`, { data: wo[i]!, shape: [dim, dim] });
     tensors.set(`${p}post_attention_layernorm.weight`, { data: rmsFfn[i]!, shape: [dim] });
@@ -81,7 +115,8 @@ export function parseLlama2c(bytes: Uint8Array, file = 'llama2.c checkpoint'): {
   tensors.set('model.norm.weight', { data: floats(dim, 'rms_final'), shape: [dim] });
   floats(seqLen * hd, 'freq_cis (legacy RoPE tables, unused)');
   if (rawVocab < 0) tensors.set('lm_head.weight', { data: floats(vocab * dim, 'wcls'), shape: [vocab, dim] });
-  if (at !== bytes.length) fail(`${bytes.length - at} unexpected bytes after the last tensor (header and size disagree)`);
+  if (at !== bytes.length)
+    fail(`${bytes.length - at} unexpected bytes after the last tensor (header and size disagree)`);
   return { config, tensors };
 }
 

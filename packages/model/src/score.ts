@@ -17,7 +17,11 @@ export interface TextScore {
  * context (each window predicts its positions 1…L−1 from its own prefix), `batch` windows per forward.
  * Asynchronous: the statistics are read back with `await` (a GPU backend cannot read synchronously in Node).
  */
-export async function scoreTokens(model: LlamaModel, ids: readonly number[], options: { window?: number; batch?: number } = {}): Promise<TextScore> {
+export async function scoreTokens(
+  model: LlamaModel,
+  ids: readonly number[],
+  options: { window?: number; batch?: number } = {},
+): Promise<TextScore> {
   const window = Math.min(options.window ?? model.config.maxSeqLen, model.config.maxSeqLen);
   if (window < 2) throw new Error('scoreTokens: window must be at least 2 tokens');
   const batchSize = options.batch ?? 8;
@@ -38,7 +42,11 @@ export async function scoreTokens(model: LlamaModel, ids: readonly number[], opt
       const t = tf.tensor2d(targets, undefined, 'int32');
       return [tokenLogProbs(logits, t), tf.argMax(logits, -1), entropy(logits)];
     });
-    const [lp, am, h] = (await Promise.all(tensors.map((x) => readArray<number[][]>(x)))) as [number[][], number[][], number[][]];
+    const [lp, am, h] = (await Promise.all(tensors.map((x) => readArray<number[][]>(x)))) as [
+      number[][],
+      number[][],
+      number[][],
+    ];
     group.forEach((w, b) => {
       for (let t = 0; t < w.length - 1; t++) {
         tokens++;
@@ -48,5 +56,7 @@ export async function scoreTokens(model: LlamaModel, ids: readonly number[], opt
       }
     });
   }
-  return tokens === 0 ? { tokens: 0, top1: 0, loss: 0, entropy: 0 } : { tokens, top1: correct / tokens, loss: nll / tokens, entropy: ent / tokens };
+  return tokens === 0
+    ? { tokens: 0, top1: 0, loss: 0, entropy: 0 }
+    : { tokens, top1: correct / tokens, loss: nll / tokens, entropy: ent / tokens };
 }

@@ -6,12 +6,22 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readArray, readValues, tf } from '@rmt/backend';
 import { describeEachBackend, describeOrSkip, sharedData, sharedDataSkip } from '@rmt/testing';
-import { generate, loadModel, saveModel, scoreTokens, tokenBoundaries, type LlamaModel, type Tokenizer } from './index.js';
+import {
+  generate,
+  loadModel,
+  saveModel,
+  scoreTokens,
+  tokenBoundaries,
+  type LlamaModel,
+  type Tokenizer,
+} from './index.js';
 
 const modelPath = sharedData('stories260k/stories260K.bin');
 const tokPath = sharedData('stories260k/tok512.bin');
 // Produced by tools/reference/llama2c_logits.py: float64 NumPy forward pass + run.c's encoding.
-const reference = JSON.parse(readFileSync(new URL('../test/fixtures/stories260k-logits.json', import.meta.url), 'utf8')) as {
+const reference = JSON.parse(
+  readFileSync(new URL('../test/fixtures/stories260k-logits.json', import.meta.url), 'utf8'),
+) as {
   text: string;
   tokens: number[];
   logits: number[][];
@@ -96,7 +106,9 @@ describeOrSkip('scoreTokens on the TinyStories sample', sharedDataSkip, () => {
     let ent = 0;
     for (let at = 0; at + 1 < ids.length; at += 63) {
       const w = ids.slice(at, at + 64);
-      const logits = (await readArray<number[][][]>(tf.tidy(() => model.forward(tf.tensor2d([w.slice(0, -1)], undefined, 'int32')))))[0]!;
+      const logits = (
+        await readArray<number[][][]>(tf.tidy(() => model.forward(tf.tensor2d([w.slice(0, -1)], undefined, 'int32'))))
+      )[0]!;
       logits.forEach((row, t) => {
         const m = Math.max(...row);
         const z = row.reduce((s, x) => s + Math.exp(x - m), 0);

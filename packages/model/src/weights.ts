@@ -7,7 +7,7 @@ import { headDim, type LlamaConfig } from './config.js';
 import { LlamaModel, type LayerWeights, type LlamaWeights } from './llama.js';
 
 /** Row-major transpose of a [rows, cols] matrix. */
-export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
+function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
   return out;
@@ -53,8 +53,11 @@ export function expectedHfTensors(c: LlamaConfig): Map<string, ExpectedTensor> {
   const KV = `num_key_value_heads × ${HD}`;
   const I = 'intermediate_size';
   const t = (shape: number[], keys: string[]): ExpectedTensor => ({ shape, keys });
-  const out = new Map<string, ExpectedTensor>([['model.embed_tokens.weight', t([c.vocabSize, c.dim], ['vocab_size', D])]]);
-  if (c.positionEncoding === 'learned') out.set('model.embed_positions.weight', t([c.maxSeqLen, c.dim], ['max_position_embeddings', D]));
+  const out = new Map<string, ExpectedTensor>([
+    ['model.embed_tokens.weight', t([c.vocabSize, c.dim], ['vocab_size', D])],
+  ]);
+  if (c.positionEncoding === 'learned')
+    out.set('model.embed_positions.weight', t([c.maxSeqLen, c.dim], ['max_position_embeddings', D]));
   for (let i = 0; i < c.nLayers; i++) {
     const p = `model.layers.${i}.`;
     out.set(`${p}input_layernorm.weight`, t([c.dim], [D]));
@@ -105,14 +108,24 @@ function ignorable(c: LlamaConfig, name: string): boolean {
  * set each dimension. Unknown names are an error (a typo or another architecture, never silently ignored).
  * Returns false for a name that is present but unused (see `ignorable`).
  */
-export function checkHfTensor(c: LlamaConfig, expected: Map<string, ExpectedTensor>, name: string, shape: number[], file: string): boolean {
+export function checkHfTensor(
+  c: LlamaConfig,
+  expected: Map<string, ExpectedTensor>,
+  name: string,
+  shape: number[],
+  file: string,
+): boolean {
   const e = expected.get(name);
   if (!e) {
     if (ignorable(c, name)) return false;
-    throw new Error(`${file}: unknown tensor '${name}' for this config (e.g. a bias, norm or layer it does not declare)`);
+    throw new Error(
+      `${file}: unknown tensor '${name}' for this config (e.g. a bias, norm or layer it does not declare)`,
+    );
   }
   if (shape.length !== e.shape.length || shape.some((d, i) => d !== e.shape[i])) {
-    throw new Error(`${file}: tensor '${name}' has shape [${shape}], expected [${e.shape}] from config.json [${e.keys.join(', ')}]`);
+    throw new Error(
+      `${file}: tensor '${name}' has shape [${shape}], expected [${e.shape}] from config.json [${e.keys.join(', ')}]`,
+    );
   }
   return true;
 }
@@ -129,7 +142,8 @@ export async function toHfTensors(model: LlamaModel): Promise<TensorMap> {
   const data = (await Promise.all(params.map((v) => v.data()))) as Float32Array[];
   const read = (v: tf.Variable) => data[values.get(v)!]!;
   const map: TensorMap = new Map();
-  const put = (name: string, data: Float32Array, shape: number[]) => map.set(name, { data: Float32Array.from(data), shape });
+  const put = (name: string, data: Float32Array, shape: number[]) =>
+    map.set(name, { data: Float32Array.from(data), shape });
   const w = model.weights;
   put('model.embed_tokens.weight', read(w.tokEmb), [c.vocabSize, c.dim]);
   if (w.posEmb) put('model.embed_positions.weight', read(w.posEmb), [c.maxSeqLen, c.dim]);
@@ -141,9 +155,20 @@ export async function toHfTensors(model: LlamaModel): Promise<TensorMap> {
     const p = `model.layers.${i}.`;
     const qkv = read(l.wqkv);
     put(`${p}input_layernorm.weight`, read(l.attnNorm), [c.dim]);
-    put(`${p}self_attn.q_proj.weight`, transpose2d(columns(qkv, c.dim, qkvCols, 0, qCols), c.dim, qCols), [qCols, c.dim]);
-    put(`${p}self_attn.k_proj.weight`, transpose2d(columns(qkv, c.dim, qkvCols, qCols, qCols + kvCols), c.dim, kvCols), [kvCols, c.dim]);
-    put(`${p}self_attn.v_proj.weight`, transpose2d(columns(qkv, c.dim, qkvCols, qCols + kvCols, qkvCols), c.dim, kvCols), [kvCols, c.dim]);
+    put(`${p}self_attn.q_proj.weight`, transpose2d(columns(qkv, c.dim, qkvCols, 0, qCols), c.dim, qCols), [
+      qCols,
+      c.dim,
+    ]);
+    put(
+      `${p}self_attn.k_proj.weight`,
+      transpose2d(columns(qkv, c.dim, qkvCols, qCols, qCols + kvCols), c.dim, kvCols),
+      [kvCols, c.dim],
+    );
+    put(
+      `${p}self_attn.v_proj.weight`,
+      transpose2d(columns(qkv, c.dim, qkvCols, qCols + kvCols, qkvCols), c.dim, kvCols),
+      [kvCols, c.dim],
+    );
     if (l.bqkv) {
       const b = read(l.bqkv);
       put(`${p}self_attn.q_proj.bias`, b.subarray(0, qCols), [qCols]);
@@ -182,7 +207,9 @@ export function fromHfTensors(c: LlamaConfig, tensors: TensorMap, file = 'weight
   const missing = [...expected.keys()].filter((n) => !tensors.has(n));
   if (missing.length > 0) {
     const first = expected.get(missing[0]!)!;
-    throw new Error(`${file}: missing tensor${missing.length > 1 ? `s (${missing.length})` : ''} '${missing[0]}' (expected shape [${first.shape}])${missing.length > 1 ? `, ${missing.slice(1, 4).join(', ')}${missing.length > 4 ? ', …' : ''}` : ''}`);
+    throw new Error(
+      `${file}: missing tensor${missing.length > 1 ? `s (${missing.length})` : ''} '${missing[0]}' (expected shape [${first.shape}])${missing.length > 1 ? `, ${missing.slice(1, 4).join(', ')}${missing.length > 4 ? ', …' : ''}` : ''}`,
+    );
   }
   const take = (name: string): NamedArray => {
     const t = tensors.get(name)!;
@@ -214,14 +241,37 @@ export function fromHfTensors(c: LlamaConfig, tensors: TensorMap, file = 'weight
       const up = transpose2d(take(`${p}mlp.up_proj.weight`).data, H, c.dim);
       const layer: LayerWeights = {
         attnNorm: variable(take(`${p}input_layernorm.weight`).data, [c.dim]),
-        wqkv: variable(concatColumns([{ data: wq, cols: qCols }, { data: wk, cols: kvCols }, { data: wv, cols: kvCols }], c.dim), [c.dim, qCols + 2 * kvCols]),
+        wqkv: variable(
+          concatColumns(
+            [
+              { data: wq, cols: qCols },
+              { data: wk, cols: kvCols },
+              { data: wv, cols: kvCols },
+            ],
+            c.dim,
+          ),
+          [c.dim, qCols + 2 * kvCols],
+        ),
         wo: variable(transpose2d(take(`${p}self_attn.o_proj.weight`).data, c.dim, qCols), [qCols, c.dim]),
         ffnNorm: variable(take(`${p}post_attention_layernorm.weight`).data, [c.dim]),
-        w13: variable(concatColumns([{ data: gate, cols: H }, { data: up, cols: H }], c.dim), [c.dim, 2 * H]),
+        w13: variable(
+          concatColumns(
+            [
+              { data: gate, cols: H },
+              { data: up, cols: H },
+            ],
+            c.dim,
+          ),
+          [c.dim, 2 * H],
+        ),
         w2: variable(transpose2d(take(`${p}mlp.down_proj.weight`).data, c.dim, H), [H, c.dim]),
       };
       if (c.qkvBias) {
-        const b = concat([take(`${p}self_attn.q_proj.bias`).data, take(`${p}self_attn.k_proj.bias`).data, take(`${p}self_attn.v_proj.bias`).data]);
+        const b = concat([
+          take(`${p}self_attn.q_proj.bias`).data,
+          take(`${p}self_attn.k_proj.bias`).data,
+          take(`${p}self_attn.v_proj.bias`).data,
+        ]);
         layer.bqkv = variable(b, [qCols + 2 * kvCols]);
       }
       if (c.oBias) layer.bo = variable(take(`${p}self_attn.o_proj.bias`).data, [c.dim]);
@@ -237,8 +287,10 @@ export function fromHfTensors(c: LlamaConfig, tensors: TensorMap, file = 'weight
     }),
     finalNorm: variable(take('model.norm.weight').data, [c.dim]),
   };
-  if (c.positionEncoding === 'learned') weights.posEmb = variable(take('model.embed_positions.weight').data, [c.maxSeqLen, c.dim]);
-  if (!c.tieEmbeddings) weights.lmHead = variable(transpose2d(take('lm_head.weight').data, c.vocabSize, c.dim), [c.dim, c.vocabSize]);
+  if (c.positionEncoding === 'learned')
+    weights.posEmb = variable(take('model.embed_positions.weight').data, [c.maxSeqLen, c.dim]);
+  if (!c.tieEmbeddings)
+    weights.lmHead = variable(transpose2d(take('lm_head.weight').data, c.vocabSize, c.dim), [c.dim, c.vocabSize]);
   tensors.clear();
   return new LlamaModel(c, weights);
 }

@@ -20,7 +20,10 @@ describe('failure-replay sampler', () => {
   it('prefers sites the policy fails on: weight ∝ floor + score (hand-computed share)', () => {
     const s = sampler.create({ prior: 0.5, decay: 0, floor: 0.05 }, context);
     // Sites 4..21 solved (score 0), sites 22..39 failed (score 1): weights 0.05 vs 1.05.
-    s.observe!(0, sites.filter((x) => x.tier >= 0).map((x) => ({ index: x.index, reward: x.index < 22 ? 1 : 0 })));
+    s.observe!(
+      0,
+      sites.filter((x) => x.tier >= 0).map((x) => ({ index: x.index, reward: x.index < 22 ? 1 : 0 })),
+    );
     let failed = 0;
     const draws = 2000;
     for (let i = 0; i < draws; i++) if (s.next(1, 1)[0]! >= 22) failed++;

@@ -17,7 +17,11 @@ export const optionsSchema = z
   .object({
     prior: z.number().min(0).max(1).default(0.5).describe('Failure score of a site never tried.'),
     decay: z.number().min(0).lt(1).default(0.5).describe('Weight of the old score when a site is tried again.'),
-    floor: z.number().positive().default(0.05).describe('Added to every score, so mastered sites are still drawn now and then.'),
+    floor: z
+      .number()
+      .positive()
+      .default(0.05)
+      .describe('Added to every score, so mastered sites are still drawn now and then.'),
   })
   .strict();
 

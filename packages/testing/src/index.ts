@@ -8,9 +8,12 @@ import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BACKEND_NAMES, loadBackend, probeBackends, type BackendName } from '@rmt/backend';
 
 /** Why a backend cannot run here (its probe's reason, without the install hint), or undefined when it can. */
-const unavailable = new Map((await probeBackends()).filter((p) => !p.available).map((p) => [p.name, p.reason.replace(/; install it .*$/, '')]));
+const unavailable = new Map(
+  (await probeBackends()).filter((p) => !p.available).map((p) => [p.name, p.reason.replace(/; install it .*$/, '')]),
+);
 // CI installs a Vulkan driver (.ci/run): there the webgpu suites must run, not skip with a reason.
-if (process.env.RMT_REQUIRE_WEBGPU === '1' && unavailable.has('webgpu')) throw new Error(`RMT_REQUIRE_WEBGPU=1 but webgpu is not available: ${unavailable.get('webgpu')}`);
+if (process.env.RMT_REQUIRE_WEBGPU === '1' && unavailable.has('webgpu'))
+  throw new Error(`RMT_REQUIRE_WEBGPU=1 but webgpu is not available: ${unavailable.get('webgpu')}`);
 
 /**
  * `describe(name, suite)`, or, when `skip` gives a reason, a single skipped test titled
@@ -60,7 +63,9 @@ export function sharedData(relPath = ''): string {
 }
 
 /** Why tests on the shared data cannot run here, or undefined when the folder exists. */
-export const sharedDataSkip: string | undefined = existsSync(sharedDataDir) ? undefined : `shared test data not found at ${sharedDataDir} (set RMT_SHARED_DATA)`;
+export const sharedDataSkip: string | undefined = existsSync(sharedDataDir)
+  ? undefined
+  : `shared test data not found at ${sharedDataDir} (set RMT_SHARED_DATA)`;
 
 /**
  * Bounded mutation fuzzing (issue: every parser rejects bad input with a clear error). Yields `trials`
@@ -72,7 +77,21 @@ export const sharedDataSkip: string | undefined = existsSync(sharedDataDir) ? un
 export function* mutations(good: Uint8Array, trials: number, seed = 1): Generator<Uint8Array> {
   let state = seed >>> 0 || 1;
   const int = (n: number) => Math.floor(((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32) * n);
-  const EXTREME_TEXT = ['-1', '0', '1e308', '-1e308', '99999999999999999999', 'NaN', '1.5', '"x"', 'null', '[]', '{}', 'true', '.inf'];
+  const EXTREME_TEXT = [
+    '-1',
+    '0',
+    '1e308',
+    '-1e308',
+    '99999999999999999999',
+    'NaN',
+    '1.5',
+    '"x"',
+    'null',
+    '[]',
+    '{}',
+    'true',
+    '.inf',
+  ];
   const EXTREME_INT = [0, -1, 0x7fffffff, -0x80000000, 1 << 30, 1 << 16];
   for (let t = 0; t < trials; t++) {
     let b = Buffer.from(good);
@@ -85,7 +104,11 @@ export function* mutations(good: Uint8Array, trials: number, seed = 1): Generato
         b = b.subarray(0, at);
         break;
       case 2:
-        b = Buffer.concat([b.subarray(0, at), Buffer.from(Array.from({ length: 1 + int(16) }, () => int(256))), b.subarray(at)]);
+        b = Buffer.concat([
+          b.subarray(0, at),
+          Buffer.from(Array.from({ length: 1 + int(16) }, () => int(256))),
+          b.subarray(at),
+        ]);
         break;
       case 3: {
         const slice = b.subarray(at, at + 1 + int(64));
@@ -100,7 +123,10 @@ export function* mutations(good: Uint8Array, trials: number, seed = 1): Generato
         const numbers = [...text.matchAll(/-?\d+(\.\d+)?/g)];
         if (numbers.length === 0) break;
         const m = numbers[int(numbers.length)]!;
-        b = Buffer.from(text.slice(0, m.index) + EXTREME_TEXT[int(EXTREME_TEXT.length)] + text.slice(m.index! + m[0].length), 'latin1');
+        b = Buffer.from(
+          text.slice(0, m.index) + EXTREME_TEXT[int(EXTREME_TEXT.length)] + text.slice(m.index! + m[0].length),
+          'latin1',
+        );
       }
     }
     yield new Uint8Array(b);
@@ -112,7 +138,13 @@ export function* mutations(good: Uint8Array, trials: number, seed = 1): Generato
  * `file` (never a bare TypeError, RangeError or a crash). Returns how many were rejected, so a test can
  * check the fuzzing reached the parser's checks at all.
  */
-export async function fuzzParser(good: Uint8Array, file: string, parse: (bytes: Uint8Array) => unknown, trials = 300, seed = 1): Promise<number> {
+export async function fuzzParser(
+  good: Uint8Array,
+  file: string,
+  parse: (bytes: Uint8Array) => unknown,
+  trials = 300,
+  seed = 1,
+): Promise<number> {
   let rejected = 0;
   let trial = 0;
   for (const bytes of mutations(good, trials, seed)) {
@@ -121,7 +153,10 @@ export async function fuzzParser(good: Uint8Array, file: string, parse: (bytes: 
     } catch (error) {
       rejected++;
       if (!(error instanceof Error) || !error.message.includes(file)) {
-        throw new Error(`mutation ${trial} (seed ${seed}) of ${file}: unclear error: ${String((error as Error)?.stack ?? error)}`, { cause: error });
+        throw new Error(
+          `mutation ${trial} (seed ${seed}) of ${file}: unclear error: ${String((error as Error)?.stack ?? error)}`,
+          { cause: error },
+        );
       }
     }
     trial++;
@@ -137,7 +172,9 @@ export async function fuzzParser(good: Uint8Array, file: string, parse: (bytes: 
 export function smallDisk(parent: string, size: string): { path: string; mounted: boolean; skip: string | undefined } {
   const path = join(parent, `small-disk-${size}`);
   mkdirSync(path, { recursive: true });
-  const mounted = process.platform === 'linux' && spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', path]).status === 0;
+  const mounted =
+    process.platform === 'linux' &&
+    spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', path]).status === 0;
   afterAll(() => {
     if (mounted) spawnSync('umount', [path]);
   });

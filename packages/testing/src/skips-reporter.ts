@@ -11,7 +11,10 @@ export default class SkipsReporter implements Reporter {
     for (const module of testModules) {
       for (const test of module.children.allTests('skipped')) {
         const reason = REASON.exec(test.name)?.[1] ?? 'no reason given';
-        byReason.set(reason, [...(byReason.get(reason) ?? []), `${module.project.name} › ${test.fullName.replace(REASON, '').trim()}`]);
+        byReason.set(reason, [
+          ...(byReason.get(reason) ?? []),
+          `${module.project.name} › ${test.fullName.replace(REASON, '').trim()}`,
+        ]);
       }
     }
     if (byReason.size === 0) return;
@@ -19,7 +22,9 @@ export default class SkipsReporter implements Reporter {
     const lines = [`\n Skipped ${total} test${total === 1 ? '' : 's'}, by reason:`];
     for (const [reason, names] of byReason) {
       const shown = reason === 'no reason given' ? names : names.slice(0, 3);
-      lines.push(`   ${reason} (${names.length}): ${shown.join('; ')}${shown.length < names.length ? `; … ${names.length - shown.length} more` : ''}`);
+      lines.push(
+        `   ${reason} (${names.length}): ${shown.join('; ')}${shown.length < names.length ? `; … ${names.length - shown.length} more` : ''}`,
+      );
     }
     process.stdout.write(`${lines.join('\n')}\n`);
   }

@@ -48,7 +48,9 @@ export class ByteTokenizer implements Tokenizer {
   /** Like encode, but literal special-token names in the text (e.g. `[THINK]`) become their ids. */
   encodeWithSpecials(text: string): number[] {
     if (this.specials.length === 0) return this.encode(text);
-    const names = [...this.specials].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const names = [...this.specials]
+      .sort((a, b) => b.length - a.length)
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
     const out: number[] = [];
     for (const part of text.split(new RegExp(`(${names.join('|')})`))) {
       const special = this.specialIndex.get(part);

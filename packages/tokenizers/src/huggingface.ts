@@ -77,7 +77,11 @@ export class HuggingFaceTokenizer implements Tokenizer {
     readonly config: Record<string, unknown> = {},
     sources: HuggingFaceTokenizerSources & { chatTemplateText?: string } = {},
   ) {
-    this.sources = { tokenizer: sources.tokenizer ?? 'tokenizer.json', config: sources.config ?? 'tokenizer_config.json', chatTemplate: sources.chatTemplate };
+    this.sources = {
+      tokenizer: sources.tokenizer ?? 'tokenizer.json',
+      config: sources.config ?? 'tokenizer_config.json',
+      chatTemplate: sources.chatTemplate,
+    };
     this.inner = new HfTokenizer(json, config);
     const model = this.inner.model as unknown as { vocab: string[] } | null;
     if (!model?.vocab) throw new Error(`${this.sources.tokenizer}: no model vocabulary`);
@@ -94,24 +98,45 @@ export class HuggingFaceTokenizer implements Tokenizer {
       if (v === null) return null;
       if (v === undefined) return undefined;
       const content = typeof v === 'string' ? v : (v as { content?: unknown }).content;
-      if (typeof content !== 'string') throw new Error(`${this.sources.config}: ${key} must be a string or an object with a string 'content', got ${JSON.stringify(v)}`);
+      if (typeof content !== 'string')
+        throw new Error(
+          `${this.sources.config}: ${key} must be a string or an object with a string 'content', got ${JSON.stringify(v)}`,
+        );
       return content;
     };
     const named = (key: string): number | null | undefined => {
       const content = tokenString(key);
       if (content === null || content === undefined) return content;
       const id = this.special.get(content) ?? this.inner.token_to_id(content);
-      if (id === undefined) throw new Error(`${this.sources.config}: ${key} '${content}' is not a token of ${this.sources.tokenizer}`);
+      if (id === undefined)
+        throw new Error(`${this.sources.config}: ${key} '${content}' is not a token of ${this.sources.tokenizer}`);
       return id;
     };
-    const orUndefined = (v: number | null | undefined, fallback: () => number | undefined) => (v === null ? undefined : (v ?? fallback()));
-    this.bosId = orUndefined(named('bos_token'), () => this.special.get('<s>') ?? this.special.get('<|begin_of_text|>'));
-    this.eosId = orUndefined(named('eos_token'), () => this.special.get('</s>') ?? this.special.get('<|endoftext|>') ?? this.special.get('<|end_of_text|>'));
+    const orUndefined = (v: number | null | undefined, fallback: () => number | undefined) =>
+      v === null ? undefined : (v ?? fallback());
+    this.bosId = orUndefined(
+      named('bos_token'),
+      () => this.special.get('<s>') ?? this.special.get('<|begin_of_text|>'),
+    );
+    this.eosId = orUndefined(
+      named('eos_token'),
+      () => this.special.get('</s>') ?? this.special.get('<|endoftext|>') ?? this.special.get('<|end_of_text|>'),
+    );
     this.padId = orUndefined(named('pad_token'), () => undefined) ?? this.eosId;
     const text = (id: number | undefined) => (id === undefined ? undefined : this.vocab[id]);
     const unk = tokenString('unk_token');
-    this.specialTokens = { bos_token: text(this.bosId), eos_token: text(this.eosId), pad_token: text(this.padId), unk_token: unk ?? undefined };
-    this.endOfTurnIds = [...new Set([...(this.eosId === undefined ? [] : [this.eosId]), ...END_OF_TURN.map((t) => this.special.get(t)).filter((id) => id !== undefined)])];
+    this.specialTokens = {
+      bos_token: text(this.bosId),
+      eos_token: text(this.eosId),
+      pad_token: text(this.padId),
+      unk_token: unk ?? undefined,
+    };
+    this.endOfTurnIds = [
+      ...new Set([
+        ...(this.eosId === undefined ? [] : [this.eosId]),
+        ...END_OF_TURN.map((t) => this.special.get(t)).filter((id) => id !== undefined),
+      ]),
+    ];
 
     // chat_template: a string, or (transformers' multi-template form) a list of {name, template}.
     const templates = new Map<string, string>();
@@ -121,12 +146,18 @@ export class HuggingFaceTokenizer implements Tokenizer {
       raw.forEach((entry: unknown, i) => {
         const e = entry as { name?: unknown; template?: unknown } | null;
         if (typeof e?.name !== 'string' || typeof e.template !== 'string') {
-          throw new Error(`${this.sources.config}: chat_template[${i}] must be {"name": string, "template": string}, got ${JSON.stringify(entry)?.slice(0, 80)}`);
+          throw new Error(
+            `${this.sources.config}: chat_template[${i}] must be {"name": string, "template": string}, got ${JSON.stringify(entry)?.slice(0, 80)}`,
+          );
         }
         templates.set(e.name, e.template);
       });
-    } else if (raw !== undefined && raw !== null) throw new Error(`${this.sources.config}: chat_template must be a string or a list of {name, template}, got ${typeof raw}`);
-    if (templates.size === 0 && sources.chatTemplateText !== undefined) templates.set('default', sources.chatTemplateText);
+    } else if (raw !== undefined && raw !== null)
+      throw new Error(
+        `${this.sources.config}: chat_template must be a string or a list of {name, template}, got ${typeof raw}`,
+      );
+    if (templates.size === 0 && sources.chatTemplateText !== undefined)
+      templates.set('default', sources.chatTemplateText);
     this.chatTemplates = templates;
   }
 
@@ -140,7 +171,9 @@ export class HuggingFaceTokenizer implements Tokenizer {
       try {
         return JSON.parse(text) as Record<string, unknown>;
       } catch (error) {
-        throw new Error(`${file}: not valid JSON, truncated or corrupt (${(error as Error).message})`, { cause: error });
+        throw new Error(`${file}: not valid JSON, truncated or corrupt (${(error as Error).message})`, {
+          cause: error,
+        });
       }
     };
     const configPath = join(dirname(path), 'tokenizer_config.json');
@@ -148,7 +181,12 @@ export class HuggingFaceTokenizer implements Tokenizer {
     const [json, config] = [await parse(path), existsSync(configPath) ? await parse(configPath) : {}];
     const chatTemplateText = existsSync(jinjaPath) ? await readInput(jinjaPath, 'utf8') : undefined;
     try {
-      return new HuggingFaceTokenizer(json, config, { tokenizer: path, config: configPath, chatTemplate: chatTemplateText === undefined ? undefined : jinjaPath, chatTemplateText });
+      return new HuggingFaceTokenizer(json, config, {
+        tokenizer: path,
+        config: configPath,
+        chatTemplate: chatTemplateText === undefined ? undefined : jinjaPath,
+        chatTemplateText,
+      });
     } catch (error) {
       const message = (error as Error).message;
       // Our own errors already name their file; the library's do not.
@@ -163,7 +201,10 @@ export class HuggingFaceTokenizer implements Tokenizer {
 
   /** The default chat template (`default`, else the only one), or undefined when the tokenizer has none. */
   get chatTemplate(): string | undefined {
-    return this.chatTemplates.get('default') ?? (this.chatTemplates.size === 1 ? [...this.chatTemplates.values()][0] : undefined);
+    return (
+      this.chatTemplates.get('default') ??
+      (this.chatTemplates.size === 1 ? [...this.chatTemplates.values()][0] : undefined)
+    );
   }
 
   /**
@@ -172,7 +213,8 @@ export class HuggingFaceTokenizer implements Tokenizer {
    * given, `enable_thinking` (Qwen3's switch: the template tests `enable_thinking is defined`).
    */
   applyChatTemplate(messages: readonly ChatMessage[], options: ChatTemplateOptions = {}): string {
-    const name = options.template ?? (this.chatTemplates.has('default') ? 'default' : [...this.chatTemplates.keys()][0]);
+    const name =
+      options.template ?? (this.chatTemplates.has('default') ? 'default' : [...this.chatTemplates.keys()][0]);
     const file = this.sources.chatTemplate ?? this.sources.config;
     const source = name === undefined ? undefined : this.chatTemplates.get(name);
     if (source === undefined) {
@@ -192,7 +234,11 @@ export class HuggingFaceTokenizer implements Tokenizer {
       }
       this.compiled.set(name!, template);
     }
-    const variables: Record<string, unknown> = { ...options.variables, messages: messages.map((m) => ({ ...m })), add_generation_prompt: options.addGenerationPrompt ?? false };
+    const variables: Record<string, unknown> = {
+      ...options.variables,
+      messages: messages.map((m) => ({ ...m })),
+      add_generation_prompt: options.addGenerationPrompt ?? false,
+    };
     for (const [k, v] of Object.entries(this.specialTokens)) if (v !== undefined) variables[k] = v;
     if (options.enableThinking !== undefined) variables.enable_thinking = options.enableThinking;
     try {
@@ -235,7 +281,8 @@ export class HuggingFaceTokenizer implements Tokenizer {
     let bytes: Uint8Array;
     if (piece === undefined || this.special.has(piece)) bytes = new Uint8Array(0);
     else if (this.added.get(id) === piece) bytes = utf8.encode(piece);
-    else if (this.byteLevel) bytes = new Uint8Array([...piece].map((ch) => HuggingFaceTokenizer.byteTable.get(ch) ?? 0x3f));
+    else if (this.byteLevel)
+      bytes = new Uint8Array([...piece].map((ch) => HuggingFaceTokenizer.byteTable.get(ch) ?? 0x3f));
     else {
       const hex = /^<0x([0-9A-Fa-f]{2})>$/.exec(piece);
       bytes = hex ? new Uint8Array([parseInt(hex[1]!, 16)]) : utf8.encode(piece.replaceAll('\u2581', ' '));

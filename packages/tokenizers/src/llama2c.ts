@@ -40,7 +40,8 @@ export class Llama2cTokenizer implements Tokenizer {
     const fail = (problem: string): never => {
       throw new Error(`${file}: not a valid llama2.c tokenizer: ${problem}`);
     };
-    if (!Number.isInteger(vocabSize) || vocabSize <= 0 || vocabSize > MAX_VOCAB) fail(`vocabulary size ${vocabSize} is out of range`);
+    if (!Number.isInteger(vocabSize) || vocabSize <= 0 || vocabSize > MAX_VOCAB)
+      fail(`vocabulary size ${vocabSize} is out of range`);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (bytes.length < 4) fail('file is shorter than its 4-byte header');
     const maxLen = view.getInt32(0, true);

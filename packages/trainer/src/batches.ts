@@ -39,7 +39,9 @@ export class BucketedBatches {
 
   next(): number[] {
     if (this.queue.length === 0) {
-      const pool = Array.from({ length: this.batchSize * this.poolBatches }, () => Math.floor(this.rng.next() * this.sequences.length));
+      const pool = Array.from({ length: this.batchSize * this.poolBatches }, () =>
+        Math.floor(this.rng.next() * this.sequences.length),
+      );
       pool.sort((a, b) => this.sequences[a]!.length - this.sequences[b]!.length);
       const batches: number[][] = [];
       for (let i = 0; i < pool.length; i += this.batchSize) batches.push(pool.slice(i, i + this.batchSize));
@@ -53,6 +55,9 @@ export class BucketedBatches {
   }
 
   batch(padId: number): TokenBatch {
-    return padBatch(this.next().map((i) => this.sequences[i]!), padId);
+    return padBatch(
+      this.next().map((i) => this.sequences[i]!),
+      padId,
+    );
   }
 }

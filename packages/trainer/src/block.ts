@@ -33,7 +33,12 @@ function rlTensors(rows: RlRows, idx: number[], padId: number) {
   const weights: number[][] = [];
   idx.forEach((i, r) => {
     const completion = rows.completions[i]!;
-    const full = [...new Array<number>(padLeft[r]!).fill(padId), ...prompts[r]!, ...completion, ...new Array<number>(C - completion.length).fill(padId)];
+    const full = [
+      ...new Array<number>(padLeft[r]!).fill(padId),
+      ...prompts[r]!,
+      ...completion,
+      ...new Array<number>(C - completion.length).fill(padId),
+    ];
     ids.push(full.slice(0, -1));
     targets.push(full.slice(1));
     // Completion token j is predicted at input position P − 1 + j.
@@ -49,7 +54,15 @@ function rlTensors(rows: RlRows, idx: number[], padId: number) {
     old.push(o);
     weights.push(w);
   });
-  return { ids, targets, mask, old, padLeft, advantages: idx.map((i) => rows.advantages[i]!), weights: rows.weights ? weights : undefined };
+  return {
+    ids,
+    targets,
+    mask,
+    old,
+    padLeft,
+    advantages: idx.map((i) => rows.advantages[i]!),
+    weights: rows.weights ? weights : undefined,
+  };
 }
 
 /** What a block needs of the update's settings. */
@@ -119,12 +132,25 @@ export async function blockGradients(
         if (s.loss.beta > 0 && s.reference) {
           // The reference is another model: its variables are not differentiated.
           const refLogProbs = tokenLogProbs(s.reference.forward(ids, t.padLeft), targets) as tf.Tensor2D;
-          terms.kl = aggregate(klPerToken(logProbs, refLogProbs, s.loss.klEstimator), mask, s.loss.rlAggregation, rlNormalizer);
+          terms.kl = aggregate(
+            klPerToken(logProbs, refLogProbs, s.loss.klEstimator),
+            mask,
+            s.loss.rlAggregation,
+            rlNormalizer,
+          );
         }
       }
       if (block.ntp && ntp) {
-        const ids = tf.tensor2d(ntp.windows.map((w) => w.slice(0, -1)), undefined, 'int32');
-        const targets = tf.tensor2d(ntp.windows.map((w) => w.slice(1)), undefined, 'int32');
+        const ids = tf.tensor2d(
+          ntp.windows.map((w) => w.slice(0, -1)),
+          undefined,
+          'int32',
+        );
+        const targets = tf.tensor2d(
+          ntp.windows.map((w) => w.slice(1)),
+          undefined,
+          'int32',
+        );
         const mask = tf.tensor2d(
           ntp.windows.map((w, i) => {
             const m = new Array<number>(w.length - 1).fill(1);
@@ -145,6 +171,13 @@ export async function blockGradients(
   const present = keys.filter((k) => scalars[k] !== undefined);
   const read = await readAllValues(present.map((k) => scalars[k]!));
   const value = (k: (typeof keys)[number]) => (present.includes(k) ? read[present.indexOf(k)]![0]! : 0);
-  const values = { rl: value('rl'), ntp: value('ntp'), kl: value('kl'), clip: value('clip'), entropy: value('entropy'), tokens: value('tokens') };
+  const values = {
+    rl: value('rl'),
+    ntp: value('ntp'),
+    kl: value('kl'),
+    clip: value('clip'),
+    entropy: value('entropy'),
+    tokens: value('tokens'),
+  };
   return { grads, values };
 }

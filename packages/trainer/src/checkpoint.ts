@@ -52,7 +52,10 @@ export async function saveCheckpoint(
     });
     await writeSafetensors(join(tmp, OPTIMIZER_FILE), moments, { step: String(opt.step) });
     // state.json last: its presence marks the folder complete.
-    await writeFileAtomic(join(tmp, STATE_FILE), `${JSON.stringify({ ...parts.state, step, optimizerStep: opt.step }, null, 1)}\n`);
+    await writeFileAtomic(
+      join(tmp, STATE_FILE),
+      `${JSON.stringify({ ...parts.state, step, optimizerStep: opt.step }, null, 1)}\n`,
+    );
   } catch (error) {
     // Disk full, quota, permissions: drop the partial folder, keep every complete checkpoint, say which is newest.
     await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
@@ -68,8 +71,11 @@ export async function saveCheckpoint(
   await rename(tmp, final);
   // Keep the newest keepLastN; remove stray temporaries of earlier crashes.
   const all = await listCheckpoints(root);
-  for (const old of all.slice(0, Math.max(0, all.length - keepLastN))) await rm(old.dir, { recursive: true, force: true });
-  for (const name of await readdir(root)) if (/\.tmp-\d+$/.test(name) && !name.endsWith(`.tmp-${process.pid}`)) await rm(join(root, name), { recursive: true, force: true });
+  for (const old of all.slice(0, Math.max(0, all.length - keepLastN)))
+    await rm(old.dir, { recursive: true, force: true });
+  for (const name of await readdir(root))
+    if (/\.tmp-\d+$/.test(name) && !name.endsWith(`.tmp-${process.pid}`))
+      await rm(join(root, name), { recursive: true, force: true });
   return final;
 }
 

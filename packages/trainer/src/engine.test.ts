@@ -11,7 +11,14 @@ import { budgetConfigSchema } from '@rmt/budget';
 import { createRng } from '@rmt/core';
 import { createSampler } from '@rmt/curriculum';
 import type { PromptFormat } from '@rmt/data';
-import { OpenAIEngineClient, rolloutEngineConfigSchema, startServer, type CompletionParams, type RolloutEngine, type RunningServer } from '@rmt/engine';
+import {
+  OpenAIEngineClient,
+  rolloutEngineConfigSchema,
+  startServer,
+  type CompletionParams,
+  type RolloutEngine,
+  type RunningServer,
+} from '@rmt/engine';
 import { ByteTokenizer, LlamaModel, parseLlamaConfig, saveModel } from '@rmt/model';
 import { completionLogProbs, midtrain, midtrainConfigSchema, rollout, type MidtrainConfigInput } from './index.js';
 
@@ -19,14 +26,27 @@ const tokenizer = new ByteTokenizer();
 const format: PromptFormat = {
   name: 'test',
   build: (context) => [...context],
-  parse: (c) => ({ reasoningTokens: Math.max(0, c.length - 1), prediction: c.length === 0 ? null : new Uint8Array(c.slice(0, 2).map((t) => 97 + (t % 2))) }),
+  parse: (c) => ({
+    reasoningTokens: Math.max(0, c.length - 1),
+    prediction: c.length === 0 ? null : new Uint8Array(c.slice(0, 2).map((t) => 97 + (t % 2))),
+  }),
   render: (reasoning, answer) => [...reasoning, ...answer],
   stopTokens: [258],
   answerRoom: 2,
 };
-const config = parseLlamaConfig({ dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 32, vocabSize: tokenizer.vocabSize, maxSeqLen: 48 });
+const config = parseLlamaConfig({
+  dim: 16,
+  nLayers: 1,
+  nHeads: 2,
+  nKvHeads: 1,
+  hiddenDim: 32,
+  vocabSize: tokenizer.vocabSize,
+  maxSeqLen: 48,
+});
 const windows = Array.from({ length: 6 }, (_, w) => Array.from({ length: 12 }, (_, i) => 97 + ((w * 7 + i * 3) % 2)));
-const sites = windows.flatMap((win, w) => [4, 6, 8].map((position) => ({ window: w, position, target: win[position]! })));
+const sites = windows.flatMap((win, w) =>
+  [4, 6, 8].map((position) => ({ window: w, position, target: win[position]! })),
+);
 const root = mkdtempSync(join(tmpdir(), 'rmt-trainer-engine-'));
 let server: RunningServer;
 
@@ -42,22 +62,46 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const siteInputs = sites.slice(0, 4).map((s) => ({ context: windows[s.window]!.slice(0, s.position), continuation: { bytes: new Uint8Array([windows[s.window]![s.position]!]), boundaries: [1] } }));
-const rolloutSettings = { groupSize: 3, temperature: 0, topK: 0, topP: 1, maxReasoningTokens: 6, budgetConfig: budgetConfigSchema.parse({}) };
+const siteInputs = sites.slice(0, 4).map((s) => ({
+  context: windows[s.window]!.slice(0, s.position),
+  continuation: { bytes: new Uint8Array([windows[s.window]![s.position]!]), boundaries: [1] },
+}));
+const rolloutSettings = {
+  groupSize: 3,
+  temperature: 0,
+  topK: 0,
+  topP: 1,
+  maxReasoningTokens: 6,
+  budgetConfig: budgetConfigSchema.parse({}),
+};
 
 describe('engine rollouts', () => {
   it('greedy on rmt serve with the same weights: the local completions, rewards and (recomputed) log-probs', async () => {
     const model = LlamaModel.init(config, { seed: 3, std: 0.5 });
     try {
-      const engine = await OpenAIEngineClient.connect(rolloutEngineConfigSchema.parse({ engine: 'openai', baseUrl: server.url, model: 'tiny' }));
+      const engine = await OpenAIEngineClient.connect(
+        rolloutEngineConfigSchema.parse({ engine: 'openai', baseUrl: server.url, model: 'tiny' }),
+      );
       const local = await rollout(model, format, siteInputs, rolloutSettings, createRng('r'));
-      const remote = await rollout(model, format, siteInputs, { ...rolloutSettings, padId: 0 }, createRng('r'), undefined, engine);
+      const remote = await rollout(
+        model,
+        format,
+        siteInputs,
+        { ...rolloutSettings, padId: 0 },
+        createRng('r'),
+        undefined,
+        engine,
+      );
       expect(remote.completions).toEqual(local.completions);
       expect(remote.rewards).toEqual(local.rewards);
       expect(remote.groupIds).toEqual(local.groupIds);
       expect(remote.truncated).toEqual(local.truncated);
-      remote.oldLogProbs.forEach((row, r) => row.forEach((lp, j) => expect(lp).toBeCloseTo(local.oldLogProbs[r]![j]!, 4)));
-      remote.engineLogProbs!.forEach((row, r) => row.forEach((lp, j) => expect(lp).toBeCloseTo(local.oldLogProbs[r]![j]!, 4)));
+      remote.oldLogProbs.forEach((row, r) =>
+        row.forEach((lp, j) => expect(lp).toBeCloseTo(local.oldLogProbs[r]![j]!, 4)),
+      );
+      remote.engineLogProbs!.forEach((row, r) =>
+        row.forEach((lp, j) => expect(lp).toBeCloseTo(local.oldLogProbs[r]![j]!, 4)),
+      );
       expect(remote.tisWeights).toBeUndefined();
     } finally {
       model.dispose();
@@ -70,7 +114,12 @@ function fakeEngine(model: LlamaModel, shift: number) {
   const pushes: number[] = [];
   const engine: RolloutEngine = {
     complete: async (prompts: number[][], p: CompletionParams) => {
-      const rows = prompts.flatMap((prompt) => Array.from({ length: p.n }, (_, j) => ({ prompt, tokens: j % 2 === 0 ? [97, 98, 258] : [98, 97, 97, 97, 258] })));
+      const rows = prompts.flatMap((prompt) =>
+        Array.from({ length: p.n }, (_, j) => ({
+          prompt,
+          tokens: j % 2 === 0 ? [97, 98, 258] : [98, 97, 97, 97, 258],
+        })),
+      );
       const logProbs = (
         await completionLogProbs(
           model,
@@ -89,12 +138,39 @@ function fakeEngine(model: LlamaModel, shift: number) {
 
 async function train(settings: MidtrainConfigInput, shift: number) {
   const model = LlamaModel.init(config, { seed: 3 });
-  const s = midtrainConfigSchema.parse({ steps: 3, sitesPerStep: 3, groupSize: 4, temperature: 1, maxReasoningTokens: 6, lr: 1e-2, warmup: 1, workers: 0, budget: { enabled: false }, ...settings });
-  const sampler = await createSampler('uniform', {}, { sites: sites.map((_, index) => ({ index, tier: 0 as const, entropy: 0 })), totalSteps: s.steps, seed: 1 });
+  const s = midtrainConfigSchema.parse({
+    steps: 3,
+    sitesPerStep: 3,
+    groupSize: 4,
+    temperature: 1,
+    maxReasoningTokens: 6,
+    lr: 1e-2,
+    warmup: 1,
+    workers: 0,
+    budget: { enabled: false },
+    ...settings,
+  });
+  const sampler = await createSampler(
+    'uniform',
+    {},
+    { sites: sites.map((_, index) => ({ index, tier: 0 as const, entropy: 0 })), totalSteps: s.steps, seed: 1 },
+  );
   const { engine, pushes } = fakeEngine(model, shift);
   const metrics: Record<string, number>[] = [];
   try {
-    await midtrain({ model, tokenizer, format, windows, sites, sampler, settings: s, seed: 11, continuationTokens: 2, engine, onStep: (m) => metrics.push(m) });
+    await midtrain({
+      model,
+      tokenizer,
+      format,
+      windows,
+      sites,
+      sampler,
+      settings: s,
+      seed: 11,
+      continuationTokens: 2,
+      engine,
+      onStep: (m) => metrics.push(m),
+    });
     return { metrics, pushes };
   } finally {
     model.dispose();
@@ -124,8 +200,14 @@ describe('midtrain on an engine', () => {
   it('refuses engine: openai without an engine client', async () => {
     const model = LlamaModel.init(config, { seed: 3 });
     const s = midtrainConfigSchema.parse({ steps: 1, rollout: openai, workers: 0 });
-    const sampler = await createSampler('uniform', {}, { sites: sites.map((_, index) => ({ index, tier: 0 as const, entropy: 0 })), totalSteps: 1, seed: 1 });
-    await expect(midtrain({ model, tokenizer, format, windows, sites, sampler, settings: s, seed: 1, continuationTokens: 2 })).rejects.toThrow(/midtrain.rollout.engine is openai/);
+    const sampler = await createSampler(
+      'uniform',
+      {},
+      { sites: sites.map((_, index) => ({ index, tier: 0 as const, entropy: 0 })), totalSteps: 1, seed: 1 },
+    );
+    await expect(
+      midtrain({ model, tokenizer, format, windows, sites, sampler, settings: s, seed: 1, continuationTokens: 2 }),
+    ).rejects.toThrow(/midtrain.rollout.engine is openai/);
     model.dispose();
   });
 });

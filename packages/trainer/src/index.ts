@@ -21,6 +21,13 @@ export { nextTokenStep, pretrain, type PretrainOptions } from './pretrain.js';
 export { completionLogProbs, generateRows, rollout, type RolloutBatch, type RolloutSettings } from './rollout.js';
 export { dualUpdate, type NtpWindows, type RlRows, type UpdateResult, type UpdateSettings } from './update.js';
 export { ParallelWorkers } from './parallel.js';
-export { listCheckpoints, loadCheckpoint, saveCheckpoint, STATE_FILE, type CheckpointInfo, type LoadedCheckpoint } from './checkpoint.js';
+export {
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+  STATE_FILE,
+  type CheckpointInfo,
+  type LoadedCheckpoint,
+} from './checkpoint.js';
 export { midtrain, NoLearningSignalError, TrainingDivergedError, type MidtrainInput } from './midtrain.js';
 export { preflight, PreflightError, preflightSummary, type PreflightInput, type PreflightReport } from './preflight.js';

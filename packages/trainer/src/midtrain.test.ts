@@ -9,7 +9,14 @@ import { createBudgetSchedule } from '@rmt/budget';
 import { createSampler } from '@rmt/curriculum';
 import type { PromptFormat } from '@rmt/data';
 import { ByteTokenizer, LlamaModel, parseLlamaConfig } from '@rmt/model';
-import { methodSwitches, midtrain, midtrainConfigSchema, posttrainConfigSchema, posttrainSettings, type MidtrainConfigInput } from './index.js';
+import {
+  methodSwitches,
+  midtrain,
+  midtrainConfigSchema,
+  posttrainConfigSchema,
+  posttrainSettings,
+  type MidtrainConfigInput,
+} from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rmt-midtrain-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -22,30 +29,79 @@ const tokenizer = new ByteTokenizer();
 const format: PromptFormat = {
   name: 'test',
   build: (context, budget) => (budget === undefined ? [...context] : [...context, 256]),
-  parse: (c) => ({ reasoningTokens: Math.max(0, c.length - 1), prediction: c.length === 0 ? null : new Uint8Array(c.slice(0, 2).map((t) => 97 + (t % 2))) }),
+  parse: (c) => ({
+    reasoningTokens: Math.max(0, c.length - 1),
+    prediction: c.length === 0 ? null : new Uint8Array(c.slice(0, 2).map((t) => 97 + (t % 2))),
+  }),
   render: (reasoning, answer) => [...reasoning, ...answer],
   stopTokens: [258],
   answerRoom: 2,
 };
 const windows = Array.from({ length: 6 }, (_, w) => Array.from({ length: 12 }, (_, i) => 97 + ((w * 7 + i * 3) % 2)));
-const sites = windows.flatMap((win, w) => [4, 6, 8].map((position) => ({ window: w, position, target: win[position]! })));
+const sites = windows.flatMap((win, w) =>
+  [4, 6, 8].map((position) => ({ window: w, position, target: win[position]! })),
+);
 
-async function train(settings: MidtrainConfigInput, options: { dir?: string; resume?: boolean; stopAfter?: number; reference?: boolean } = {}) {
-  const config = parseLlamaConfig({ dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 32, vocabSize: tokenizer.vocabSize, maxSeqLen: 48 });
+async function train(
+  settings: MidtrainConfigInput,
+  options: { dir?: string; resume?: boolean; stopAfter?: number; reference?: boolean } = {},
+) {
+  const config = parseLlamaConfig({
+    dim: 16,
+    nLayers: 1,
+    nHeads: 2,
+    nKvHeads: 1,
+    hiddenDim: 32,
+    vocabSize: tokenizer.vocabSize,
+    maxSeqLen: 48,
+  });
   const model = LlamaModel.init(config, { seed: 3 });
   const reference = options.reference ? LlamaModel.init(config, { seed: 3 }) : undefined;
   const s = midtrainConfigSchema.parse({
-    steps: 4, sitesPerStep: 3, groupSize: 4, temperature: 1, maxReasoningTokens: 6, lr: 1e-2, warmup: 1, decay: 'cosine',
-    microBatchRows: 5, checkpointEvery: 1, warnAfter: 2, sampleRollouts: 3, workers: 0, budget: { initial: 6, minimum: 2 },
+    steps: 4,
+    sitesPerStep: 3,
+    groupSize: 4,
+    temperature: 1,
+    maxReasoningTokens: 6,
+    lr: 1e-2,
+    warmup: 1,
+    decay: 'cosine',
+    microBatchRows: 5,
+    checkpointEvery: 1,
+    warnAfter: 2,
+    sampleRollouts: 3,
+    workers: 0,
+    budget: { initial: 6, minimum: 2 },
     ...settings,
   });
-  const sampler = s.method === 'ntp' ? undefined : await createSampler('uniform', {}, { sites: sites.map((_, index) => ({ index, tier: 0 as const, entropy: 0 })), totalSteps: s.steps, seed: 1 });
+  const sampler =
+    s.method === 'ntp'
+      ? undefined
+      : await createSampler(
+          'uniform',
+          {},
+          { sites: sites.map((_, index) => ({ index, tier: 0 as const, entropy: 0 })), totalSteps: s.steps, seed: 1 },
+        );
   const metrics: Record<string, number>[] = [];
   try {
     await midtrain({
-      model, tokenizer, format, windows, sites, sampler, budget: createBudgetSchedule(s.budget), settings: s, seed: 11, continuationTokens: 2,
-      checkpointDir: options.dir, resume: options.resume, reference,
-      onStep: (m) => metrics.push(Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('timing/') && !k.startsWith('mem/')))),
+      model,
+      tokenizer,
+      format,
+      windows,
+      sites,
+      sampler,
+      budget: createBudgetSchedule(s.budget),
+      settings: s,
+      seed: 11,
+      continuationTokens: 2,
+      checkpointDir: options.dir,
+      resume: options.resume,
+      reference,
+      onStep: (m) =>
+        metrics.push(
+          Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith('timing/') && !k.startsWith('mem/'))),
+        ),
       shouldStop: () => metrics.length >= (options.stopAfter ?? Infinity),
     });
     return { metrics, weights: (await Promise.all(model.parameters().map((p) => p.data()))).map((v) => Array.from(v)) };
@@ -68,7 +124,9 @@ describe('midtrain', () => {
   });
 
   it('a KL term (loss.beta > 0) needs its reference model, and with it the KL is measured', async () => {
-    await expect(train({ loss: { beta: 0.1 } })).rejects.toThrow(/loss\.beta 0\.1 > 0: the KL term needs a reference model/);
+    await expect(train({ loss: { beta: 0.1 } })).rejects.toThrow(
+      /loss\.beta 0\.1 > 0: the KL term needs a reference model/,
+    );
     const { metrics } = await train({ loss: { beta: 0.1 } }, { reference: true });
     expect(metrics[0]!.kl).toBe(0); // the policy starts as the reference
     expect(metrics.slice(1).some((m) => m.kl! > 0)).toBe(true);
@@ -89,7 +147,16 @@ describe('settings', () => {
     const pt = posttrainConfigSchema.parse({ loss: { beta: 0.05 } });
     expect(pt).toMatchObject({ warmup: 5, heldOutSeedOffset: 7919 });
     const s = posttrainSettings(pt, m, undefined);
-    expect(s).toMatchObject({ method: 'rmt', ntp: false, steps: pt.steps, lr: pt.lr, warmup: 5, decay: 'constant', checkpointEvery: 0, loss: { beta: 0.05 } });
+    expect(s).toMatchObject({
+      method: 'rmt',
+      ntp: false,
+      steps: pt.steps,
+      lr: pt.lr,
+      warmup: 5,
+      decay: 'constant',
+      checkpointEvery: 0,
+      loss: { beta: 0.05 },
+    });
     expect(methodSwitches(s)).toEqual({ useBudget: false, useNtp: false });
     expect(methodSwitches(posttrainSettings(pt, m, 12))).toEqual({ useBudget: true, useNtp: false });
     expect(posttrainSettings(pt, m, 12).budget.weight).toBe(0); // the answer only is rewarded

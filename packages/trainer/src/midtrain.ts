@@ -63,7 +63,9 @@ export class TrainingDivergedError extends Error {
     readonly step: number,
     detail: string,
   ) {
-    super(`training diverged at step ${step}: ${detail}; the last good checkpoint is kept (lower the learning rate, or resume from it)`);
+    super(
+      `training diverged at step ${step}: ${detail}; the last good checkpoint is kept (lower the learning rate, or resume from it)`,
+    );
     this.name = 'TrainingDivergedError';
   }
 }
@@ -124,7 +126,14 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
   const optimizer = new AdamW(model.parameters(), s.optimizer);
   const { start, rngs } = await restoreCheckpoint(input, optimizer);
   await input.engine?.pushWeights(model, input.tokenizer, start); // version = updates applied
-  const streaks: Streaks = { zeroStd: 0, noSignal: 0, noSignalAccuracy: 0, noSignalUnparsed: 0, clipped: 0, nonFinite: 0 };
+  const streaks: Streaks = {
+    zeroStd: 0,
+    noSignal: 0,
+    noSignalAccuracy: 0,
+    noSignalUnparsed: 0,
+    clipped: 0,
+    nonFinite: 0,
+  };
   let checkpointSeconds: number | undefined;
   // B_t of the schedule where the budget is in force (METHOD.md §2); a checkpoint of step t records B_t.
   const budgetAt = (t: number) => (sampler && useBudget ? input.budget?.budget(t, s.steps) : undefined);
@@ -145,18 +154,33 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
         const rewards = rolloutMetrics(rolled);
         Object.assign(metrics, rewards);
         observe(input, sampler, step, picked, rolled, rewards);
-        if (input.onRollouts && s.sampleRollouts > 0) input.onRollouts(step, rolloutRecords(input.tokenizer, step, picked, rolled, s.sampleRollouts));
+        if (input.onRollouts && s.sampleRollouts > 0)
+          input.onRollouts(step, rolloutRecords(input.tokenizer, step, picked, rolled, s.sampleRollouts));
       }
       Object.assign(metrics, scheduleMetrics(sampler, step, budget));
 
       // 5. Dual-loss update: RL on the key sites, NTP on the rest of their windows (m_t = 1[t ∉ C]).
       const ntp = useNtp || !sampler ? ntpWindows(input.windows, picked) : undefined;
-      const rl = rolled && { prompts: rolled.batch.prompts, completions: rolled.batch.completions, oldLogProbs: rolled.batch.oldLogProbs, advantages: rolled.adv.advantages, weights: rolled.batch.tisWeights };
+      const rl = rolled && {
+        prompts: rolled.batch.prompts,
+        completions: rolled.batch.completions,
+        oldLogProbs: rolled.batch.oldLogProbs,
+        advantages: rolled.adv.advantages,
+        weights: rolled.batch.tisWeights,
+      };
       const loss = sampler ? s.loss : { ...s.loss, lambda: 1 }; // the NTP baseline's loss is L_NTP alone
-      const settings = { loss, padId: input.tokenizer.padId ?? 0, lr, microBatchRows: s.microBatchRows, reference: input.reference, workers };
+      const settings = {
+        loss,
+        padId: input.tokenizer.padId ?? 0,
+        lr,
+        microBatchRows: s.microBatchRows,
+        reference: input.reference,
+        workers,
+      };
       const result = await timedAsync(timing, 'update', () => dualUpdate(model, optimizer, rl, ntp, settings));
       Object.assign(metrics, checkNonFinite(result, step, s, streaks, input.onWarning), updateMetrics(result, ntp));
-      if (input.engine && (step + 1) % s.rollout.syncEvery === 0 && step + 1 < s.steps) await timedAsync(timing, 'sync', () => input.engine!.pushWeights(model, input.tokenizer, step + 1));
+      if (input.engine && (step + 1) % s.rollout.syncEvery === 0 && step + 1 < s.steps)
+        await timedAsync(timing, 'sync', () => input.engine!.pushWeights(model, input.tokenizer, step + 1));
 
       // 6. Log the step, then checkpoint every N steps and at the end (or when asked to stop). In this order
       // a checkpoint of step N exists only once every line before N is logged, so a resume from it (which
@@ -172,7 +196,10 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
       if (noSignal && s.onNoSignal === 'stop') {
         // The weights are fine, only the signal is missing: keep them as the newest checkpoint, then stop.
         if (!due) await saveLoop(input, step + 1, optimizer, rngs, budgetAt(step + 1));
-        throw new NoLearningSignalError(step, `${noSignal}; the run stopped with a checkpoint of step ${step + 1} (midtrain.onNoSignal: stop; onNoSignal: warn trains on)`);
+        throw new NoLearningSignalError(
+          step,
+          `${noSignal}; the run stopped with a checkpoint of step ${step + 1} (midtrain.onNoSignal: stop; onNoSignal: warn trains on)`,
+        );
       }
       if (noSignal) input.onWarning?.(`${noSignal} (midtrain.onNoSignal: warn, so the run goes on)`, step);
       if (stopped) return { steps: step + 1, stopped: true };
@@ -188,15 +215,23 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
 function siteSampler({ settings: s, sampler, reference, engine }: MidtrainInput): Sampler | undefined {
   if (s.method === 'ntp') return undefined;
   if (!sampler) throw new Error(`method '${s.method}' needs a site sampler`);
-  if (s.rollout.engine === 'openai' && !engine) throw new Error('midtrain.rollout.engine is openai: midtrain needs the engine client (input.engine)');
-  if (s.loss.beta > 0 && !reference) throw new Error(`loss.beta ${s.loss.beta} > 0: the KL term needs a reference model (the frozen starting checkpoint), or set beta to 0`);
+  if (s.rollout.engine === 'openai' && !engine)
+    throw new Error('midtrain.rollout.engine is openai: midtrain needs the engine client (input.engine)');
+  if (s.loss.beta > 0 && !reference)
+    throw new Error(
+      `loss.beta ${s.loss.beta} > 0: the KL term needs a reference model (the frozen starting checkpoint), or set beta to 0`,
+    );
   return sampler;
 }
 
 /** The newest checkpoint's weights, optimizer moments, RNGs, sampler and budget state when resuming; else a fresh start. */
 async function restoreCheckpoint(input: MidtrainInput, optimizer: AdamW): Promise<{ start: number; rngs: LoopRngs }> {
   const latest = input.resume && input.checkpointDir ? (await listCheckpoints(input.checkpointDir)).at(-1) : undefined;
-  if (!latest) return { start: 0, rngs: { rollout: createRng(`rollout:${input.seed}`), windows: createRng(`windows:${input.seed}`) } };
+  if (!latest)
+    return {
+      start: 0,
+      rngs: { rollout: createRng(`rollout:${input.seed}`), windows: createRng(`windows:${input.seed}`) },
+    };
   const saved = await loadCheckpoint(latest.dir);
   const params = saved.model.parameters();
   input.model.parameters().forEach((p, i) => p.assign(params[i]!));
@@ -211,35 +246,83 @@ async function restoreCheckpoint(input: MidtrainInput, optimizer: AdamW): Promis
 
 /** Write the checkpoint of `step` (when there is a folder); the seconds it took. */
 /** Write the checkpoint of `step`, recording the budget B_step the policy is trained to (`rmt eval` defaults to it). */
-async function saveLoop(input: MidtrainInput, step: number, optimizer: AdamW, rngs: LoopRngs, budget: number | undefined): Promise<number> {
+async function saveLoop(
+  input: MidtrainInput,
+  step: number,
+  optimizer: AdamW,
+  rngs: LoopRngs,
+  budget: number | undefined,
+): Promise<number> {
   const t0 = performance.now();
   if (input.checkpointDir) {
     const { model, tokenizer, settings: s } = input;
-    const loop: LoopState = { rollout: rngs.rollout.state(), windows: rngs.windows.state(), sampler: input.sampler?.state(), budget: input.budget?.state?.() };
-    await saveCheckpoint(input.checkpointDir, step, { model, tokenizer, optimizer, state: { kind: 'midtrain', method: s.method, totalSteps: s.steps, budget: budget ?? null, loop } }, s.keepLastN);
+    const loop: LoopState = {
+      rollout: rngs.rollout.state(),
+      windows: rngs.windows.state(),
+      sampler: input.sampler?.state(),
+      budget: input.budget?.state?.(),
+    };
+    await saveCheckpoint(
+      input.checkpointDir,
+      step,
+      {
+        model,
+        tokenizer,
+        optimizer,
+        state: { kind: 'midtrain', method: s.method, totalSteps: s.steps, budget: budget ?? null, loop },
+      },
+      s.keepLastN,
+    );
   }
   return (performance.now() - t0) / 1000;
 }
 
 /** Key sites from the sampler and their windows; without a sampler (NTP baseline), sitesPerStep random windows. */
-function pickSites({ sites, windows, settings: s }: MidtrainInput, sampler: Sampler | undefined, step: number, windowRng: Rng): Picked {
-  if (!sampler) return { indices: [], sites: [], windows: Array.from({ length: s.sitesPerStep }, () => Math.floor(windowRng.next() * windows.length)) };
+function pickSites(
+  { sites, windows, settings: s }: MidtrainInput,
+  sampler: Sampler | undefined,
+  step: number,
+  windowRng: Rng,
+): Picked {
+  if (!sampler)
+    return {
+      indices: [],
+      sites: [],
+      windows: Array.from({ length: s.sitesPerStep }, () => Math.floor(windowRng.next() * windows.length)),
+    };
   const indices = sampler.next(step, s.sitesPerStep);
   const picked = indices.map((i) => sites[i]!);
   return { indices, sites: picked, windows: [...new Set(picked.map((site) => site.window))] };
 }
 
 /** Prompts with the budget in force, G rollouts per site (rewarded), and the group advantages. */
-async function rolloutPhase(input: MidtrainInput, picked: Picked, budget: number | undefined, rng: Rng, workers: ParallelWorkers | undefined, timing: Timing): Promise<Rolled> {
+async function rolloutPhase(
+  input: MidtrainInput,
+  picked: Picked,
+  budget: number | undefined,
+  rng: Rng,
+  workers: ParallelWorkers | undefined,
+  timing: Timing,
+): Promise<Rolled> {
   const { model, format, windows, tokenizer, settings: s } = input;
   const siteInputs = picked.sites.map((site) => ({
     context: siteContext(windows, site),
     continuation: siteContinuation(windows, site, tokenizer, input.continuationTokens),
     verify: input.verify && ((prediction: Uint8Array | null) => input.verify!(site, prediction)),
   }));
-  const settings = { groupSize: s.groupSize, temperature: s.temperature, topK: s.topK, topP: s.topP, maxReasoningTokens: s.maxReasoningTokens, budget, budgetConfig: s.budget };
+  const settings = {
+    groupSize: s.groupSize,
+    temperature: s.temperature,
+    topK: s.topK,
+    topP: s.topP,
+    maxReasoningTokens: s.maxReasoningTokens,
+    budget,
+    budgetConfig: s.budget,
+  };
   const engine = { tis: s.rollout.tis, padId: tokenizer.padId ?? 0, microBatchRows: s.microBatchRows };
-  const batch = await timedAsync(timing, 'rollout', () => rollout(model, format, siteInputs, { ...settings, ...engine }, rng, workers, input.engine));
+  const batch = await timedAsync(timing, 'rollout', () =>
+    rollout(model, format, siteInputs, { ...settings, ...engine }, rng, workers, input.engine),
+  );
   const adv = timed(timing, 'advantage', () => groupAdvantages(batch.rewards, batch.groupIds, s.loss.delta));
   return { batch, adv };
 }
@@ -276,16 +359,32 @@ function engineMetrics({ oldLogProbs, engineLogProbs, tisWeights }: RolloutBatch
 }
 
 /** Feedback to the samplers that adapt to the policy (each site's mean reward) and to an adaptive budget. */
-function observe(input: MidtrainInput, sampler: Sampler, step: number, picked: Picked, { batch }: Rolled, m: ReturnType<typeof rolloutMetrics>): void {
+function observe(
+  input: MidtrainInput,
+  sampler: Sampler,
+  step: number,
+  picked: Picked,
+  { batch }: Rolled,
+  m: ReturnType<typeof rolloutMetrics>,
+): void {
   sampler.observe?.(
     step,
-    picked.indices.map((index, g) => ({ index, reward: mean(batch.rewards.filter((_, r) => batch.groupIds[r] === g)) })),
+    picked.indices.map((index, g) => ({
+      index,
+      reward: mean(batch.rewards.filter((_, r) => batch.groupIds[r] === g)),
+    })),
   );
   input.budget?.observe?.({ step, accuracy: m.accuracy, meanLength: m['completions/mean_length'] });
 }
 
 /** The first `n` rollouts of a step as rollouts.jsonl records. */
-function rolloutRecords(tokenizer: Tokenizer, step: number, picked: Picked, { batch, adv }: Rolled, n: number): Record<string, unknown>[] {
+function rolloutRecords(
+  tokenizer: Tokenizer,
+  step: number,
+  picked: Picked,
+  { batch, adv }: Rolled,
+  n: number,
+): Record<string, unknown>[] {
   return batch.prompts.slice(0, n).map((prompt, r) => {
     const site = picked.sites[batch.groupIds[r]!]!;
     const completion = batch.completions[r]!;
@@ -305,7 +404,11 @@ function rolloutRecords(tokenizer: Tokenizer, step: number, picked: Picked, { ba
 }
 
 /** The budget in force and the curriculum's tier distribution, when there are. */
-function scheduleMetrics(sampler: Sampler | undefined, step: number, budget: number | undefined): Record<string, number> {
+function scheduleMetrics(
+  sampler: Sampler | undefined,
+  step: number,
+  budget: number | undefined,
+): Record<string, number> {
   const metrics: Record<string, number> = {};
   if (budget !== undefined) metrics.budget = budget;
   const p = sampler?.tierProbabilities?.(step);
@@ -315,7 +418,9 @@ function scheduleMetrics(sampler: Sampler | undefined, step: number, budget: num
 
 /** The NTP term's windows, each without this step's RL sites as targets. */
 function ntpWindows(windows: number[][], picked: Picked): NtpWindows {
-  const excluded = picked.windows.map((w) => picked.sites.filter((site) => site.window === w).map((site) => site.position));
+  const excluded = picked.windows.map((w) =>
+    picked.sites.filter((site) => site.window === w).map((site) => site.position),
+  );
   return { windows: picked.windows.map((w) => windows[w]!), excluded };
 }
 
@@ -323,7 +428,13 @@ function ntpWindows(windows: number[][], picked: Picked): NtpWindows {
  * A non-finite loss or gradient ends the run (TrainingDivergedError) — unless onNonFinite is 'skip' and the
  * optimizer refused the update, up to warnAfter such steps in a row. Returns `{ skipped: 1 }` for a skipped step.
  */
-function checkNonFinite(result: UpdateResult, step: number, s: MidtrainSettings, streaks: Streaks, onWarning?: MidtrainInput['onWarning']): Record<string, number> {
+function checkNonFinite(
+  result: UpdateResult,
+  step: number,
+  s: MidtrainSettings,
+  streaks: Streaks,
+  onWarning?: MidtrainInput['onWarning'],
+): Record<string, number> {
   if ([result.lossRl, result.lossNtp, result.gradNorm].every(Number.isFinite)) {
     streaks.nonFinite = 0;
     return {};
@@ -333,7 +444,8 @@ function checkNonFinite(result: UpdateResult, step: number, s: MidtrainSettings,
   const skippable = s.onNonFinite === 'skip' && !Number.isFinite(result.gradNorm);
   if (!skippable) throw new TrainingDivergedError(step, detail);
   streaks.nonFinite += 1;
-  if (streaks.nonFinite >= s.warnAfter) throw new TrainingDivergedError(step, `${streaks.nonFinite} steps in a row with non-finite gradients (${detail})`);
+  if (streaks.nonFinite >= s.warnAfter)
+    throw new TrainingDivergedError(step, `${streaks.nonFinite} steps in a row with non-finite gradients (${detail})`);
   onWarning?.(`step ${step}: non-finite gradients (${detail}); update skipped (midtrain.onNonFinite: skip)`, step);
   return { skipped: 1 };
 }
@@ -362,7 +474,13 @@ function stepMetrics(timing: Timing, checkpointSeconds: number | undefined): Rec
  * When *no* group has one (frac_reward_zero_std = 1) for warnAfter steps, returns the finding — step, cause
  * and fix — for `onNoSignal` to stop or warn with (instead of the ≥ 0.95 warning, which it subsumes).
  */
-function watchStreaks(streaks: Streaks, step: number, metrics: Record<string, number>, warnAfter: number, onWarning?: MidtrainInput['onWarning']): string | undefined {
+function watchStreaks(
+  streaks: Streaks,
+  step: number,
+  metrics: Record<string, number>,
+  warnAfter: number,
+  onWarning?: MidtrainInput['onWarning'],
+): string | undefined {
   const zeroStd = metrics.frac_reward_zero_std ?? 0;
   streaks.zeroStd = zeroStd >= 0.95 ? streaks.zeroStd + 1 : 0;
   streaks.clipped = (metrics['completions/clipped_ratio'] ?? 0) >= 0.95 ? streaks.clipped + 1 : 0;
@@ -371,9 +489,20 @@ function watchStreaks(streaks: Streaks, step: number, metrics: Record<string, nu
     streaks.noSignalAccuracy += metrics.accuracy ?? 0;
     streaks.noSignalUnparsed += metrics['completions/unparsed_ratio'] ?? 0;
   } else Object.assign(streaks, { noSignal: 0, noSignalAccuracy: 0, noSignalUnparsed: 0 });
-  const noSignal = streaks.noSignal === warnAfter ? noSignalFinding(step, warnAfter, streaks.noSignalAccuracy / warnAfter, streaks.noSignalUnparsed / warnAfter) : undefined;
-  if (streaks.zeroStd === warnAfter && !noSignal) onWarning?.(`frac_reward_zero_std ≥ 0.95 for ${warnAfter} steps: almost no group has a learning signal (all rollouts equally right or wrong); sites may be too easy or too hard`, step);
-  if (streaks.clipped === warnAfter) onWarning?.(`completions/clipped_ratio ≥ 0.95 for ${warnAfter} steps: rollouts hit the length cap; raise the budget or the cap`, step);
+  const noSignal =
+    streaks.noSignal === warnAfter
+      ? noSignalFinding(step, warnAfter, streaks.noSignalAccuracy / warnAfter, streaks.noSignalUnparsed / warnAfter)
+      : undefined;
+  if (streaks.zeroStd === warnAfter && !noSignal)
+    onWarning?.(
+      `frac_reward_zero_std ≥ 0.95 for ${warnAfter} steps: almost no group has a learning signal (all rollouts equally right or wrong); sites may be too easy or too hard`,
+      step,
+    );
+  if (streaks.clipped === warnAfter)
+    onWarning?.(
+      `completions/clipped_ratio ≥ 0.95 for ${warnAfter} steps: rollouts hit the length cap; raise the budget or the cap`,
+      step,
+    );
   return noSignal;
 }
 
@@ -383,8 +512,10 @@ function noSignalFinding(step: number, steps: number, accuracy: number, unparsed
   if (unparsed === 1) {
     return `${head}. Cause: no rollout gave a parsable answer (completions/unparsed_ratio = 1), the model does not follow data.format. Fix: an instruction-tuned model with a chat template for llm-text, data.format: control-tokens for a model trained from scratch with its tokens, or a larger reasoning cap (midtrain.maxReasoningTokens, midtrain.budget.initial)`;
   }
-  if (accuracy === 0) return `${head}. Cause: every rollout is wrong; the sites are too hard for the policy. Fix: easier sites (midtrain.curriculum.tiers / options), more rollouts per site (midtrain.groupSize), or a higher midtrain.temperature`;
-  if (accuracy === 1) return `${head}. Cause: every rollout is right; the sites are too easy, or the policy has converged. Fix: harder sites (midtrain.curriculum), or fewer midtrain.steps`;
+  if (accuracy === 0)
+    return `${head}. Cause: every rollout is wrong; the sites are too hard for the policy. Fix: easier sites (midtrain.curriculum.tiers / options), more rollouts per site (midtrain.groupSize), or a higher midtrain.temperature`;
+  if (accuracy === 1)
+    return `${head}. Cause: every rollout is right; the sites are too easy, or the policy has converged. Fix: harder sites (midtrain.curriculum), or fewer midtrain.steps`;
   return `${head}. Cause: the rollouts of each site all agree (sampling too deterministic for this group size). Fix: a higher midtrain.temperature, a larger midtrain.groupSize, or the budget's length reward (midtrain.budget.enabled)`;
 }
 

@@ -57,7 +57,16 @@ export class AdamW {
     tf.tidy(() => {
       this.params.forEach((p, i) => {
         const decay = decays(p) && weightDecay > 0 ? 1 - lr * weightDecay : 1;
-        const [p2, m2, v2] = adamwStep(p, this.m[i]!, this.v[i]!, grads[i]!, { lr, beta1, beta2, epsilon, c1, c2, decay, gradScale: scale });
+        const [p2, m2, v2] = adamwStep(p, this.m[i]!, this.v[i]!, grads[i]!, {
+          lr,
+          beta1,
+          beta2,
+          epsilon,
+          c1,
+          c2,
+          decay,
+          gradScale: scale,
+        });
         p.assign(p2);
         this.m[i]!.assign(m2);
         this.v[i]!.assign(v2);
@@ -90,7 +99,14 @@ export class AdamW {
 }
 
 /** Linear warm-up, then cosine (or linear, or constant) decay to `minRatio`·peak. */
-export function learningRateAt(step: number, total: number, peak: number, warmup: number, decay: 'cosine' | 'linear' | 'constant', minRatio: number): number {
+export function learningRateAt(
+  step: number,
+  total: number,
+  peak: number,
+  warmup: number,
+  decay: 'cosine' | 'linear' | 'constant',
+  minRatio: number,
+): number {
   if (step < warmup) return (peak * (step + 1)) / warmup;
   if (decay === 'constant' || total <= warmup) return peak;
   const progress = Math.min(1, (step - warmup) / Math.max(1, total - warmup));

@@ -9,7 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { activeBackend, kernelThreads, setKernelThreads, tf, type BackendName } from '@rmt/backend';
 import type { Generation, LlamaModel } from '@rmt/model';
-import { blockGradients, type BlockSettings, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock } from './block.js';
+import {
+  blockGradients,
+  type BlockSettings,
+  type BlockValues,
+  type NtpWindows,
+  type RlRows,
+  type UpdateBlock,
+} from './block.js';
 import type { WorkerReply, WorkerRequest } from './worker.js';
 
 /** wasm and cpu compute on one thread: 'auto' uses the other cores for data parallelism (capped: 4 threads in all). */
@@ -49,7 +56,9 @@ export interface BlockJob {
  */
 function assignThreads({ rl, ntp, blocks }: BlockJob, threads: number): number[] {
   const cost = blocks.map((block) =>
-    block.ntp ? (ntp?.windows ?? []).reduce((n, w) => n + w.length, 0) : block.rows.reduce((n, i) => n + (rl?.prompts[i]?.length ?? 0) + (rl?.completions[i]?.length ?? 0), 0),
+    block.ntp
+      ? (ntp?.windows ?? []).reduce((n, w) => n + w.length, 0)
+      : block.rows.reduce((n, i) => n + (rl?.prompts[i]?.length ?? 0) + (rl?.completions[i]?.length ?? 0), 0),
   );
   const load = new Array<number>(threads).fill(0);
   const thread = new Array<number>(blocks.length).fill(0);
@@ -68,17 +77,27 @@ type BlockResult = { grads: tf.Tensor[]; values: BlockValues };
  * `grads` is undefined when there are no blocks (the caller disposes it otherwise). The KL reference model
  * stays on this thread: an update with a KL term runs here.
  */
-export async function sumBlockGradients(model: LlamaModel, params: tf.Variable[], job: BlockJob, s: BlockSettings, workers?: ParallelWorkers): Promise<{ grads: tf.Tensor[] | undefined; values: BlockValues }> {
+export async function sumBlockGradients(
+  model: LlamaModel,
+  params: tf.Variable[],
+  job: BlockJob,
+  s: BlockSettings,
+  workers?: ParallelWorkers,
+): Promise<{ grads: tf.Tensor[] | undefined; values: BlockValues }> {
   const pool = s.reference && s.loss.beta > 0 ? undefined : workers;
   const thread = assignThreads(job, (pool?.size ?? 0) + 1);
   // shares[w]: the blocks of worker w (thread w + 1), in block order.
-  const shares = Array.from({ length: pool?.size ?? 0 }, (_, w) => job.blocks.map((_, b) => b).filter((b) => thread[b] === w + 1));
+  const shares = Array.from({ length: pool?.size ?? 0 }, (_, w) =>
+    job.blocks.map((_, b) => b).filter((b) => thread[b] === w + 1),
+  );
   const jobs = shares.map((share) => share.map((b) => ({ rl: job.rl, ntp: job.ntp, block: job.blocks[b]! })));
-  const pending = pool && shares.some((share) => share.length > 0) ? pool.run(model, jobs, s, job.rlNormalizer) : undefined;
+  const pending =
+    pool && shares.some((share) => share.length > 0) ? pool.run(model, jobs, s, job.rlNormalizer) : undefined;
   const results: BlockResult[] = new Array(job.blocks.length);
   try {
     for (const [b, block] of job.blocks.entries()) {
-      if (thread[b] === 0) results[b] = await blockGradients(model, params, job.rl, job.ntp, block, s, job.rlNormalizer);
+      if (thread[b] === 0)
+        results[b] = await blockGradients(model, params, job.rl, job.ntp, block, s, job.rlNormalizer);
     }
     (await pending)?.forEach((answers, w) =>
       answers.forEach((r, k) => {
@@ -91,7 +110,14 @@ export async function sumBlockGradients(model: LlamaModel, params: tf.Variable[]
     throw error;
   }
   const total = (k: keyof BlockValues) => results.reduce((n, r) => n + r.values[k], 0);
-  const values = { rl: total('rl'), ntp: total('ntp'), kl: total('kl'), clip: total('clip'), entropy: total('entropy'), tokens: total('tokens') };
+  const values = {
+    rl: total('rl'),
+    ntp: total('ntp'),
+    kl: total('kl'),
+    clip: total('clip'),
+    entropy: total('entropy'),
+    tokens: total('tokens'),
+  };
   return { grads: sumInOrder(results), values };
 }
 
@@ -125,7 +151,8 @@ export class ParallelWorkers {
   /** Start `count` workers on `backend` and wait until each has loaded it. */
   static async start(count: number, backend: BackendName): Promise<ParallelWorkers> {
     const url = workerUrl();
-    if (!existsSync(fileURLToPath(url))) throw new Error(`parallel workers: ${fileURLToPath(url)} is missing; build @rmt/trainer first`);
+    if (!existsSync(fileURLToPath(url)))
+      throw new Error(`parallel workers: ${fileURLToPath(url)} is missing; build @rmt/trainer first`);
     // The workers occupy the other cores: the native kernels' own threads would only oversubscribe them
     // (the setting covers the whole process, worker threads included; the results do not depend on it).
     const before = kernelThreads();
@@ -146,23 +173,47 @@ export class ParallelWorkers {
   }
 
   /** Gradients of update blocks (see sumBlockGradients): shares[w] goes to worker w; answers in the same shape. */
-  async run(model: LlamaModel, shares: Payload<'grads'>['jobs'][], settings: Payload<'grads'>['settings'], rlNormalizer: number) {
+  async run(
+    model: LlamaModel,
+    shares: Payload<'grads'>['jobs'][],
+    settings: Payload<'grads'>['settings'],
+    rlNormalizer: number,
+  ) {
     const replies = await this.ask(
       model,
-      shares.map((jobs) => (jobs.length === 0 ? undefined : { kind: 'grads', jobs, settings: { loss: settings.loss, padId: settings.padId }, rlNormalizer })),
+      shares.map((jobs) =>
+        jobs.length === 0
+          ? undefined
+          : { kind: 'grads', jobs, settings: { loss: settings.loss, padId: settings.padId }, rlNormalizer },
+      ),
     );
     return replies.map((r) => (r ? (r as Extract<WorkerReply, { results: unknown }>).results : []));
   }
 
   /** Generations of groups of rows, group w on worker w (each row with its own RNG seed). */
-  async generate(model: LlamaModel, groups: { prompts: number[][]; rowSeeds: string[] }[], options: Payload<'generate'>['options']): Promise<Generation[]> {
-    const replies = await this.ask(model, groups.map((g) => (g.prompts.length === 0 ? undefined : { kind: 'generate', ...g, options })));
-    return replies.map((r) => (r ? (r as Extract<WorkerReply, { generation: unknown }>).generation : { tokens: [], logProbs: [], finishReasons: [] }));
+  async generate(
+    model: LlamaModel,
+    groups: { prompts: number[][]; rowSeeds: string[] }[],
+    options: Payload<'generate'>['options'],
+  ): Promise<Generation[]> {
+    const replies = await this.ask(
+      model,
+      groups.map((g) => (g.prompts.length === 0 ? undefined : { kind: 'generate', ...g, options })),
+    );
+    return replies.map((r) =>
+      r
+        ? (r as Extract<WorkerReply, { generation: unknown }>).generation
+        : { tokens: [], logProbs: [], finishReasons: [] },
+    );
   }
 
   /** Send worker w payload w (none: skip it), with the weights where it does not hold them yet; the answers. */
-  private async ask(model: LlamaModel, payloads: (Payload<'grads'> | Payload<'generate'> | undefined)[]): Promise<(WorkerReply | undefined)[]> {
-    if (payloads.length !== this.workers.length) throw new Error(`parallel workers: ${payloads.length} shares for ${this.workers.length} workers`);
+  private async ask(
+    model: LlamaModel,
+    payloads: (Payload<'grads'> | Payload<'generate'> | undefined)[],
+  ): Promise<(WorkerReply | undefined)[]> {
+    if (payloads.length !== this.workers.length)
+      throw new Error(`parallel workers: ${payloads.length} shares for ${this.workers.length} workers`);
     const params = model.parameters();
     const current = params.map((p) => p.dataId);
     // Read once for every worker that needs them (asynchronously: a GPU backend cannot read synchronously).
@@ -175,7 +226,11 @@ export class ParallelWorkers {
         const fresh = held?.length === current.length && held.every((id, i) => id === current[i]);
         if (!fresh) weights ??= Promise.all(params.map((p) => p.data() as Promise<Float32Array>));
         this.holds[w] = undefined; // until the worker has answered
-        worker.postMessage({ config: model.config, weights: fresh ? undefined : await weights, ...payload } as WorkerRequest);
+        worker.postMessage({
+          config: model.config,
+          weights: fresh ? undefined : await weights,
+          ...payload,
+        } as WorkerRequest);
         const answer = await reply<WorkerReply>(worker);
         if (!answer.ok) throw new Error(`parallel worker ${w}: ${answer.error}`);
         this.holds[w] = current;

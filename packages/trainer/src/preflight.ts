@@ -88,10 +88,16 @@ const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
  * Why no answer parsed, and what to change: by prompt format, and whether the completions were cut off by the
  * length cap (then the cap may be the cause). Config keys are named as the user writes them.
  */
-function unparsedFinding(r: Omit<PreflightReport, 'outcome' | 'message'>, modelName: string, useBudget: boolean, chat: boolean): string {
+function unparsedFinding(
+  r: Omit<PreflightReport, 'outcome' | 'message'>,
+  modelName: string,
+  useBudget: boolean,
+  chat: boolean,
+): string {
   const head = `preflight: 0 of ${r.rollouts} rollouts (${r.sites} sites × ${r.rollouts / Math.max(1, r.sites)}) of ${modelName} gave a parsable answer`;
   const cap = useBudget ? 'midtrain.budget.initial (or midtrain.budget.capMultiplier)' : 'midtrain.maxReasoningTokens';
-  const clipped = r.clippedRatio >= 0.5 ? `; ${pct(r.clippedRatio)} of them hit the length cap of ${r.maxNewTokens} tokens` : '';
+  const clipped =
+    r.clippedRatio >= 0.5 ? `; ${pct(r.clippedRatio)} of them hit the length cap of ${r.maxNewTokens} tokens` : '';
   if (r.format === 'control-tokens') {
     return (
       `${head}: the model does not follow data.format 'control-tokens' (no '[/THINK][ANS] answer' after its reasoning)${clipped}. ` +
@@ -113,7 +119,12 @@ function unparsedFinding(r: Omit<PreflightReport, 'outcome' | 'message'>, modelN
  * The longest prompt of the run (its site furthest into a window) plus the generation cap must fit the model's
  * context, or every step would fail in generation: refuse now, naming the settings that set both lengths.
  */
-function checkContextLength(input: PreflightInput, budget: number | undefined, maxNewTokens: number, useBudget: boolean): void {
+function checkContextLength(
+  input: PreflightInput,
+  budget: number | undefined,
+  maxNewTokens: number,
+  useBudget: boolean,
+): void {
   const longest = input.sites.reduce((a, b) => (b.position > a.position ? b : a));
   const promptTokens = input.format.build(siteContext(input.windows, longest), budget).length;
   const maxSeqLen = input.model.config.maxSeqLen;
@@ -149,9 +160,21 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
   const picked = distinctIndices(input.sites.length, p.sites, rng).map((i) => input.sites[i]!);
   const { useBudget } = methodSwitches(s);
   const budget = useBudget ? input.budget?.budget(0, s.steps) : undefined;
-  const siteInputs = picked.map((site) => ({ context: siteContext(input.windows, site), continuation: siteContinuation(input.windows, site, tokenizer, input.continuationTokens) }));
-  const settings = { groupSize: s.groupSize, temperature: s.temperature, topK: s.topK, topP: s.topP, maxReasoningTokens: s.maxReasoningTokens, budget, budgetConfig: s.budget };
-  const reasoningCap = budget === undefined ? s.maxReasoningTokens : Math.max(1, Math.ceil(s.budget.capMultiplier * budget));
+  const siteInputs = picked.map((site) => ({
+    context: siteContext(input.windows, site),
+    continuation: siteContinuation(input.windows, site, tokenizer, input.continuationTokens),
+  }));
+  const settings = {
+    groupSize: s.groupSize,
+    temperature: s.temperature,
+    topK: s.topK,
+    topP: s.topP,
+    maxReasoningTokens: s.maxReasoningTokens,
+    budget,
+    budgetConfig: s.budget,
+  };
+  const reasoningCap =
+    budget === undefined ? s.maxReasoningTokens : Math.max(1, Math.ceil(s.budget.capMultiplier * budget));
   checkContextLength(input, budget, reasoningCap + input.format.answerRoom, useBudget);
   // In process, on one thread: a few dozen rows, and the same weights an engine would serve at step 0.
   const batch = await rollout(input.model, input.format, siteInputs, settings, rng);
@@ -189,7 +212,10 @@ export async function preflight(input: PreflightInput): Promise<PreflightReport>
     const finding = unparsedFinding(seen, modelName, useBudget, chat);
     if (p.action === 'stop') {
       const report: PreflightReport = { ...seen, outcome: 'stopped', message: finding };
-      throw new PreflightError(`${finding}. (The run stopped before step 0; the rollouts are in preflight.json; midtrain.preflight.action: warn runs anyway.)`, report);
+      throw new PreflightError(
+        `${finding}. (The run stopped before step 0; the rollouts are in preflight.json; midtrain.preflight.action: warn runs anyway.)`,
+        report,
+      );
     }
     input.onWarning?.(`${finding} (midtrain.preflight.action: warn, so the run goes on)`, 0);
     return { ...seen, outcome: 'warned', message: finding };

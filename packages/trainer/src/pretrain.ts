@@ -23,7 +23,12 @@ export interface PretrainOptions {
 }
 
 /** One teacher-forced step: mean cross-entropy over the batch's real targets, AdamW update (reads with `await`). */
-export async function nextTokenStep(model: LlamaModel, optimizer: AdamW, batch: TokenBatch, lr: number): Promise<{ loss: number; gradNorm: number }> {
+export async function nextTokenStep(
+  model: LlamaModel,
+  optimizer: AdamW,
+  batch: TokenBatch,
+  lr: number,
+): Promise<{ loss: number; gradNorm: number }> {
   const { value, grads } = tf.tidy(() => {
     const ids = tf.tensor2d(batch.inputs, undefined, 'int32');
     const targets = tf.tensor2d(batch.targets, undefined, 'int32');
@@ -40,7 +45,11 @@ export async function nextTokenStep(model: LlamaModel, optimizer: AdamW, batch: 
   }
 }
 
-export async function pretrain(model: LlamaModel, sequences: readonly (readonly number[])[], options: PretrainOptions): Promise<{ finalLoss: number }> {
+export async function pretrain(
+  model: LlamaModel,
+  sequences: readonly (readonly number[])[],
+  options: PretrainOptions,
+): Promise<{ finalLoss: number }> {
   const optimizer = new AdamW(model.parameters(), options.optimizer);
   const batches = new BucketedBatches(sequences, options.batchSize, createRng(`batches:${options.seed}`));
   let finalLoss = NaN;
@@ -51,12 +60,24 @@ export async function pretrain(model: LlamaModel, sequences: readonly (readonly 
       const batch = batches.batch(options.padId);
       const { loss, gradNorm } = await nextTokenStep(model, optimizer, batch, lr);
       if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) {
-        throw new Error(`pretrain: loss ${loss}, gradient norm ${gradNorm} at step ${step}: stopping (lower the learning rate?)`);
+        throw new Error(
+          `pretrain: loss ${loss}, gradient norm ${gradNorm} at step ${step}: stopping (lower the learning rate?)`,
+        );
       }
       finalLoss = loss;
       const seconds = (performance.now() - started) / 1000;
-      options.onStep?.({ step, loss, lr, grad_norm: gradNorm, tokens: batch.tokens, 'timing/step': seconds, tokens_per_second: batch.tokens / seconds, ...memoryMetrics() });
-      if (options.snapshotEvery && (step + 1) % options.snapshotEvery === 0 && step + 1 < options.steps) await options.onSnapshot?.(step + 1);
+      options.onStep?.({
+        step,
+        loss,
+        lr,
+        grad_norm: gradNorm,
+        tokens: batch.tokens,
+        'timing/step': seconds,
+        tokens_per_second: batch.tokens / seconds,
+        ...memoryMetrics(),
+      });
+      if (options.snapshotEvery && (step + 1) % options.snapshotEvery === 0 && step + 1 < options.steps)
+        await options.onSnapshot?.(step + 1);
     }
   } finally {
     optimizer.dispose();

@@ -29,7 +29,10 @@ export interface RolloutBatch {
 }
 
 /** The rollout fields of the mid-training slice (topK 0 and topP 1 are off), and the budget in force. */
-export type RolloutSettings = Pick<MidtrainConfig, 'groupSize' | 'temperature' | 'topK' | 'topP' | 'maxReasoningTokens'> & {
+export type RolloutSettings = Pick<
+  MidtrainConfig,
+  'groupSize' | 'temperature' | 'topK' | 'topP' | 'maxReasoningTokens'
+> & {
   /** Budget in force (undefined: no budget in the prompt and no length reward; the reasoning cap is maxReasoningTokens). */
   budget?: number;
   budgetConfig: BudgetConfig;
@@ -58,8 +61,17 @@ export async function generateRows(
   // Contiguous groups of near-equal size (some empty when rows are fewer than threads), the first for this thread.
   const threads = (workers?.size ?? 0) + 1;
   const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.round((t * prompts.length) / threads));
-  const group = (t: number) => ({ prompts: prompts.slice(bounds[t], bounds[t + 1]), rowSeeds: rowSeeds.slice(bounds[t], bounds[t + 1]) });
-  const remote = workers ? workers.generate(model, Array.from({ length: workers.size }, (_, w) => group(w + 1)), padded) : undefined;
+  const group = (t: number) => ({
+    prompts: prompts.slice(bounds[t], bounds[t + 1]),
+    rowSeeds: rowSeeds.slice(bounds[t], bounds[t + 1]),
+  });
+  const remote = workers
+    ? workers.generate(
+        model,
+        Array.from({ length: workers.size }, (_, w) => group(w + 1)),
+        padded,
+      )
+    : undefined;
   const local = group(0);
   let own: Generation;
   try {
@@ -69,7 +81,11 @@ export async function generateRows(
     throw error;
   }
   const parts = [own, ...((await remote) ?? [])];
-  return { tokens: parts.flatMap((p) => p.tokens), logProbs: parts.flatMap((p) => p.logProbs), finishReasons: parts.flatMap((p) => p.finishReasons) };
+  return {
+    tokens: parts.flatMap((p) => p.tokens),
+    logProbs: parts.flatMap((p) => p.logProbs),
+    finishReasons: parts.flatMap((p) => p.finishReasons),
+  };
 }
 
 /**
@@ -77,18 +93,37 @@ export async function generateRows(
  * (laid out as the update lays out its rows: left-padded prompts, completions right-padded), in blocks of
  * `blockRows` rows.
  */
-export async function completionLogProbs(model: LlamaModel, prompts: number[][], completions: number[][], padId: number, blockRows: number): Promise<number[][]> {
+export async function completionLogProbs(
+  model: LlamaModel,
+  prompts: number[][],
+  completions: number[][],
+  padId: number,
+  blockRows: number,
+): Promise<number[][]> {
   const out: number[][] = [];
   for (let at = 0; at < prompts.length; at += blockRows) {
     const ps = prompts.slice(at, at + blockRows);
     const cs = completions.slice(at, at + blockRows);
     const { width: P, padLeft } = leftPad(ps, padId);
     const C = Math.max(1, ...cs.map((c) => c.length));
-    const full = ps.map((p, r) => [...new Array<number>(padLeft[r]!).fill(padId), ...p, ...cs[r]!, ...new Array<number>(C - cs[r]!.length).fill(padId)]);
+    const full = ps.map((p, r) => [
+      ...new Array<number>(padLeft[r]!).fill(padId),
+      ...p,
+      ...cs[r]!,
+      ...new Array<number>(C - cs[r]!.length).fill(padId),
+    ]);
     const lp = await readArray<number[][]>(
       tf.tidy(() => {
-        const ids = tf.tensor2d(full.map((f) => f.slice(0, -1)), undefined, 'int32');
-        const targets = tf.tensor2d(full.map((f) => f.slice(1)), undefined, 'int32');
+        const ids = tf.tensor2d(
+          full.map((f) => f.slice(0, -1)),
+          undefined,
+          'int32',
+        );
+        const targets = tf.tensor2d(
+          full.map((f) => f.slice(1)),
+          undefined,
+          'int32',
+        );
         return tokenLogProbs(model.forward(ids, padLeft), targets);
       }),
     );
@@ -122,9 +157,18 @@ async function engineRows(
     vocabSize: model.config.vocabSize,
   });
   const prompts = sitePrompts.flatMap((p) => new Array<number[]>(settings.groupSize).fill(p));
-  const logProbs = await completionLogProbs(model, prompts, out.tokens, settings.padId ?? 0, settings.microBatchRows ?? 64);
+  const logProbs = await completionLogProbs(
+    model,
+    prompts,
+    out.tokens,
+    settings.padId ?? 0,
+    settings.microBatchRows ?? 64,
+  );
   const cap = settings.tis?.enabled ? settings.tis.cap : undefined;
-  const tisWeights = cap === undefined ? undefined : logProbs.map((row, r) => row.map((lp, j) => Math.min(Math.exp(lp - out.logProbs[r]![j]!), cap)));
+  const tisWeights =
+    cap === undefined
+      ? undefined
+      : logProbs.map((row, r) => row.map((lp, j) => Math.min(Math.exp(lp - out.logProbs[r]![j]!), cap)));
   return { tokens: out.tokens, logProbs, finishReasons: out.finishReasons, engineLogProbs: out.logProbs, tisWeights };
 }
 
@@ -132,7 +176,11 @@ async function engineRows(
 export async function rollout(
   model: LlamaModel,
   format: PromptFormat,
-  sites: readonly { context: number[]; continuation: SiteContinuation; verify?: (prediction: Uint8Array | null) => number }[],
+  sites: readonly {
+    context: number[];
+    continuation: SiteContinuation;
+    verify?: (prediction: Uint8Array | null) => number;
+  }[],
   settings: RolloutSettings,
   rng: Rng,
   workers?: ParallelWorkers,
@@ -140,7 +188,8 @@ export async function rollout(
 ): Promise<RolloutBatch> {
   const { budget, budgetConfig: b } = settings;
   // Generation is hard-capped at capMultiplier·B_t + room for the answer (METHOD.md §2).
-  const reasoningCap = budget === undefined ? settings.maxReasoningTokens : Math.max(1, Math.ceil(b.capMultiplier * budget));
+  const reasoningCap =
+    budget === undefined ? settings.maxReasoningTokens : Math.max(1, Math.ceil(b.capMultiplier * budget));
   const prompts: number[][] = [];
   const groupIds: number[] = [];
   sites.forEach((site, g) => {
@@ -179,13 +228,17 @@ export async function rollout(
     const parsed = format.parse(completion);
     const site = sites[groupIds[r]!]!;
     // The prefix match of METHOD.md §1, or a verifiable task's own check of the answer (post-training).
-    const match = site.verify ? site.verify(parsed.prediction) : prefixMatchReward(parsed.prediction, site.continuation.bytes, site.continuation.boundaries);
+    const match = site.verify
+      ? site.verify(parsed.prediction)
+      : prefixMatchReward(parsed.prediction, site.continuation.bytes, site.continuation.boundaries);
     const len = budget === undefined ? 0 : lengthReward(b.lengthReward, parsed.reasoningTokens, budget, b.rMax);
     batch.reasoningTokens.push(parsed.reasoningTokens);
     batch.predictions.push(parsed.prediction);
     batch.match.push(match);
     batch.lengthRewards.push(len);
-    batch.rewards.push(budget === undefined ? match : combineRewards(match, len, b.weight, b.lengthRewardOnlyWhenCorrect));
+    batch.rewards.push(
+      budget === undefined ? match : combineRewards(match, len, b.weight, b.lengthRewardOnlyWhenCorrect),
+    );
   });
   return batch;
 }

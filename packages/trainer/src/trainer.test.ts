@@ -31,7 +31,9 @@ describe('AdamW', () => {
       const scaled = grads[0]!.map((x) => x / 5);
       m = m.map((mi, i) => 0.9 * mi + 0.1 * scaled[i]!);
       v = v.map((vi, i) => 0.999 * vi + 0.001 * scaled[i]! ** 2);
-      ref = ref.map((p, i) => p * (1 - lr * 0.1) - (lr * (m[i]! / (1 - 0.9 ** t))) / (Math.sqrt(v[i]! / (1 - 0.999 ** t)) + 1e-8));
+      ref = ref.map(
+        (p, i) => p * (1 - lr * 0.1) - (lr * (m[i]! / (1 - 0.9 ** t))) / (Math.sqrt(v[i]! / (1 - 0.999 ** t)) + 1e-8),
+      );
       const norm = await opt.apply([tf.tensor2d([grads[0]!]), tf.tensor1d(grads[1]!)], lr);
       expect(norm).toBeCloseTo(5, 5);
     }
@@ -47,9 +49,29 @@ describe('AdamW', () => {
 
 async function tinyModel(seed: number) {
   const tokenizer = new ByteTokenizer();
-  const model = LlamaModel.init(parseLlamaConfig({ dim: 16, nLayers: 1, nHeads: 2, nKvHeads: 1, hiddenDim: 32, vocabSize: tokenizer.vocabSize, maxSeqLen: 16 }), { seed });
-  const optimizer = new AdamW(model.parameters(), { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, maxGradNorm: 1 });
-  await optimizer.apply(model.parameters().map((p) => tf.onesLike(p)), 1e-3);
+  const model = LlamaModel.init(
+    parseLlamaConfig({
+      dim: 16,
+      nLayers: 1,
+      nHeads: 2,
+      nKvHeads: 1,
+      hiddenDim: 32,
+      vocabSize: tokenizer.vocabSize,
+      maxSeqLen: 16,
+    }),
+    { seed },
+  );
+  const optimizer = new AdamW(model.parameters(), {
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    weightDecay: 0.01,
+    maxGradNorm: 1,
+  });
+  await optimizer.apply(
+    model.parameters().map((p) => tf.onesLike(p)),
+    1e-3,
+  );
   return { model, tokenizer, optimizer };
 }
 
@@ -57,11 +79,13 @@ describe('checkpoints', () => {
   it('round-trip weights, moments and state exactly; keep the newest keepLastN', async () => {
     const dir = join(root, 'ckpts');
     const { model, tokenizer, optimizer } = await tinyModel(1);
-    for (const step of [1, 2, 3]) await saveCheckpoint(dir, step, { model, tokenizer, optimizer, state: { cursor: step * 10 } }, 2);
+    for (const step of [1, 2, 3])
+      await saveCheckpoint(dir, step, { model, tokenizer, optimizer, state: { cursor: step * 10 } }, 2);
     expect((await listCheckpoints(dir)).map((c) => c.step)).toEqual([2, 3]);
     const back = await loadCheckpoint((await listCheckpoints(dir)).at(-1)!.dir);
     expect(back.state).toMatchObject({ step: 3, cursor: 30, optimizerStep: 1 });
-    for (const [i, p] of back.model.parameters().entries()) expect(Array.from(await p.data())).toEqual(Array.from(await model.parameters()[i]!.data()));
+    for (const [i, p] of back.model.parameters().entries())
+      expect(Array.from(await p.data())).toEqual(Array.from(await model.parameters()[i]!.data()));
     expect(back.optimizerState.v).toEqual((await optimizer.state()).v);
     back.model.dispose();
     model.dispose();
@@ -71,21 +95,26 @@ describe('checkpoints', () => {
   // A real full disk: a 160 KB tmpfs holds one checkpoint of this model (~85 KB) but not two.
   const disk = smallDisk(root, '160k');
 
-  it.skipIf(!disk.mounted)('disk full while writing: a clear error, the partial folder removed, the last good checkpoint intact', async () => {
-    const { model, tokenizer, optimizer } = await tinyModel(2);
-    const dir = join(disk.path, 'checkpoints');
-    await saveCheckpoint(dir, 1, { model, tokenizer, optimizer, state: {} }, 5);
-    await expect(saveCheckpoint(dir, 2, { model, tokenizer, optimizer, state: {} }, 5)).rejects.toThrow(
-      /checkpoints: could not write the checkpoint of step 2 \(disk full\); the newest complete checkpoint, step 1, is kept/,
-    );
-    expect(readdirSync(dir)).toEqual(['step-000001']);
-    const back = await loadCheckpoint(join(dir, 'step-000001'));
-    expect(Array.from(await back.model.parameters()[0]!.data())).toEqual(Array.from(await model.parameters()[0]!.data()));
-    back.model.dispose();
-    model.dispose();
-    optimizer.dispose();
-    expect(existsSync(join(dir, 'step-000002'))).toBe(false);
-  });
+  it.skipIf(!disk.mounted)(
+    'disk full while writing: a clear error, the partial folder removed, the last good checkpoint intact',
+    async () => {
+      const { model, tokenizer, optimizer } = await tinyModel(2);
+      const dir = join(disk.path, 'checkpoints');
+      await saveCheckpoint(dir, 1, { model, tokenizer, optimizer, state: {} }, 5);
+      await expect(saveCheckpoint(dir, 2, { model, tokenizer, optimizer, state: {} }, 5)).rejects.toThrow(
+        /checkpoints: could not write the checkpoint of step 2 \(disk full\); the newest complete checkpoint, step 1, is kept/,
+      );
+      expect(readdirSync(dir)).toEqual(['step-000001']);
+      const back = await loadCheckpoint(join(dir, 'step-000001'));
+      expect(Array.from(await back.model.parameters()[0]!.data())).toEqual(
+        Array.from(await model.parameters()[0]!.data()),
+      );
+      back.model.dispose();
+      model.dispose();
+      optimizer.dispose();
+      expect(existsSync(join(dir, 'step-000002'))).toBe(false);
+    },
+  );
 });
 
 describe('data-parallel update (parallel workers)', () => {
@@ -96,9 +125,14 @@ describe('data-parallel update (parallel workers)', () => {
   it('gives bit-identical weights and statistics to the single-threaded update', async () => {
     const loss = dualLossConfigSchema.parse({});
     let state = 5;
-    const rand = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const rand = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const tokens = (n: number) => Array.from({ length: n }, () => 3 + Math.floor(rand() * 250));
-    const rl = { prompts: [] as number[][], completions: [] as number[][], oldLogProbs: [] as number[][], advantages: [] as number[] };
+    const rl = {
+      prompts: [] as number[][],
+      completions: [] as number[][],
+      oldLogProbs: [] as number[][],
+      advantages: [] as number[],
+    };
     for (let r = 0; r < 14; r++) {
       const c = tokens(2 + (r % 5));
       rl.prompts.push(tokens(3 + (r % 3)));
@@ -109,7 +143,13 @@ describe('data-parallel update (parallel workers)', () => {
     const ntp = { windows: [tokens(10), tokens(10)], excluded: [[4], [2, 7]] };
     const run = async (workers?: ParallelWorkers) => {
       const { model, optimizer } = await tinyModel(7);
-      const result = await dualUpdate(model, optimizer, rl, ntp, { loss, padId: 0, lr: 1e-2, microBatchRows: 3, workers });
+      const result = await dualUpdate(model, optimizer, rl, ntp, {
+        loss,
+        padId: 0,
+        lr: 1e-2,
+        microBatchRows: 3,
+        workers,
+      });
       const weights = (await Promise.all(model.parameters().map((p) => p.data()))).map((v) => Array.from(v));
       model.dispose();
       optimizer.dispose();

@@ -40,16 +40,33 @@ export interface UpdateSettings {
  * NTP windows. With `s.workers`, blocks are spread over worker threads; the gradients are summed in block
  * order on this thread, so the update is bit-identical with or without workers.
  */
-export async function dualUpdate(model: LlamaModel, optimizer: AdamW, rl: RlRows | undefined, ntp: NtpWindows | undefined, s: UpdateSettings): Promise<UpdateResult> {
-  if (s.loss.beta > 0 && !s.reference) throw new Error(`dualUpdate: loss.beta ${s.loss.beta} > 0 needs a reference model for the KL term`);
+export async function dualUpdate(
+  model: LlamaModel,
+  optimizer: AdamW,
+  rl: RlRows | undefined,
+  ntp: NtpWindows | undefined,
+  s: UpdateSettings,
+): Promise<UpdateResult> {
+  if (s.loss.beta > 0 && !s.reference)
+    throw new Error(`dualUpdate: loss.beta ${s.loss.beta} > 0 needs a reference model for the KL term`);
   // Rows with a non-zero advantage; normalisers over the whole rollout batch, zero-advantage rows included.
   const active = rl ? rl.advantages.map((a, i) => (a !== 0 ? i : -1)).filter((i) => i >= 0) : [];
-  const rlNormalizer = rl ? (s.loss.rlAggregation === 'token-mean' ? rl.completions.reduce((n, c) => n + c.length, 0) : rl.completions.length) : 0;
+  const rlNormalizer = rl
+    ? s.loss.rlAggregation === 'token-mean'
+      ? rl.completions.reduce((n, c) => n + c.length, 0)
+      : rl.completions.length
+    : 0;
   const withNtp = ntp !== undefined && ntp.windows.length > 0 && s.loss.lambda > 0;
   const blocks = updateBlocks(active, s.microBatchRows, withNtp);
 
   // ∇L = Σ over blocks of each block's gradient; then one AdamW step (none without blocks).
-  const { grads, values } = await sumBlockGradients(model, optimizer.params, { rl, ntp, blocks, rlNormalizer }, s, s.workers);
+  const { grads, values } = await sumBlockGradients(
+    model,
+    optimizer.params,
+    { rl, ntp, blocks, rlNormalizer },
+    s,
+    s.workers,
+  );
   const gradNorm = grads ? await optimizer.apply(grads, s.lr) : 0;
   if (grads) tf.dispose(grads);
   return {

@@ -6,7 +6,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadBackend, readAllValues, tf, type BackendName } from '@rmt/backend';
 import { createRng } from '@rmt/core';
 import { generate, LlamaModel, type GenerateOptions, type Generation, type LlamaConfig } from '@rmt/model';
-import { blockGradients, type BlockSettings, type BlockValues, type NtpWindows, type RlRows, type UpdateBlock } from './block.js';
+import {
+  blockGradients,
+  type BlockSettings,
+  type BlockValues,
+  type NtpWindows,
+  type RlRows,
+  type UpdateBlock,
+} from './block.js';
 
 /** `weights` is absent when the worker already holds these values (rollout and update of one step share them). */
 export type WorkerRequest = { config: LlamaConfig; weights?: Float32Array[] } & (
@@ -16,7 +23,12 @@ export type WorkerRequest = { config: LlamaConfig; weights?: Float32Array[] } & 
       settings: Pick<BlockSettings, 'loss' | 'padId'>;
       rlNormalizer: number;
     }
-  | { kind: 'generate'; prompts: number[][]; rowSeeds: string[]; options: Omit<GenerateOptions, 'rng' | 'rowRngs' | 'seed'> }
+  | {
+      kind: 'generate';
+      prompts: number[][];
+      rowSeeds: string[];
+      options: Omit<GenerateOptions, 'rng' | 'rowRngs' | 'seed'>;
+    }
 );
 
 export type WorkerReply =
@@ -46,17 +58,31 @@ async function answer(request: WorkerRequest): Promise<void> {
   try {
     const m = policy(request.config, request.weights);
     if (request.kind === 'generate') {
-      const generation = await generate(m, request.prompts, { ...request.options, rowRngs: request.rowSeeds.map((seed) => createRng(seed)) });
+      const generation = await generate(m, request.prompts, {
+        ...request.options,
+        rowRngs: request.rowSeeds.map((seed) => createRng(seed)),
+      });
       port.postMessage({ ok: true, generation } satisfies WorkerReply);
       return;
     }
     const results: { grads: Float32Array<ArrayBuffer>[]; values: BlockValues }[] = [];
     for (const job of request.jobs) {
-      const { grads, values } = await blockGradients(m, m.parameters(), job.rl, job.ntp, job.block, request.settings, request.rlNormalizer);
+      const { grads, values } = await blockGradients(
+        m,
+        m.parameters(),
+        job.rl,
+        job.ntp,
+        job.block,
+        request.settings,
+        request.rlNormalizer,
+      );
       const arrays = (await readAllValues(grads)).map((g) => Float32Array.from(g as Float32Array));
       results.push({ grads: arrays, values });
     }
-    port.postMessage({ ok: true, results } satisfies WorkerReply, results.flatMap((r) => r.grads.map((g) => g.buffer)));
+    port.postMessage(
+      { ok: true, results } satisfies WorkerReply,
+      results.flatMap((r) => r.grads.map((g) => g.buffer)),
+    );
   } catch (error) {
     port.postMessage({ ok: false, error: (error as Error).stack ?? String(error) } satisfies WorkerReply);
   }

@@ -30,19 +30,34 @@ function stopOnSignal(): { shouldStop: () => boolean; dispose: () => void } {
  */
 type Start = 'fresh' | 'resume' | 'restart';
 
-async function midtrainAndReport(config: RunConfig, sources: string[], out: RunDirectory, opts: Omit<RunOptions, 'set'>, label: string, start: Start) {
+async function midtrainAndReport(
+  config: RunConfig,
+  sources: string[],
+  out: RunDirectory,
+  opts: Omit<RunOptions, 'set'>,
+  label: string,
+  start: Start,
+) {
   const flags = { quiet: !!opts.quiet, json: !!opts.json };
   const reporter = createReporter({ ...flags, label });
   if (start === 'fresh') {
     // Never overwrite another run's checkpoints; a folder left by a run killed before its first checkpoint
     // is simply started again.
-    if (out.hasCheckpoints()) throw new Error(`${out.dir} already holds checkpoints of a run; continue it with \`rmt resume ${out.dir}\` or choose another --out`);
+    if (out.hasCheckpoints())
+      throw new Error(
+        `${out.dir} already holds checkpoints of a run; continue it with \`rmt resume ${out.dir}\` or choose another --out`,
+      );
     await out.writeConfig(config, sources, label);
   }
   if (start !== 'resume') await out.truncateLogs(0);
   const signals = stopOnSignal();
   try {
-    const outcome = await runMidtrain(config, out, { ...flags, resume: start !== 'fresh', evaluateBase: true, shouldStop: signals.shouldStop }, reporter).catch(async (error: unknown) => {
+    const outcome = await runMidtrain(
+      config,
+      out,
+      { ...flags, resume: start !== 'fresh', evaluateBase: true, shouldStop: signals.shouldStop },
+      reporter,
+    ).catch(async (error: unknown) => {
       // A run that stopped (preflight, no learning signal, divergence, a lost engine) still gets its report:
       // the page that says why.
       await writeRunReport(out.dir).catch(() => undefined);
@@ -57,12 +72,19 @@ async function midtrainAndReport(config: RunConfig, sources: string[], out: RunD
     const report = await writeRunReport(out.dir);
     const trained = outcome.trained;
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ dir: out.dir, seconds: outcome.seconds, base: outcome.base ?? null, trained, report })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ dir: out.dir, seconds: outcome.seconds, base: outcome.base ?? null, trained, report })}\n`,
+      );
       return;
     }
-    const rows = [...(outcome.base ? [{ name: 'base', result: outcome.base }] : []), { name: config.midtrain.method, result: trained }];
+    const rows = [
+      ...(outcome.base ? [{ name: 'base', result: outcome.base }] : []),
+      { name: config.midtrain.method, result: trained },
+    ];
     process.stdout.write(`\n${comparisonTable(rows)}\n`);
-    process.stdout.write(`${config.midtrain.method} evaluated with budget ${outcome.finalBudget ?? 'none'}; run directory ${out.dir} (${outcome.seconds.toFixed(0)} s)\n`);
+    process.stdout.write(
+      `${config.midtrain.method} evaluated with budget ${outcome.finalBudget ?? 'none'}; run directory ${out.dir} (${outcome.seconds.toFixed(0)} s)\n`,
+    );
     if (!opts.quiet) process.stdout.write(`report: ${report}\n`);
   } finally {
     signals.dispose();
@@ -73,19 +95,43 @@ async function midtrainAndReport(config: RunConfig, sources: string[], out: RunD
 const RESUMABLE = ['run', 'midtrain'];
 
 export function registerMidtrainCommands(program: Command, ctx: CommandContext): void {
-  withRunOptions(program.command('run').description('The main job: mid-train the base with RMT on the corpus, then evaluate it against the base')).action(async (opts: RunOptions) => {
+  withRunOptions(
+    program
+      .command('run')
+      .description('The main job: mid-train the base with RMT on the corpus, then evaluate it against the base'),
+  ).action(async (opts: RunOptions) => {
     const { config, sources } = ctx.configFrom(opts, 'default');
-    await midtrainAndReport(config, sources, new RunDirectory(opts.out ?? defaultRunDir(config.midtrain.method)), opts, 'run', 'fresh');
+    await midtrainAndReport(
+      config,
+      sources,
+      new RunDirectory(opts.out ?? defaultRunDir(config.midtrain.method)),
+      opts,
+      'run',
+      'fresh',
+    );
   });
 
-  withRunOptions(program.command('midtrain').description('Mid-train (midtrain.method: rmt | rpt | ntp) and evaluate against the base')).action(async (opts: RunOptions) => {
+  withRunOptions(
+    program
+      .command('midtrain')
+      .description('Mid-train (midtrain.method: rmt | rpt | ntp) and evaluate against the base'),
+  ).action(async (opts: RunOptions) => {
     const { config, sources } = ctx.configFrom(opts, 'default');
-    await midtrainAndReport(config, sources, new RunDirectory(opts.out ?? defaultRunDir(config.midtrain.method)), opts, 'midtrain', 'fresh');
+    await midtrainAndReport(
+      config,
+      sources,
+      new RunDirectory(opts.out ?? defaultRunDir(config.midtrain.method)),
+      opts,
+      'midtrain',
+      'fresh',
+    );
   });
 
   program
     .command('resume <dir>')
-    .description('Continue an interrupted run from its newest checkpoint (or, killed before its first one, start it over from its saved config)')
+    .description(
+      'Continue an interrupted run from its newest checkpoint (or, killed before its first one, start it over from its saved config)',
+    )
     .option('--quiet', 'print only the result')
     .option('--json', 'print the result as JSON')
     .action(async (dir: string, opts: { quiet?: boolean; json?: boolean }) => {
@@ -94,12 +140,19 @@ export function registerMidtrainCommands(program: Command, ctx: CommandContext):
       const out = new RunDirectory(dir);
       const kind = out.kind();
       if (kind !== undefined && !RESUMABLE.includes(kind)) {
-        const hint = kind === 'compare' ? '; to continue a comparison, run `rmt compare` again with the same config and --out' : '';
-        throw new Error(`${dir}: a run of \`rmt ${kind}\`; \`rmt resume\` continues mid-training runs (rmt run, rmt midtrain)${hint}`);
+        const hint =
+          kind === 'compare'
+            ? '; to continue a comparison, run `rmt compare` again with the same config and --out'
+            : '';
+        throw new Error(
+          `${dir}: a run of \`rmt ${kind}\`; \`rmt resume\` continues mid-training runs (rmt run, rmt midtrain)${hint}`,
+        );
       }
       const start = out.hasCheckpoints() ? 'resume' : 'restart';
       if (start === 'restart' && !opts.quiet && !opts.json) {
-        process.stderr.write(`${dir}: no checkpoint yet (the run was stopped before its first one); starting it over from its saved config, reusing what it cached\n`);
+        process.stderr.write(
+          `${dir}: no checkpoint yet (the run was stopped before its first one); starting it over from its saved config, reusing what it cached\n`,
+        );
       }
       await midtrainAndReport(config, [], out, opts, 'resume', start);
     });

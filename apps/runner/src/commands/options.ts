@@ -25,7 +25,11 @@ export function commandContext(program: Command): CommandContext {
     backend,
     configFrom: (opts, fallbackPreset) => {
       const b = backend();
-      return resolveConfig({ preset: opts.preset ?? fallbackPreset, config: opts.config, set: [...opts.set, ...(b ? [`backend=${b}`] : [])] });
+      return resolveConfig({
+        preset: opts.preset ?? fallbackPreset,
+        config: opts.config,
+        set: [...opts.set, ...(b ? [`backend=${b}`] : [])],
+      });
     },
   };
 }
@@ -35,7 +39,10 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 export function withRunOptions(cmd: Command): Command {
   return cmd
     .option('--preset <name>', 'default | quick | tiny | base')
-    .option('--config <file>', 'YAML or JSON config, merged over the preset; relative paths in it are read from its folder')
+    .option(
+      '--config <file>',
+      'YAML or JSON config, merged over the preset; relative paths in it are read from its folder',
+    )
     .option('--out <dir>', 'run directory (default: runs/<time>-<kind>)')
     .option('--set <key=value>', 'override one config field, e.g. midtrain.steps=50 (repeatable)', collect, [])
     .option('--quiet', 'print only the result')

@@ -7,7 +7,11 @@ import { basePath, runPosttrain, runPretrain } from '../run.js';
 import { int, withRunOptions, type CommandContext, type RunOptions } from './options.js';
 
 export function registerStageCommands(program: Command, ctx: CommandContext): void {
-  withRunOptions(program.command('pretrain').description('Pretrain a model on the synthetic pretraining mix (the embedded base: --preset base)')).action(async (opts: RunOptions) => {
+  withRunOptions(
+    program
+      .command('pretrain')
+      .description('Pretrain a model on the synthetic pretraining mix (the embedded base: --preset base)'),
+  ).action(async (opts: RunOptions) => {
     const { config, sources } = ctx.configFrom(opts, 'base');
     const out = new RunDirectory(opts.out ?? defaultRunDir('pretrain'));
     await out.writeConfig(config, sources, 'pretrain');
@@ -17,13 +21,24 @@ export function registerStageCommands(program: Command, ctx: CommandContext): vo
     else if (opts.quiet) process.stdout.write(`${result.dir}\n`);
   });
 
-  withRunOptions(program.command('posttrain').description('GRPO on the verifiable task from a checkpoint; accuracy before and after'))
+  withRunOptions(
+    program
+      .command('posttrain')
+      .description('GRPO on the verifiable task from a checkpoint; accuracy before and after'),
+  )
     .option('--model <path>', "checkpoint to post-train (default: the config's base)")
-    .option('--budget <n>', 'budget told in the prompts (for a budget-trained checkpoint: its final budget)', int('budget'))
+    .option(
+      '--budget <n>',
+      'budget told in the prompts (for a budget-trained checkpoint: its final budget)',
+      int('budget'),
+    )
     .option('--task <name>', 'synthetic | gsm8k | math500 (sets posttrain.task)')
     .option('--task-file <file>', 'JSONL of the gsm8k or math500 problems (sets posttrain.taskFile)')
     .action(async (opts: RunOptions & { model?: string; budget?: number; task?: string; taskFile?: string }) => {
-      const sets = [...(opts.task ? [`posttrain.task=${opts.task}`] : []), ...(opts.taskFile ? [`posttrain.taskFile=${opts.taskFile}`] : [])];
+      const sets = [
+        ...(opts.task ? [`posttrain.task=${opts.task}`] : []),
+        ...(opts.taskFile ? [`posttrain.taskFile=${opts.taskFile}`] : []),
+      ];
       const { config, sources } = ctx.configFrom({ ...opts, set: [...opts.set, ...sets] }, 'default');
       const out = new RunDirectory(opts.out ?? defaultRunDir('posttrain'));
       await out.writeConfig(config, sources, 'posttrain');

@@ -25,7 +25,9 @@ export function registerToolCommands(program: Command, ctx: CommandContext): voi
     .action(() => {
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     });
-  withRunOptions(configCmd.command('show').description('Print the resolved configuration (preset + file + --set)')).action(async (opts: RunOptions) => {
+  withRunOptions(
+    configCmd.command('show').description('Print the resolved configuration (preset + file + --set)'),
+  ).action(async (opts: RunOptions) => {
     const { config } = ctx.configFrom(opts, 'default');
     process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
   });
@@ -34,7 +36,10 @@ export function registerToolCommands(program: Command, ctx: CommandContext): voi
     .command('generate')
     .description('Generate text from a model (llama2.c .bin, Hugging Face folder or RMT checkpoint)')
     .requiredOption('--model <path>', 'model file or folder')
-    .option('--tokenizer <path>', 'tokenizer (tok*.bin, tokenizer.json or a checkpoint folder); default: beside the model')
+    .option(
+      '--tokenizer <path>',
+      'tokenizer (tok*.bin, tokenizer.json or a checkpoint folder); default: beside the model',
+    )
     .requiredOption('--prompt <text>', 'prompt text (BOS is prepended)')
     .option('--max-tokens <n>', 'most new tokens', int('max-tokens'), 128)
     .option('--greedy', 'argmax decoding (default: sampling)')

@@ -12,7 +12,15 @@ export interface RefTensor {
 
 /** transformers' config-class defaults for the keys the forward reads. */
 function defaults(modelType: string): Json {
-  const llama = { rms_norm_eps: 1e-6, rope_theta: 10000, tie_word_embeddings: false, hidden_act: 'silu', attention_bias: false, mlp_bias: false, max_position_embeddings: 2048 };
+  const llama = {
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    tie_word_embeddings: false,
+    hidden_act: 'silu',
+    attention_bias: false,
+    mlp_bias: false,
+    max_position_embeddings: 2048,
+  };
   if (modelType === 'llama') return llama;
   if (modelType === 'qwen2') return { ...llama, max_position_embeddings: 32768 };
   if (modelType === 'qwen3') return { ...llama, max_position_embeddings: 32768, head_dim: 128 };
@@ -20,7 +28,7 @@ function defaults(modelType: string): Json {
 }
 
 /** inv_freq per modeling_rope_utils: _compute_{default,linear_scaling,dynamic_ntk,llama3}_parameters. */
-export function referenceInvFreq(config: Json, seqLen: number): number[] {
+function referenceInvFreq(config: Json, seqLen: number): number[] {
   const c = { ...defaults(String(config.model_type)), ...config };
   const rope = (c.rope_parameters ?? c.rope_scaling ?? {}) as Json;
   let base = Number(rope.rope_theta ?? c.rope_theta);
@@ -156,7 +164,8 @@ export function referenceLogProbs(config: Json, tensors: Map<string, RefTensor>,
         const m = Math.max(...scores);
         const e = scores.map((x) => Math.exp(x - m));
         const z = e.reduce((a, b) => a + b, 0);
-        for (let s = 0; s <= t; s++) for (let i = 0; i < hd; i++) attn[hh * hd + i]! += (e[s]! / z) * vs[s]![kvh * hd + i]!;
+        for (let s = 0; s <= t; s++)
+          for (let i = 0; i < hd; i++) attn[hh * hd + i]! += (e[s]! / z) * vs[s]![kvh * hd + i]!;
       }
       const o = linear(attn, nH * hd, get(`${p}self_attn.o_proj.weight`), opt(`${p}self_attn.o_proj.bias`));
       const x1 = Float64Array.from(h[t]!, (v, i) => v + o[i]!);
