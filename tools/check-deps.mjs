@@ -10,7 +10,7 @@
 //   tokenizers                       ← core (no tensor library)
 //   model                            ← backend, core, tokenizers
 //   data                             ← tokenizers, core (no tensor library)
-//   curriculum                       ← backend, model, data, core
+//   curriculum                       ← data, core (no tensor library: the scorer is a function)
 //   dual-loss                        ← backend
 //   eval                             ← backend, model, data
 //   sampler-failure-replay           ← curriculum, core
@@ -76,7 +76,7 @@ for (const dir of packageDirs) {
 
 // These must not pull in TensorFlow.js, even through another RMT package: a user who reads corpora, builds
 // prompts or tokenizes should not install a tensor library for it.
-const TENSOR_FREE = ['@rmt/core', '@rmt/budget', '@rmt/tokenizers', '@rmt/data'];
+const TENSOR_FREE = ['@rmt/core', '@rmt/budget', '@rmt/tokenizers', '@rmt/data', '@rmt/curriculum', '@rmt/sampler-failure-replay'];
 const closure = (name, seen = new Set()) => {
   for (const d of Object.keys(rmtPackages.get(name)?.dependencies ?? {})) if (!seen.has(d)) closure(d, seen.add(d));
   return seen;

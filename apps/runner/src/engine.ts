@@ -4,7 +4,7 @@
 import { join, resolve } from 'node:path';
 import { scoreCacheKey } from '@rmt/curriculum';
 import { EngineError, OpenAIEngineClient, scoreSitesOnEngine } from '@rmt/engine';
-import type { LlamaModel, Tokenizer } from '@rmt/model';
+import { modelWeightsHash, type LlamaModel, type Tokenizer } from '@rmt/model';
 import type { RunConfig } from './config.js';
 import { siteEntropies, type Split } from './task.js';
 
@@ -41,7 +41,7 @@ async function engineSiteEntropies(
 ): Promise<number[] | undefined> {
   const { rollout: r, curriculum: c } = config.midtrain;
   if (!engine || r.scoring === 'local' || c.measure === 'full') return undefined;
-  const key = await scoreCacheKey(base, split.windows, split.sites, c.k);
+  const key = scoreCacheKey(await modelWeightsHash(base), split.windows, split.sites, c.k);
   const before = async () => {
     if (engine.version !== 0) await engine.pushWeights(base, tokenizer, 0);
   };

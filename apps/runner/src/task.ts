@@ -22,7 +22,7 @@ import {
   type PromptFormat,
   type Site,
 } from '@rmt/data';
-import type { LlamaModel, Tokenizer } from '@rmt/model';
+import { modelWeightsHash, positionEntropies, type LlamaModel, type Tokenizer } from '@rmt/model';
 
 export interface Split {
   windows: number[][];
@@ -105,7 +105,11 @@ export async function siteEntropies(
   cacheDir: string,
   onProgress?: (done: number, total: number) => void,
 ): Promise<number[]> {
-  const { entropies } = await scoreSitesCached(join(cacheDir, 'entropy'), base, split.windows, split.sites, {
+  const scorer = {
+    score: (rows: number[][], k: number) => positionEntropies(base, rows, k),
+    hash: await modelWeightsHash(base),
+  };
+  const { entropies } = await scoreSitesCached(join(cacheDir, 'entropy'), scorer, split.windows, split.sites, {
     k: c.k,
     batch: c.scoreBatch,
     onProgress,

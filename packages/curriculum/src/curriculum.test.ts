@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entropy, readAllValues, tf, topKEntropy } from '@rmt/backend';
 import { describeEachBackend } from '@rmt/testing';
-import { LlamaModel, parseLlamaConfig } from '@rmt/model';
+import { LlamaModel, modelWeightsHash, parseLlamaConfig, positionEntropies } from '@rmt/model';
 import {
   assignTiers,
   createSampler,
@@ -144,8 +144,12 @@ describeEachBackend('entropy scoring', () => {
       { window: 0, position: 5, target: 6 },
     ];
     const dir = mkdtempSync(join(tmpdir(), 'rmt-score-'));
+    const scorer = {
+      score: (rows: number[][], k: number) => positionEntropies(model, rows, k),
+      hash: await modelWeightsHash(model),
+    };
     try {
-      const first = await scoreSitesCached(dir, model, windows, siteList, { k: 4, batch: 1 });
+      const first = await scoreSitesCached(dir, scorer, windows, siteList, { k: 4, batch: 1 });
       expect(first.cached).toBe(false);
       for (const [i, s] of siteList.entries()) {
         const [full, top] = (
@@ -160,10 +164,10 @@ describeEachBackend('entropy scoring', () => {
         expect(first.entropies[i]!.full).toBeCloseTo(full, 5);
         expect(first.entropies[i]!.topK).toBeCloseTo(top, 5);
       }
-      const second = await scoreSitesCached(dir, model, windows, siteList, { k: 4, batch: 2 });
+      const second = await scoreSitesCached(dir, scorer, windows, siteList, { k: 4, batch: 2 });
       expect(second.cached).toBe(true);
       expect(second.entropies).toEqual(first.entropies);
-      const otherK = await scoreSitesCached(dir, model, windows, siteList, { k: 8, batch: 2 });
+      const otherK = await scoreSitesCached(dir, scorer, windows, siteList, { k: 8, batch: 2 });
       expect(otherK.cached).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });

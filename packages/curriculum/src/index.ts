@@ -4,10 +4,11 @@
  */
 export {
   corpusHash,
-  modelWeightsHash,
   scoreCacheKey,
   scoreSites,
   scoreSitesCached,
+  type PositionScorer,
+  type Scorer,
   type ScoreOptions,
   type SiteEntropy,
 } from './scoring.js';

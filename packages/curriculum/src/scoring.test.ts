@@ -5,8 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadBackend } from '@rmt/backend';
-import { LlamaModel, parseLlamaConfig } from '@rmt/model';
-import { corpusHash, modelWeightsHash, scoreCacheKey, scoreSitesCached } from './index.js';
+import { LlamaModel, modelWeightsHash, parseLlamaConfig, positionEntropies } from '@rmt/model';
+import { corpusHash, scoreCacheKey, scoreSites, scoreSitesCached } from './index.js';
+
+const scorerOf = async (model: LlamaModel) => ({
+  score: (rows: number[][], k: number) => positionEntropies(model, rows, k),
+  hash: await modelWeightsHash(model),
+});
 
 beforeAll(async () => {
   await loadBackend('cpu');
@@ -36,30 +41,27 @@ describe('score cache key', () => {
     const same = LlamaModel.init(config, { seed: 1 });
     const other = LlamaModel.init(config, { seed: 2 });
     try {
-      const key = await scoreCacheKey(a, windows, sites, 16);
+      const key = scoreCacheKey(await modelWeightsHash(a), windows, sites, 16);
       expect(key).toMatch(/^[0-9a-f]{24}-[0-9a-f]{24}-k16$/);
       expect(key).toBe(`${(await modelWeightsHash(a)).slice(0, 24)}-${corpusHash(windows, sites).slice(0, 24)}-k16`);
-      expect(await scoreCacheKey(same, windows, sites, 16)).toBe(key); // same weights, another object: same scores
-      expect(await scoreCacheKey(a, windows, sites, 16, await modelWeightsHash(a))).toBe(key); // a precomputed hash gives the same key
+      expect(scoreCacheKey(await modelWeightsHash(same), windows, sites, 16)).toBe(key); // same weights, another object: same scores
       // Another scorer: the first part changes, the corpus part does not.
-      const byOther = await scoreCacheKey(other, windows, sites, 16);
+      const byOther = scoreCacheKey(await modelWeightsHash(other), windows, sites, 16);
       expect(byOther.split('-')[0]).not.toBe(key.split('-')[0]);
       expect(byOther.split('-')[1]).toBe(key.split('-')[1]);
       // Another corpus (a token, a site, a token moved across a window boundary) or k: the rest changes.
       expect(
-        (
-          await scoreCacheKey(
-            a,
-            [
-              [1, 2, 3, 4, 5, 7],
-              [7, 8, 9],
-            ],
-            sites,
-            16,
-          )
+        scoreCacheKey(
+          await modelWeightsHash(a),
+          [
+            [1, 2, 3, 4, 5, 7],
+            [7, 8, 9],
+          ],
+          sites,
+          16,
         ).split('-')[1],
       ).not.toBe(key.split('-')[1]);
-      expect(await scoreCacheKey(a, windows, [sites[0]!], 16)).not.toBe(key);
+      expect(scoreCacheKey(await modelWeightsHash(a), windows, [sites[0]!], 16)).not.toBe(key);
       expect(
         corpusHash(
           [
@@ -77,7 +79,7 @@ describe('score cache key', () => {
           [],
         ),
       );
-      expect(await scoreCacheKey(a, windows, sites, 8)).not.toBe(key);
+      expect(scoreCacheKey(await modelWeightsHash(a), windows, sites, 8)).not.toBe(key);
     } finally {
       [a, same, other].forEach((m) => m.dispose());
     }
@@ -88,19 +90,32 @@ describe('score cache key', () => {
     const a = LlamaModel.init(config, { seed: 1 });
     const b = LlamaModel.init(config, { seed: 2 });
     try {
-      const first = await scoreSitesCached(dir, a, windows, sites, { k: 4, batch: 2 });
-      const second = await scoreSitesCached(dir, b, windows, sites, { k: 4, batch: 2 });
+      const first = await scoreSitesCached(dir, await scorerOf(a), windows, sites, { k: 4, batch: 2 });
+      const second = await scoreSitesCached(dir, await scorerOf(b), windows, sites, { k: 4, batch: 2 });
       expect([first.cached, second.cached]).toEqual([false, false]);
       expect(second.entropies).not.toEqual(first.entropies);
       expect(readdirSync(dir).sort()).toEqual([`entropy-${first.key}.json`, `entropy-${second.key}.json`].sort());
-      expect(
-        (await scoreSitesCached(dir, a, windows, sites, { k: 4, batch: 1, scorerHash: await modelWeightsHash(a) }))
-          .cached,
-      ).toBe(true);
+      expect((await scoreSitesCached(dir, await scorerOf(a), windows, sites, { k: 4, batch: 1 })).cached).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       a.dispose();
       b.dispose();
     }
+  });
+});
+
+describe('scoreSites', () => {
+  it("reads site t's entropies at position t − 1 of its window, each window scored once", async () => {
+    // A scorer whose entropy at position p of a row is (first token of the row) + p / 10, by hand.
+    const calls: number[][][] = [];
+    const score = async (rows: number[][]) => {
+      calls.push(rows);
+      const at = rows.map((r) => r.map((_, p) => r[0]! + p / 10));
+      return { full: at, topK: at.map((r) => r.map((x) => -x)) };
+    };
+    const out = await scoreSites(score, windows, [...sites, { window: 0, position: 5, target: 6 }], { k: 4, batch: 1 });
+    expect(out.map((e) => e.full)).toEqual([1.2, 7.1, 1.4]);
+    expect(out.map((e) => e.topK)).toEqual([-1.2, -7.1, -1.4]);
+    expect(calls.map((c) => c.length)).toEqual([1, 1]); // two windows, one call each (batch 1)
   });
 });

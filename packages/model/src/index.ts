@@ -40,4 +40,4 @@ export {
 // The tokenizers live in @rmt/tokenizers (no tensor library, so @rmt/data needs no tfjs); re-exported because
 // loadModel returns one and users of @rmt/model have always found them here.
 export * from '@rmt/tokenizers';
-export { scoreTokens, type TextScore } from './score.js';
+export { modelWeightsHash, positionEntropies, scoreTokens, type PositionEntropies, type TextScore } from './score.js';

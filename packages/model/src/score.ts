@@ -1,4 +1,5 @@
-import { entropy, readArray, tf, tokenLogProbs } from '@rmt/backend';
+import { createHash } from 'node:crypto';
+import { entropy, readArray, tf, tokenLogProbs, topKEntropy } from '@rmt/backend';
 import type { LlamaModel } from './llama.js';
 
 export interface TextScore {
@@ -59,4 +60,46 @@ export async function scoreTokens(
   return tokens === 0
     ? { tokens: 0, top1: 0, loss: 0, entropy: 0 }
     : { tokens, top1: correct / tokens, loss: nll / tokens, entropy: ent / tokens };
+}
+
+/** Entropy of the next-token distribution at every position of each row: full vocabulary and top-k, nats. */
+export interface PositionEntropies {
+  full: number[][];
+  topK: number[][];
+}
+
+/**
+ * The scorer side of the curriculum's difficulty (METHOD.md §3): one forward over right-padded rows (right
+ * padding cannot change earlier positions under causal attention), then the full and the top-k entropy of
+ * every position, read back with `await`.
+ */
+export async function positionEntropies(
+  model: LlamaModel,
+  rows: readonly number[][],
+  k: number,
+): Promise<PositionEntropies> {
+  const width = Math.max(...rows.map((r) => r.length));
+  const padded = rows.map((r) => [...r, ...new Array<number>(width - r.length).fill(0)]);
+  const tensors = tf.tidy(() => {
+    const logits = model.forward(tf.tensor2d(padded, undefined, 'int32'));
+    return [entropy(logits), topKEntropy(logits, k)];
+  });
+  try {
+    const [full, topK] = (await Promise.all(tensors.map((t) => readArray<number[][]>(t)))) as [number[][], number[][]];
+    return { full, topK };
+  } finally {
+    tf.dispose(tensors);
+  }
+}
+
+/**
+ * A model's identity for caches: sha256 of its architecture and every weight (not its path: a model copied
+ * elsewhere keeps its scores, one retrained in place does not). Reads every weight once.
+ */
+export async function modelWeightsHash(model: LlamaModel): Promise<string> {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify(model.config));
+  const values = (await Promise.all(model.parameters().map((p) => p.data()))) as Float32Array[];
+  for (const v of values) hash.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  return hash.digest('hex');
 }
