@@ -126,14 +126,7 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
   const optimizer = new AdamW(model.parameters(), s.optimizer);
   const { start, rngs } = await restoreCheckpoint(input, optimizer);
   await input.engine?.pushWeights(model, input.tokenizer, start); // version = updates applied
-  const streaks: Streaks = {
-    zeroStd: 0,
-    noSignal: 0,
-    noSignalAccuracy: 0,
-    noSignalUnparsed: 0,
-    clipped: 0,
-    nonFinite: 0,
-  };
+  const streaks = noStreaks();
   let checkpointSeconds: number | undefined;
   // B_t of the schedule where the budget is in force (METHOD.md §2); a checkpoint of step t records B_t.
   const budgetAt = (t: number) => (sampler && useBudget ? input.budget?.budget(t, s.steps) : undefined);
@@ -150,37 +143,14 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
       const picked = timed(timing, 'sample', () => pickSites(input, sampler, step, rngs.windows));
       // 2–4. Prompts with the current budget; G rollouts per site, rewarded; group advantages.
       const rolled = sampler ? await rolloutPhase(input, picked, budget, rngs.rollout, workers, timing) : undefined;
-      if (sampler && rolled) {
-        const rewards = rolloutMetrics(rolled);
-        Object.assign(metrics, rewards);
-        observe(input, sampler, step, picked, rolled, rewards);
-        if (input.onRollouts && s.sampleRollouts > 0)
-          input.onRollouts(step, rolloutRecords(input.tokenizer, step, picked, rolled, s.sampleRollouts));
-      }
+      if (sampler && rolled) Object.assign(metrics, rewardPhase(input, sampler, step, picked, rolled));
       Object.assign(metrics, scheduleMetrics(sampler, step, budget));
 
       // 5. Dual-loss update: RL on the key sites, NTP on the rest of their windows (m_t = 1[t ∉ C]).
       const ntp = useNtp || !sampler ? ntpWindows(input.windows, picked) : undefined;
-      const rl = rolled && {
-        prompts: rolled.batch.prompts,
-        completions: rolled.batch.completions,
-        oldLogProbs: rolled.batch.oldLogProbs,
-        advantages: rolled.adv.advantages,
-        weights: rolled.batch.tisWeights,
-      };
-      const loss = sampler ? s.loss : { ...s.loss, lambda: 1 }; // the NTP baseline's loss is L_NTP alone
-      const settings = {
-        loss,
-        padId: input.tokenizer.padId ?? 0,
-        lr,
-        microBatchRows: s.microBatchRows,
-        reference: input.reference,
-        workers,
-      };
-      const result = await timedAsync(timing, 'update', () => dualUpdate(model, optimizer, rl, ntp, settings));
+      const result = await timedAsync(timing, 'update', () => updatePhase(input, optimizer, rolled, ntp, lr, workers));
       Object.assign(metrics, checkNonFinite(result, step, s, streaks, input.onWarning), updateMetrics(result, ntp));
-      if (input.engine && (step + 1) % s.rollout.syncEvery === 0 && step + 1 < s.steps)
-        await timedAsync(timing, 'sync', () => input.engine!.pushWeights(model, input.tokenizer, step + 1));
+      await syncEngine(input, step, timing);
 
       // 6. Log the step, then checkpoint every N steps and at the end (or when asked to stop). In this order
       // a checkpoint of step N exists only once every line before N is logged, so a resume from it (which
@@ -193,15 +163,10 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
       const due = (s.checkpointEvery > 0 && (step + 1) % s.checkpointEvery === 0) || step + 1 === s.steps || stopped;
       if (due) checkpointSeconds = await saveLoop(input, step + 1, optimizer, rngs, budgetAt(step + 1));
       const noSignal = watchStreaks(streaks, step, metrics, s.warnAfter, input.onWarning);
-      if (noSignal && s.onNoSignal === 'stop') {
-        // The weights are fine, only the signal is missing: keep them as the newest checkpoint, then stop.
-        if (!due) await saveLoop(input, step + 1, optimizer, rngs, budgetAt(step + 1));
-        throw new NoLearningSignalError(
-          step,
-          `${noSignal}; the run stopped with a checkpoint of step ${step + 1} (midtrain.onNoSignal: stop; onNoSignal: warn trains on)`,
+      if (noSignal)
+        await onNoSignal(input, noSignal, step, () =>
+          due ? undefined : saveLoop(input, step + 1, optimizer, rngs, budgetAt(step + 1)),
         );
-      }
-      if (noSignal) input.onWarning?.(`${noSignal} (midtrain.onNoSignal: warn, so the run goes on)`, step);
       if (stopped) return { steps: step + 1, stopped: true };
     }
   } finally {
@@ -209,6 +174,82 @@ export async function midtrain(input: MidtrainInput): Promise<{ steps: number; s
     await workers?.close();
   }
   return { steps: s.steps, stopped: false };
+}
+
+/** The runs of steps watched for warnings (zero-signal groups, clipped rollouts, non-finite updates), all at 0. */
+function noStreaks(): Streaks {
+  return { zeroStd: 0, noSignal: 0, noSignalAccuracy: 0, noSignalUnparsed: 0, clipped: 0, nonFinite: 0 };
+}
+
+/** Rewards of a step's rollouts as metrics; the sampler and budget see them; a few go to rollouts.jsonl. */
+function rewardPhase(
+  input: MidtrainInput,
+  sampler: Sampler,
+  step: number,
+  picked: Picked,
+  rolled: Rolled,
+): Record<string, number> {
+  const rewards = rolloutMetrics(rolled);
+  observe(input, sampler, step, picked, rolled, rewards);
+  const n = input.settings.sampleRollouts;
+  if (input.onRollouts && n > 0) input.onRollouts(step, rolloutRecords(input.tokenizer, step, picked, rolled, n));
+  return rewards;
+}
+
+/** The dual-loss update of one step (METHOD.md §4); the NTP baseline's loss is L_NTP alone (λ = 1). */
+function updatePhase(
+  input: MidtrainInput,
+  optimizer: AdamW,
+  rolled: Rolled | undefined,
+  ntp: NtpWindows | undefined,
+  lr: number,
+  workers: ParallelWorkers | undefined,
+): Promise<UpdateResult> {
+  const { settings: s, tokenizer } = input;
+  const { batch, adv } = rolled ?? {};
+  const rl = batch &&
+    adv && {
+      prompts: batch.prompts,
+      completions: batch.completions,
+      oldLogProbs: batch.oldLogProbs,
+      advantages: adv.advantages,
+      weights: batch.tisWeights,
+    };
+  const loss = rolled ? s.loss : { ...s.loss, lambda: 1 };
+  return dualUpdate(input.model, optimizer, rl, ntp, {
+    loss,
+    padId: tokenizer.padId ?? 0,
+    lr,
+    microBatchRows: s.microBatchRows,
+    reference: input.reference,
+    workers,
+  });
+}
+
+/** Every `rollout.syncEvery` updates, the engine gets the new weights (not after the last: nothing follows). */
+async function syncEngine(input: MidtrainInput, step: number, timing: Timing): Promise<void> {
+  const { engine, settings: s } = input;
+  if (engine && (step + 1) % s.rollout.syncEvery === 0 && step + 1 < s.steps)
+    await timedAsync(timing, 'sync', () => engine.pushWeights(input.model, input.tokenizer, step + 1));
+}
+
+/**
+ * No group had a learning signal for warnAfter steps: stop (the weights are fine, only the signal is missing:
+ * they are kept as the newest checkpoint first) or warn and go on, as `midtrain.onNoSignal` says.
+ */
+async function onNoSignal(
+  input: MidtrainInput,
+  message: string,
+  step: number,
+  checkpoint: () => Promise<unknown> | undefined,
+): Promise<void> {
+  if (input.settings.onNoSignal !== 'stop')
+    return input.onWarning?.(`${message} (midtrain.onNoSignal: warn, so the run goes on)`, step);
+  await checkpoint();
+  throw new NoLearningSignalError(
+    step,
+    `${message}; the run stopped with a checkpoint of step ${step + 1} (midtrain.onNoSignal: stop; onNoSignal: warn trains on)`,
+  );
 }
 
 /** The site sampler of an RL method (required), none for the NTP baseline; refuses a KL term without its reference, an engine rollout without its engine. */
