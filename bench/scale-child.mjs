@@ -5,7 +5,9 @@
 //   node bench/scale-child.mjs '<shape json>' <backend> <trainReps> <decodeReps>
 import { estimateTrainingBytes, loadBackend, tf } from '@rmt/backend';
 import { generate, LlamaModel, parseLlamaConfig } from '@rmt/model';
-import { AdamW, nextTokenStep, padBatch } from '@rmt/trainer';
+import { createRng } from '@rmt/core';
+import { dualLossConfigSchema } from '@rmt/dual-loss';
+import { AdamW, dualUpdate, generateRows, nextTokenStep, padBatch } from '@rmt/trainer';
 
 const [shapeJson, backend, trainRepsArg, decodeRepsArg] = process.argv.slice(2);
 const shape = JSON.parse(shapeJson);
@@ -57,6 +59,28 @@ try {
   // Per generated token, prefill included (as bench/torch_reference.py and bench/run.mjs count it).
   out.decode_ms = median(decode) / d.newTokens;
   out.decode_all_ms = decode.map((x) => x / d.newTokens);
+  const r = shape.rmt;
+  if (r) {
+    // Rollouts (sampled, KV-cached) then the dual-loss update, as one step of `rmt run` does.
+    const step = async () => {
+      const prompts = ids(r.sites, r.ctx).flatMap((p) => Array(r.group).fill(p));
+      const rolled = await generateRows(model, prompts, { maxNewTokens: r.gen, temperature: 1 }, createRng(2));
+      const rl = {
+        prompts,
+        completions: rolled.tokens,
+        oldLogProbs: rolled.logProbs,
+        advantages: prompts.map(() => rand() * 2 - 1),
+      };
+      const ntp = { windows: ids(r.sites, r.ctx), excluded: ids(r.sites, 0) };
+      await dualUpdate(model, opt, rl, ntp, {
+        loss: dualLossConfigSchema.parse({}),
+        padId: 0,
+        lr: 1e-4,
+        microBatchRows: 64,
+      });
+    };
+    out.rmt_step_ms = median(await times(step, 1, 0));
+  }
   opt.dispose();
   model.dispose();
 } catch (error) {

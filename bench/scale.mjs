@@ -62,6 +62,9 @@ const SHAPES = [
     batch: 4,
     seqLen: 128,
     decode: { ...decode, newTokens: 16 },
+    // An RMT-shaped step at this size: 2 sites × 4 rollouts (context 48, 16 reasoning tokens), then the
+    // dual-loss update on them and NTP on the sites' windows; one repetition (it takes tens of seconds).
+    rmt: { sites: 2, group: 4, ctx: 48, gen: 16 },
     reps: 2,
   },
 ];
@@ -121,7 +124,7 @@ for (const s of shapes) {
   const decodeReps = Math.max(1, Math.ceil(reps / 2));
   const workload = { model: s.model, batch: s.batch, seqLen: s.seqLen };
   const picked = autoOrder(workload).find((b) => backends.includes(b));
-  const row = { shape: s.name, label: s.label, auto: picked, runs: {} };
+  const row = { shape: s.name, label: s.label, auto: picked, rmt: s.rmt, runs: {} };
   for (const b of backends) {
     // The cpu backend without @rmt/kernels is plain JavaScript: minutes a step beyond the smallest shape.
     if (b === 'wasm' && !autoOrder(workload).includes('wasm')) {
@@ -186,6 +189,15 @@ else {
         `  ${`PyTorch ${t.torch} (${t.threads} thread)`.padEnd(34)}${ms(t.train_ms, t.train_all_ms).padEnd(24)}${''.padEnd(8)}${ms(t.decode_ms, t.decode_all_ms).padEnd(27)}${''.padEnd(8)}${(t.peak_rss / t.parameters).toFixed(1).padEnd(13)}${ceiling}`,
       );
     } else if (t) console.log(`  PyTorch failed: ${t.error}`);
+    if (row.rmt) {
+      const steps = Object.entries(row.runs).filter(([, r]) => r.rmt_step_ms !== undefined);
+      const line = steps
+        .map(([b, r]) => `${b} ${(r.rmt_step_ms / 1000).toFixed(1)} s (${ratio(r.rmt_step_ms, t?.rmt_step_ms)})`)
+        .join(', ');
+      console.log(
+        `  RMT step (${row.rmt.sites} sites × ${row.rmt.group}, ${row.rmt.gen} tokens + update): ${line || '–'}; PyTorch ${t?.rmt_step_ms ? `${(t.rmt_step_ms / 1000).toFixed(1)} s` : '–'}`,
+      );
+    }
   }
   if (torchMissing) console.log(`\nPyTorch reference not run: missing ${torchMissing}`);
   else {

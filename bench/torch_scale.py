@@ -119,15 +119,37 @@ def main():
 
     d = shape["decode"]
 
-    def decode():
+    def decode_rows(batch, prompt, new):
         with torch.no_grad():
-            S = d["prompt"] + d["newTokens"]
+            S = prompt + new
             hd = c["dim"] // c["nHeads"]
-            caches = [[torch.zeros(d["batch"], c["nKvHeads"], S, hd), torch.zeros(d["batch"], c["nKvHeads"], S, hd)] for _ in m.blocks]
-            logits = m(torch.randint(0, c["vocabSize"], (d["batch"], d["prompt"])), 0, caches)
+            caches = [[torch.zeros(batch, c["nKvHeads"], S, hd), torch.zeros(batch, c["nKvHeads"], S, hd)] for _ in m.blocks]
+            logits = m(torch.randint(0, c["vocabSize"], (batch, prompt)), 0, caches)
             tok = torch.multinomial(torch.softmax(logits[:, -1], -1), 1)
-            for i in range(d["newTokens"] - 1):
-                tok = torch.multinomial(torch.softmax(m(tok, d["prompt"] + i, caches)[:, -1], -1), 1)
+            for i in range(new - 1):
+                tok = torch.multinomial(torch.softmax(m(tok, prompt + i, caches)[:, -1], -1), 1)
+
+    def decode():
+        decode_rows(d["batch"], d["prompt"], d["newTokens"])
+
+    r = shape.get("rmt")
+
+    def rmt_step():
+        # As bench/scale-child.mjs: rollouts of r.sites × r.group (KV-cached sampling), then the clipped
+        # policy loss on them plus 0.1 × NTP on the sites' windows, one AdamW step.
+        rows = r["sites"] * r["group"]
+        decode_rows(rows, r["ctx"], r["gen"])
+        seq = torch.randint(0, c["vocabSize"], (rows, r["ctx"] + r["gen"] + 1))
+        adv = torch.randn(rows)
+        logp = torch.log_softmax(m(seq[:, :-1]), -1).gather(-1, seq[:, 1:, None])[..., 0]
+        ratio = torch.exp(logp - logp.detach())
+        pl = -torch.minimum(ratio * adv[:, None], ratio.clamp(0.8, 1.2) * adv[:, None])[:, r["ctx"] - 1 :].mean()
+        win = torch.randint(0, c["vocabSize"], (r["sites"], r["ctx"] + 1))
+        ntp = F.cross_entropy(m(win[:, :-1]).reshape(-1, c["vocabSize"]), win[:, 1:].reshape(-1))
+        opt.zero_grad()
+        (pl + 0.1 * ntp).backward()
+        torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+        opt.step()
 
     sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
     synced = lambda f: (lambda: (f(), sync()))
@@ -136,6 +158,7 @@ def main():
     mm = statistics.median(timed(synced(lambda: a @ b), 10, 3))
     train_all = timed(synced(train), args.train_reps, 1 if args.train_reps > 1 else 0)
     decode_all = [t / d["newTokens"] for t in timed(synced(decode), args.decode_reps, 1)]
+    rmt = {"rmt_step_ms": 1000 * statistics.median(timed(synced(rmt_step), 1, 0))} if r else {}
     print(json.dumps({
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
@@ -147,6 +170,7 @@ def main():
         "decode_ms": 1000 * statistics.median(decode_all),
         "decode_all_ms": [1000 * t for t in decode_all],
         "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        **rmt,
     }))
 
 

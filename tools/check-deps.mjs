@@ -76,7 +76,14 @@ for (const dir of packageDirs) {
 
 // These must not pull in TensorFlow.js, even through another RMT package: a user who reads corpora, builds
 // prompts or tokenizes should not install a tensor library for it.
-const TENSOR_FREE = ['@rmt/core', '@rmt/budget', '@rmt/tokenizers', '@rmt/data', '@rmt/curriculum', '@rmt/sampler-failure-replay'];
+const TENSOR_FREE = [
+  '@rmt/core',
+  '@rmt/budget',
+  '@rmt/tokenizers',
+  '@rmt/data',
+  '@rmt/curriculum',
+  '@rmt/sampler-failure-replay',
+];
 const closure = (name, seen = new Set()) => {
   for (const d of Object.keys(rmtPackages.get(name)?.dependencies ?? {})) if (!seen.has(d)) closure(d, seen.add(d));
   return seen;

@@ -95,37 +95,18 @@ async function midtrainAndReport(
 const RESUMABLE = ['run', 'midtrain'];
 
 export function registerMidtrainCommands(program: Command, ctx: CommandContext): void {
-  withRunOptions(
-    program
-      .command('run')
-      .description('The main job: mid-train the base with RMT on the corpus, then evaluate it against the base'),
-  ).action(async (opts: RunOptions) => {
-    const { config, sources } = ctx.configFrom(opts, 'default');
-    await midtrainAndReport(
-      config,
-      sources,
-      new RunDirectory(opts.out ?? defaultRunDir(config.midtrain.method)),
-      opts,
-      'run',
-      'fresh',
-    );
-  });
-
-  withRunOptions(
-    program
-      .command('midtrain')
-      .description('Mid-train (midtrain.method: rmt | rpt | ntp) and evaluate against the base'),
-  ).action(async (opts: RunOptions) => {
-    const { config, sources } = ctx.configFrom(opts, 'default');
-    await midtrainAndReport(
-      config,
-      sources,
-      new RunDirectory(opts.out ?? defaultRunDir(config.midtrain.method)),
-      opts,
-      'midtrain',
-      'fresh',
-    );
-  });
+  // `rmt run` is the main job (RMT by default); `rmt midtrain` is the same run under its stage's name.
+  const fresh = {
+    run: 'The main job: mid-train the base with RMT on the corpus, then evaluate it against the base',
+    midtrain: 'Mid-train (midtrain.method: rmt | rpt | ntp) and evaluate against the base',
+  };
+  for (const [name, description] of Object.entries(fresh)) {
+    withRunOptions(program.command(name).description(description)).action(async (opts: RunOptions) => {
+      const { config, sources } = ctx.configFrom(opts, 'default');
+      const out = new RunDirectory(opts.out ?? defaultRunDir(config.midtrain.method));
+      await midtrainAndReport(config, sources, out, opts, name, 'fresh');
+    });
+  }
 
   program
     .command('resume <dir>')
