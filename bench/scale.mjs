@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { autoOrder, availableBackends, estimateTrainingBytes, formatBytes } from '@rmt/backend';
+import { autoOrder, availableBackends, estimateTrainingBytes, formatBytes, gpuDeviceNode } from '@rmt/backend';
 
 const { values } = parseArgs({
   options: {
@@ -132,6 +132,12 @@ for (const s of shapes) {
       row.runs[b] = {
         skipped: `refused: a step needs ~${formatBytes(m.total)}, beyond the 4 GiB wasm heap (it aborted here before the estimate)`,
       };
+      continue;
+    }
+    // A software WebGPU adapter (lavapipe) is a numerics path, not a speed path: reported at the smallest
+    // shape only (a 135M step on it would take hours).
+    if (b === 'webgpu' && s !== shapes[0] && gpuDeviceNode() === false) {
+      row.runs[b] = { skipped: 'software WebGPU adapter (no GPU device here): measured at the smallest shape only' };
       continue;
     }
     if (b === 'cpu' && !autoOrder(workload).includes('cpu')) {

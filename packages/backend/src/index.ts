@@ -32,7 +32,7 @@ export {
 } from './memory.js';
 export { kernelThreads, setKernelThreads } from './threads.js';
 export { readAllValues, readArray, readScalar, readValues } from './read.js';
-export type { GpuAdapterInfo } from './webgpu.js';
+export { gpuDeviceNode, type GpuAdapterInfo } from './webgpu.js';
 export { kvCacheWrite, kvCacheWritesInPlace } from './kv-cache.js';
 export { adamwStep, type AdamWStep } from './adamw.js';
 export { rmsNorm, rope, swiglu } from './fused.js';

@@ -1,7 +1,6 @@
 import { expect, it } from 'vitest';
 import { loadKernels } from '@rmt/kernels';
-import { autoOrder, loadBackend, probeBackends } from './index.js';
-import { gpuDeviceNode } from './webgpu.js';
+import { autoOrder, gpuDeviceNode, loadBackend, probeBackends } from './index.js';
 
 it('auto tries the GPUs first, then wasm before native TensorFlow exactly when @rmt/kernels loaded', async () => {
   const order = autoOrder();
