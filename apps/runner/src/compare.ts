@@ -529,7 +529,12 @@ export function sweepMarkdown(r: SweepResults): string {
   for (const row of r.summary) {
     const c0 = r.settings[0]!.results.claims!.find((c) => c.id === row.id)!;
     lines.push(
-      `| ${row.claim} (${c0.statistic}; threshold ${c0.direction === 'above' ? '>' : '<'} ${c0.threshold}) | ${r.settings.map((s) => claimCell(s.results.claims!.find((c) => c.id === row.id)!)).join(' | ')} |`,
+      `| ${row.claim} (${c0.statistic}; threshold ${c0.direction === 'above' ? '>' : '<'} ${c0.threshold}) | ${r.settings
+        .map((s) => {
+          const c = s.results.claims!.find((x) => x.id === row.id)!;
+          return c.parts ? `weakest part: ${claimCell(c)}` : claimCell(c);
+        })
+        .join(' | ')} |`,
     );
   }
   for (const s of r.settings)

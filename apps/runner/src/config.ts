@@ -32,7 +32,7 @@ export const runConfigSchema = z
 
 export type RunConfig = z.output<typeof runConfigSchema>;
 
-const PRESETS = ['default', 'quick', 'tiny', 'base', 'base-redundant', 'study', 'study-quick', 'study-tiny'] as const;
+const PRESETS = ['default', 'quick', 'tiny', 'base', 'base-redundant'] as const;
 export const presetsDir = fileURLToPath(new URL('../presets/', import.meta.url));
 export const embeddedBaseDir = fileURLToPath(new URL('../base-model/', import.meta.url));
 

@@ -386,6 +386,11 @@ function claimText(c: ClaimCheck): string {
   return `${f(c.mean)} ${c.interval ? `[${f(c.interval.low)}, ${f(c.interval.high)}]` : c.per_seed.length < 2 ? '(1 seed: no interval)' : '(a value is not finite: no interval)'} → ${c.verdict}`;
 }
 
+/** The statistic of a claim's weakest part (its interval is the claim's). */
+function weakest(c: ClaimCheck): string {
+  return c.parts?.find((p) => p.mean === c.mean && p.interval?.low === c.interval?.low)?.statistic ?? 'its parts';
+}
+
 /** The study's tables of a comparison: all-token prediction, equal compute, the claims with intervals. */
 function studyTables(r: CompareResults): ReportTable[] {
   const tables: ReportTable[] = [];
@@ -489,7 +494,11 @@ export async function writeSweepReport(dir: string, results: SweepResults, confi
         header: ['claim', ...labels],
         rows: results.summary.map((row) => [
           row.claim,
-          ...results.settings.map((s) => claimText(s.results.claims!.find((c) => c.id === row.id)!)),
+          ...results.settings.map((s) => {
+            const c = s.results.claims!.find((x) => x.id === row.id)!;
+            // A claim of parts: its verdict, and the numbers of its weakest part (the one that decides it).
+            return c.parts ? `weakest part, ${weakest(c)}: ${claimText(c)}` : claimText(c);
+          }),
         ]),
       },
       ...results.settings.flatMap((s) =>
