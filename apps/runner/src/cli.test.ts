@@ -1,11 +1,15 @@
-import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { autoOrder } from '@rmt/backend';
-import { describeOrSkip, sharedData, sharedDataSkip } from '@rmt/testing';
+import { autoOrder, probeBackends } from '@rmt/backend';
+import { describeOrSkip, itOrSkip, sharedData, sharedDataSkip } from '@rmt/testing';
 import { claims } from './claims.js';
 import { captureCli } from './test-cli.js';
+
+const native = (await probeBackends()).find((p) => p.name === 'tensorflow');
 
 /** Run `rmt …` in-process and capture what it prints. */
 const rmt = (...args: string[]) => captureCli(args);
@@ -31,6 +35,20 @@ describe('rmt info', () => {
     // software WebGPU adapter (lavapipe, on the CPU).
     const software = report.backends.find((b) => b.name === 'webgpu')?.adapter?.software ?? false;
     expect(report.picked).toBe(autoOrder().find((name) => available[name] && !(name === 'webgpu' && software)));
+  });
+
+  // Native code writes to the process's stderr directly, so this one runs the built CLI as a child process.
+  const cli = fileURLToPath(new URL('../bin/rmt.js', import.meta.url));
+  const nativeSkip = !native?.available
+    ? '@tensorflow/tfjs-node not installed'
+    : !existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url)))
+      ? 'the CLI is not built'
+      : undefined;
+  itOrSkip('loads native TensorFlow without its C++ start-up log lines', nativeSkip, () => {
+    const run = spawnSync(process.execPath, [cli, 'info'], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/tensorflow\s+available/);
+    expect(run.stderr).not.toMatch(/oneDNN|absl::InitializeLog|cpu_feature_guard/);
   });
 
   it('an unknown backend is a clear error listing the valid ones', async () => {

@@ -14,6 +14,10 @@ export function registerToolCommands(program: Command, ctx: CommandContext): voi
     .description('List the TensorFlow.js backends found and the one `auto` picks')
     .option('--json', 'print JSON instead of a table')
     .action(async (opts: { json?: boolean }) => {
+      // TensorFlow 2.16+ logs "oneDNN custom operations are on" through absl before its own log level applies
+      // (TF_CPP_MIN_LOG_LEVEL does not reach it), and absl adds a line of its own: `rmt info` only probes, so it
+      // turns oneDNN's custom ops off for the probe (measured: both lines gone; training runs keep oneDNN).
+      process.env.TF_ENABLE_ONEDNN_OPTS ??= '0';
       const report = await backendReport();
       process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatInfo(report)}\n`);
     });
