@@ -3,55 +3,20 @@
 import { describe, expect, it } from 'vitest';
 import { ByteTokenizer, HuggingFaceTokenizer } from '@rmt/tokenizers';
 import { ControlTokenFormat, lastBoxed, LlmTextFormat } from './index.js';
-
-const addedToken = (id: number, content: string, special: boolean) => ({
-  id,
-  content,
-  single_word: false,
-  lstrip: false,
-  rstrip: false,
-  normalized: false,
-  special,
-});
+import { addedToken, byteLevelBpeJson } from '@rmt/testing';
 
 /** Byte-level BPE: ids 0–255 bytes (GPT-2 table), one merge (256 = Ġt), then 257 <|im_start|>, 258 <|im_end|>, 259 <think>, 260 </think>. */
 function byteLevel(config: Record<string, unknown>) {
-  const printable = new Set(
-    [...Array(94).keys()]
-      .map((i) => i + 33)
-      .concat(
-        [...Array(12).keys()].map((i) => i + 161),
-        [...Array(82).keys()].map((i) => i + 174),
-      ),
-  );
-  const byteChar: string[] = [];
-  for (let b = 0, extra = 0; b < 256; b++) byteChar.push(String.fromCharCode(printable.has(b) ? b : 256 + extra++));
-  const vocab: Record<string, number> = Object.fromEntries(byteChar.map((c, i) => [c, i]));
-  vocab['Ġt'] = 256;
-  const json = {
-    version: '1.0',
-    added_tokens: [
+  const json = byteLevelBpeJson(
+    { Ġt: 256 },
+    ['Ġ t'],
+    [
       addedToken(257, '<|im_start|>', true),
       addedToken(258, '<|im_end|>', true),
       addedToken(259, '<think>', false),
       addedToken(260, '</think>', false),
     ],
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      vocab,
-      merges: ['Ġ t'],
-    },
-  };
+  );
   return new HuggingFaceTokenizer(json, config);
 }
 

@@ -9,32 +9,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadBackend } from '@rmt/backend';
 import { tinyTokenizer, writeTinyHfFolder, type TinyFamily } from '../../../tools/hf-tiny.mjs';
 import { HuggingFaceTokenizer, loadModel, loadTokenizer, saveModel, tokenBoundaries, tokensToBytes } from './index.js';
+import { addedToken, byteLevelBpeJson, GPT2_BYTE_CHARS } from '@rmt/testing';
 
 const utf8 = (s: string) => Array.from(Buffer.from(s, 'utf8'));
 const hex = (b: number) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
 
-/** GPT-2's byte → printable character table, written out independently of the code under test. */
-const printable = new Set(
-  [...Array(94).keys()]
-    .map((i) => i + 33)
-    .concat(
-      [...Array(12).keys()].map((i) => i + 161),
-      [...Array(82).keys()].map((i) => i + 174),
-    ),
-);
-const byteChar: string[] = [];
-for (let b = 0, extra = 0; b < 256; b++) byteChar.push(String.fromCharCode(printable.has(b) ? b : 256 + extra++));
-const chars = (bytes: number[]) => bytes.map((b) => byteChar[b]).join('');
-
-const addedToken = (id: number, content: string, special: boolean) => ({
-  id,
-  content,
-  single_word: false,
-  lstrip: false,
-  rstrip: false,
-  normalized: false,
-  special,
-});
+const chars = (bytes: number[]) => bytes.map((b) => GPT2_BYTE_CHARS[b]).join('');
 
 /**
  * Byte-level BPE: ids 0–255 are the bytes, then the merges (rank = order), then added tokens.
@@ -63,27 +43,13 @@ function byteLevelJson(
     ['</think>', false],
   ],
 ) {
-  const vocab: Record<string, number> = Object.fromEntries(byteChar.map((c, i) => [c, i]));
-  BYTE_MERGES.forEach(([a, b], i) => (vocab[chars([...a, ...b])] = 256 + i));
-  return {
-    version: '1.0',
-    added_tokens: added.map(([content, special], i) => addedToken(256 + BYTE_MERGES.length + i, content, special)),
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      vocab,
-      merges: BYTE_MERGES.map(([a, b]) => `${chars(a)} ${chars(b)}`),
-    },
-  };
+  const pieces = Object.fromEntries(BYTE_MERGES.map(([a, b], i) => [chars([...a, ...b]), 256 + i]));
+  const merges = BYTE_MERGES.map(([a, b]) => `${chars(a)} ${chars(b)}`);
+  return byteLevelBpeJson(
+    pieces,
+    merges,
+    added.map(([content, special], i) => addedToken(256 + BYTE_MERGES.length + i, content, special)),
+  );
 }
 
 /**

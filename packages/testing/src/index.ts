@@ -180,3 +180,53 @@ export function smallDisk(parent: string, size: string): { path: string; mounted
   });
   return { path, mounted, skip: mounted ? undefined : `cannot mount a ${size} tmpfs (needs root on Linux, as on CI)` };
 }
+
+/** GPT-2's byte → printable-character table (byte-level BPE), written out independently of the tokenizers under test. */
+export const GPT2_BYTE_CHARS: readonly string[] = (() => {
+  const printable = new Set(
+    [...Array(256).keys()].filter((b) => (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174),
+  );
+  let extra = 0;
+  return [...Array(256).keys()].map((b) => String.fromCharCode(printable.has(b) ? b : 256 + extra++));
+})();
+
+/** An `added_tokens` entry of a tokenizer.json. */
+export const addedToken = (id: number, content: string, special: boolean) => ({
+  id,
+  content,
+  single_word: false,
+  lstrip: false,
+  rstrip: false,
+  normalized: false,
+  special,
+});
+
+/**
+ * A byte-level BPE tokenizer.json as GPT-2, Llama 3 and Qwen write it: ids 0–255 the bytes (GPT2_BYTE_CHARS),
+ * then `pieces` (piece → id), the `merges` in rank order and the `added` tokens.
+ */
+export function byteLevelBpeJson(
+  pieces: Record<string, number>,
+  merges: string[],
+  added: ReturnType<typeof addedToken>[],
+) {
+  return {
+    version: '1.0',
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: {
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab: { ...Object.fromEntries(GPT2_BYTE_CHARS.map((c, i) => [c, i])), ...pieces },
+      merges,
+    },
+  };
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ByteTokenizer, HuggingFaceTokenizer, tokenBoundaries, tokensToBytes } from './index.js';
+import { addedToken, byteLevelBpeJson } from '@rmt/testing';
 
 describe('ByteTokenizer', () => {
   const tok = new ByteTokenizer(['<pad>', '<s>', '</s>', '[THINK]', '[/THINK]']);
@@ -24,47 +25,12 @@ describe('ByteTokenizer', () => {
 
 describe('HuggingFaceTokenizer (byte-level BPE tokenizer.json)', () => {
   // A tiny GPT-2-style tokenizer.json built here: 256 byte symbols, three merges, one special token.
-  const printable = [...Array(94).keys()]
-    .map((i) => i + 33)
-    .concat(
-      [...Array(12).keys()].map((i) => i + 161),
-      [...Array(82).keys()].map((i) => i + 174),
-    );
-  let extra = 0;
-  const byteChar = [...Array(256).keys()].map((b) => String.fromCharCode(printable.includes(b) ? b : 256 + extra++));
-  const vocab: Record<string, number> = Object.fromEntries(byteChar.map((c, i) => [c, i]));
-  vocab['he'] = 256;
-  vocab['Ġt'] = 257;
-  vocab['Ġthe'] = 258;
-  const json = {
-    version: '1.0',
-    added_tokens: [
-      {
-        id: 259,
-        content: '<|endoftext|>',
-        single_word: false,
-        lstrip: false,
-        rstrip: false,
-        normalized: false,
-        special: true,
-      },
-    ],
-    normalizer: null,
-    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
-    post_processor: null,
-    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      vocab,
-      merges: ['h e', 'Ġ t', 'Ġt he'],
-    },
-  };
+  const json = byteLevelBpeJson(
+    { he: 256, Ġt: 257, Ġthe: 258 },
+    ['h e', 'Ġ t', 'Ġt he'],
+    [addedToken(259, '<|endoftext|>', true)],
+  );
+  const vocab: Record<string, number> = json.model.vocab;
   const tok = new HuggingFaceTokenizer(json, { eos_token: '<|endoftext|>' });
 
   it('encodes with the merges and decodes byte-exactly', () => {
