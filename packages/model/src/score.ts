@@ -84,12 +84,9 @@ export async function positionEntropies(
     const logits = model.forward(tf.tensor2d(padded, undefined, 'int32'));
     return [entropy(logits), topKEntropy(logits, k)];
   });
-  try {
-    const [full, topK] = (await Promise.all(tensors.map((t) => readArray<number[][]>(t)))) as [number[][], number[][]];
-    return { full, topK };
-  } finally {
-    tf.dispose(tensors);
-  }
+  // readArray disposes each tensor once read.
+  const [full, topK] = (await Promise.all(tensors.map((t) => readArray<number[][]>(t)))) as [number[][], number[][]];
+  return { full, topK };
 }
 
 /**
