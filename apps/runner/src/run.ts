@@ -17,7 +17,7 @@ import {
   type VerifiableProblem,
 } from '@rmt/data';
 import { evaluate, verifiableAccuracy, type EvalResult, type VerifiableScore } from '@rmt/eval';
-import { createRng, readInput } from '@rmt/core';
+import { createRng, readInput, writeFileAtomic } from '@rmt/core';
 import {
   CONFIG_FILE,
   fromHfConfig,
@@ -444,8 +444,12 @@ export async function runMidtrain(
     base: base ?? null,
     trained,
   });
-  await saveModel(out.path('model'), policy, p.tokenizer);
-  await out.writeJson(`model/${TRAINING_FILE}`, { method: m.method, steps: m.steps, budget: finalBudget ?? null });
+  await saveModel(out.path('model'), policy, p.tokenizer, (tmp) =>
+    writeFileAtomic(
+      join(tmp, TRAINING_FILE),
+      `${JSON.stringify({ method: m.method, steps: m.steps, budget: finalBudget ?? null }, null, 2)}\n`,
+    ),
+  );
   policy.dispose();
   p.base.dispose();
   return {

@@ -1,8 +1,16 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createRng, readInput, readSafetensors, writeFileAtomic, writeSafetensors, type TensorMap } from './index.js';
+import {
+  createRng,
+  readInput,
+  readSafetensors,
+  writeFileAtomic,
+  writeFolderAtomic,
+  writeSafetensors,
+  type TensorMap,
+} from './index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'rmt-core-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -34,6 +42,29 @@ describe('files', () => {
     await writeFileAtomic(file, new Uint8Array([123, 125]));
     expect(readFileSync(file, 'utf8')).toBe('{}');
     expect(readdirSync(join(root, 'a/b'))).toEqual(['out.json']);
+  });
+
+  it('writeFolderAtomic shows the old folder until the new one is whole; a failure or a killed writer leaves no trace', async () => {
+    const parent = join(root, 'folders');
+    const dir = join(parent, 'model');
+    await writeFolderAtomic(dir, (tmp) => writeFileAtomic(join(tmp, 'w'), 'v1'));
+    // A writer killed mid-fill leaves its temporary beside the folder; the next write removes it.
+    mkdirSync(join(parent, '.model.99999.zz.tmp'));
+    mkdirSync(join(parent, '.model-other.1.a.tmp')); // not this folder's: kept
+    await writeFolderAtomic(dir, async (tmp) => {
+      expect(readFileSync(join(dir, 'w'), 'utf8')).toBe('v1');
+      await writeFileAtomic(join(tmp, 'w'), 'v2');
+    });
+    expect(readdirSync(dir)).toEqual(['w']);
+    expect(readFileSync(join(dir, 'w'), 'utf8')).toBe('v2');
+    await expect(
+      writeFolderAtomic(dir, async (tmp) => {
+        await writeFileAtomic(join(tmp, 'w'), 'v3');
+        throw new Error('disk full');
+      }),
+    ).rejects.toThrow('disk full');
+    expect(readFileSync(join(dir, 'w'), 'utf8')).toBe('v2');
+    expect(readdirSync(parent).sort()).toEqual(['.model-other.1.a.tmp', 'model']);
   });
 
   it('readInput reads bytes or text and names the file and the reason when it cannot', async () => {

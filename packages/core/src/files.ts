@@ -1,4 +1,4 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 function tempName(path: string): string {
@@ -26,6 +26,31 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     throw error;
   }
   await syncDirectory(dirname(path));
+}
+
+/**
+ * Write a folder so that readers see the old folder or the whole new one, never a part of it: `fill` writes
+ * into a temporary sibling, which then replaces `dir` in one rename. A failure removes the temporary and leaves
+ * `dir` as it was; temporaries of this folder left by killed writers are removed first.
+ */
+export async function writeFolderAtomic(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+  const parent = dirname(dir);
+  await mkdir(parent, { recursive: true });
+  const prefix = `.${basename(dir)}.`;
+  const stale = (name: string) => name.startsWith(prefix) && /^\d+\.[0-9a-z]+\.tmp$/.test(name.slice(prefix.length));
+  for (const name of await readdir(parent))
+    if (stale(name)) await rm(join(parent, name), { recursive: true, force: true });
+  const tmp = tempName(dir);
+  await mkdir(tmp);
+  try {
+    await fill(tmp);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw error;
+  }
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  await syncDirectory(parent);
 }
 
 async function syncDirectory(dir: string): Promise<void> {

@@ -4,7 +4,7 @@
  * parsing and writing on plain Float32Arrays. No TensorFlow.js, no other RMT package.
  */
 export { createRng, type Rng, type RngState } from './rng.js';
-export { readInput, writeFileAtomic } from './files.js';
+export { readInput, writeFileAtomic, writeFolderAtomic } from './files.js';
 export {
   parseSafetensors,
   readSafetensors,

@@ -3,7 +3,7 @@
 // marker file, then renamed into place in one step — so an engine never reads a half-written version —
 // and only then is the engine told to reload from it.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readInput, writeFileAtomic } from '@rmt/core';
 import { saveModel, type LlamaModel, type Tokenizer } from '@rmt/model';
@@ -17,8 +17,8 @@ export function versionFolder(root: string, version: number): string {
 }
 
 /**
- * Write `model` (and tokenizer) as version `version` under `root`, atomically: a temporary folder, the
- * marker file last, then one rename. A version written again (after a resume) replaces the old folder.
+ * Write `model` (and tokenizer) as version `version` under `root`, atomically (saveModel: a temporary
+ * folder with the marker file, then one rename). A version written again (after a resume) replaces the old folder.
  * Returns the version's folder.
  */
 export async function publishWeights(
@@ -30,14 +30,9 @@ export async function publishWeights(
   if (!Number.isInteger(version) || version < 0)
     throw new Error(`publishWeights: version must be a non-negative integer, got ${version}`);
   const final = versionFolder(root, version);
-  const tmp = join(root, `.tmp-v${version}-${process.pid}`);
-  await mkdir(root, { recursive: true });
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp);
-  await saveModel(tmp, model, tokenizer);
-  await writeFileAtomic(join(tmp, VERSION_FILE), `${JSON.stringify({ version, written: new Date().toISOString() })}\n`);
-  await rm(final, { recursive: true, force: true });
-  await rename(tmp, final);
+  await saveModel(final, model, tokenizer, (tmp) =>
+    writeFileAtomic(join(tmp, VERSION_FILE), `${JSON.stringify({ version, written: new Date().toISOString() })}\n`),
+  );
   return final;
 }
 
@@ -58,7 +53,7 @@ export async function pruneWeights(root: string, keep: string): Promise<void> {
   if (!existsSync(root)) return;
   for (const name of await readdir(root)) {
     const path = join(root, name);
-    if (path !== keep && (/^v\d{8}$/.test(name) || /^\.tmp-v\d+-\d+$/.test(name)))
+    if (path !== keep && /^\.?v\d{8}(\.\d+\.[0-9a-z]+\.tmp)?$/.test(name))
       await rm(path, { recursive: true, force: true });
   }
 }

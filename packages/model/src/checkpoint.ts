@@ -1,9 +1,16 @@
 // Model checkpoints: a folder with model.safetensors (HF names) + config.json (the HF config of the family
-// that reproduces the model, hf-config.ts) + the tokenizer. Every file is written atomically. Hugging Face
+// that reproduces the model, hf-config.ts) + the tokenizer. The folder is written atomically. Hugging Face
 // folders (Llama, SmolLM2, Qwen2, Qwen3; one file or sharded) load through the same path.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readInput, readSafetensors, writeFileAtomic, writeSafetensors, type TensorMap } from '@rmt/core';
+import {
+  readInput,
+  readSafetensors,
+  writeFileAtomic,
+  writeFolderAtomic,
+  writeSafetensors,
+  type TensorMap,
+} from '@rmt/core';
 import type { LlamaConfig } from './config.js';
 import { fromHfConfig, toHfConfig } from './hf-config.js';
 import { importLlama2c } from './llama2c-import.js';
@@ -96,11 +103,23 @@ async function readVocabSize(dir: string): Promise<number | undefined> {
   return existsSync(file) ? ((await readJson(file)).vocab_size as number | undefined) : undefined;
 }
 
-/** Save weights, config and (optionally) tokenizer into `dir`. */
-export async function saveModel(dir: string, model: LlamaModel, tokenizer?: Tokenizer): Promise<void> {
-  await writeSafetensors(join(dir, WEIGHTS_FILE), await toHfTensors(model), { format: 'pt' });
-  await writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(toHfConfig(model.config), null, 2)}\n`);
-  if (tokenizer) await saveTokenizer(dir, tokenizer);
+/**
+ * Save weights, config and (optionally) tokenizer as the folder `dir`, atomically: a process killed while
+ * saving leaves the previous folder (or none), never a part of one. `alsoWrite` adds files of the caller's
+ * (optimizer state, markers) into the folder before it takes its place.
+ */
+export async function saveModel(
+  dir: string,
+  model: LlamaModel,
+  tokenizer?: Tokenizer,
+  alsoWrite?: (tmp: string) => Promise<void>,
+): Promise<void> {
+  await writeFolderAtomic(dir, async (tmp) => {
+    await writeSafetensors(join(tmp, WEIGHTS_FILE), await toHfTensors(model), { format: 'pt' });
+    await writeFileAtomic(join(tmp, CONFIG_FILE), `${JSON.stringify(toHfConfig(model.config), null, 2)}\n`);
+    if (tokenizer) await saveTokenizer(tmp, tokenizer);
+    await alsoWrite?.(tmp);
+  });
 }
 
 /**

@@ -1,9 +1,8 @@
 // Training checkpoints: a folder per step holding the model (safetensors + config + tokenizer), the
 // optimizer moments (safetensors) and the loop state (JSON: step, RNG states, sampler, budget, cursor).
-// Written into a temporary folder and renamed into place, so a checkpoint folder is always complete;
-// a crash mid-write leaves only a `.tmp` folder, which is ignored and cleaned up.
+// Written as one folder atomically (saveModel), so a checkpoint folder is always complete.
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readInput, readSafetensors, writeFileAtomic, writeSafetensors } from '@rmt/core';
 import { loadModel, saveModel, type LlamaModel, type Tokenizer } from '@rmt/model';
@@ -38,27 +37,23 @@ export async function saveCheckpoint(
   parts: { model: LlamaModel; tokenizer: Tokenizer; optimizer: AdamW; state: Record<string, unknown> },
   keepLastN: number,
 ): Promise<string> {
-  await mkdir(root, { recursive: true });
   const final = stepDir(root, step);
-  const tmp = `${final}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
   try {
-    await saveModel(tmp, parts.model, parts.tokenizer);
-    const opt = await parts.optimizer.state();
-    const moments = new Map<string, { data: Float32Array; shape: number[] }>();
-    parts.optimizer.params.forEach((p, i) => {
-      moments.set(`m.${i}`, { data: opt.m[i]!, shape: p.shape });
-      moments.set(`v.${i}`, { data: opt.v[i]!, shape: p.shape });
+    await saveModel(final, parts.model, parts.tokenizer, async (tmp) => {
+      const opt = await parts.optimizer.state();
+      const moments = new Map<string, { data: Float32Array; shape: number[] }>();
+      parts.optimizer.params.forEach((p, i) => {
+        moments.set(`m.${i}`, { data: opt.m[i]!, shape: p.shape });
+        moments.set(`v.${i}`, { data: opt.v[i]!, shape: p.shape });
+      });
+      await writeSafetensors(join(tmp, OPTIMIZER_FILE), moments, { step: String(opt.step) });
+      await writeFileAtomic(
+        join(tmp, STATE_FILE),
+        `${JSON.stringify({ ...parts.state, step, optimizerStep: opt.step }, null, 1)}\n`,
+      );
     });
-    await writeSafetensors(join(tmp, OPTIMIZER_FILE), moments, { step: String(opt.step) });
-    // state.json last: its presence marks the folder complete.
-    await writeFileAtomic(
-      join(tmp, STATE_FILE),
-      `${JSON.stringify({ ...parts.state, step, optimizerStep: opt.step }, null, 1)}\n`,
-    );
   } catch (error) {
-    // Disk full, quota, permissions: drop the partial folder, keep every complete checkpoint, say which is newest.
-    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    // Disk full, quota, permissions: the partial folder is gone; keep every complete checkpoint, say which is newest.
     const newest = (await listCheckpoints(root)).at(-1);
     const code = (error as NodeJS.ErrnoException).code;
     throw new Error(
@@ -67,15 +62,10 @@ export async function saveCheckpoint(
       { cause: error },
     );
   }
-  await rm(final, { recursive: true, force: true });
-  await rename(tmp, final);
-  // Keep the newest keepLastN; remove stray temporaries of earlier crashes.
+  // Keep the newest keepLastN.
   const all = await listCheckpoints(root);
   for (const old of all.slice(0, Math.max(0, all.length - keepLastN)))
     await rm(old.dir, { recursive: true, force: true });
-  for (const name of await readdir(root))
-    if (/\.tmp-\d+$/.test(name) && !name.endsWith(`.tmp-${process.pid}`))
-      await rm(join(root, name), { recursive: true, force: true });
   return final;
 }
 
