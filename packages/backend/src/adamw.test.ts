@@ -1,39 +1,51 @@
 import { expect, it } from 'vitest';
+import { loadKernels } from '@rmt/kernels';
 import { describeEachBackend } from '@rmt/testing';
 import { adamwStep, tf } from './index.js';
 
-describeEachBackend('adamwStep (one fused kernel on wasm with @rmt/kernels)', () => {
-  it('matches the float64 update: moments, bias correction, decay, clipping', async () => {
-    const n = 37; // not a multiple of a vector width
-    const p = Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5);
-    const m = Array.from({ length: n }, (_, i) => Math.cos(i) * 0.01);
-    const v = Array.from({ length: n }, (_, i) => 1e-4 * (1 + (i % 5)));
-    const g = Array.from({ length: n }, (_, i) => (i % 7) - 3 + 0.25);
-    const step = {
-      lr: 0.01,
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-8,
-      c1: 1 - 0.9 ** 3,
-      c2: 1 - 0.999 ** 3,
-      decay: 1 - 0.01 * 0.1,
-      gradScale: 0.2,
-    };
-    const tensors = [p, m, v, g].map((a) => tf.tensor2d(a, [1, n]));
-    const [p2, m2, v2] = await Promise.all(
-      adamwStep(tensors[0]!, tensors[1]!, tensors[2]!, tensors[3]!, step).map((t) => t.data()),
-    );
-    for (let i = 0; i < n; i++) {
-      const gs = g[i]! * step.gradScale;
-      const mi = step.beta1 * m[i]! + (1 - step.beta1) * gs;
-      const vi = step.beta2 * v[i]! + (1 - step.beta2) * gs * gs;
-      const pi = p[i]! * step.decay - (step.lr * (mi / step.c1)) / (Math.sqrt(vi / step.c2) + step.epsilon);
-      expect(Math.abs(m2![i]! - mi)).toBeLessThan(1e-7);
-      expect(Math.abs(v2![i]! - vi) / vi).toBeLessThan(1e-6);
-      expect(Math.abs(p2![i]! - pi)).toBeLessThan(1e-6);
-    }
-    tf.dispose(tensors);
+/** One step on n values against the float64 update: moments, bias correction, decay, clipping. */
+async function checkStep(n: number) {
+  const p = Array.from({ length: n }, (_, i) => Math.sin(i) * 0.5);
+  const m = Array.from({ length: n }, (_, i) => Math.cos(i) * 0.01);
+  const v = Array.from({ length: n }, (_, i) => 1e-4 * (1 + (i % 5)));
+  const g = Array.from({ length: n }, (_, i) => (i % 7) - 3 + 0.25);
+  const step = {
+    lr: 0.01,
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-8,
+    c1: 1 - 0.9 ** 3,
+    c2: 1 - 0.999 ** 3,
+    decay: 1 - 0.01 * 0.1,
+    gradScale: 0.2,
+  };
+  const tensors = [p, m, v, g].map((a) => tf.tensor2d(a, [1, n]));
+  const [p2, m2, v2] = await Promise.all(
+    adamwStep(tensors[0]!, tensors[1]!, tensors[2]!, tensors[3]!, step).map((t) => t.data()),
+  );
+  for (let i = 0; i < n; i++) {
+    const gs = g[i]! * step.gradScale;
+    const mi = step.beta1 * m[i]! + (1 - step.beta1) * gs;
+    const vi = step.beta2 * v[i]! + (1 - step.beta2) * gs * gs;
+    const pi = p[i]! * step.decay - (step.lr * (mi / step.c1)) / (Math.sqrt(vi / step.c2) + step.epsilon);
+    expect(Math.abs(m2![i]! - mi)).toBeLessThan(1e-7);
+    expect(Math.abs(v2![i]! - vi) / vi).toBeLessThan(1e-6);
+    expect(Math.abs(p2![i]! - pi)).toBeLessThan(1e-6);
+  }
+  tf.dispose(tensors);
+}
+
+describeEachBackend('adamwStep (one fused kernel: WGSL on webgpu, @rmt/kernels on wasm and cpu)', (backend) => {
+  it('runs as one registered kernel where the backend has one', () => {
+    const fused = backend === 'webgpu' || ((backend === 'wasm' || backend === 'cpu') && loadKernels().available);
+    expect(tf.getKernel('RmtAdamW', tf.getBackend()) !== undefined).toBe(fused);
   });
+
+  // 37: not a multiple of a vector width.
+  it('matches the float64 update: moments, bias correction, decay, clipping', () => checkStep(37));
+
+  // On webgpu: many workgroups of 64, the last one partly filled.
+  it('matches the float64 update on a larger parameter, not a multiple of the workgroup size', () => checkStep(10_007));
 
   it('leaves the inputs untouched and returns fresh tensors of the same shape', async () => {
     const p = tf.ones([2, 3]),

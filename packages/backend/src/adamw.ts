@@ -19,6 +19,8 @@ export interface AdamWStep {
 
 /** The kernel's name; registered on wasm by `registerWasmTrainingKernels` when @rmt/kernels loads. */
 export const ADAMW_KERNEL = 'RmtAdamW';
+/** Σ x² of one tensor in one pass, accumulated in double (wasm and cpu with @rmt/kernels). */
+export const SUM_SQUARES_KERNEL = 'RmtSumSquares';
 
 /**
  * [p', m', v'] after one AdamW step from gradient g: g' = g·gradScale, m' = β1·m + (1−β1)·g',
@@ -47,4 +49,14 @@ export function adamwStep(
     const p2 = tf.sub(decay === 1 ? p : tf.mul(p, decay), tf.mul(update, lr));
     return [p2, m2, v2];
   });
+}
+
+/**
+ * Σ x² as a float32 scalar: the global gradient norm's term of one parameter. One kernel where the backend
+ * has it (no array of squares the size of the gradient: 113 MB for a 49k × 576 embedding).
+ */
+export function sumOfSquares(x: tf.Tensor): tf.Scalar {
+  if (tf.getKernel(SUM_SQUARES_KERNEL, tf.getBackend()) !== undefined)
+    return tf.engine().runKernel(SUM_SQUARES_KERNEL, { x }, {}) as tf.Scalar;
+  return tf.tidy(() => tf.sum(tf.square(x)));
 }

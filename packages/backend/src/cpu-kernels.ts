@@ -12,6 +12,7 @@ import type { KernelArgs } from './wasm-backend.js';
 interface CpuBackendLike {
   data: { get(dataId: object): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  incRef(dataId: object): void;
 }
 
 type Numbers = Float32Array | Int32Array;
@@ -77,6 +78,11 @@ function transposeInOrder(original: tf.KernelFunc): tf.KernelFunc {
     const values = numbers(args.backend, x);
     const perm = (args.attrs as { perm: number[] }).perm;
     if (!values || perm.length > 6) return original(args as never);
+    // The identity (the gradient of every axis-0 gather transposes by it): the same data, as tfjs's Identity.
+    if (perm.every((p, i) => p === i)) {
+      (args.backend as CpuBackendLike).incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    }
     const rank = perm.length;
     const inStrides = new Array<number>(rank);
     for (let d = rank - 1, s = 1; d >= 0; d--) {

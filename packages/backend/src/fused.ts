@@ -1,4 +1,4 @@
-// The transformer's small blocks — RMSNorm, RoPE, SwiGLU — as single kernels where the backend has them
+// The transformer's small blocks — RMSNorm, RoPE, SwiGLU, attention's softmax — as single kernels where the backend has them
 // (wasm with @rmt/kernels) and as tfjs ops elsewhere. A decode step of a small model is hundreds of kernel
 // launches whose cost is the launch, not the arithmetic: these three were ~40% of them. The op versions are
 // the reference and exactly what every other backend runs; a backend that fuses a block also registers its
@@ -8,13 +8,14 @@ import * as tf from '@tensorflow/tfjs';
 export const RMSNORM_KERNEL = 'RmtRMSNorm';
 export const ROPE_KERNEL = 'RmtRoPE';
 export const SWIGLU_KERNEL = 'RmtSwiGLU';
+export const SOFTMAX_KERNEL = 'RmtSoftmax';
 export const gradKernel = (kernel: string) => `${kernel}Grad`;
 
-const fusedOnThisBackend = (kernel: string) => tf.getKernel(kernel, tf.getBackend()) !== undefined;
+export const fusedOnThisBackend = (kernel: string) => tf.getKernel(kernel, tf.getBackend()) !== undefined;
 
 type Gradient = (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
 /** tf.customGrad with typed arguments (its own typing is a rest array of tensors and a save function). */
-function withGradient<A extends tf.Tensor[]>(
+export function withGradient<A extends tf.Tensor[]>(
   f: (...args: [...A, tf.GradSaveFunc]) => { value: tf.Tensor; gradFunc: Gradient },
 ) {
   return tf.customGrad(f as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (...args: A) => tf.Tensor;
@@ -71,4 +72,21 @@ export function swiglu(gu: tf.Tensor2D): tf.Tensor2D {
     };
   });
   return op(gu) as tf.Tensor2D;
+}
+
+/**
+ * Softmax over the last axis (attention's scores). Fused, its gradient is one pass from the output,
+ * y·(dy − Σ dy·y), where tfjs's is four kernels and three arrays the size of the scores.
+ */
+export function softmax(x: tf.Tensor): tf.Tensor {
+  if (!fusedOnThisBackend(SOFTMAX_KERNEL)) return tf.softmax(x);
+  const op = withGradient<[tf.Tensor]>((input, save) => {
+    const y = tf.engine().runKernel(SOFTMAX_KERNEL, { x: input }, {}) as tf.Tensor;
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy, [ys]) => [tf.engine().runKernel(gradKernel(SOFTMAX_KERNEL), { y: ys!, dy }, {}) as tf.Tensor],
+    };
+  });
+  return op(x);
 }

@@ -34,8 +34,8 @@ export { kernelThreads, setKernelThreads } from './threads.js';
 export { readAllValues, readArray, readScalar, readValues } from './read.js';
 export { gpuDeviceNode, type GpuAdapterInfo } from './webgpu.js';
 export { kvCacheWrite, kvCacheWritesInPlace } from './kv-cache.js';
-export { adamwStep, type AdamWStep } from './adamw.js';
-export { rmsNorm, rope, swiglu } from './fused.js';
+export { adamwStep, sumOfSquares, type AdamWStep } from './adamw.js';
+export { rmsNorm, rope, softmax, swiglu } from './fused.js';
 export {
   entropy,
   logSoftmax,

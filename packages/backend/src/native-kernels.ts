@@ -5,12 +5,14 @@
 // XNNPACK's 128-bit SIMD on one thread: ~15 GFLOP/s against ~230 here with AVX-512); Add/Sub/Multiply/
 // RealDiv (tfjs-wasm finds a broadcast operand's element with a division per dimension: RoPE's and RMSNorm's
 // products took ~12 µs for 2,048 elements); Exp (a scalar libm call per element in wasm, 5.5 ns; here
-// vectorised, 0.5 ns, within 1 ulp); and the fused AdamW step and RMSNorm, RoPE, SwiGLU with their
-// gradients (adamw.ts, fused.ts), each one kernel where tfjs ops take 4–16.
+// vectorised, 0.5 ns, within 1 ulp); the fused AdamW step and RMSNorm, RoPE, SwiGLU with their
+// gradients (adamw.ts, fused.ts), each one kernel where tfjs ops take 4–16; and softmax, the target
+// log-probabilities and Σ x² (one or two passes where tfjs ops take 5–8 over the head's [tokens × vocab]).
 import * as tf from '@tensorflow/tfjs';
 import { loadKernels, type Kernels, type Memory, type Operand } from '@rmt/kernels';
-import { ADAMW_KERNEL, type AdamWStep } from './adamw.js';
-import { gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SWIGLU_KERNEL } from './fused.js';
+import { ADAMW_KERNEL, SUM_SQUARES_KERNEL, type AdamWStep } from './adamw.js';
+import { gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SOFTMAX_KERNEL, SWIGLU_KERNEL } from './fused.js';
+import { TOKEN_LOGPROBS_KERNEL } from './numerics.js';
 import {
   heapOffset,
   replaceKernel,
@@ -20,7 +22,7 @@ import {
 } from './wasm-backend.js';
 
 type At = (t: tf.TensorInfo) => Operand;
-type Call = (memory: Memory, at: At, outputs: Operand[]) => void;
+type Call = (memory: Memory, at: At, outputs: Operand[], intAt: Host['intAt']) => void;
 
 /** What the cpu backend (tfjs-backend-cpu) exposes of a tensor: its values, one typed array per tensor. */
 interface CpuBackendLike {
@@ -34,6 +36,8 @@ interface Host {
   /** Read after allocating: a growing wasm heap replaces its buffer. */
   memory(): Memory;
   at: At;
+  /** An int32 tensor's operand (token ids). */
+  intAt(t: tf.TensorInfo): number | Int32Array;
   /** Whether a float32 tensor's data is where the kernels can take it. */
   holds(t: tf.TensorInfo): boolean;
 }
@@ -45,6 +49,7 @@ function hostOf(backend: unknown, name: NativeHostName): Host {
       alloc: (shape) => wasm.makeOutput(shape, 'float32'),
       memory: () => wasm.wasm.HEAPU8.buffer,
       at: (t) => heapOffset(wasm, t),
+      intAt: (t) => heapOffset(wasm, t),
       holds: () => true,
     };
   }
@@ -59,6 +64,12 @@ function hostOf(backend: unknown, name: NativeHostName): Host {
         throw new Error(`@rmt/kernels on cpu: a ${t.dtype} tensor of shape [${t.shape}] holds no Float32Array`);
       return v;
     },
+    intAt: (t) => {
+      const v = values(t);
+      if (!(v instanceof Int32Array))
+        throw new Error(`@rmt/kernels on cpu: a ${t.dtype} tensor of shape [${t.shape}] holds no Int32Array`);
+      return v;
+    },
     holds: (t) => values(t) instanceof Float32Array,
   };
 }
@@ -70,7 +81,7 @@ function hostOf(backend: unknown, name: NativeHostName): Host {
 function compute(args: KernelArgs, name: NativeHostName, shapes: number[][], call: Call): tf.TensorInfo[] {
   const host = hostOf(args.backend, name);
   const outputs = shapes.map((shape) => host.alloc(shape));
-  call(host.memory(), host.at, outputs.map(host.at));
+  call(host.memory(), host.at, outputs.map(host.at), host.intAt);
   return outputs;
 }
 
@@ -78,8 +89,8 @@ const computeOne = (
   args: KernelArgs,
   name: NativeHostName,
   shape: number[],
-  call: (memory: Memory, at: At, out: Operand) => void,
-) => compute(args, name, [shape], (memory, at, [out]) => call(memory, at, out!))[0]!;
+  call: (memory: Memory, at: At, out: Operand, intAt: Host['intAt']) => void,
+) => compute(args, name, [shape], (memory, at, [out], intAt) => call(memory, at, out!, intAt))[0]!;
 
 /** Whether every input is float32 with its data where the kernels can take it. */
 const nativeInputs = (args: KernelArgs, name: NativeHostName, tensors: tf.TensorInfo[]) => {
@@ -250,6 +261,63 @@ function nativeFused(kernels: Kernels, name: NativeHostName): Record<string, tf.
   };
 }
 
+/** The row reductions of fused.ts, numerics.ts and adamw.ts (softmax, target log-probabilities, Σ x²) and their gradients. */
+function nativeRows(kernels: Kernels, name: NativeHostName): Record<string, tf.KernelFunc> {
+  const float32 = (args: KernelArgs, ...names: string[]) => {
+    for (const n of names)
+      if ((args.inputs[n] as tf.TensorInfo).dtype !== 'float32')
+        throw new Error(`row kernels take float32 ${n}, got ${(args.inputs[n] as tf.TensorInfo).dtype}`);
+  };
+  const rowsOf = (t: tf.TensorInfo) => {
+    const width = t.shape[t.shape.length - 1] ?? 1;
+    return { rows: width === 0 ? 0 : tf.util.sizeFromShape(t.shape) / width, width };
+  };
+  return {
+    [SOFTMAX_KERNEL]: ((args: KernelArgs) => {
+      float32(args, 'x');
+      const x = args.inputs.x as tf.TensorInfo;
+      const { rows, width } = rowsOf(x);
+      return computeOne(args, name, x.shape, (memory, at, out) => kernels.softmax(memory, at(x), out, rows, width));
+    }) as tf.KernelFunc,
+    [gradKernel(SOFTMAX_KERNEL)]: ((args: KernelArgs) => {
+      float32(args, 'y', 'dy');
+      const { y, dy } = args.inputs as { y: tf.TensorInfo; dy: tf.TensorInfo };
+      const { rows, width } = rowsOf(y);
+      return computeOne(args, name, y.shape, (memory, at, out) =>
+        kernels.softmaxGrad(memory, at(y), at(dy), out, rows, width),
+      );
+    }) as tf.KernelFunc,
+    [TOKEN_LOGPROBS_KERNEL]: ((args: KernelArgs) => {
+      float32(args, 'logits');
+      const { logits, targets } = args.inputs as { logits: tf.TensorInfo; targets: tf.TensorInfo };
+      const { rows, width } = rowsOf(logits);
+      return compute(args, name, [targets.shape, targets.shape], (memory, at, [lp, lse], intAt) =>
+        kernels.tokenLogProbs(memory, at(logits), intAt(targets), lp!, lse!, rows, width),
+      );
+    }) as unknown as tf.KernelFunc,
+    [gradKernel(TOKEN_LOGPROBS_KERNEL)]: ((args: KernelArgs) => {
+      float32(args, 'logits', 'lse', 'dy');
+      const { logits, targets, lse, dy } = args.inputs as Record<'logits' | 'targets' | 'lse' | 'dy', tf.TensorInfo>;
+      const { rows, width } = rowsOf(logits);
+      return computeOne(args, name, logits.shape, (memory, at, out, intAt) =>
+        kernels.tokenLogProbsGrad(memory, at(logits), intAt(targets), at(lse), at(dy), out, rows, width),
+      );
+    }) as tf.KernelFunc,
+    [SUM_SQUARES_KERNEL]: ((args: KernelArgs) => {
+      float32(args, 'x');
+      const x = args.inputs.x as tf.TensorInfo;
+      const host = hostOf(args.backend, name);
+      const total = kernels.sumSquares(host.memory(), host.at(x), tf.util.sizeFromShape(x.shape));
+      const out = host.alloc([]);
+      // The scalar's one float, written where the host keeps it.
+      const where = host.at(out);
+      if (typeof where === 'number') new Float32Array(host.memory()!, where, 1)[0] = total;
+      else where[0] = total;
+      return out;
+    }) as tf.KernelFunc,
+  };
+}
+
 /**
  * Register every kernel above on the wasm backend (after wasm-kernels.ts has put its own in place) or on
  * the cpu backend, whose own matmul, arithmetic and exp are plain JavaScript loops.
@@ -260,7 +328,10 @@ export function registerNativeKernels(kernels: Kernels, backendName: NativeHostN
   for (const [name, op] of Object.entries(BINARY_OPS))
     replaceKernel(name, (original) => nativeBinary(kernels, backendName, op, original), backendName);
   tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName, kernelFunc: nativeAdamW(kernels, backendName) });
-  for (const [kernelName, kernelFunc] of Object.entries(nativeFused(kernels, backendName)))
+  for (const [kernelName, kernelFunc] of Object.entries({
+    ...nativeFused(kernels, backendName),
+    ...nativeRows(kernels, backendName),
+  }))
     tf.registerKernel({ kernelName, backendName, kernelFunc });
 }
 

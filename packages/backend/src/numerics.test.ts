@@ -1,6 +1,17 @@
 import { expect, it } from 'vitest';
 import { describeEachBackend } from '@rmt/testing';
-import { entropy, logSoftmax, maskedMean, maskedSum, readAllValues, tf, tokenLogProbs, topKEntropy } from './index.js';
+import {
+  entropy,
+  logSoftmax,
+  maskedMean,
+  maskedSum,
+  readAllValues,
+  softmax,
+  sumOfSquares,
+  tf,
+  tokenLogProbs,
+  topKEntropy,
+} from './index.js';
 
 // Independent float64 references: plain loops over JS numbers, no tfjs.
 function refLogSumExp(row: number[]): number {
@@ -133,6 +144,57 @@ describeEachBackend('numerics', () => {
       refLogSoftmax(row).map((lp, j) => (j === targets[i] ? 1 : 0) - Math.exp(lp)),
     );
     expectClose(grad!, expectedGrad);
+  });
+
+  it('token log-probabilities: extreme rows, float targets, a weighted gradient — float64 (one kernel on wasm and cpu)', async () => {
+    // [4, 5]: a −Inf entry, logits across e^x's range (±80), random ones.
+    const logits = [EXTREME[3]!, [80, -80, 40, -40, 0], RANDOM[0]!.slice(0, 5), RANDOM[1]!.slice(0, 5)];
+    const targets = [1, 4, 3, 0];
+    const weights = [0.5, -2, 1.5, 3];
+    const [values, grad] = await readAllValues(
+      tf.tidy(() => {
+        const x = tf.tensor2d(logits);
+        const t = tf.tensor1d(targets, 'float32');
+        const w = tf.tensor1d(weights);
+        const g = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(tokenLogProbs(input, t), w)))(x);
+        return [tokenLogProbs(x, t), g];
+      }),
+    );
+    expectClose(
+      values!,
+      logits.map((row, i) => refLogSoftmax(row)[targets[i]!]!),
+    );
+    const expectedGrad = logits.flatMap((row, i) =>
+      refLogSoftmax(row).map((lp, j) => weights[i]! * ((j === targets[i] ? 1 : 0) - Math.exp(lp))),
+    );
+    expectClose(grad!, expectedGrad);
+  });
+
+  it('softmax and its gradient match float64, masked (−1e30) entries included (one kernel on wasm and cpu)', async () => {
+    const rows = RANDOM.map((row, r) => row.map((x, j) => (j === r ? -1e30 : x))); // [4, 23]
+    const dy = lcgRows(4, 23, 11, 1);
+    const [y, grad] = await readAllValues(
+      tf.tidy(() => {
+        const x = tf.tensor3d([rows]); // [1, 4, 23]
+        const g = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(softmax(input), tf.tensor3d([dy]))))(x);
+        return [softmax(x), g];
+      }),
+    );
+    const p = rows.map((row) => refLogSoftmax(row).map(Math.exp));
+    expectClose(y!, p.flat(), REL, 1e-7);
+    const expectedGrad = p.flatMap((pr, r) => {
+      const dot = pr.reduce((s, pj, j) => s + pj * dy[r]![j]!, 0);
+      return pr.map((pj, j) => pj * (dy[r]![j]! - dot));
+    });
+    expectClose(grad!, expectedGrad, 1e-4, 1e-6);
+  });
+
+  it('sumOfSquares is Σ x² (float64), for a tensor of any rank', async () => {
+    const rows = lcgRows(37, 29, 3, 4);
+    const want = rows.flat().reduce((s, x) => s + Math.fround(x) ** 2, 0);
+    const got = await tf.tidy(() => sumOfSquares(tf.tensor3d([rows]))).data();
+    expect(got.length).toBe(1);
+    expectClose(got, [want], 1e-6);
   });
 
   it('token log-probabilities reject mismatched shapes', async () => {

@@ -1,6 +1,10 @@
 // Shared numerics: one implementation of each, used by the model, the curriculum scorer, the losses
 // and the evaluation. All reduce over the last axis (the vocabulary) and work on every backend.
 import * as tf from '@tensorflow/tfjs';
+import { fusedOnThisBackend, gradKernel, withGradient } from './fused.js';
+
+/** The fused target log-probability (one pass over the logits each way; on wasm and cpu with @rmt/kernels). */
+export const TOKEN_LOGPROBS_KERNEL = 'RmtTokenLogProbs';
 
 /**
  * log Σ exp(x) over the last axis, keeping that axis (size 1).
@@ -67,6 +71,31 @@ export function tokenLogProbs(logits: tf.Tensor, targets: tf.Tensor): tf.Tensor 
     throw new Error(
       `tokenLogProbs: targets shape [${targets.shape}] must equal logits shape [${logits.shape}] without the last axis`,
     );
+  }
+  if (fusedOnThisBackend(TOKEN_LOGPROBS_KERNEL)) {
+    // The head's logits are the largest activation of a step: the op version below passes over them ~8
+    // times, allocating as many arrays of their size; the kernels read them once forward (keeping each
+    // row's log-sum-exp) and write the gradient in one pass.
+    const ids = targets.dtype === 'int32' ? targets : tf.cast(targets, 'int32');
+    const op = withGradient<[tf.Tensor]>((input, save) => {
+      const [lp, lse] = tf
+        .engine()
+        .runKernel(TOKEN_LOGPROBS_KERNEL, { logits: input, targets: ids }, {}) as unknown as [tf.Tensor, tf.Tensor];
+      save([input, lse!, ids]); // ids too: a cast made here is gone by the time the gradient runs
+      return {
+        value: lp!,
+        gradFunc: (dy, [x, rowLse, savedIds]) => [
+          tf
+            .engine()
+            .runKernel(
+              gradKernel(TOKEN_LOGPROBS_KERNEL),
+              { logits: x!, targets: savedIds!, lse: rowLse!, dy },
+              {},
+            ) as tf.Tensor,
+        ],
+      };
+    });
+    return op(logits);
   }
   return tf.tidy(() => {
     const rows = targets.size;

@@ -60,28 +60,34 @@ static bool rangeError(napi_env env, const char *what) {
   return false;
 }
 
-// The address of an operand of `floats` float32s (a byte offset into the memory, or a Float32Array).
-static bool operand(struct args *a, napi_value v, int64_t floats, const char *what, float **out) {
+// The address of an operand of `count` elements of `kind` (a byte offset into the memory, or a typed array of
+// that kind).
+static bool typedOperand(struct args *a, napi_value v, int64_t count, napi_typedarray_type kind, const char *what, void **out) {
   napi_valuetype type;
   if (napi_typeof(a->env, v, &type) != napi_ok) return typeError(a->env);
-  if (floats < 0) return rangeError(a->env, what);
+  if (count < 0) return rangeError(a->env, what);
   if (type == napi_number) {
     int64_t at;
     if (!intArg(a, v, &at)) return false;
-    if (!a->base || at < 0 || at % 4 != 0 || floats > (int64_t)(a->length / 4) || at > (int64_t)a->length - floats * 4) return rangeError(a->env, what);
-    *out = (float *)(a->base + at);
+    if (!a->base || at < 0 || at % 4 != 0 || count > (int64_t)(a->length / 4) || at > (int64_t)a->length - count * 4) return rangeError(a->env, what);
+    *out = a->base + at;
     return true;
   }
   bool isTyped = false;
-  napi_typedarray_type kind;
-  size_t count;
+  napi_typedarray_type got;
+  size_t length;
   void *data;
   if (napi_is_typedarray(a->env, v, &isTyped) != napi_ok || !isTyped ||
-      napi_get_typedarray_info(a->env, v, &kind, &count, &data, NULL, NULL) != napi_ok || kind != napi_float32_array)
+      napi_get_typedarray_info(a->env, v, &got, &length, &data, NULL, NULL) != napi_ok || got != kind)
     return typeError(a->env);
-  if ((int64_t)count < floats) return rangeError(a->env, what);
+  if ((int64_t)length < count) return rangeError(a->env, what);
   *out = data;
   return true;
+}
+
+// A float32 operand of `floats` elements.
+static bool operand(struct args *a, napi_value v, int64_t floats, const char *what, float **out) {
+  return typedOperand(a, v, floats, napi_float32_array, what, (void **)out);
 }
 
 // An array of n operands (the kernels that take a list), each of `floats` float32s (or, when floats is
@@ -284,6 +290,91 @@ static napi_value SwigluGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// sumSquares(memory, x, count) → Σ x² (a number, accumulated in double)
+static napi_value SumSquares(napi_env env, napi_callback_info info) {
+  struct args a;
+  int64_t count;
+  float *x;
+  napi_value out;
+  if (!readArgs(env, info, 3, &a) || !intArg(&a, a.argv[2], &count) || !operand(&a, a.argv[1], count, "sumSquares", &x)) return NULL;
+  CHECK(napi_create_double(env, rmt_sum_squares(x, (size_t)count), &out));
+  return out;
+}
+
+// softmax(memory, x, out, rows, width) and softmaxGrad(memory, y, dy, dx, rows, width)
+static napi_value Softmax(napi_env env, napi_callback_info info) {
+  struct args a;
+  int64_t rows, width;
+  float *x, *out;
+  if (!readArgs(env, info, 5, &a) || !intArg(&a, a.argv[3], &rows) || !intArg(&a, a.argv[4], &width)) return NULL;
+  if (rows < 0 || width < 0) {
+    rangeError(env, "softmax");
+    return NULL;
+  }
+  if (!operand(&a, a.argv[1], rows * width, "softmax", &x) || !operand(&a, a.argv[2], rows * width, "softmax", &out)) return NULL;
+  rmt_softmax(x, out, rows, width);
+  return NULL;
+}
+
+static napi_value SoftmaxGrad(napi_env env, napi_callback_info info) {
+  struct args a;
+  int64_t rows, width;
+  float *y, *dy, *dx;
+  if (!readArgs(env, info, 6, &a) || !intArg(&a, a.argv[4], &rows) || !intArg(&a, a.argv[5], &width)) return NULL;
+  if (rows < 0 || width < 0) {
+    rangeError(env, "softmaxGrad");
+    return NULL;
+  }
+  if (!operand(&a, a.argv[1], rows * width, "softmaxGrad", &y) || !operand(&a, a.argv[2], rows * width, "softmaxGrad", &dy) ||
+      !operand(&a, a.argv[3], rows * width, "softmaxGrad", &dx))
+    return NULL;
+  rmt_softmax_grad(y, dy, dx, rows, width);
+  return NULL;
+}
+
+// The targets of tokenLogProbs(Grad): int32, each in [0, vocab); a RangeError names the first that is not.
+static bool targetsArg(struct args *a, napi_value v, int64_t rows, int64_t vocab, int32_t **out) {
+  if (rows < 0 || vocab < 1) return rangeError(a->env, "tokenLogProbs");
+  if (!typedOperand(a, v, rows, napi_int32_array, "tokenLogProbs", (void **)out)) return false;
+  for (int64_t r = 0; r < rows; r++)
+    if ((*out)[r] < 0 || (*out)[r] >= vocab) {
+      char text[128];
+      snprintf(text, sizeof text, "rmt kernels: tokenLogProbs: target id %d (row %lld) outside the vocabulary of %lld", (*out)[r], (long long)r,
+               (long long)vocab);
+      napi_throw_range_error(a->env, NULL, text);
+      return false;
+    }
+  return true;
+}
+
+// tokenLogProbs(memory, logits, targets, lp, lse, rows, vocab)
+static napi_value TokenLogProbs(napi_env env, napi_callback_info info) {
+  struct args a;
+  int64_t rows, vocab;
+  float *x, *lp, *lse;
+  int32_t *t;
+  if (!readArgs(env, info, 7, &a) || !intArg(&a, a.argv[5], &rows) || !intArg(&a, a.argv[6], &vocab) || !targetsArg(&a, a.argv[2], rows, vocab, &t) ||
+      !operand(&a, a.argv[1], rows * vocab, "tokenLogProbs", &x) || !operand(&a, a.argv[3], rows, "tokenLogProbs", &lp) ||
+      !operand(&a, a.argv[4], rows, "tokenLogProbs", &lse))
+    return NULL;
+  if (rmt_token_logprobs(x, t, lp, lse, rows, vocab) != 0) napi_throw_error(env, NULL, "rmt kernels: out of memory");
+  return NULL;
+}
+
+// tokenLogProbsGrad(memory, logits, targets, lse, dy, dx, rows, vocab)
+static napi_value TokenLogProbsGrad(napi_env env, napi_callback_info info) {
+  struct args a;
+  int64_t rows, vocab;
+  float *x, *lse, *dy, *dx;
+  int32_t *t;
+  if (!readArgs(env, info, 8, &a) || !intArg(&a, a.argv[6], &rows) || !intArg(&a, a.argv[7], &vocab) || !targetsArg(&a, a.argv[2], rows, vocab, &t) ||
+      !operand(&a, a.argv[1], rows * vocab, "tokenLogProbsGrad", &x) || !operand(&a, a.argv[3], rows, "tokenLogProbsGrad", &lse) ||
+      !operand(&a, a.argv[4], rows, "tokenLogProbsGrad", &dy) || !operand(&a, a.argv[5], rows * vocab, "tokenLogProbsGrad", &dx))
+    return NULL;
+  rmt_token_logprobs_grad(x, t, lse, dy, dx, rows, vocab);
+  return NULL;
+}
+
 // setThreads(n): threads one product may use, for this process (n < 1: the default, the cores it may run on).
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -330,6 +421,16 @@ static napi_value Init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "ropeGrad", fn));
   CHECK(napi_create_function(env, "swigluGrad", NAPI_AUTO_LENGTH, SwigluGrad, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "swigluGrad", fn));
+  CHECK(napi_create_function(env, "sumSquares", NAPI_AUTO_LENGTH, SumSquares, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "sumSquares", fn));
+  CHECK(napi_create_function(env, "softmax", NAPI_AUTO_LENGTH, Softmax, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "softmax", fn));
+  CHECK(napi_create_function(env, "softmaxGrad", NAPI_AUTO_LENGTH, SoftmaxGrad, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "softmaxGrad", fn));
+  CHECK(napi_create_function(env, "tokenLogProbs", NAPI_AUTO_LENGTH, TokenLogProbs, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "tokenLogProbs", fn));
+  CHECK(napi_create_function(env, "tokenLogProbsGrad", NAPI_AUTO_LENGTH, TokenLogProbsGrad, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "tokenLogProbsGrad", fn));
   CHECK(napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, SetThreads, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "setThreads", fn));
   CHECK(napi_create_function(env, "threads", NAPI_AUTO_LENGTH, Threads, NULL, &fn));

@@ -55,3 +55,14 @@ int rmt_swiglu(const float *restrict gu, float *restrict out, int64_t rows, int6
 void rmt_rmsnorm_grad(const float *restrict x, const float *restrict w, const float *restrict dy, float *restrict dx, float *restrict dw, int64_t rows, int64_t dim, float eps);
 void rmt_rope_grad(const float *restrict dy, const float *restrict cos, const float *restrict sin, float *restrict dx, int64_t rows, int64_t heads, int64_t hd);
 int rmt_swiglu_grad(const float *restrict gu, const float *restrict dy, float *restrict dgu, int64_t rows, int64_t hidden);
+
+// Row reductions (rows.c). Σ x² in double; softmax over rows of `width` and its gradient dx = y·(dy − Σ dy·y);
+// the log-probability of each row's target (targets in [0, vocab), checked by the caller) with the row's
+// log-sum-exp kept for the gradient dx = dy·([j = target] − e^(x − lse)). 0, or -1 out of memory.
+double rmt_sum_squares(const float *x, size_t count);
+void rmt_softmax(const float *restrict x, float *restrict out, int64_t rows, int64_t width);
+void rmt_softmax_grad(const float *restrict y, const float *restrict dy, float *restrict dx, int64_t rows, int64_t width);
+int rmt_token_logprobs(const float *restrict logits, const int32_t *restrict targets, float *restrict lp, float *restrict lse, int64_t rows,
+                       int64_t vocab);
+void rmt_token_logprobs_grad(const float *restrict logits, const int32_t *restrict targets, const float *restrict lse, const float *restrict dy,
+                             float *restrict dx, int64_t rows, int64_t vocab);

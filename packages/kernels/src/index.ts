@@ -1,6 +1,6 @@
 /**
- * @rmt/kernels — native float32 matrix products, elementwise arithmetic, exponentials, AdamW steps and the transformer's
- * fused blocks (RMSNorm, RoPE, SwiGLU), compiled from `native/gemm.c` on this machine at install.
+ * @rmt/kernels — native float32 matrix products, elementwise arithmetic, exponentials, AdamW steps, the transformer's
+ * fused blocks (RMSNorm, RoPE, SwiGLU) and row reductions (softmax, target log-probabilities, Σ x²), compiled from `native/gemm.c` on this machine at install.
  * Optional: {@link loadKernels} says why they are absent, and RMT then runs WebAssembly's own matmuls.
  * Nothing here imports TensorFlow.js; @rmt/backend plugs them into its wasm backend.
  */
@@ -119,6 +119,44 @@ export interface Kernels {
     dguOffset: Operand,
     rows: number,
     hidden: number,
+  ): void;
+  /** Σ x² over `count` float32s, accumulated in double (the global gradient norm's terms). */
+  sumSquares(memory: Memory, xOffset: Operand, count: number): number;
+  /** Softmax over rows of `width` float32s: out = e^(x − max) / Σ e^(x − max). */
+  softmax(memory: Memory, xOffset: Operand, outOffset: Operand, rows: number, width: number): void;
+  /** Gradient of {@link Kernels.softmax} from its output y: dx = y·(dy − Σ dy·y), per row. */
+  softmaxGrad(
+    memory: Memory,
+    yOffset: Operand,
+    dyOffset: Operand,
+    dxOffset: Operand,
+    rows: number,
+    width: number,
+  ): void;
+  /**
+   * The log-probability of each row's target token: lp[r] = x[r, targets[r]] − lse[r], with the row's
+   * log-sum-exp written to `lse` for the gradient. `targets` are int32 (a byte offset, or an Int32Array), each
+   * in [0, vocab): a RangeError names the first that is not.
+   */
+  tokenLogProbs(
+    memory: Memory,
+    logitsOffset: Operand,
+    targetsOffset: number | Int32Array,
+    lpOffset: Operand,
+    lseOffset: Operand,
+    rows: number,
+    vocab: number,
+  ): void;
+  /** Gradient of {@link Kernels.tokenLogProbs} with respect to the logits: dx = dy·([j = target] − e^(x − lse)). */
+  tokenLogProbsGrad(
+    memory: Memory,
+    logitsOffset: Operand,
+    targetsOffset: number | Int32Array,
+    lseOffset: Operand,
+    dyOffset: Operand,
+    dxOffset: Operand,
+    rows: number,
+    vocab: number,
   ): void;
   /**
    * Threads one product may use, for the whole process (Node worker threads share the pool): `n` < 1 restores

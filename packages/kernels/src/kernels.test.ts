@@ -271,6 +271,84 @@ describeNative('native binary and adamw', () => {
   });
 });
 
+describeNative('native row reductions: softmax, target log-probabilities, Σ x²', () => {
+  const kernels = status.available ? status.kernels : undefined!;
+  const floats = (n: number, scale = 1) => Float32Array.from({ length: n }, () => random() * scale);
+  const near = (got: ArrayLike<number>, want: ArrayLike<number>, tol: number) => {
+    expect(got.length).toBe(want.length);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(tol);
+  };
+
+  it('softmax and its gradient match float64, rows longer than a vector and with masked (−1e30) entries', () => {
+    const [rows, width] = [5, 37];
+    const x = floats(rows * width, 8);
+    x[3] = -1e30; // a masked key
+    const dy = floats(rows * width);
+    const y = new Float32Array(rows * width),
+      dx = new Float32Array(rows * width);
+    kernels.softmax(null, x, y, rows, width);
+    kernels.softmaxGrad(null, y, dy, dx, rows, width);
+    const wantY = new Float64Array(rows * width),
+      wantDx = new Float64Array(rows * width);
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(x.subarray(r * width, (r + 1) * width));
+      const max = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - max));
+      const sum = e.reduce((a, b) => a + b, 0);
+      let dot = 0;
+      for (let j = 0; j < width; j++) dot += dy[r * width + j]! * (e[j]! / sum);
+      for (let j = 0; j < width; j++) {
+        wantY[r * width + j] = e[j]! / sum;
+        wantDx[r * width + j] = (e[j]! / sum) * (dy[r * width + j]! - dot);
+      }
+    }
+    near(y, wantY, 1e-6);
+    near(dx, wantDx, 1e-6);
+    expect(y[3]).toBe(0);
+  });
+
+  it('tokenLogProbs and its gradient match float64; a target outside the vocabulary is refused by name', () => {
+    const [rows, vocab] = [4, 1000];
+    const x = floats(rows * vocab, 20);
+    const targets = Int32Array.of(0, 999, 17, 500);
+    const dy = floats(rows);
+    const lp = new Float32Array(rows),
+      lse = new Float32Array(rows),
+      dx = new Float32Array(rows * vocab);
+    kernels.tokenLogProbs(null, x, targets, lp, lse, rows, vocab);
+    kernels.tokenLogProbsGrad(null, x, targets, lse, dy, dx, rows, vocab);
+    const wantLp = new Float64Array(rows),
+      wantDx = new Float64Array(rows * vocab);
+    for (let r = 0; r < rows; r++) {
+      const row = Array.from(x.subarray(r * vocab, (r + 1) * vocab));
+      const max = Math.max(...row);
+      const logSum = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+      wantLp[r] = row[targets[r]!]! - logSum;
+      for (let j = 0; j < vocab; j++)
+        wantDx[r * vocab + j] = dy[r]! * ((j === targets[r] ? 1 : 0) - Math.exp(row[j]! - logSum));
+    }
+    near(lp, wantLp, 2e-5);
+    near(dx, wantDx, 1e-6);
+    expect(() => kernels.tokenLogProbs(null, x, Int32Array.of(0, 1, 1000, 2), lp, lse, rows, vocab)).toThrow(
+      /target id 1000 \(row 2\) outside the vocabulary of 1000/,
+    );
+    expect(() => kernels.tokenLogProbs(null, x, Float32Array.of(0, 1, 2, 3) as never, lp, lse, rows, vocab)).toThrow(
+      TypeError,
+    );
+    expect(() => kernels.tokenLogProbs(null, x, targets, lp, lse, rows + 1, vocab)).toThrow(RangeError);
+  });
+
+  it('sumSquares is Σ x² in double, fixed in order (the same every call)', () => {
+    const x = floats(100_003, 3);
+    let want = 0;
+    for (const v of x) want += v * v;
+    const got = kernels.sumSquares(null, x, x.length);
+    expect(Math.abs(got - want) / want).toBeLessThan(1e-12);
+    expect(kernels.sumSquares(null, x, x.length)).toBe(got);
+    expect(() => kernels.sumSquares(null, x, x.length + 1)).toThrow(RangeError);
+  });
+});
+
 describe('install without a compiler', () => {
   it('warns, exits 0 and leaves no addon, so the install goes on', async () => {
     const { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } = await import('node:fs');

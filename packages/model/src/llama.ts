@@ -9,6 +9,7 @@ import {
   maskedSum,
   rmsNorm,
   rope,
+  softmax,
   swiglu,
   tf,
   tokenLogProbs,
@@ -395,7 +396,7 @@ export class LlamaModel {
         hd,
       ]);
       const scores = tf.add(tf.mul(tf.matMul(qGrouped, k, false, true), scale), bias); // [B, nKv, rep·T, S]
-      const attended = tf.matMul(tf.softmax(scores), v); // [B, nKv, rep·T, hd]
+      const attended = tf.matMul(softmax(scores), v); // [B, nKv, rep·T, hd]
       const merged = tf.reshape(
         tf.transpose(tf.reshape(attended, [batch, c.nKvHeads, rep, len, hd]), [0, 3, 1, 2, 4]),
         [batch * len, c.nHeads * hd],

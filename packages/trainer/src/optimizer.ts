@@ -2,7 +2,7 @@
 // Written here because tfjs's Adam has no decoupled decay and does not expose its moments for exact
 // checkpoint/resume; the update is the textbook one, in float32 (`adamwStep`: one fused kernel on wasm with
 // @rmt/kernels, tfjs ops elsewhere).
-import { adamwStep, readScalar, tf, variableFrom } from '@rmt/backend';
+import { adamwStep, readScalar, sumOfSquares, tf, variableFrom } from '@rmt/backend';
 
 export interface AdamWOptions {
   beta1: number;
@@ -48,7 +48,11 @@ export class AdamW {
    */
   async apply(grads: tf.Tensor[], lr: number): Promise<number> {
     const { beta1, beta2, epsilon, weightDecay, maxGradNorm } = this.options;
-    const norm = Math.sqrt(await readScalar(tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))))));
+    // A left fold of adds, not tf.addN: tfjs-backend-webgpu's AddN binds every input in one shader and fails
+    // validation beyond 7 (WebGPU's default 8 storage buffers per stage), leaving the norm unwritten.
+    const norm = Math.sqrt(
+      await readScalar(tf.tidy(() => grads.map((g) => sumOfSquares(g)).reduce((a, b) => tf.add(a, b)))),
+    );
     if (!Number.isFinite(norm)) return norm;
     this.t += 1;
     const scale = maxGradNorm > 0 && norm > maxGradNorm ? maxGradNorm / norm : 1;

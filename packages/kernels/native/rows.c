@@ -1,0 +1,78 @@
+// Row-wise reductions of a training step, one pass (or two) over memory where tfjs ops take several, each
+// allocating an array as large as its input: softmax and its gradient (attention: [B, heads, T, S] per
+// layer), the log-probability of each row's target token and its gradient (the head: [tokens, vocabulary],
+// the largest activation of a step), and a sum of squares (the global gradient norm over every parameter).
+#include <math.h>
+#include <stdlib.h>
+
+#include "kernels.h"
+
+double rmt_sum_squares(const float *x, size_t count) {
+  // Eight double accumulators: exact enough for any model (a float32 sum of 10⁸ squares loses digits) and
+  // independent chains, so the loop runs at memory speed; the fold order is fixed, so the result is too.
+  double acc[8] = {0};
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8)
+    for (int l = 0; l < 8; l++) acc[l] += (double)x[i + l] * (double)x[i + l];
+  for (; i < count; i++) acc[0] += (double)x[i] * (double)x[i];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+void rmt_softmax(const float *restrict x, float *restrict out, int64_t rows, int64_t width) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * width;
+    float *o = out + r * width;
+    float max = -INFINITY;
+    for (int64_t j = 0; j < width; j++) max = xr[j] > max ? xr[j] : max;
+    for (int64_t j = 0; j < width; j++) o[j] = xr[j] - max;
+    rmt_exp(o, o, (size_t)width);
+    float sum = 0.0f;
+    for (int64_t j = 0; j < width; j++) sum += o[j];
+    float scale = 1.0f / sum;
+    for (int64_t j = 0; j < width; j++) o[j] *= scale;
+  }
+}
+
+void rmt_softmax_grad(const float *restrict y, const float *restrict dy, float *restrict dx, int64_t rows, int64_t width) {
+  // dx = y·(dy − Σ dy·y), per row.
+  for (int64_t r = 0; r < rows; r++) {
+    const float *yr = y + r * width, *g = dy + r * width;
+    float *o = dx + r * width;
+    float dot = 0.0f;
+    for (int64_t j = 0; j < width; j++) dot += g[j] * yr[j];
+    for (int64_t j = 0; j < width; j++) o[j] = yr[j] * (g[j] - dot);
+  }
+}
+
+int rmt_token_logprobs(const float *restrict logits, const int32_t *restrict targets, float *restrict lp, float *restrict lse, int64_t rows,
+                       int64_t vocab) {
+  // lse = max + log Σ e^(x − max); lp = x[target] − lse. e^(x − max) goes through a row buffer for rmt_exp.
+  float *e = malloc((size_t)(vocab > 0 ? vocab : 1) * sizeof(float));
+  if (!e) return -1;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = logits + r * vocab;
+    float max = -INFINITY;
+    for (int64_t j = 0; j < vocab; j++) max = xr[j] > max ? xr[j] : max;
+    for (int64_t j = 0; j < vocab; j++) e[j] = xr[j] - max;
+    rmt_exp(e, e, (size_t)vocab);
+    float sum = 0.0f;
+    for (int64_t j = 0; j < vocab; j++) sum += e[j];
+    lse[r] = max + logf(sum);
+    lp[r] = xr[targets[r]] - lse[r];
+  }
+  free(e);
+  return 0;
+}
+
+void rmt_token_logprobs_grad(const float *restrict logits, const int32_t *restrict targets, const float *restrict lse, const float *restrict dy,
+                             float *restrict dx, int64_t rows, int64_t vocab) {
+  // d lp / d x_j = [j = target] − softmax_j: dx = −dy·e^(x − lse), plus dy at the target.
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = logits + r * vocab;
+    float *o = dx + r * vocab;
+    for (int64_t j = 0; j < vocab; j++) o[j] = xr[j] - lse[r];
+    rmt_exp(o, o, (size_t)vocab);
+    for (int64_t j = 0; j < vocab; j++) o[j] *= -dy[r];
+    o[targets[r]] += dy[r];
+  }
+}
