@@ -73,4 +73,33 @@ describeEachBackend('adamwStep (one fused kernel: WGSL on webgpu, @rmt/kernels o
     expect(Array.from(await m.data())).toEqual([0, 0, 0, 0, 0, 0]);
     tf.dispose([p, m, v, g, ...out]);
   });
+
+  it('momentsInPlace: the same update, the moments kept in their own data where the kernel can (wasm, cpu)', async () => {
+    const n = 1000;
+    const values = (f: (i: number) => number) => tf.tensor1d(Array.from({ length: n }, (_, i) => f(i)));
+    const step = {
+      lr: 0.01,
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-8,
+      c1: 0.19,
+      c2: 0.003,
+      decay: 0.999,
+      gradScale: 0.5,
+    };
+    const [p, m, v, g] = [Math.sin, Math.cos, (i: number) => 1e-3 * (1 + (i % 3)), (i: number) => (i % 5) - 2].map(
+      (f) => values(f),
+    );
+    const fresh = await Promise.all(adamwStep(p!, m!, v!, g!, step).map((t) => t.data()));
+    const out = adamwStep(p!, m!, v!, g!, step, { momentsInPlace: true });
+    expect(await Promise.all(out.map((t) => t.data()))).toEqual(fresh);
+    const inPlace = (backend === 'wasm' || backend === 'cpu') && loadKernels().available;
+    expect(out[1].dataId === m!.dataId && out[2].dataId === v!.dataId).toBe(inPlace);
+    expect(out[0].dataId === p!.dataId).toBe(false);
+    // A moment shared with another tensor is never written in place.
+    const shared = tf.clone(m!);
+    const again = adamwStep(p!, m!, v!, g!, step, { momentsInPlace: true });
+    expect(again[1].dataId === m!.dataId).toBe(false);
+    tf.dispose([p!, m!, v!, g!, shared, ...out, ...again]);
+  });
 });

@@ -1,5 +1,5 @@
-// One AdamW step for one parameter, as a single kernel where the backend has one (wasm with @rmt/kernels)
-// and as tfjs ops elsewhere. Both evaluate the same float32 expressions in the same order.
+// One AdamW step for one parameter, as a single kernel where the backend has one (wasm and cpu with
+// @rmt/kernels, webgpu) and as tfjs ops elsewhere. Both evaluate the same float32 expressions in the same order.
 import * as tf from '@tensorflow/tfjs';
 
 /** The constants of one step for one parameter (the optimizer folds clipping, bias correction and decay in). */
@@ -17,7 +17,7 @@ export interface AdamWStep {
   gradScale: number;
 }
 
-/** The kernel's name; registered on wasm by `registerWasmTrainingKernels` when @rmt/kernels loads. */
+/** The kernel's name: @rmt/kernels on wasm and cpu, WGSL on webgpu. */
 export const ADAMW_KERNEL = 'RmtAdamW';
 /** Σ x² of one tensor in one pass, accumulated in double (wasm and cpu with @rmt/kernels). */
 export const SUM_SQUARES_KERNEL = 'RmtSumSquares';
@@ -25,6 +25,8 @@ export const SUM_SQUARES_KERNEL = 'RmtSumSquares';
 /**
  * [p', m', v'] after one AdamW step from gradient g: g' = g·gradScale, m' = β1·m + (1−β1)·g',
  * v' = β2·v + (1−β2)·g'², p' = p·decay − lr·(m'/c1)/(√(v'/c2) + ε). New tensors; the caller assigns them.
+ * `momentsInPlace` (for an optimizer that alone holds m and v): where the kernel can, m' and v' are m's and
+ * v's own data, updated in place — no two arrays the size of the parameter per step; p' is always new.
  */
 export function adamwStep(
   p: tf.Tensor,
@@ -32,9 +34,10 @@ export function adamwStep(
   v: tf.Tensor,
   g: tf.Tensor,
   step: AdamWStep,
+  { momentsInPlace = false } = {},
 ): [tf.Tensor, tf.Tensor, tf.Tensor] {
   if (tf.getKernel(ADAMW_KERNEL, tf.getBackend()) !== undefined) {
-    return tf.engine().runKernel(ADAMW_KERNEL, { p, m, v, g }, { ...step }) as unknown as [
+    return tf.engine().runKernel(ADAMW_KERNEL, { p, m, v, g }, { ...step, momentsInPlace }) as unknown as [
       tf.Tensor,
       tf.Tensor,
       tf.Tensor,

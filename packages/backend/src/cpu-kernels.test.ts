@@ -22,6 +22,10 @@ describeEachBackend('transpose, unsorted segment sum and softmax', (backend) => 
       [5, 7],
       [1, 0],
     ],
+    [
+      [3, 4, 2],
+      [0, 1, 2],
+    ],
   ] as [number[], number[]][])
     it(`transposes [${shape}] by [${perm}]`, async () => {
       const size = shape.reduce((a, b) => a * b, 1);

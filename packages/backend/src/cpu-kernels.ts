@@ -4,7 +4,8 @@
 // - UnsortedSegmentSum (the gradient of every `gather`: the embedding lookup, the picked log-probability):
 //   tfjs-cpu compares every id with every segment, O(segments × rows); 28 s of a 34 s step. One pass here.
 // - SplitV (the fused q/k/v and gate/up products) and Transpose (attention heads) compute an index per
-//   element through generic strides; here a split copies rows, a transpose walks its output in order.
+//   element through generic strides; here a split copies rows, a transpose walks its output in order
+//   (whole runs where the last axis stays last), and Concat copies each input's rows as runs.
 // - Softmax is five kernels' worth of passes and allocations; here one pass per row.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from './wasm-backend.js';
@@ -103,7 +104,11 @@ function transposeInOrder(original: tf.KernelFunc): tf.KernelFunc {
             for (let e = 0; e < n[4]!; e++) {
               const base = a * st[0]! + b * st[1]! + c * st[2]! + d * st[3]! + e * st[4]!;
               const s5 = st[5]!;
-              for (let f = 0, i = base; f < n[5]!; f++, i += s5) out[o++] = values[i]!;
+              if (s5 === 1) {
+                // The last axis stays last (every attention transpose): whole runs at a time.
+                out.set(values.subarray(base, base + n[5]!), o);
+                o += n[5]!;
+              } else for (let f = 0, i = base; f < n[5]!; f++, i += s5) out[o++] = values[i]!;
             }
     return (args.backend as CpuBackendLike).makeTensorInfo(shape, x.dtype, out);
   }) as unknown as tf.KernelFunc;
@@ -130,9 +135,34 @@ function softmaxRows(original: tf.KernelFunc): tf.KernelFunc {
   }) as unknown as tf.KernelFunc;
 }
 
+function concatRuns(original: tf.KernelFunc): tf.KernelFunc {
+  return ((args: KernelArgs) => {
+    const inputs = args.inputs as unknown as tf.TensorInfo[];
+    const first = inputs[0];
+    const arrays = inputs.map((t) => numbers(args.backend, t));
+    if (!first || arrays.some((v) => !v) || inputs.some((t) => t.dtype !== first.dtype)) return original(args as never);
+    const axis = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, first.shape)[0]!;
+    const shape = tf.backend_util.computeOutShape(
+      inputs.map((t) => t.shape),
+      axis,
+    );
+    const outer = tf.util.sizeFromShape(shape.slice(0, axis));
+    const runs = inputs.map((t) => tf.util.sizeFromShape(t.shape.slice(axis)));
+    const out = new (Like(first.dtype))(tf.util.sizeFromShape(shape));
+    // Row by row, each input's contiguous run at once (tfjs-cpu copies element by element).
+    let o = 0;
+    for (let r = 0; r < outer; r++)
+      arrays.forEach((v, i) => {
+        out.set(v!.subarray(r * runs[i]!, (r + 1) * runs[i]!), o);
+        o += runs[i]!;
+      });
+    return (args.backend as CpuBackendLike).makeTensorInfo(shape, first.dtype, out);
+  }) as unknown as tf.KernelFunc;
+}
+
 let registered = false;
 
-/** Replace the cpu backend's UnsortedSegmentSum, SplitV, Transpose and Softmax (idempotent). */
+/** Replace the cpu backend's UnsortedSegmentSum, SplitV, Transpose, Softmax and Concat (idempotent). */
 export function registerCpuKernels(): void {
   if (registered) return;
   registered = true;
@@ -146,4 +176,5 @@ export function registerCpuKernels(): void {
   replace('SplitV', splitRows);
   replace('Transpose', transposeInOrder);
   replace('Softmax', softmaxRows);
+  replace('Concat', concatRuns);
 }

@@ -4,10 +4,11 @@
 // same expressions in the same order as the tfjs-op version in @rmt/backend (float32 throughout).
 #include "kernels.h"
 
-void rmt_adamw(const float *restrict p, const float *restrict m, const float *restrict v, const float *restrict g,
-               float *restrict pOut, float *restrict mOut, float *restrict vOut, size_t count, const struct rmt_adamw_step *s) {
-  // Every array restrict (the outputs are fresh tensors) and the constants as locals: otherwise a store
-  // might change an input or *s, and GCC does not vectorise the loop (2.5 ms for 860K values; now 0.3).
+void rmt_adamw(const float *restrict p, const float *m, const float *v, const float *restrict g, float *restrict pOut, float *mOut,
+               float *vOut, size_t count, const struct rmt_adamw_step *s) {
+  // The moments may be updated in place (mOut = m, vOut = v: element i is read before it is written, and
+  // by no other iteration), so only p, g and pOut are restrict; the constants are locals, or a store might
+  // change *s and GCC would not vectorise the loop (2.5 ms for 860K values; now 0.3).
   const float lr = s->lr, beta1 = s->beta1, oneMinusBeta1 = s->oneMinusBeta1, beta2 = s->beta2, oneMinusBeta2 = s->oneMinusBeta2,
               epsilon = s->epsilon, c1 = s->c1, c2 = s->c2, decay = s->decay, gradScale = s->gradScale;
   for (size_t i = 0; i < count; i++) {

@@ -28,9 +28,9 @@ struct rmt_adamw_step {
 };
 
 // g' = g·gradScale; m' = β1·m + (1−β1)·g'; v' = β2·v + (1−β2)·g'²; p' = p·decay − lr·(m'/c1)/(√(v'/c2) + ε).
-void rmt_adamw(const float *restrict p, const float *restrict m, const float *restrict v, const float *restrict g,
-               float *restrict pOut, float *restrict mOut, float *restrict vOut,
-               size_t count, const struct rmt_adamw_step *s);
+// mOut may be m and vOut v (in place); pOut is a fresh array.
+void rmt_adamw(const float *restrict p, const float *m, const float *v, const float *restrict g, float *restrict pOut, float *mOut,
+               float *vOut, size_t count, const struct rmt_adamw_step *s);
 
 enum { RMT_ADD = 0, RMT_SUB = 1, RMT_MUL = 2, RMT_DIV = 3 };
 #define RMT_MAX_RANK 8

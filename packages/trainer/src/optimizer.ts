@@ -61,16 +61,15 @@ export class AdamW {
     tf.tidy(() => {
       this.params.forEach((p, i) => {
         const decay = decays(p) && weightDecay > 0 ? 1 - lr * weightDecay : 1;
-        const [p2, m2, v2] = adamwStep(p, this.m[i]!, this.v[i]!, grads[i]!, {
-          lr,
-          beta1,
-          beta2,
-          epsilon,
-          c1,
-          c2,
-          decay,
-          gradScale: scale,
-        });
+        // The moments are this optimizer's alone (state() copies them out), so they may be updated in place.
+        const [p2, m2, v2] = adamwStep(
+          p,
+          this.m[i]!,
+          this.v[i]!,
+          grads[i]!,
+          { lr, beta1, beta2, epsilon, c1, c2, decay, gradScale: scale },
+          { momentsInPlace: true },
+        );
         p.assign(p2);
         this.m[i]!.assign(m2);
         this.v[i]!.assign(v2);
