@@ -20,6 +20,8 @@
 // row block; a row block of A (MC × KC floats, 128 KB) stays in L2 while every B panel passes over it.
 #define KC 256
 #define MC (16 * MR)
+// Panels of B per block when B is read in place (few rows).
+#define JB 16
 
 // Scratch for the packed panels, per thread (Node worker threads each call in on their own thread).
 static __thread float *scratch = NULL;
@@ -85,6 +87,8 @@ static void microKernel(int kc, const float *ap, const float *bp, size_t ldb, fl
   for (int p = 0; p < kc; p++) {
     vf b0 = *(const vfu *)(bp + (size_t)p * ldb);
     vf b1 = *(const vfu *)(bp + (size_t)p * ldb + VW);
+    // B read in place: the next panel's part of this row, a page away from the last row read.
+    if (ldb != NR) __builtin_prefetch(bp + (size_t)p * ldb + NR), __builtin_prefetch(bp + (size_t)p * ldb + NR + VW);
     const float *ar = ap + (size_t)p * MR;
     for (int i = 0; i < MR; i++) {
       vf ai = (vf){0} + ar[i];
@@ -172,14 +176,19 @@ static int gemmOne(int m, int n, int k, const float *a, int transA, size_t lda, 
   float *buf = scratchFor((size_t)kcMax * (mcMax + nPanels * NR));
   if (!buf) return -1;
   float *bp = buf, *ap = buf + (size_t)kcMax * nPanels * NR;
+  // Read in place, B is swept by blocks of JB panels, each over all of k before the next: a block's rows
+  // of B are a few KB each (not one 128-byte panel row per page), so they stay in the TLB and the
+  // prefetcher streams them. Each element's sum runs over k in the same order either way.
+  int block = direct ? JB : nPanels;
+  for (int jb = 0; jb < nPanels; jb += block)
   for (int k0 = 0; k0 < k; k0 += KC) {
     int kc = k - k0 < KC ? k - k0 : KC;
     if (!direct) packB(b, transB, ldb, n, k0, kc, bp);
-    else if (n % NR != 0) packPanel(b, ldb, n, k0, kc, (nPanels - 1) * NR, bp + (size_t)(nPanels - 1) * kc * NR);
+    else if (n % NR != 0 && jb + block >= nPanels) packPanel(b, ldb, n, k0, kc, (nPanels - 1) * NR, bp + (size_t)(nPanels - 1) * kc * NR);
     for (int i0 = 0; i0 < m; i0 += MC) {
       int mc = m - i0 < MC ? m - i0 : MC;
       packA(a, transA, lda, k0, kc, i0, mc, ap);
-      for (int jp = 0; jp < nPanels; jp++) {
+      for (int jp = jb; jp < nPanels && jp < jb + block; jp++) {
         int j0 = jp * NR, nr = n - j0 < NR ? n - j0 : NR;
         const float *panel = bp + (size_t)jp * kc * NR;
         size_t ld = NR;
