@@ -58,8 +58,11 @@ export function sampleToken(
       argmax = i;
     }
   }
+  // e^(x − max) kept: at temperature 1 (training's) they are also the weights to draw with, so a draw costs
+  // one pass of exp over the vocabulary, not two.
+  if (scratch.length < v) scratch = new Float64Array(v);
   let sum = 0;
-  for (let i = 0; i < v; i++) sum += Math.exp(row[i]! - max);
+  for (let i = 0; i < v; i++) sum += scratch[i] = Math.exp(row[i]! - max);
   const logZ = max + Math.log(sum);
   const temperature = options.temperature ?? 1;
   if (temperature === 0 || !Number.isFinite(max)) return { token: argmax, logProb: row[argmax]! - logZ };
@@ -68,9 +71,11 @@ export function sampleToken(
   const p = options.topP ?? 1;
   if ((k <= 0 || k >= v) && p >= 1) {
     // No filtering: draw from the whole vocabulary in index order (no sort — the common case in training).
-    if (scratch.length < v) scratch = new Float64Array(v);
-    let total = 0;
-    for (let i = 0; i < v; i++) total += scratch[i] = Math.exp((row[i]! - max) / temperature);
+    let total = sum;
+    if (temperature !== 1) {
+      total = 0;
+      for (let i = 0; i < v; i++) total += scratch[i] = Math.exp((row[i]! - max) / temperature);
+    }
     let u = rng.next() * total;
     for (let i = 0; i < v; i++) {
       u -= scratch[i]!;
