@@ -5,6 +5,9 @@
 //   npm run bench -- --scale | --tiny   four model shapes up to SmolLM2-135M's (bench/scale.mjs)
 // --reps is for the RMT step; the train step takes 4× and decoding 2× as many (they are short, and their
 // medians over 5 moved by ±15% between runs), after 3 warm-up runs each, here and in PyTorch.
+// webgpu runs when Dawn finds an adapter. On a software one (Mesa's lavapipe: no GPU, every shader run on the
+// CPU through Vulkan) its rows are reported, not targeted: marked `(software)`, one repetition as for the cpu
+// backend, and never the "best" that the ratio to PyTorch is taken from.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -85,11 +88,17 @@ const results = {
   machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
   workloads: { train: {}, decode: {}, rmt_step: {} },
   phases: {},
+  /** What each backend ran on (loadBackend's device), and which rows are reported but not targeted. */
+  devices: {},
+  notTargeted: [],
 };
 const backends = values.backends ? values.backends.split(',') : await availableBackends();
 for (const name of backends) {
   const info = await loadBackend(name);
-  const slow = name === 'cpu';
+  const software = info.adapter?.software === true;
+  results.devices[name] = info.device;
+  if (software) results.notTargeted.push(name);
+  const slow = name === 'cpu' || software;
   const n = slow ? 1 : reps;
   const warmup = slow ? 1 : 3; // the cpu backend takes ~16 s a train step
   log(`${name} (${info.device}) …`);
@@ -117,7 +126,8 @@ for (const name of backends) {
       warmup,
     )) / 64;
   // (c) an RMT-shaped step: 16 sites × 8 rollouts, context 48, 32 reasoning tokens, dual-loss update.
-  if (!slow) {
+  // Not on the cpu backend (minutes a step); once, after one warm-up, on a software WebGPU adapter.
+  if (name !== 'cpu') {
     // On the single-threaded backends, also with parallel workers on the spare cores (what `rmt run` does).
     const spare = name === 'wasm' ? Math.min(3, availableParallelism() - 1) : 0;
     for (const workers of spare > 0 ? [0, spare] : [0]) {
@@ -139,7 +149,8 @@ for (const name of backends) {
         );
         phases.push({ rollout: (t1 - t0) / 1000, update: (performance.now() - t1) / 1000 });
       };
-      results.workloads.rmt_step[label] = (await timeIt(step, Math.max(2, Math.floor(n / 2)))) / 1000;
+      results.workloads.rmt_step[label] =
+        (await timeIt(step, slow ? 1 : Math.max(2, Math.floor(n / 2)), warmup)) / 1000;
       results.phases[label] = {
         rollout: median(phases.map((p) => p.rollout)),
         update: median(phases.map((p) => p.update)),
@@ -159,7 +170,7 @@ for (const [w, row] of Object.entries(results.workloads)) {
   row.torch = ref[w] ?? null;
   const best = Math.min(
     ...Object.entries(row)
-      .filter(([k, v]) => k !== 'torch' && v !== null)
+      .filter(([k, v]) => k !== 'torch' && v !== null && !results.notTargeted.includes(k))
       .map(([, v]) => v),
   );
   row.ratio = row.torch ? best / row.torch : null;
@@ -178,8 +189,14 @@ if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 else {
   const fmt = (v, unit) => (v === null || v === undefined ? '–' : `${v.toFixed(unit === 's' ? 2 : 1)} ${unit}`);
   const units = { train: 'ms', decode: 'ms', rmt_step: 's' };
+  // A '+Nw' row (parallel workers) is its backend's too.
+  const labelOf = (b) => (results.notTargeted.includes(b.replace(/\+\d+w$/, '')) ? `${b} (software)` : b);
+  const width = Math.max(
+    12,
+    ...Object.values(results.workloads).flatMap((row) => Object.keys(row).map((b) => labelOf(b).length)),
+  );
   console.log(
-    `\nworkload   backend       time          ours/torch   achieved          previous (${previous ?? 'none'})`,
+    `\n${'workload'.padEnd(10)} ${'backend'.padEnd(width)} ${'time'.padEnd(13)} ${'ours/torch'.padEnd(12)} ${'achieved'.padEnd(17)} previous (${previous ?? 'none'})`,
   );
   for (const [w, row] of Object.entries(results.workloads)) {
     for (const [b, v] of Object.entries(row)) {
@@ -192,7 +209,7 @@ else {
             : '';
       const ratio = b === 'torch' || !v || !row.torch ? '' : `${(v / row.torch).toFixed(2)}×`;
       console.log(
-        `${w.padEnd(10)} ${b.padEnd(12)} ${fmt(v, units[w]).padEnd(13)} ${ratio.padEnd(12)} ${gflops.padEnd(17)} ${fmt(prior?.workloads?.[w]?.[b], units[w])}`,
+        `${w.padEnd(10)} ${labelOf(b).padEnd(width)} ${fmt(v, units[w]).padEnd(13)} ${ratio.padEnd(12)} ${gflops.padEnd(17)} ${fmt(prior?.workloads?.[w]?.[b], units[w])}`,
       );
     }
   }
@@ -203,6 +220,8 @@ else {
     );
   for (const [b, p] of Object.entries(results.phases))
     console.log(`rmt_step phases on ${b}: rollout ${p.rollout.toFixed(2)} s, update ${p.update.toFixed(2)} s`);
+  for (const b of results.notTargeted)
+    console.log(`${b} (software): ${results.devices[b]}; reported, not targeted (its shaders run on the CPU)`);
 }
 if (!values['no-save']) {
   mkdirSync(`${here}results`, { recursive: true });

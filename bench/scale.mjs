@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { autoOrder, availableBackends, estimateTrainingBytes, formatBytes, gpuDeviceNode } from '@rmt/backend';
+import { autoOrder, estimateTrainingBytes, formatBytes, gpuDeviceNode, probeBackends } from '@rmt/backend';
 
 const { values } = parseArgs({
   options: {
@@ -110,20 +110,26 @@ function torchAvailable() {
   }
 }
 
+const probes = await probeBackends();
+// A software WebGPU adapter (lavapipe): its rows are reported, not targeted, and `auto` never picks it.
+const softwareGpu = probes.find((p) => p.name === 'webgpu')?.adapter?.software === true;
+const label = (b) => (b === 'webgpu' && softwareGpu ? 'webgpu (software)' : b);
 const backends = values.backends
   ? values.backends.split(',')
-  : (await availableBackends()).filter((b) => b !== 'cpu' || !tiny);
+  : probes.filter((p) => p.available && (p.name !== 'cpu' || !tiny)).map((p) => p.name);
 const torchMissing = torchAvailable();
 const results = {
   date: new Date().toISOString(),
   machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
+  /** Backends whose rows are reported, not targeted (a software WebGPU adapter). */
+  notTargeted: softwareGpu ? ['webgpu'] : [],
   shapes: [],
 };
 for (const s of shapes) {
   const reps = values.reps ? Number(values.reps) : s.reps;
   const decodeReps = Math.max(1, Math.ceil(reps / 2));
   const workload = { model: s.model, batch: s.batch, seqLen: s.seqLen };
-  const picked = autoOrder(workload).find((b) => backends.includes(b));
+  const picked = autoOrder(workload).find((b) => backends.includes(b) && !(b === 'webgpu' && softwareGpu));
   const row = { shape: s.name, label: s.label, auto: picked, rmt: s.rmt, runs: {} };
   for (const b of backends) {
     // The cpu backend without @rmt/kernels is plain JavaScript: minutes a step beyond the smallest shape.
@@ -177,7 +183,7 @@ else {
     console.log(`${row.label}   auto picks: ${row.auto ?? '–'}`);
     for (const [b, r] of Object.entries(row.runs)) {
       if (r.skipped || r.error) {
-        console.log(`  ${b.padEnd(34)}${r.skipped ?? `failed: ${r.error}`}`);
+        console.log(`  ${label(b).padEnd(34)}${r.skipped ?? `failed: ${r.error}`}`);
         continue;
       }
       const ceiling =
@@ -186,7 +192,7 @@ else {
           : '–';
       const perParam = r.peak_rss && r.parameters ? (r.peak_rss / r.parameters).toFixed(1) : '–';
       console.log(
-        `  ${b.padEnd(34)}${ms(r.train_ms, r.train_all_ms).padEnd(24)}${ratio(r.train_ms, t?.train_ms).padEnd(8)}${ms(r.decode_ms, r.decode_all_ms).padEnd(27)}${ratio(r.decode_ms, t?.decode_ms).padEnd(8)}${perParam.padEnd(13)}${ceiling}`,
+        `  ${label(b).padEnd(34)}${ms(r.train_ms, r.train_all_ms).padEnd(24)}${ratio(r.train_ms, t?.train_ms).padEnd(8)}${ms(r.decode_ms, r.decode_all_ms).padEnd(27)}${ratio(r.decode_ms, t?.decode_ms).padEnd(8)}${perParam.padEnd(13)}${ceiling}`,
       );
     }
     if (t && !t.error) {
@@ -205,6 +211,10 @@ else {
       );
     }
   }
+  if (softwareGpu && backends.includes('webgpu'))
+    console.log(
+      `\nwebgpu (software): ${probes.find((p) => p.name === 'webgpu').reason}; reported, not targeted (its shaders run on the CPU)`,
+    );
   if (torchMissing) console.log(`\nPyTorch reference not run: missing ${torchMissing}`);
   else {
     const ceilings = results.shapes.map((r) => r.torch?.matmul_gflops).filter(Boolean);

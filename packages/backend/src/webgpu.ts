@@ -9,6 +9,8 @@
 // lacks), so RMT reads every tensor with `await t.data()` (see `readValues`), on every backend.
 
 import { existsSync, readdirSync } from 'node:fs';
+import { registerWebGpuKernels } from './webgpu-kernels.js';
+import { registerDeterministicWebGpuKernels } from './webgpu-determinism.js';
 
 /** What Dawn says of the adapter it picked (WebGPU's `GPUAdapterInfo`). */
 export interface GpuAdapterInfo {
@@ -101,7 +103,10 @@ async function load(): Promise<GpuAdapterInfo> {
   // Node ≥ 21 has a global `navigator` without `gpu`; Node 20 has none.
   if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
   else Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
-  await importOptional('@tensorflow/tfjs-backend-webgpu');
+  // RMT's WGSL kernels (the fused blocks, AdamW) take its dispatch helpers, so they register after it.
+  registerWebGpuKernels(await importOptional('@tensorflow/tfjs-backend-webgpu'));
+  // Its kernels that add with atomics (run-to-run different sums), replaced by ordered ones.
+  registerDeterministicWebGpuKernels();
   const i = adapter.info ?? {};
   return {
     vendor: i.vendor ?? '',
