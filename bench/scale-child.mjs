@@ -44,7 +44,12 @@ try {
   };
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const batch = padBatch(ids(shape.batch, shape.seqLen + 1), 0);
-  const train = await times(() => nextTokenStep(model, opt, batch, 1e-4), trainReps, trainReps > 1 ? 1 : 0);
+  // Warm-ups: the shape's own count (the first steps of a large model fault in its memory), else 1.
+  const train = await times(
+    () => nextTokenStep(model, opt, batch, 1e-4),
+    trainReps,
+    shape.warmup ?? (trainReps > 1 ? 1 : 0),
+  );
   out.train_ms = median(train);
   out.train_all_ms = train;
   out.rss_after_train = process.memoryUsage().rss;

@@ -65,7 +65,10 @@ const SHAPES = [
     // An RMT-shaped step at this size: 2 sites × 4 rollouts (context 48, 16 reasoning tokens), then the
     // dual-loss update on them and NTP on the sites' windows; one repetition (it takes tens of seconds).
     rmt: { sites: 2, group: 4, ctx: 48, gen: 16 },
-    reps: 2,
+    reps: 3,
+    // Both sides' first steps fault in gigabytes of fresh memory (17 s, then 12 s, for a 4 s step here; PyTorch
+    // 7 s, 6 s, then 3 s): three warm-ups, so the figures are the steady state a long run sees.
+    warmup: 3,
   },
 ];
 let shapes = values.shapes ? SHAPES.filter((s) => values.shapes.split(',').includes(s.name)) : SHAPES;

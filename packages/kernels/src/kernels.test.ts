@@ -218,6 +218,8 @@ describeNative('native exp', () => {
     const x = new Float32Array(memory, 0, n);
     const out = new Float32Array(memory, 4 * n, n);
     for (let i = 0; i < n; i++) x[i] = -90 + (180 * i) / n; // beyond both ends of the normal range
+    // Masked scores (−1e30) among values from −130 to −80: zeros, subnormals and normals in one vector.
+    for (let i = 60_000; i < 70_000; i++) x[i] = i % 3 === 0 ? -1e30 : -130 + (50 * (i - 60_000)) / 10_000;
     const edges = [Number.NaN, -Infinity, Infinity, -1e30, 0, -0, 88.72283, 88.8, -87.33654, -103, -104];
     x.set(edges, 5000);
     kernels.exp(memory, 0, 4 * n, n);
