@@ -36,6 +36,7 @@ const SHAPES = [
     seqLen: 64,
     decode,
     reps: 10,
+    warmup: 3,
   },
   {
     name: 'd256',
@@ -45,6 +46,7 @@ const SHAPES = [
     seqLen: 128,
     decode,
     reps: 5,
+    warmup: 3,
   },
   {
     name: 'd512',
@@ -54,6 +56,7 @@ const SHAPES = [
     seqLen: 128,
     decode,
     reps: 3,
+    warmup: 3,
   },
   {
     name: 'smollm2-135m',
@@ -72,7 +75,7 @@ const SHAPES = [
   },
 ];
 let shapes = values.shapes ? SHAPES.filter((s) => values.shapes.split(',').includes(s.name)) : SHAPES;
-if (tiny) shapes = [{ ...SHAPES[0], decode: { batch: 4, prompt: 8, newTokens: 4 }, reps: 1 }];
+if (tiny) shapes = [{ ...SHAPES[0], decode: { batch: 4, prompt: 8, newTokens: 4 }, reps: 1, warmup: 0 }];
 
 /** Train-step FLOPs (3 × forward; matmuls and attention), for the fraction of the matmul ceiling. */
 function trainFlops(s) {
