@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { loadKernels } from '@rmt/kernels';
 import { describeEachBackend } from '@rmt/testing';
-import { rmsNorm, rope, swiglu, tf, type BackendName } from './index.js';
+import { attention, rmsNorm, rope, swiglu, tf, type BackendName } from './index.js';
 
 let seed = 5;
 const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
@@ -171,3 +171,46 @@ describeEachBackend(
       checkSwiglu(33, 150));
   },
 );
+
+describeEachBackend('attention over a KV cache (one kernel on wasm and cpu for inference)', (backend) => {
+  it('matches float64 with and without `inference`, grouped queries and masked keys skipped', async () => {
+    const [b, g, r, s, hd, scale] = [2, 3, 2, 7, 20, 0.3];
+    const [q, k, v] = [tensor([b, g, r, hd]), tensor([b, g, s, hd]), tensor([b, g, s, hd])];
+    // Row 0 of sequence 0 sees only its first 3 keys, sequence 1 is left-padded by 2; the rest see all.
+    const biasValues = new Float32Array(b * r * s);
+    for (let j = 0; j < s; j++) {
+      if (j >= 3) biasValues[j] = -1e30;
+      if (j < 2) biasValues[(r + 0) * s + j] = biasValues[(r + 1) * s + j] = -1e30;
+    }
+    const bias = tf.tensor4d(biasValues, [b, 1, r, s]);
+    const [qv, kv, vv] = [await q.data(), await k.data(), await v.data()];
+    const want = new Float64Array(b * g * r * hd);
+    for (let i = 0; i < b; i++)
+      for (let h = 0; h < g; h++)
+        for (let row = 0; row < r; row++) {
+          const scores = Array.from({ length: s }, (_, j) => {
+            let dot = 0;
+            for (let d = 0; d < hd; d++)
+              dot += qv[((i * g + h) * r + row) * hd + d]! * kv[((i * g + h) * s + j) * hd + d]!;
+            return dot * scale + biasValues[(i * r + row) * s + j]!;
+          });
+          const max = Math.max(...scores);
+          const e = scores.map((x) => Math.exp(x - max));
+          const sum = e.reduce((x, y) => x + y, 0);
+          for (let d = 0; d < hd; d++)
+            want[((i * g + h) * r + row) * hd + d] = e.reduce(
+              (acc, p, j) => acc + (p / sum) * vv[((i * g + h) * s + j) * hd + d]!,
+              0,
+            );
+        }
+    const fused = attention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, bias, scale, { inference: true });
+    const ops = attention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, bias, scale);
+    expect(fused.shape).toEqual([b, g, r, hd]);
+    close(await fused.data(), want, 1e-5);
+    close(await ops.data(), want, 1e-5);
+    expect(tf.getKernel('RmtAttention', tf.getBackend()) !== undefined).toBe(
+      (backend === 'wasm' || backend === 'cpu') && loadKernels().available,
+    );
+    tf.dispose([q, k, v, bias, fused, ops]);
+  });
+});

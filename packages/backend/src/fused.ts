@@ -9,6 +9,7 @@ export const RMSNORM_KERNEL = 'RmtRMSNorm';
 export const ROPE_KERNEL = 'RmtRoPE';
 export const SWIGLU_KERNEL = 'RmtSwiGLU';
 export const SOFTMAX_KERNEL = 'RmtSoftmax';
+export const ATTENTION_KERNEL = 'RmtAttention';
 export const gradKernel = (kernel: string) => `${kernel}Grad`;
 
 export const fusedOnThisBackend = (kernel: string) => tf.getKernel(kernel, tf.getBackend()) !== undefined;
@@ -89,4 +90,23 @@ export function softmax(x: tf.Tensor): tf.Tensor {
     };
   });
   return op(x);
+}
+
+/**
+ * softmax(scale·q·Kᵀ + bias)·V over the last two axes: q [B, G, R, hd], k and v [B, G, S, hd], bias
+ * [B, 1, R, S] (shared by the G KV heads) → [B, G, R, hd]. With `inference` (no gradient will be taken:
+ * decoding and prefill over the KV cache) one kernel where the backend has it, where the op version is five —
+ * two of them batches of one-row products, each costing more to launch than to compute.
+ */
+export function attention(
+  q: tf.Tensor4D,
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  bias: tf.Tensor4D,
+  scale: number,
+  { inference = false } = {},
+): tf.Tensor4D {
+  if (inference && fusedOnThisBackend(ATTENTION_KERNEL))
+    return tf.engine().runKernel(ATTENTION_KERNEL, { q, k, v, bias }, { scale }) as tf.Tensor4D;
+  return tf.tidy(() => tf.matMul(softmax(tf.add(tf.mul(tf.matMul(q, k, false, true), scale), bias)), v));
 }

@@ -35,7 +35,7 @@ export { readAllValues, readArray, readScalar, readValues } from './read.js';
 export { gpuDeviceNode, type GpuAdapterInfo } from './webgpu.js';
 export { kvCacheWrite, kvCacheWritesInPlace } from './kv-cache.js';
 export { adamwStep, sumOfSquares, type AdamWStep } from './adamw.js';
-export { rmsNorm, rope, softmax, swiglu } from './fused.js';
+export { attention, rmsNorm, rope, softmax, swiglu } from './fused.js';
 export {
   entropy,
   logSoftmax,

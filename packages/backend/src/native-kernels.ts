@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadKernels, type Kernels, type Memory, type Operand } from '@rmt/kernels';
 import { ADAMW_KERNEL, SUM_SQUARES_KERNEL, type AdamWStep } from './adamw.js';
-import { gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SOFTMAX_KERNEL, SWIGLU_KERNEL } from './fused.js';
+import { ATTENTION_KERNEL, gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SOFTMAX_KERNEL, SWIGLU_KERNEL } from './fused.js';
 import { TOKEN_LOGPROBS_KERNEL } from './numerics.js';
 import {
   heapOffset,
@@ -281,7 +281,10 @@ function nativeFused(kernels: Kernels, name: NativeHostName): Record<string, tf.
   };
 }
 
-/** The row reductions of fused.ts, numerics.ts and adamw.ts (softmax, target log-probabilities, Σ x²) and their gradients. */
+/**
+ * The row reductions of fused.ts, numerics.ts and adamw.ts (softmax, target log-probabilities, Σ x²) with
+ * their gradients, and inference's attention over the KV cache.
+ */
 function nativeRows(kernels: Kernels, name: NativeHostName): Record<string, tf.KernelFunc> {
   const float32 = (args: KernelArgs, ...names: string[]) => {
     for (const n of names)
@@ -321,6 +324,23 @@ function nativeRows(kernels: Kernels, name: NativeHostName): Record<string, tf.K
       const { rows, width } = rowsOf(logits);
       return computeOne(args, name, logits.shape, (memory, at, out, intAt) =>
         kernels.tokenLogProbsGrad(memory, at(logits), intAt(targets), at(lse), at(dy), out, rows, width),
+      );
+    }) as tf.KernelFunc,
+    [ATTENTION_KERNEL]: ((args: KernelArgs) => {
+      float32(args, 'q', 'k', 'v', 'bias');
+      const { q, k, v, bias } = args.inputs as Record<'q' | 'k' | 'v' | 'bias', tf.TensorInfo>;
+      const [batch, groups, rows, hd] = q.shape as [number, number, number, number];
+      const keys = k.shape[2]!;
+      const want = (t: tf.TensorInfo, shape: number[]) => {
+        if (!tf.util.arraysEqual(t.shape, shape))
+          throw new Error(`attention: ${t === bias ? 'bias' : 'k/v'} of shape [${t.shape}], expected [${shape}]`);
+      };
+      want(k, [batch, groups, keys, hd]);
+      want(v, [batch, groups, keys, hd]);
+      want(bias, [batch, 1, rows, keys]);
+      const { scale } = args.attrs as { scale: number };
+      return computeOne(args, name, q.shape, (memory, at, out) =>
+        kernels.attention(memory, at(q), at(k), at(v), at(bias), out, batch, groups, rows, keys, hd, scale),
       );
     }) as tf.KernelFunc,
     [SUM_SQUARES_KERNEL]: ((args: KernelArgs) => {

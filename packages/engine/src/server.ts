@@ -396,13 +396,19 @@ async function promptRecords(model: LlamaModel, prompts: number[][], k: number) 
     const logp = logSoftmax(logits);
     const { values, indices } = tf.topk(logp, kk);
     // The prompt's own next token at each position t − 1 (the last position predicts nothing asked).
-    const next = tf.tensor2d(
-      rows.map((r) => [...r.slice(1), 0]),
-      undefined,
-      'int32',
+    const nextIds = rows.map((r) => [...r.slice(1), 0]);
+    const ownLp = tokenLogProbs(logits, tf.tensor2d(nextIds, undefined, 'int32'));
+    // The rank compares logits with the own token's logit, picked bit for bit from the same tensor: a
+    // log-probability computed another way may differ in its last bit and count the token above itself.
+    const own = tf.gatherND(
+      logits,
+      tf.tensor3d(
+        nextIds.map((r, b) => r.map((id, t) => [b, t, id])),
+        undefined,
+        'int32',
+      ),
     );
-    const ownLp = tokenLogProbs(logits, next);
-    const rank = tf.add(tf.sum(tf.cast(tf.greater(logp, tf.expandDims(ownLp, -1)), 'int32'), -1), 1);
+    const rank = tf.add(tf.sum(tf.cast(tf.greater(logits, tf.expandDims(own, -1)), 'int32'), -1), 1);
     return [values, indices, ownLp, rank];
   });
   const [values, indices, own, ranks] = (await Promise.all(tensors.map((t) => readArray<unknown>(t)))) as [

@@ -375,6 +375,29 @@ static napi_value TokenLogProbsGrad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// attention(memory, q, k, v, bias, out, batch, groups, rows, keys, hd, scale)
+static napi_value Attention(napi_env env, napi_callback_info info) {
+  struct args a;
+  int64_t d[5];
+  double scale;
+  float *q, *k, *v, *bias, *out;
+  if (!readArgs(env, info, 12, &a)) return NULL;
+  for (int i = 0; i < 5; i++)
+    if (!intArg(&a, a.argv[6 + i], &d[i])) return NULL;
+  CHECK(napi_get_value_double(env, a.argv[11], &scale));
+  int64_t batch = d[0], groups = d[1], rows = d[2], keys = d[3], hd = d[4];
+  if (batch < 0 || groups < 0 || rows < 0 || keys < 0 || hd < 0) {
+    rangeError(env, "attention");
+    return NULL;
+  }
+  if (!operand(&a, a.argv[1], batch * groups * rows * hd, "attention", &q) || !operand(&a, a.argv[2], batch * groups * keys * hd, "attention", &k) ||
+      !operand(&a, a.argv[3], batch * groups * keys * hd, "attention", &v) || !operand(&a, a.argv[4], batch * rows * keys, "attention", &bias) ||
+      !operand(&a, a.argv[5], batch * groups * rows * hd, "attention", &out))
+    return NULL;
+  if (rmt_attention(q, k, v, bias, out, batch, groups, rows, keys, hd, (float)scale) != 0) napi_throw_error(env, NULL, "rmt kernels: out of memory");
+  return NULL;
+}
+
 // setThreads(n): threads one product may use, for this process (n < 1: the default, the cores it may run on).
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -431,6 +454,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "tokenLogProbs", fn));
   CHECK(napi_create_function(env, "tokenLogProbsGrad", NAPI_AUTO_LENGTH, TokenLogProbsGrad, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "tokenLogProbsGrad", fn));
+  CHECK(napi_create_function(env, "attention", NAPI_AUTO_LENGTH, Attention, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "attention", fn));
   CHECK(napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, SetThreads, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "setThreads", fn));
   CHECK(napi_create_function(env, "threads", NAPI_AUTO_LENGTH, Threads, NULL, &fn));

@@ -66,3 +66,8 @@ int rmt_token_logprobs(const float *restrict logits, const int32_t *restrict tar
                        int64_t vocab);
 void rmt_token_logprobs_grad(const float *restrict logits, const int32_t *restrict targets, const float *restrict lse, const float *restrict dy,
                              float *restrict dx, int64_t rows, int64_t vocab);
+// Attention of a few query rows over cached keys (inference): out = softmax(scale·q·Kᵀ + bias)·V, with
+// q and out [batch, groups, rows, hd], k and v [batch, groups, keys, hd], bias [batch, rows, keys] shared by
+// the groups (KV heads). 0, or -1 out of memory.
+int rmt_attention(const float *restrict q, const float *restrict k, const float *restrict v, const float *restrict bias, float *restrict out,
+                  int64_t batch, int64_t groups, int64_t rows, int64_t keys, int64_t hd, float scale);

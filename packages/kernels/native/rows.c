@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "kernels.h"
+#include "simd.h"
 
 double rmt_sum_squares(const float *x, size_t count) {
   // Eight double accumulators: exact enough for any model (a float32 sum of 10⁸ squares loses digits) and
@@ -75,4 +76,55 @@ void rmt_token_logprobs_grad(const float *restrict logits, const int32_t *restri
     for (int64_t j = 0; j < vocab; j++) o[j] *= -dy[r];
     o[targets[r]] += dy[r];
   }
+}
+
+// q·k over hd floats: VW partial sums (the compiler does not reorder a float sum by itself), then one fold.
+static float dot(const float *restrict a, const float *restrict b, int64_t n) {
+  vf acc = {0};
+  int64_t i = 0;
+  for (; i + VW <= n; i += VW) acc += *(const vfu *)(a + i) * *(const vfu *)(b + i);
+  // A tree of halves (log₂ VW dependent adds, not VW − 1).
+  float lanes[VW];
+  *(vfu *)lanes = acc;
+  for (int w = VW / 2; w > 0; w /= 2)
+    for (int l = 0; l < w; l++) lanes[l] += lanes[l + w];
+  float sum = lanes[0];
+  for (; i < n; i++) sum += a[i] * b[i];
+  return sum;
+}
+
+int rmt_attention(const float *restrict q, const float *restrict k, const float *restrict v, const float *restrict bias, float *restrict out,
+                  int64_t batch, int64_t groups, int64_t rows, int64_t keys, int64_t hd, float scale) {
+  // One query row at a time: its scores against every cached key, softmax, then the probability-weighted sum
+  // of the values. Masked keys (bias −1e30: padding, positions not yet written) are skipped, their
+  // probability being exactly 0.
+  float *e = malloc((size_t)(keys > 0 ? keys : 1) * sizeof(float));
+  if (!e) return -1;
+  for (int64_t b = 0; b < batch; b++)
+    for (int64_t g = 0; g < groups; g++)
+      for (int64_t r = 0; r < rows; r++) {
+        const float *qr = q + ((b * groups + g) * rows + r) * hd, *br = bias + (b * rows + r) * keys;
+        const float *kg = k + (b * groups + g) * keys * hd, *vg = v + (b * groups + g) * keys * hd;
+        float *o = out + ((b * groups + g) * rows + r) * hd;
+        float max = -INFINITY;
+        for (int64_t s = 0; s < keys; s++) {
+          float score = br[s];
+          if (br[s] > -1e29f) score = dot(qr, kg + s * hd, hd) * scale + br[s];
+          e[s] = score;
+          max = score > max ? score : max;
+        }
+        for (int64_t s = 0; s < keys; s++) e[s] -= max;
+        rmt_exp(e, e, (size_t)keys);
+        float sum = 0.0f;
+        for (int64_t s = 0; s < keys; s++) sum += e[s];
+        float inv = 1.0f / sum;
+        for (int64_t d = 0; d < hd; d++) o[d] = 0.0f;
+        for (int64_t s = 0; s < keys; s++) {
+          if (e[s] == 0.0f) continue;
+          float p = e[s] * inv;
+          for (int64_t d = 0; d < hd; d++) o[d] += p * vg[s * hd + d];
+        }
+      }
+  free(e);
+  return 0;
 }

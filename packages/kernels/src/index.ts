@@ -159,6 +159,25 @@ export interface Kernels {
     vocab: number,
   ): void;
   /**
+   * Attention of a few query rows over cached keys (inference only: no gradient): out = softmax(scale·q·Kᵀ +
+   * bias)·V. q and out [batch, groups, rows, headDim], k and v [batch, groups, keys, headDim], bias [batch,
+   * rows, keys] shared by the groups (KV heads); keys whose bias is −1e30 (masked) are skipped.
+   */
+  attention(
+    memory: Memory,
+    qOffset: Operand,
+    kOffset: Operand,
+    vOffset: Operand,
+    biasOffset: Operand,
+    outOffset: Operand,
+    batch: number,
+    groups: number,
+    rows: number,
+    keys: number,
+    headDim: number,
+    scale: number,
+  ): void;
+  /**
    * Threads one product may use, for the whole process (Node worker threads share the pool): `n` < 1 restores
    * the default, the cores this process may run on ({@link Kernels.defaultThreads}), or `RMT_KERNEL_THREADS`
    * when set at load. Set 1 where other threads already take the cores (@rmt/trainer's data-parallel

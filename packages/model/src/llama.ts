@@ -4,12 +4,12 @@
 // QKV and gate/up projections stored [in, out] — and converted to Hugging Face names and [out, in]
 // matrices only at the checkpoint boundary (checkpoint.ts).
 import {
+  attention,
   kvCacheWrite,
   logSoftmax,
   maskedSum,
   rmsNorm,
   rope,
-  softmax,
   swiglu,
   tf,
   tokenLogProbs,
@@ -394,9 +394,9 @@ export class LlamaModel {
         c.nKvHeads,
         rep * len,
         hd,
-      ]);
-      const scores = tf.add(tf.mul(tf.matMul(qGrouped, k, false, true), scale), bias); // [B, nKv, rep·T, S]
-      const attended = tf.matMul(softmax(scores), v); // [B, nKv, rep·T, hd]
+      ]) as tf.Tensor4D;
+      // [B, nKv, rep·T, hd]; one kernel over the cache when decoding or prefilling (no gradient there).
+      const attended = attention(qGrouped, k, v, bias as tf.Tensor4D, scale, { inference: cache !== undefined });
       const merged = tf.reshape(
         tf.transpose(tf.reshape(attended, [batch, c.nKvHeads, rep, len, hd]), [0, 3, 1, 2, 4]),
         [batch * len, c.nHeads * hd],
