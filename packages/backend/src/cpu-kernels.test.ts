@@ -26,6 +26,14 @@ describeEachBackend('transpose, unsorted segment sum and softmax', (backend) => 
       [3, 4, 2],
       [0, 1, 2],
     ],
+    [
+      [3, 1, 4, 5],
+      [0, 2, 1, 3],
+    ],
+    [
+      [1, 4, 1, 5],
+      [2, 3, 0, 1],
+    ],
   ] as [number[], number[]][])
     it(`transposes [${shape}] by [${perm}]`, async () => {
       const size = shape.reduce((a, b) => a * b, 1);

@@ -8,12 +8,11 @@
 //   (whole runs where the last axis stays last), and Concat copies each input's rows as runs.
 // - Softmax is five kernels' worth of passes and allocations; here one pass per row.
 import * as tf from '@tensorflow/tfjs';
-import type { KernelArgs } from './wasm-backend.js';
+import { sharedTranspose, type KernelArgs } from './wasm-backend.js';
 
 interface CpuBackendLike {
   data: { get(dataId: object): { values?: unknown } };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
-  incRef(dataId: object): void;
 }
 
 type Numbers = Float32Array | Int32Array;
@@ -79,11 +78,9 @@ function transposeInOrder(original: tf.KernelFunc): tf.KernelFunc {
     const values = numbers(args.backend, x);
     const perm = (args.attrs as { perm: number[] }).perm;
     if (!values || perm.length > 6) return original(args as never);
-    // The identity (the gradient of every axis-0 gather transposes by it): the same data, as tfjs's Identity.
-    if (perm.every((p, i) => p === i)) {
-      (args.backend as CpuBackendLike).incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    }
+    // The identity (the gradient of every axis-0 gather) or a move of size-1 axes (decoding's heads): the same data.
+    const shared = sharedTranspose(args);
+    if (shared) return shared;
     const rank = perm.length;
     const inStrides = new Array<number>(rank);
     for (let d = rank - 1, s = 1; d >= 0; d--) {

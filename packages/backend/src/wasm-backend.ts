@@ -41,3 +41,21 @@ export function replaceKernel(
   tf.registerKernel({ ...kernel, kernelFunc });
   return kernelFunc;
 }
+
+/**
+ * Whether transposing `shape` by `perm` only moves axes of size 1 (the identity, or a decode step's
+ * [B, 1, H, hd] → [B, H, 1, hd]): the elements stay in order, so the result is a reshape of the same data.
+ */
+export function keepsOrder(shape: readonly number[], perm: readonly number[]): boolean {
+  const moved = perm.filter((p) => shape[p] !== 1);
+  return moved.every((p, i) => i === 0 || p > moved[i - 1]!);
+}
+
+/** A transpose that {@link keepsOrder} shares the input's data under its new shape, as tfjs's Reshape does. */
+export function sharedTranspose(args: KernelArgs): tf.TensorInfo | undefined {
+  const x = args.inputs.x as tf.TensorInfo;
+  const perm = (args.attrs as { perm: number[] }).perm;
+  if (x.dtype === 'string' || !keepsOrder(x.shape, perm)) return undefined;
+  (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: perm.map((p) => x.shape[p]!), dtype: x.dtype };
+}

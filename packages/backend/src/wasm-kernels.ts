@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadKernels } from '@rmt/kernels';
 import { registerNativeKernels } from './native-kernels.js';
-import { heapOffset, replaceKernel, type KernelArgs, type WasmBackendLike } from './wasm-backend.js';
+import { heapOffset, replaceKernel, sharedTranspose, type KernelArgs, type WasmBackendLike } from './wasm-backend.js';
 
 /**
  * out[s, ...] = Σ_{i : ids[i] = s} x[i, ...]; ids outside [0, numSegments) are dropped, as in TensorFlow.
@@ -271,8 +271,8 @@ function castOnHeap(original: tf.KernelFunc, identity: tf.KernelFunc): tf.Kernel
 let registered = false;
 
 /**
- * Register the missing kernel and the faster Slice, SplitV, Concat, GatherV2, Tile, Cast, Identity and
- * BatchMatMul on the wasm backend, and the native kernels when @rmt/kernels loads (idempotent).
+ * Register the missing kernel and the faster Slice, SplitV, Concat, GatherV2, Tile, Cast, Identity,
+ * Transpose (of size-1 axes: shared) and BatchMatMul on the wasm backend, and the native kernels when @rmt/kernels loads (idempotent).
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
@@ -292,6 +292,10 @@ export function registerWasmTrainingKernels(): void {
   replaceKernel('GatherV2', gatherOnHeap);
   replaceKernel('Tile', tileOnHeap);
   const transpose = tf.getKernel('Transpose', 'wasm');
+  replaceKernel(
+    'Transpose',
+    (original) => ((args: KernelArgs) => sharedTranspose(args) ?? original(args as never)) as tf.KernelFunc,
+  );
   const wasmMatMul = transpose
     ? replaceKernel('BatchMatMul', (original) => fastBatchMatMul(original, transpose.kernelFunc))
     : undefined;
