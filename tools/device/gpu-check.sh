@@ -10,7 +10,12 @@ carry=.device-carry
 work=$(mktemp -d)
 xz -dc "$carry/node.xz" >"$work/node" && chmod +x "$work/node"
 tar -xJf "$carry/runtime.tar.xz"
-export PATH="$work:$PATH"
+export PATH="$work:$PATH:/sbin:/usr/sbin"
+# @rmt/kernels was compiled for the preparing machine's CPU (-march=native): where this CPU lacks one of its
+# instructions, a probe dies (SIGILL) and the kernels are turned off rather than killing every run.
+node -e "import('@rmt/kernels').then(({ loadKernels }) => { const s = loadKernels(); if (!s.available) return;
+  const a = new Float32Array(4096).fill(0.5); s.kernels.matmul(null, a, a, new Float32Array(4096), 1, 1, 1, 64, 64, 64, false, false);
+  s.kernels.exp(null, a, a, 4096); })" 2>/dev/null || export RMT_NATIVE_KERNELS=0
 # Vulkan: the loader (the machine's, else the carried one) and NVIDIA's ICD, named explicitly.
 ldconfig -p | grep -q libvulkan.so.1 || export LD_LIBRARY_PATH="$PWD/$carry${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 icd=$(ls /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json 2>/dev/null | head -1)
@@ -20,7 +25,7 @@ if [ -z "$icd" ]; then
   printf '{"file_format_version":"1.0.0","ICD":{"library_path":"%s","api_version":"1.3"}}\n' "${glx:-libGLX_nvidia.so.0}" >"$icd"
 fi
 export VK_DRIVER_FILES="$icd" VK_ICD_FILENAMES="$icd"
-{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; node --version; echo "ICD $icd"; } >"$out/machine.txt" 2>&1
+{ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv; node --version; echo "ICD $icd"; grep -m1 "model name" /proc/cpuinfo; echo "RMT_NATIVE_KERNELS=${RMT_NATIVE_KERNELS:-1}"; } >"$out/machine.txt" 2>&1
 node apps/runner/dist/cli.js info --json >"$out/info.json" 2>"$out/info.err"
 # The bench's shapes, each backend in its own process, and PyTorch on CUDA (bench/torch_scale.py --device cuda).
 timeout 420 node bench/scale.mjs --scale --reps 3 --backends webgpu,wasm --shapes d128,smollm2-135m --json --no-save >"$out/scale.json" 2>"$out/scale.err"
@@ -28,5 +33,5 @@ python3 bench/torch_scale.py "$(node -e "process.stdout.write(JSON.stringify({mo
 python3 bench/torch_scale.py '{"model":{"dim":128,"nLayers":4,"nHeads":4,"nKvHeads":4,"hiddenDim":344,"vocabSize":512},"batch":8,"seqLen":64,"decode":{"batch":16,"prompt":16,"newTokens":32}}' 10 5 --device cuda >"$out/torch-cuda-d128.json" 2>>"$out/torch.err"
 # A short RMT run on webgpu (the tiny preset), its metrics kept.
 timeout 240 node apps/runner/dist/cli.js run --backend webgpu --preset tiny --out "$work/run" >"$out/run.log" 2>&1
-cp "$work"/run/*/metrics.jsonl "$out/" 2>/dev/null || true
+cp "$work"/run/metrics.jsonl "$work"/run/eval.json "$out/" 2>/dev/null || true
 ls -la "$out"
