@@ -59,7 +59,7 @@ try {
   const decode = await times(
     () => generate(model, prompts, { maxNewTokens: d.newTokens, temperature: 1, seed: 1 }),
     decodeReps,
-    1,
+    shape.warmup ?? 1,
   );
   // Per generated token, prefill included (as bench/torch_reference.py and bench/run.mjs count it).
   out.decode_ms = median(decode) / d.newTokens;

@@ -133,7 +133,8 @@ const results = {
 };
 for (const s of shapes) {
   const reps = values.reps ? Number(values.reps) : s.reps;
-  const decodeReps = Math.max(1, Math.ceil(reps / 2));
+  // A decode is a few hundred ms at most: as many repetitions as train steps (at least 3), for a steadier median.
+  const decodeReps = tiny ? 1 : Math.max(3, reps);
   const workload = { model: s.model, batch: s.batch, seqLen: s.seqLen };
   const picked = autoOrder(workload).find((b) => backends.includes(b) && !(b === 'webgpu' && softwareGpu));
   const row = { shape: s.name, label: s.label, auto: picked, rmt: s.rmt, runs: {} };

@@ -157,7 +157,7 @@ def main():
     b = torch.randn(1024, 1024)
     mm = statistics.median(timed(synced(lambda: a @ b), 10, 3))
     train_all = timed(synced(train), args.train_reps, shape.get("warmup", 1 if args.train_reps > 1 else 0))
-    decode_all = [t / d["newTokens"] for t in timed(synced(decode), args.decode_reps, 1)]
+    decode_all = [t / d["newTokens"] for t in timed(synced(decode), args.decode_reps, shape.get("warmup", 1))]
     rmt = {"rmt_step_ms": 1000 * statistics.median(timed(synced(rmt_step), 1, 0 if shape.get("warmup") == 0 else 1))} if r else {}
     print(json.dumps({
         "torch": torch.__version__,
