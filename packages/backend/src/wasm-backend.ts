@@ -46,7 +46,7 @@ export function replaceKernel(
  * Whether transposing `shape` by `perm` only moves axes of size 1 (the identity, or a decode step's
  * [B, 1, H, hd] → [B, H, 1, hd]): the elements stay in order, so the result is a reshape of the same data.
  */
-export function keepsOrder(shape: readonly number[], perm: readonly number[]): boolean {
+function keepsOrder(shape: readonly number[], perm: readonly number[]): boolean {
   const moved = perm.filter((p) => shape[p] !== 1);
   return moved.every((p, i) => i === 0 || p > moved[i - 1]!);
 }
