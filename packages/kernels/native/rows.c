@@ -19,17 +19,22 @@ double rmt_sum_squares(const float *x, size_t count) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
+// e = e^(x − max x) over one row of n (vectorised by rmt_exp); returns Σ e and sets *max.
+static float expShifted(const float *restrict x, float *restrict e, int64_t n, float *max) {
+  float m = -INFINITY;
+  for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+  for (int64_t j = 0; j < n; j++) e[j] = x[j] - m;
+  rmt_exp(e, e, (size_t)n);
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; j++) sum += e[j];
+  *max = m;
+  return sum;
+}
+
 void rmt_softmax(const float *restrict x, float *restrict out, int64_t rows, int64_t width) {
   for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * width;
-    float *o = out + r * width;
-    float max = -INFINITY;
-    for (int64_t j = 0; j < width; j++) max = xr[j] > max ? xr[j] : max;
-    for (int64_t j = 0; j < width; j++) o[j] = xr[j] - max;
-    rmt_exp(o, o, (size_t)width);
-    float sum = 0.0f;
-    for (int64_t j = 0; j < width; j++) sum += o[j];
-    float scale = 1.0f / sum;
+    float max, *o = out + r * width;
+    float scale = 1.0f / expShifted(x + r * width, o, width, &max);
     for (int64_t j = 0; j < width; j++) o[j] *= scale;
   }
 }
@@ -52,12 +57,7 @@ int rmt_token_logprobs(const float *restrict logits, const int32_t *restrict tar
   if (!e) return -1;
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = logits + r * vocab;
-    float max = -INFINITY;
-    for (int64_t j = 0; j < vocab; j++) max = xr[j] > max ? xr[j] : max;
-    for (int64_t j = 0; j < vocab; j++) e[j] = xr[j] - max;
-    rmt_exp(e, e, (size_t)vocab);
-    float sum = 0.0f;
-    for (int64_t j = 0; j < vocab; j++) sum += e[j];
+    float max, sum = expShifted(xr, e, vocab, &max);
     lse[r] = max + logf(sum);
     lp[r] = xr[targets[r]] - lse[r];
   }
