@@ -12,30 +12,7 @@
 // embeddings at step 2; a 64×4096·4096×64 product differed in ~2000 of its 4096 outputs between calls.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelArgs } from './wasm-backend.js';
-
-/** What tfjs-backend-webgpu 4.22 compiles and runs (its WebGPUProgram, the fields used here). */
-interface WebGpuProgram {
-  outputShape: number[];
-  shaderKey: string;
-  dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  variableNames: string[];
-  workgroupSize: [number, number, number];
-  uniforms: string;
-  getUserCode(): string;
-}
-
-interface WebGpuBackendLike {
-  runWebGPUProgram(
-    program: WebGpuProgram,
-    inputs: tf.TensorInfo[],
-    outputDtype: tf.DataType,
-    uniforms: { type: 'int32'; data: number[] }[],
-    output?: tf.TensorInfo,
-  ): tf.TensorInfo;
-  /** The workgroup count below which tfjs's matmul looks for more parallelism (8, or 16 on Intel Gen 12+). */
-  thresholdToIncreaseWorkgroups?: number;
-}
+import type { WebGpuBackendLike, WebGpuProgram } from './webgpu-kernels.js';
 
 const THREADS = 64;
 

@@ -20,7 +20,7 @@ type Dispatch = [number, number, number];
 type DispatchLayout = { x: number[]; y?: number[]; z?: number[] };
 
 /** What tfjs-backend-webgpu 4.22 compiles and runs (its WebGPUProgram, the fields used here). */
-interface WebGpuProgram {
+export interface WebGpuProgram {
   outputShape: number[];
   shaderKey: string;
   dispatchLayout: DispatchLayout;
@@ -37,14 +37,18 @@ interface WebGpuProgram {
 type Uniform = { type: 'int32' | 'float32'; data: number[] };
 
 /** What the kernels use of tfjs-backend-webgpu's WebGPUBackend (the backend a kernel function receives). */
-interface WebGpuBackendLike {
+export interface WebGpuBackendLike {
+  /** `output`: a tensor to write into instead of a new one. */
   runWebGPUProgram(
     program: WebGpuProgram,
     inputs: tf.TensorInfo[],
     outputDtype: tf.DataType,
     uniforms?: Uniform[],
+    output?: tf.TensorInfo,
   ): tf.TensorInfo;
   disposeData(dataId: object): boolean;
+  /** The workgroup count below which tfjs's matmul looks for more parallelism (8, or 16 on Intel Gen 12+). */
+  thresholdToIncreaseWorkgroups?: number;
 }
 
 /** What is used of the imported @tensorflow/tfjs-backend-webgpu module: its dispatch helpers. */
