@@ -19,8 +19,8 @@ double rmt_sum_squares(const float *x, size_t count) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-// e = e^(x − max x) over one row of n (vectorised by rmt_exp); returns Σ e and sets *max.
-static float expShifted(const float *restrict x, float *restrict e, int64_t n, float *max) {
+// e = e^(x − max x) over one row of n (vectorised by rmt_exp; e may be x); returns Σ e and sets *max.
+static float expShifted(const float *x, float *e, int64_t n, float *max) {
   float m = -INFINITY;
   for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
   for (int64_t j = 0; j < n; j++) e[j] = x[j] - m;
@@ -106,18 +106,8 @@ int rmt_attention(const float *restrict q, const float *restrict k, const float 
         const float *qr = q + ((b * groups + g) * rows + r) * hd, *br = bias + (b * rows + r) * keys;
         const float *kg = k + (b * groups + g) * keys * hd, *vg = v + (b * groups + g) * keys * hd;
         float *o = out + ((b * groups + g) * rows + r) * hd;
-        float max = -INFINITY;
-        for (int64_t s = 0; s < keys; s++) {
-          float score = br[s];
-          if (br[s] > -1e29f) score = dot(qr, kg + s * hd, hd) * scale + br[s];
-          e[s] = score;
-          max = score > max ? score : max;
-        }
-        for (int64_t s = 0; s < keys; s++) e[s] -= max;
-        rmt_exp(e, e, (size_t)keys);
-        float sum = 0.0f;
-        for (int64_t s = 0; s < keys; s++) sum += e[s];
-        float inv = 1.0f / sum;
+        for (int64_t s = 0; s < keys; s++) e[s] = br[s] > -1e29f ? dot(qr, kg + s * hd, hd) * scale + br[s] : br[s];
+        float max, inv = 1.0f / expShifted(e, e, keys, &max);
         for (int64_t d = 0; d < hd; d++) o[d] = 0.0f;
         for (int64_t s = 0; s < keys; s++) {
           if (e[s] == 0.0f) continue;
