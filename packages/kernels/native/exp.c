@@ -18,9 +18,8 @@ void rmt_exp(const float *x, float *out, size_t count) {
     vf v = *(const vfu *)(x + i);
     // Lanes below −103.98 have e^x = 0 exactly (below half the smallest subnormal): a masked logit or score
     // (−1e30, half of every causal attention row) stays on the vector path, as 0.
-    int inRange = 1;
-    for (int l = 0; l < VW; l++) inRange &= (v[l] >= -87.33654f || v[l] < -103.972084f) & (v[l] <= 88.72283f);
-    if (!inRange) {
+    vi subnormal = (vi)(v < splat(-87.33654f)) & (vi)(v >= splat(-103.972084f));
+    if (anyLane(subnormal | ~(vi)(v <= splat(88.72283f)))) {
       for (int l = 0; l < VW; l++) out[i + l] = expf(x[i + l]);
       continue;
     }

@@ -6,13 +6,13 @@
 #include <stdlib.h>
 
 #include "kernels.h"
+#include "simd.h"
 
 void rmt_rmsnorm(const float *restrict x, const float *restrict w, float *restrict out, int64_t rows, int64_t dim, float eps) {
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * dim;
     float *o = out + r * dim;
-    float sum = 0.0f;
-    for (int64_t j = 0; j < dim; j++) sum += xr[j] * xr[j];
+    float sum = dotOf(xr, xr, dim);
     float scale = 1.0f / __builtin_sqrtf(sum / (float)dim + eps);
     for (int64_t j = 0; j < dim; j++) o[j] = xr[j] * scale * w[j];
   }
@@ -54,11 +54,12 @@ void rmt_rmsnorm_grad(const float *restrict x, const float *restrict w, const fl
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * dim, *g = dy + r * dim;
     float *o = dx + r * dim;
-    float sum = 0.0f, dot = 0.0f;
-    for (int64_t j = 0; j < dim; j++) {
-      sum += xr[j] * xr[j];
-      dot += g[j] * w[j] * xr[j];
-    }
+    float sum = dotOf(xr, xr, dim);
+    vf acc = {0};
+    int64_t j = 0;
+    for (; j + VW <= dim; j += VW) acc += *(const vfu *)(g + j) * *(const vfu *)(w + j) * *(const vfu *)(xr + j);
+    float dot = sumLanes(acc);
+    for (; j < dim; j++) dot += g[j] * w[j] * xr[j];
     float s = 1.0f / __builtin_sqrtf(sum / (float)dim + eps);
     float c = s * s * s * (dot / (float)dim);
     for (int64_t j = 0; j < dim; j++) {

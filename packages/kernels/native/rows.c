@@ -21,14 +21,11 @@ double rmt_sum_squares(const float *x, size_t count) {
 
 // e = e^(x − max x) over one row of n (vectorised by rmt_exp; e may be x); returns Σ e and sets *max.
 static float expShifted(const float *x, float *e, int64_t n, float *max) {
-  float m = -INFINITY;
-  for (int64_t j = 0; j < n; j++) m = x[j] > m ? x[j] : m;
+  float m = maxOf(x, n);
   for (int64_t j = 0; j < n; j++) e[j] = x[j] - m;
   rmt_exp(e, e, (size_t)n);
-  float sum = 0.0f;
-  for (int64_t j = 0; j < n; j++) sum += e[j];
   *max = m;
-  return sum;
+  return sumOf(e, n);
 }
 
 void rmt_softmax(const float *restrict x, float *restrict out, int64_t rows, int64_t width) {
@@ -44,8 +41,7 @@ void rmt_softmax_grad(const float *restrict y, const float *restrict dy, float *
   for (int64_t r = 0; r < rows; r++) {
     const float *yr = y + r * width, *g = dy + r * width;
     float *o = dx + r * width;
-    float dot = 0.0f;
-    for (int64_t j = 0; j < width; j++) dot += g[j] * yr[j];
+    float dot = dotOf(g, yr, width);
     for (int64_t j = 0; j < width; j++) o[j] = yr[j] * (g[j] - dot);
   }
 }
@@ -78,21 +74,6 @@ void rmt_token_logprobs_grad(const float *restrict logits, const int32_t *restri
   }
 }
 
-// q·k over hd floats: VW partial sums (the compiler does not reorder a float sum by itself), then one fold.
-static float dot(const float *restrict a, const float *restrict b, int64_t n) {
-  vf acc = {0};
-  int64_t i = 0;
-  for (; i + VW <= n; i += VW) acc += *(const vfu *)(a + i) * *(const vfu *)(b + i);
-  // A tree of halves (log₂ VW dependent adds, not VW − 1).
-  float lanes[VW];
-  *(vfu *)lanes = acc;
-  for (int w = VW / 2; w > 0; w /= 2)
-    for (int l = 0; l < w; l++) lanes[l] += lanes[l + w];
-  float sum = lanes[0];
-  for (; i < n; i++) sum += a[i] * b[i];
-  return sum;
-}
-
 int rmt_attention(const float *restrict q, const float *restrict k, const float *restrict v, const float *restrict bias, float *restrict out,
                   int64_t batch, int64_t groups, int64_t rows, int64_t keys, int64_t hd, float scale) {
   // One query row at a time: its scores against every cached key, softmax, then the probability-weighted sum
@@ -106,7 +87,7 @@ int rmt_attention(const float *restrict q, const float *restrict k, const float 
         const float *qr = q + ((b * groups + g) * rows + r) * hd, *br = bias + (b * rows + r) * keys;
         const float *kg = k + (b * groups + g) * keys * hd, *vg = v + (b * groups + g) * keys * hd;
         float *o = out + ((b * groups + g) * rows + r) * hd;
-        for (int64_t s = 0; s < keys; s++) e[s] = br[s] > -1e29f ? dot(qr, kg + s * hd, hd) * scale + br[s] : br[s];
+        for (int64_t s = 0; s < keys; s++) e[s] = br[s] > -1e29f ? dotOf(qr, kg + s * hd, hd) * scale + br[s] : br[s];
         float max, inv = 1.0f / expShifted(e, e, keys, &max);
         for (int64_t d = 0; d < hd; d++) o[d] = 0.0f;
         for (int64_t s = 0; s < keys; s++) {

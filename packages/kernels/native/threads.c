@@ -22,22 +22,59 @@ void rmt_parallel(int tasks, rmt_task fn, void *ctx) {
 #else
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_THREADS 64
+// How long a thread that waits (a worker for the next job, the caller for the last task) spins before it
+// sleeps. A step's products come a few hundred µs apart, and waking a sleeping thread took 50–90 µs on
+// these VMs (a 2-thread batch of attention products ran slower than one thread); spinning yields the core
+// to any other runnable thread, so a busy machine loses little.
+#define SPIN_NS 2000000L
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; // guards everything below
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER; // guards everything below (the atomics are also read spinning)
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;    // a new job for the workers
 static pthread_cond_t done = PTHREAD_COND_INITIALIZER;    // the last task of a job finished
 static pthread_mutex_t owner = PTHREAD_MUTEX_INITIALIZER; // held by the caller whose job is on the pool
 static int wanted = -1;                                   // threads a product may use (-1: not yet read)
 static int started = 0;                                   // worker threads alive (callers are the +1)
-static unsigned long generation = 0;
+static atomic_ulong generation = 0;
 static rmt_task jobFn;
 static void *jobCtx;
-static int jobTasks, nextTask, unfinished, jobWorkers;
+static int jobTasks, nextTask, jobWorkers;
+static atomic_int unfinished = 0;
 static __thread int insideTask = 0;
+
+static long nowNs(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static inline void cpuRelax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static int newJob(unsigned long seen) { return atomic_load(&generation) != seen; }
+static int jobDone(unsigned long unused) { return (void)unused, atomic_load(&unfinished) == 0; }
+
+// Spin, without the lock, until ready(arg) or SPIN_NS pass.
+static void spinUntil(int (*ready)(unsigned long), unsigned long arg) {
+  long until = nowNs() + SPIN_NS;
+  for (int i = 1; !ready(arg); i++) {
+    cpuRelax();
+    if (i % 64 == 0) {
+      if (nowNs() > until) return;
+      sched_yield();
+    }
+  }
+}
 
 // Tasks of the current job until none is left; called with `lock` held, returns with it held.
 static void drain(void) {
@@ -60,6 +97,11 @@ static void *worker(void *arg) {
   pthread_mutex_lock(&lock);
   unsigned long seen = generation;
   for (;;) {
+    if (generation == seen) {
+      pthread_mutex_unlock(&lock);
+      spinUntil(newJob, seen);
+      pthread_mutex_lock(&lock);
+    }
     while (generation == seen) pthread_cond_wait(&wake, &lock);
     seen = generation;
     if (index < jobWorkers) drain();
@@ -118,6 +160,11 @@ void rmt_parallel(int tasks, rmt_task fn, void *ctx) {
   generation++;
   pthread_cond_broadcast(&wake);
   drain();
+  if (unfinished > 0) {
+    pthread_mutex_unlock(&lock);
+    spinUntil(jobDone, 0);
+    pthread_mutex_lock(&lock);
+  }
   while (unfinished > 0) pthread_cond_wait(&done, &lock);
   jobTasks = 0;
   pthread_mutex_unlock(&lock);
