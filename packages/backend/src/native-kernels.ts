@@ -11,11 +11,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadKernels, type Kernels, type Memory, type Operand } from '@rmt/kernels';
 import { ADAMW_KERNEL, SUM_SQUARES_KERNEL, type AdamWStep } from './adamw.js';
+import { cpuBufferPool } from './cpu-pool.js';
 import { ATTENTION_KERNEL, gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SOFTMAX_KERNEL, SWIGLU_KERNEL } from './fused.js';
 import { TOKEN_LOGPROBS_KERNEL } from './numerics.js';
 import {
   heapOffset,
   replaceKernel,
+  sharedTranspose,
   type KernelArgs,
   type NativeHostName,
   type WasmBackendLike,
@@ -32,7 +34,7 @@ interface CpuBackendLike {
 
 /** Where a kernel call's tensors live: the wasm heap (offsets into one buffer) or the cpu backend's arrays. */
 interface Host {
-  alloc(shape: number[]): tf.TensorInfo;
+  alloc(shape: number[], dtype?: 'float32' | 'int32'): tf.TensorInfo;
   /** Read after allocating: a growing wasm heap replaces its buffer. */
   memory(): Memory;
   at: At;
@@ -46,7 +48,7 @@ function hostOf(backend: unknown, name: NativeHostName): Host {
   if (name === 'wasm') {
     const wasm = backend as WasmBackendLike;
     return {
-      alloc: (shape) => wasm.makeOutput(shape, 'float32'),
+      alloc: (shape, dtype = 'float32') => wasm.makeOutput(shape, dtype),
       memory: () => wasm.wasm.HEAPU8.buffer,
       at: (t) => heapOffset(wasm, t),
       intAt: (t) => heapOffset(wasm, t),
@@ -55,8 +57,12 @@ function hostOf(backend: unknown, name: NativeHostName): Host {
   }
   const cpu = backend as CpuBackendLike;
   const values = (t: tf.TensorInfo) => cpu.data.get(t.dataId).values;
+  const pool = cpuBufferPool(cpu);
   return {
-    alloc: (shape) => cpu.makeTensorInfo(shape, 'float32', new Float32Array(tf.util.sizeFromShape(shape))),
+    alloc: (shape, dtype = 'float32') => {
+      const size = tf.util.sizeFromShape(shape);
+      return cpu.makeTensorInfo(shape, dtype, dtype === 'int32' ? new Int32Array(size) : pool.take(size));
+    },
     memory: () => null,
     at: (t) => {
       const v = values(t);
@@ -180,6 +186,144 @@ function nativeAdamW(kernels: Kernels, name: NativeHostName): tf.KernelFunc {
       kernels.adamw(memory, [...[p, m, v, g].map(at), ...outputs], tf.util.sizeFromShape(p.shape), constants),
     );
   }) as unknown as tf.KernelFunc;
+}
+
+/** Row-major element strides of `shape`. */
+function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  for (let d = shape.length - 1, n = 1; d >= 0; d--) ((strides[d] = n), (n *= shape[d]!));
+  return strides;
+}
+
+/**
+ * The dims operand of `kernels.copy`: size-1 dimensions dropped, and neighbours merged where both sides
+ * are contiguous across them, so that runs are as long as they can be.
+ */
+function copyDims(shape: readonly number[], src: readonly number[], dst: readonly number[]): Int32Array {
+  const kept: [number, number, number][] = [];
+  shape.forEach((n, d) => {
+    if (n === 1) return;
+    const last = kept.at(-1);
+    if (last && last[1] === n * src[d]! && last[2] === n * dst[d]!)
+      ((last[0] *= n), (last[1] = src[d]!), (last[2] = dst[d]!));
+    else kept.push([n, src[d]!, dst[d]!]);
+  });
+  if (kept.length === 0) kept.push([1, 1, 1]);
+  return Int32Array.from([...kept.map((k) => k[0]), ...kept.map((k) => k[1]), ...kept.map((k) => k[2])]);
+}
+
+/**
+ * Transpose, Slice, SplitV and Concat of float32 and int32 tensors as one native strided copy each (per
+ * part of a split or input of a concatenation). In JavaScript, a split of the fused q/k/v product moved one
+ * run per row (1,536 copyWithin calls), and the wasm backend's own Transpose moved one element at a time.
+ */
+function nativeCopies(
+  kernels: Kernels,
+  name: NativeHostName,
+): Record<string, (original: tf.KernelFunc) => tf.KernelFunc> {
+  const copyable = (args: KernelArgs, tensors: tf.TensorInfo[]) =>
+    tensors.every((t) => (t.dtype === 'float32' || t.dtype === 'int32') && t.shape.length > 0 && t.shape.length <= 8) &&
+    (name === 'wasm' ||
+      tensors.every((t) => ArrayBuffer.isView((args.backend as CpuBackendLike).data.get(t.dataId).values)));
+  /** t's operand, `elements` into it. */
+  const operandAt = (args: KernelArgs, t: tf.TensorInfo, elements: number): Operand | Int32Array => {
+    const host = hostOf(args.backend, name);
+    const at = t.dtype === 'int32' ? host.intAt(t) : host.at(t);
+    return typeof at === 'number' ? at + 4 * elements : at.subarray(elements);
+  };
+  const copy = (
+    args: KernelArgs,
+    src: tf.TensorInfo,
+    from: number,
+    srcStrides: number[],
+    dst: tf.TensorInfo,
+    to: number,
+    dstStrides: number[],
+    shape: number[],
+  ) => {
+    const memory = hostOf(args.backend, name).memory();
+    kernels.copy(memory, operandAt(args, src, from), operandAt(args, dst, to), copyDims(shape, srcStrides, dstStrides));
+  };
+  const slice = (args: KernelArgs, x: tf.TensorInfo, begin: number[], size: number[]) => {
+    const out = hostOf(args.backend, name).alloc(size, x.dtype as 'float32' | 'int32');
+    if (tf.util.sizeFromShape(size) === 0) return out;
+    const strides = stridesOf(x.shape);
+    const from = begin.reduce((n, b, d) => n + b * strides[d]!, 0);
+    copy(args, x, from, strides, out, 0, stridesOf(size), size);
+    return out;
+  };
+  return {
+    Transpose: (original) =>
+      ((args: KernelArgs) => {
+        const x = args.inputs.x as tf.TensorInfo;
+        const shared = sharedTranspose(args);
+        if (shared || !copyable(args, [x])) return shared ?? original(args as never);
+        const perm = (args.attrs as { perm: number[] }).perm;
+        const shape = perm.map((p) => x.shape[p]!);
+        const out = hostOf(args.backend, name).alloc(shape, x.dtype as 'float32' | 'int32');
+        const strides = stridesOf(x.shape);
+        if (tf.util.sizeFromShape(shape) > 0)
+          copy(
+            args,
+            x,
+            0,
+            perm.map((p) => strides[p]!),
+            out,
+            0,
+            stridesOf(shape),
+            shape,
+          );
+        return out;
+      }) as tf.KernelFunc,
+    Slice: (original) =>
+      ((args: KernelArgs) => {
+        const x = args.inputs.x as tf.TensorInfo;
+        if (!copyable(args, [x])) return original(args as never);
+        const { begin, size } = args.attrs as { begin: number | number[]; size?: number | number[] };
+        const [begin_, size_] = tf.slice_util.parseSliceParams(x, begin, size) as [number[], number[]];
+        return slice(args, x, begin_, size_);
+      }) as tf.KernelFunc,
+    SplitV: (original) =>
+      ((args: KernelArgs) => {
+        const x = args.inputs.x as tf.TensorInfo;
+        if (!copyable(args, [x])) return original(args as never);
+        const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+        const dim = tf.util.parseAxisParam(axis, x.shape)[0]!;
+        const begin = x.shape.map(() => 0);
+        return tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, dim).map((part) => {
+          const size = [...x.shape];
+          size[dim] = part;
+          const piece = slice(args, x, [...begin], size);
+          begin[dim]! += part;
+          return piece;
+        });
+      }) as unknown as tf.KernelFunc,
+    Concat: (original) =>
+      ((args: KernelArgs) => {
+        const inputs = Object.values(args.inputs) as tf.TensorInfo[];
+        const first = inputs[0];
+        if (!first || !copyable(args, inputs) || inputs.some((t) => t.dtype !== first.dtype))
+          return original(args as never);
+        const axis = tf.util.parseAxisParam((args.attrs as { axis: number }).axis, first.shape)[0]!;
+        tf.backend_util.assertParamsConsistent(
+          inputs.map((t) => t.shape),
+          axis,
+        );
+        const shape = tf.backend_util.computeOutShape(
+          inputs.map((t) => t.shape),
+          axis,
+        );
+        const out = hostOf(args.backend, name).alloc(shape, first.dtype as 'float32' | 'int32');
+        const outStrides = stridesOf(shape);
+        let at = 0;
+        for (const t of inputs) {
+          if (tf.util.sizeFromShape(t.shape) > 0)
+            copy(args, t, 0, stridesOf(t.shape), out, at * outStrides[axis]!, outStrides, t.shape);
+          at += t.shape[axis]!;
+        }
+        return out;
+      }) as tf.KernelFunc,
+  };
 }
 
 const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3 } as const;
@@ -367,6 +511,7 @@ export function registerNativeKernels(kernels: Kernels, backendName: NativeHostN
   replaceKernel('Exp', (original) => nativeExp(kernels, backendName, original), backendName);
   for (const [name, op] of Object.entries(BINARY_OPS))
     replaceKernel(name, (original) => nativeBinary(kernels, backendName, op, original), backendName);
+  for (const [name, wrap] of Object.entries(nativeCopies(kernels, backendName))) replaceKernel(name, wrap, backendName);
   tf.registerKernel({ kernelName: ADAMW_KERNEL, backendName, kernelFunc: nativeAdamW(kernels, backendName) });
   for (const [kernelName, kernelFunc] of Object.entries({
     ...nativeFused(kernels, backendName),

@@ -197,6 +197,45 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// copy(memory, src, dst, Int32Array [shape…, srcStrides…, dstStrides…]): 4-byte elements, as float32 or int32
+// operands (a byte offset into the memory, or a Float32Array or Int32Array).
+static napi_value Copy(napi_env env, napi_callback_info info) {
+  struct args a;
+  if (!readArgs(env, info, 4, &a)) return NULL;
+  napi_typedarray_type type;
+  size_t count;
+  void *data;
+  CHECK(napi_get_typedarray_info(env, a.argv[3], &type, &count, &data, NULL, NULL));
+  int rank = (int)(count / 3);
+  int ok = type == napi_int32_array && count % 3 == 0 && rank <= RMT_MAX_RANK;
+  int64_t shape[RMT_MAX_RANK], ss[RMT_MAX_RANK], ds[RMT_MAX_RANK], size = 1, sEnd = 0, dEnd = 0;
+  const int32_t *dims = data;
+  for (int d = 0; ok && d < rank; d++) {
+    shape[d] = dims[d], ss[d] = dims[rank + d], ds[d] = dims[2 * rank + d];
+    ok = shape[d] >= 0 && ss[d] >= 0 && ds[d] >= 0;
+    size *= shape[d];
+    sEnd += shape[d] > 0 ? (shape[d] - 1) * ss[d] : 0;
+    dEnd += shape[d] > 0 ? (shape[d] - 1) * ds[d] : 0;
+  }
+  if (!ok) {
+    rangeError(env, "copy");
+    return NULL;
+  }
+  void *ends[2];
+  int64_t elements[2] = {size ? sEnd + 1 : 0, size ? dEnd + 1 : 0};
+  for (int i = 0; i < 2; i++) {
+    napi_value v = a.argv[1 + i];
+    bool isTyped = false;
+    napi_typedarray_type kind = napi_float32_array;
+    if (napi_is_typedarray(env, v, &isTyped) == napi_ok && isTyped) CHECK(napi_get_typedarray_info(env, v, &kind, &count, &data, NULL, NULL));
+    if (kind != napi_float32_array && kind != napi_int32_array) return typeError(env), NULL;
+    if (!typedOperand(&a, v, elements[i], kind, "copy", &ends[i])) return NULL;
+  }
+  if (size == 0) return NULL;
+  rmt_copy(rank, shape, ss, ds, ends[0], ends[1]);
+  return NULL;
+}
+
 // rmsnorm(memory, x, w, out, rows, dim, eps)
 static napi_value RmsNorm(napi_env env, napi_callback_info info) {
   struct args a;
@@ -432,6 +471,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "adamw", fn));
   CHECK(napi_create_function(env, "binary", NAPI_AUTO_LENGTH, Binary, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "binary", fn));
+  CHECK(napi_create_function(env, "copy", NAPI_AUTO_LENGTH, Copy, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "copy", fn));
   CHECK(napi_create_function(env, "rmsnorm", NAPI_AUTO_LENGTH, RmsNorm, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "rmsnorm", fn));
   CHECK(napi_create_function(env, "rope", NAPI_AUTO_LENGTH, Rope, &ropeForward, &fn));

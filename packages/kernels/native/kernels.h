@@ -39,6 +39,9 @@ enum { RMT_ADD = 0, RMT_SUB = 1, RMT_MUL = 2, RMT_DIV = 3 };
 // element stride per output dimension, 0 where it broadcasts.
 void rmt_binary(int op, int rank, const int64_t *shape, const int64_t *aStrides, const int64_t *bStrides, const float *a,
                 const float *b, float *out);
+// dst[Σ i_d·dstStrides_d] = src[Σ i_d·srcStrides_d] for every index i of `shape` (rank ≤ RMT_MAX_RANK): a
+// transpose, slice or concatenation of 4-byte elements, copied bit for bit.
+void rmt_copy(int rank, const int64_t *shape, const int64_t *srcStrides, const int64_t *dstStrides, const uint32_t *src, uint32_t *dst);
 
 // out[r] = x[r] · (1/√(mean(x[r]²) + eps)) · w over rows of `dim`.
 void rmt_rmsnorm(const float *restrict x, const float *restrict w, float *restrict out, int64_t rows, int64_t dim, float eps);

@@ -62,6 +62,14 @@ export interface Kernels {
    * element strides over it, 0 where an operand broadcasts. Throws a RangeError for operands outside `memory`.
    */
   binary(memory: Memory, op: 0 | 1 | 2 | 3, offsets: readonly Operand[], dims: Int32Array): void;
+  /**
+   * dst[Σ iₐ·dstStrideₐ] = src[Σ iₐ·srcStrideₐ] for every index i of a shape: a transpose, slice or
+   * concatenation of 4-byte elements (float32 or int32), copied bit for bit, by whole runs where the last
+   * dimension is contiguous on both sides. `dims` holds the shape (rank ≤ 8), then src's and then dst's
+   * element strides. Operands are byte offsets in `memory`, or Float32Arrays or Int32Arrays. Throws a
+   * RangeError for operands outside `memory`.
+   */
+  copy(memory: Memory, src: Operand | Int32Array, dst: Operand | Int32Array, dims: Int32Array): void;
   /** out[r] = x[r]·(1/√(mean(x[r]²) + eps))·w for `rows` rows of `dim` float32s (byte offsets in `memory`). */
   rmsnorm(
     memory: Memory,

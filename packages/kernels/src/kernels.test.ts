@@ -273,6 +273,49 @@ describeNative('native binary and adamw', () => {
   });
 });
 
+describeNative('native strided copy', () => {
+  const kernels = status.available ? status.kernels : undefined!;
+
+  it('transposes by strides, by runs and element by element, bit for bit in float32 and int32', () => {
+    // x [2, 3, 4] = 0…23; out = x transposed by [1, 0, 2] (runs of 4) and by [2, 1, 0] (single elements).
+    const x = Float32Array.from({ length: 24 }, (_, i) => i);
+    const runs = new Float32Array(24);
+    kernels.copy(null, x, runs, Int32Array.of(3, 2, 4, 4, 12, 1, 8, 4, 1));
+    const byIndex = (perm: number[], shape: number[]) =>
+      Array.from({ length: 24 }, (_, o) => {
+        const out = perm.map((p) => shape[p]!);
+        const strides = [12, 4, 1];
+        let at = 0;
+        for (let d = 2, rest = o; d >= 0; d--, rest = Math.floor(rest / out[d + 1]!))
+          at += (rest % out[d]!) * strides[perm[d]!]!;
+        return at;
+      });
+    expect(Array.from(runs)).toEqual(byIndex([1, 0, 2], [2, 3, 4]));
+    const ints = Int32Array.from({ length: 24 }, (_, i) => i);
+    const single = new Int32Array(24);
+    kernels.copy(null, ints, single, Int32Array.of(4, 3, 2, 1, 4, 12, 6, 2, 1));
+    expect(Array.from(single)).toEqual(byIndex([2, 1, 0], [2, 3, 4]));
+    // NaN payloads and −0 survive: a copy, not arithmetic.
+    const odd = new Float32Array(new Uint32Array([0x7fc00123, 0x80000000]).buffer);
+    const moved = new Float32Array(2);
+    kernels.copy(null, odd, moved, Int32Array.of(2, 1, 1));
+    expect(Array.from(new Uint32Array(moved.buffer))).toEqual([0x7fc00123, 0x80000000]);
+  });
+
+  it('refuses operands outside the memory, bad ranks and wrong types', () => {
+    const memory = new ArrayBuffer(64);
+    expect(() => kernels.copy(memory, 0, 40, Int32Array.of(8, 1, 1))).toThrow(RangeError); // dst ends at 72
+    expect(() => kernels.copy(memory, 0, 0, Int32Array.of(2, 3, 20, 1, 3, 1))).toThrow(RangeError); // src reaches 92
+    expect(() => kernels.copy(memory, 0, 0, new Int32Array(27))).toThrow(RangeError); // rank 9
+    expect(() => kernels.copy(null, new Float32Array(4), new Float32Array(3), Int32Array.of(4, 1, 1))).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      kernels.copy(null, new Float64Array(4) as unknown as Float32Array, new Float32Array(4), Int32Array.of(4, 1, 1)),
+    ).toThrow(TypeError);
+  });
+});
+
 describeNative('native row reductions: softmax, target log-probabilities, Σ x²', () => {
   const kernels = status.available ? status.kernels : undefined!;
   const floats = (n: number, scale = 1) => Float32Array.from({ length: n }, () => random() * scale);
