@@ -31,6 +31,7 @@ export {
   type TrainingMemory,
 } from './memory.js';
 export { kernelThreads, setKernelThreads } from './threads.js';
+export { drawToken } from './sample.js';
 export { readAllValues, readArray, readScalar, readValues } from './read.js';
 export { gpuDeviceNode, type GpuAdapterInfo } from './webgpu.js';
 export { kvCacheWrite, kvCacheWritesInPlace } from './kv-cache.js';

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -340,6 +341,40 @@ static napi_value SumSquares(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// sample(memory, x, vocab, temperature, u, logProb: Float64Array) → the token (rmt_sample)
+static napi_value Sample(napi_env env, napi_callback_info info) {
+  struct args a;
+  int64_t vocab;
+  double temperature, u;
+  float *x;
+  if (!readArgs(env, info, 6, &a) || !intArg(&a, a.argv[2], &vocab)) return NULL;
+  CHECK(napi_get_value_double(env, a.argv[3], &temperature));
+  CHECK(napi_get_value_double(env, a.argv[4], &u));
+  double *logProb;
+  if (!typedOperand(&a, a.argv[5], 1, napi_float64_array, "sample", (void **)&logProb)) return NULL;
+  if (vocab < 1 || !(temperature >= 0) || !(u >= 0 && u < 1)) {
+    rangeError(env, "sample");
+    return NULL;
+  }
+  if (!operand(&a, a.argv[1], vocab, "sample", &x)) return NULL;
+  // Scratch kept per thread: a fresh 49k-float buffer per draw would be mapped and faulted in every time.
+  static __thread float *e = NULL;
+  static __thread int64_t capacity = 0;
+  if (vocab > capacity) {
+    free(e);
+    e = malloc((size_t)vocab * sizeof(float));
+    capacity = e ? vocab : 0;
+    if (!e) {
+      napi_throw_error(env, NULL, "rmt kernels: sample: out of memory");
+      return NULL;
+    }
+  }
+  int64_t token = rmt_sample(x, vocab, (float)temperature, u, logProb, e);
+  napi_value out;
+  CHECK(napi_create_int64(env, token, &out));
+  return out;
+}
+
 // softmax(memory, x, out, rows, width) and softmaxGrad(memory, y, dy, dx, rows, width)
 static napi_value Softmax(napi_env env, napi_callback_info info) {
   struct args a;
@@ -485,6 +520,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "ropeGrad", fn));
   CHECK(napi_create_function(env, "swigluGrad", NAPI_AUTO_LENGTH, SwigluGrad, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "swigluGrad", fn));
+  CHECK(napi_create_function(env, "sample", NAPI_AUTO_LENGTH, Sample, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "sample", fn));
   CHECK(napi_create_function(env, "sumSquares", NAPI_AUTO_LENGTH, SumSquares, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "sumSquares", fn));
   CHECK(napi_create_function(env, "softmax", NAPI_AUTO_LENGTH, Softmax, NULL, &fn));

@@ -46,6 +46,21 @@ static void packPanel(const float *b, size_t ldb, int n, int k0, int kc, int j0,
   }
 }
 
+// Panels jp0 ≤ jp < jp1 of an untransposed B for kk in [k0, k0 + kc), packed as packB packs them but read
+// row by row: each row's part of the block is one contiguous run (2 KB for 16 panels), which the hardware
+// prefetchers stream; a panel read in place takes 128 bytes from each of kc rows a row-stride apart.
+static void packBlockRows(const float *b, size_t ldb, int n, int k0, int kc, int jp0, int jp1, float *out) {
+  for (int p = 0; p < kc; p++) {
+    const float *row = b + (size_t)(k0 + p) * ldb;
+    for (int jp = jp0; jp < jp1; jp++) {
+      int j0 = jp * NR, nr = n - j0 < NR ? n - j0 : NR;
+      float *dst = out + (size_t)jp * kc * NR + (size_t)p * NR;
+      memcpy(dst, row + j0, nr * sizeof(float));
+      for (int c = nr; c < NR; c++) dst[c] = 0.0f;
+    }
+  }
+}
+
 // op(B)[kk, col] for kk in [k0, k0 + kc), packed as panels of NR columns, k-major, zero-padded. B's rows
 // (op(B)'s columns when transposed) are ldb floats apart.
 static void packB(const float *b, int transB, size_t ldb, int n, int k0, int kc, float *out) {
@@ -170,21 +185,26 @@ static int gemmOne(int m, int n, int k, const float *a, int transA, size_t lda, 
   }
   int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
   // Few rows (decode: one per sequence) reuse each B panel only a few times, so packing all of B costs more
-  // than it saves: an untransposed B is then read in place, and only its last, partial panel is packed.
+  // than it saves: B is swept by blocks of JB panels, each over all of k before the next. A B that fits
+  // the caches is read in place (only its last, partial panel packed). A larger one, read cold from memory
+  // (a decode step's weights at 135M parameters), is packed a block at a time, row by row: in place its
+  // reads streamed at 6.7 GB/s on two threads, packed at 11.4 (16 × 576 × 3072); when the B was warm,
+  // the copy made it 1.5–1.8× slower, hence the size test (of this thread's part of B).
   int direct = !transB && mPanels <= 4;
+  int packRows = direct && (size_t)k * n * sizeof(float) > ((size_t)2 << 20);
   int kcMax = k < KC ? k : KC;
   int mcMax = m < MC ? mPanels * MR : MC;
   float *buf = scratchFor((size_t)kcMax * (mcMax + nPanels * NR));
   if (!buf) return -1;
   float *bp = buf, *ap = buf + (size_t)kcMax * nPanels * NR;
-  // Read in place, B is swept by blocks of JB panels, each over all of k before the next: a block's rows
-  // of B are a few KB each (not one 128-byte panel row per page), so they stay in the TLB and the
-  // prefetcher streams them. Each element's sum runs over k in the same order either way.
+  // A block's rows of B are a few KB each (not one 128-byte panel row per page), so they stay in the TLB.
+  // Each element's sum runs over k in the same order on every path.
   int block = direct ? JB : nPanels;
   for (int jb = 0; jb < nPanels; jb += block)
   for (int k0 = 0; k0 < k; k0 += KC) {
     int kc = k - k0 < KC ? k - k0 : KC;
     if (!direct) packB(b, transB, ldb, n, k0, kc, bp);
+    else if (packRows) packBlockRows(b, ldb, n, k0, kc, jb, jb + block < nPanels ? jb + block : nPanels, bp);
     else if (n % NR != 0 && jb + block >= nPanels) packPanel(b, ldb, n, k0, kc, (nPanels - 1) * NR, bp + (size_t)(nPanels - 1) * kc * NR);
     for (int i0 = 0; i0 < m; i0 += MC) {
       int mc = m - i0 < MC ? m - i0 : MC;
@@ -193,7 +213,7 @@ static int gemmOne(int m, int n, int k, const float *a, int transA, size_t lda, 
         int j0 = jp * NR, nr = n - j0 < NR ? n - j0 : NR;
         const float *panel = bp + (size_t)jp * kc * NR;
         size_t ld = NR;
-        if (direct && nr == NR) panel = b + (size_t)k0 * ldb + j0, ld = ldb;
+        if (direct && !packRows && nr == NR) panel = b + (size_t)k0 * ldb + j0, ld = ldb;
         for (int r0 = 0; r0 < mc; r0 += MR) {
           int mr = mc - r0 < MR ? mc - r0 : MR;
           microKernel(kc, ap + (size_t)(r0 / MR) * kc * MR, panel, ld, c + (size_t)(i0 + r0) * ldc + j0, ldc, mr, nr, k0 > 0);

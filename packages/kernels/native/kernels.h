@@ -74,3 +74,8 @@ void rmt_token_logprobs_grad(const float *restrict logits, const int32_t *restri
 // the groups (KV heads). 0, or -1 out of memory.
 int rmt_attention(const float *restrict q, const float *restrict k, const float *restrict v, const float *restrict bias, float *restrict out,
                   int64_t batch, int64_t groups, int64_t rows, int64_t keys, int64_t hd, float scale);
+
+// One draw from softmax(x / temperature) over n logits for a uniform u in [0, 1): the first index whose
+// running weight e^((x − max)/T) passes u·Σ (temperature 0, or no finite logit: the first largest). Sets
+// *logProb to the token's log-probability under softmax(x) (T = 1). e: n floats of scratch.
+int64_t rmt_sample(const float *restrict x, int64_t n, float temperature, double u, double *logProb, float *restrict e);

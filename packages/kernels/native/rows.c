@@ -99,3 +99,44 @@ int rmt_attention(const float *restrict q, const float *restrict k, const float 
   free(e);
   return 0;
 }
+
+int64_t rmt_sample(const float *restrict x, int64_t n, float temperature, double u, double *logProb, float *restrict e) {
+  // The mode: the first index of the largest logit (NaNs skipped; none finite: index 0).
+  float m = maxOf(x, n);
+  int64_t mode = 0;
+  if (m != -INFINITY)
+    while (mode < n - 1 && x[mode] != m) mode++;
+  // log Z = max + log Σ e^(x − max), the sum in double over eight lanes in a fixed order.
+  for (int64_t j = 0; j < n; j++) e[j] = x[j] - m;
+  rmt_exp(e, e, (size_t)n);
+  double acc[8] = {0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) acc[l] += e[i + l];
+  for (; i < n; i++) acc[0] += e[i];
+  double sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+  double logZ = (double)m + log(sum);
+  if (temperature == 0.0f || !isfinite(m) || n == 0) {
+    *logProb = n > 0 ? (double)x[mode] - logZ : 0.0;
+    return mode;
+  }
+  double total = sum;
+  if (temperature != 1.0f) {
+    float inv = 1.0f / temperature;
+    for (int64_t j = 0; j < n; j++) e[j] = (x[j] - m) * inv;
+    rmt_exp(e, e, (size_t)n);
+    total = 0.0;
+    for (int64_t j = 0; j < n; j++) total += e[j];
+  }
+  // Inverse CDF in index order: the first token whose running weight passes u · Σ (rounding left over: the mode).
+  double r = u * total;
+  for (int64_t j = 0; j < n; j++) {
+    r -= e[j];
+    if (r < 0) {
+      *logProb = (double)x[j] - logZ;
+      return j;
+    }
+  }
+  *logProb = (double)x[mode] - logZ;
+  return mode;
+}

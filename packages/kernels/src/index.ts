@@ -128,6 +128,20 @@ export interface Kernels {
     rows: number,
     hidden: number,
   ): void;
+  /**
+   * One token drawn from softmax(x / temperature) over `vocab` float32 logits, for a uniform `u` in [0, 1):
+   * the first index whose running weight e^((x − max)/T) (float32, summed in double) passes u·Σ; at
+   * temperature 0, or with no finite logit, the first largest. Writes the token's log-probability under
+   * softmax(x) into `logProb[0]`. Throws a RangeError for a bad vocabulary, temperature or u.
+   */
+  sample(
+    memory: Memory,
+    xOffset: Operand,
+    vocab: number,
+    temperature: number,
+    u: number,
+    logProb: Float64Array,
+  ): number;
   /** Σ x² over `count` float32s, accumulated in double (the global gradient norm's terms). */
   sumSquares(memory: Memory, xOffset: Operand, count: number): number;
   /** Softmax over rows of `width` float32s: out = e^(x − max) / Σ e^(x − max). */

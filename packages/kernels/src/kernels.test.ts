@@ -316,6 +316,41 @@ describeNative('native strided copy', () => {
   });
 });
 
+describeNative('native sampling', () => {
+  const kernels = status.available ? status.kernels : undefined!;
+  const logProb = new Float64Array(1);
+
+  it('draws the inverse-CDF token of softmax(x / T) that float64 gives, with log π under softmax(x)', () => {
+    const vocab = 1000; // not a multiple of the vector width
+    const x = Float32Array.from({ length: vocab }, (_, i) => 4 * Math.sin(i * 1.7) + (i % 13 === 0 ? -1e30 : 0));
+    for (const temperature of [1, 0.5, 2]) {
+      const weights = Array.from(x, (v) => Math.exp((v - Math.max(...x)) / temperature));
+      const total = weights.reduce((a, b) => a + b, 0);
+      const logZ =
+        Math.log(Array.from(x, (v) => Math.exp(v - Math.max(...x))).reduce((a, b) => a + b, 0)) + Math.max(...x);
+      const cdf: number[] = [];
+      weights.reduce((acc, w) => (cdf.push((acc + w) / total), acc + w), 0);
+      for (let d = 0; d < 400; d++) {
+        const u = (d + 0.5) / 400;
+        const expected = cdf.findIndex((c) => c > u);
+        if (Math.abs(cdf[expected]! - u) < 1e-5 || (expected > 0 && Math.abs(cdf[expected - 1]! - u) < 1e-5)) continue;
+        expect(kernels.sample(null, x, vocab, temperature, u, logProb)).toBe(expected);
+        expect(logProb[0]).toBeCloseTo(x[expected]! - logZ, 5);
+      }
+    }
+  });
+
+  it('takes the first largest logit at temperature 0 or with no finite logit, and refuses bad arguments', () => {
+    const x = Float32Array.of(0, 3, NaN, 3, -1);
+    expect(kernels.sample(null, x, 5, 0, 0, logProb)).toBe(1);
+    expect(kernels.sample(null, Float32Array.of(-Infinity, -Infinity), 2, 1, 0.5, logProb)).toBe(0);
+    expect(() => kernels.sample(null, x, 6, 1, 0.5, logProb)).toThrow(RangeError); // x holds 5
+    expect(() => kernels.sample(null, x, 5, -1, 0.5, logProb)).toThrow(RangeError);
+    expect(() => kernels.sample(null, x, 5, 1, 1, logProb)).toThrow(RangeError);
+    expect(() => kernels.sample(null, x, 5, 1, 0.5, new Float64Array(0))).toThrow(RangeError);
+  });
+});
+
 describeNative('native row reductions: softmax, target log-probabilities, Σ x²', () => {
   const kernels = status.available ? status.kernels : undefined!;
   const floats = (n: number, scale = 1) => Float32Array.from({ length: n }, () => random() * scale);

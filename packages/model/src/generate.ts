@@ -1,7 +1,7 @@
 // Batched, KV-cached generation: prefill the (left-padded) prompts once, then one token per step.
 // Sampling happens in JS from the downloaded [B, V] logits with a seeded RNG, so a seed gives the same
 // tokens on every backend and the RNG state can be checkpointed.
-import { tf } from '@rmt/backend';
+import { drawToken, tf } from '@rmt/backend';
 import { createRng, type Rng } from '@rmt/core';
 import type { LlamaModel } from './llama.js';
 
@@ -50,6 +50,17 @@ export function sampleToken(
   rng: Rng,
 ): { token: number; logProb: number } {
   const v = row.length;
+  const temperature = options.temperature ?? 1;
+  const k = options.topK ?? 0;
+  const p = options.topP ?? 1;
+  const unfiltered = (k <= 0 || k >= v) && p >= 1;
+  // Unfiltered (the common case in training): one uniform per draw, taken first, then on the native
+  // kernels where they load, else below in JavaScript, in the same way.
+  const u = unfiltered && temperature !== 0 ? rng.next() : 0;
+  if (unfiltered) {
+    const drawn = drawToken(row, temperature, u);
+    if (drawn) return drawn;
+  }
   let max = -Infinity;
   let argmax = 0;
   for (let i = 0; i < v; i++) {
@@ -64,24 +75,21 @@ export function sampleToken(
   let sum = 0;
   for (let i = 0; i < v; i++) sum += scratch[i] = Math.exp(row[i]! - max);
   const logZ = max + Math.log(sum);
-  const temperature = options.temperature ?? 1;
   if (temperature === 0 || !Number.isFinite(max)) return { token: argmax, logProb: row[argmax]! - logZ };
 
-  const k = options.topK ?? 0;
-  const p = options.topP ?? 1;
-  if ((k <= 0 || k >= v) && p >= 1) {
-    // No filtering: draw from the whole vocabulary in index order (no sort — the common case in training).
+  if (unfiltered) {
+    // The whole vocabulary in index order (no sort).
     let total = sum;
     if (temperature !== 1) {
       total = 0;
       for (let i = 0; i < v; i++) total += scratch[i] = Math.exp((row[i]! - max) / temperature);
     }
-    let u = rng.next() * total;
+    let r = u * total;
     for (let i = 0; i < v; i++) {
-      u -= scratch[i]!;
-      if (u < 0) return { token: i, logProb: row[i]! - logZ };
+      r -= scratch[i]!;
+      if (r < 0) return { token: i, logProb: row[i]! - logZ };
     }
-    return { token: argmax, logProb: row[argmax]! - logZ }; // rounding left u ≥ 0: the mode
+    return { token: argmax, logProb: row[argmax]! - logZ }; // rounding left r ≥ 0: the mode
   }
 
   // Candidates by descending logit; top-k and top-p cut the tail.
@@ -97,10 +105,10 @@ export function sampleToken(
     weights.length = order.length;
     total = weights.reduce((a, b) => a + b, 0);
   }
-  let u = rng.next() * total;
+  let r = rng.next() * total;
   for (let j = 0; j < order.length; j++) {
-    u -= weights[j]!;
-    if (u < 0) return { token: order[j]!, logProb: row[order[j]!]! - logZ };
+    r -= weights[j]!;
+    if (r < 0) return { token: order[j]!, logProb: row[order[j]!]! - logZ };
   }
   const last = order[order.length - 1]!;
   return { token: last, logProb: row[last]! - logZ };
