@@ -183,7 +183,8 @@ export interface Kernels {
   /**
    * Attention of a few query rows over cached keys (inference only: no gradient): out = softmax(scale·q·Kᵀ +
    * bias)·V. q and out [batch, groups, rows, headDim], k and v [batch, groups, keys, headDim], bias [batch,
-   * rows, keys] shared by the groups (KV heads); keys whose bias is −1e30 (masked) are skipped.
+   * rows, keys] shared by the groups (KV heads); keys whose bias is −1e30 (masked) are skipped. Large calls
+   * split over the thread pool by (sequence, group), bit-identical for every thread count.
    */
   attention(
     memory: Memory,

@@ -351,6 +351,41 @@ describeNative('native sampling', () => {
   });
 });
 
+describeNative('native attention on the thread pool', () => {
+  const kernels = status.available ? status.kernels : undefined!;
+
+  it('gives the same bits for 1, 2 and 3 threads, near float64, masked keys skipped', () => {
+    const [b, g, r, s, hd, scale] = [6, 4, 2, 160, 32, 0.2]; // 1.97M multiply-adds: split over the pool
+    const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f));
+    const [q, k, v] = [wave(b * g * r * hd, 0.37), wave(b * g * s * hd, 0.11), wave(b * g * s * hd, 0.23)];
+    const bias = Float32Array.from({ length: b * r * s }, (_, i) => (i % s > 100 + (i % 7) ? -1e30 : 0));
+    const run = (threads: number) => {
+      kernels.setThreads(threads);
+      const out = new Float32Array(b * g * r * hd);
+      kernels.attention(null, q, k, v, bias, out, b, g, r, s, hd, scale);
+      return out;
+    };
+    const before = kernels.threads();
+    const one = run(1);
+    for (const threads of [2, 3]) expect(Array.from(run(threads))).toEqual(Array.from(one));
+    kernels.setThreads(before);
+    // float64 for pair (sequence 5, group 3), row 1.
+    const [pair, row] = [5 * g + 3, 1];
+    const scores = Array.from({ length: s }, (_, j) => {
+      let dot = 0;
+      for (let d = 0; d < hd; d++) dot += q[(pair * r + row) * hd + d]! * k[(pair * s + j) * hd + d]!;
+      return dot * scale + bias[(5 * r + row) * s + j]!;
+    });
+    const max = Math.max(...scores);
+    const e = scores.map((x) => Math.exp(x - max));
+    const sum = e.reduce((x, y) => x + y, 0);
+    for (let d = 0; d < hd; d++) {
+      const want = e.reduce((acc, p, j) => acc + (p / sum) * v[(pair * s + j) * hd + d]!, 0);
+      expect(Math.abs(one[(pair * r + row) * hd + d]! - want)).toBeLessThan(1e-5);
+    }
+  });
+});
+
 describeNative('native row reductions: softmax, target log-probabilities, Σ x²', () => {
   const kernels = status.available ? status.kernels : undefined!;
   const floats = (n: number, scale = 1) => Float32Array.from({ length: n }, () => random() * scale);
