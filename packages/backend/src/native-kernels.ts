@@ -13,7 +13,7 @@ import { loadKernels, type Kernels, type Memory, type Operand } from '@rmt/kerne
 import { ADAMW_KERNEL, SUM_SQUARES_KERNEL, type AdamWStep } from './adamw.js';
 import { cpuBufferPool } from './cpu-pool.js';
 import { ATTENTION_KERNEL, gradKernel, RMSNORM_KERNEL, ROPE_KERNEL, SOFTMAX_KERNEL, SWIGLU_KERNEL } from './fused.js';
-import { TOKEN_LOGPROBS_KERNEL } from './numerics.js';
+import { ENTROPY_KERNEL, TOKEN_LOGPROBS_KERNEL } from './numerics.js';
 import {
   heapOffset,
   replaceKernel,
@@ -452,6 +452,23 @@ function nativeRows(kernels: Kernels, name: NativeHostName): Record<string, tf.K
       const { rows, width } = rowsOf(y);
       return computeOne(args, name, y.shape, (memory, at, out) =>
         kernels.softmaxGrad(memory, at(y), at(dy), out, rows, width),
+      );
+    }) as tf.KernelFunc,
+    [ENTROPY_KERNEL]: ((args: KernelArgs) => {
+      float32(args, 'logits');
+      const logits = args.inputs.logits as tf.TensorInfo;
+      const { rows, width } = rowsOf(logits);
+      const shape = logits.shape.slice(0, -1);
+      return compute(args, name, [shape, shape], (memory, at, [h, lse]) =>
+        kernels.entropy(memory, at(logits), h!, lse!, rows, width),
+      );
+    }) as unknown as tf.KernelFunc,
+    [gradKernel(ENTROPY_KERNEL)]: ((args: KernelArgs) => {
+      float32(args, 'logits', 'h', 'lse', 'dy');
+      const { logits, h, lse, dy } = args.inputs as Record<'logits' | 'h' | 'lse' | 'dy', tf.TensorInfo>;
+      const { rows, width } = rowsOf(logits);
+      return computeOne(args, name, logits.shape, (memory, at, out) =>
+        kernels.entropyGrad(memory, at(logits), at(h), at(lse), at(dy), out, rows, width),
       );
     }) as tf.KernelFunc,
     [TOKEN_LOGPROBS_KERNEL]: ((args: KernelArgs) => {

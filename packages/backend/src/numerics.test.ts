@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import { loadKernels } from '@rmt/kernels';
 import { describeEachBackend } from '@rmt/testing';
 import {
   entropy,
@@ -65,7 +66,7 @@ function expectClose(actual: ArrayLike<number>, expected: number[], rel = REL, a
   }
 }
 
-describeEachBackend('numerics', () => {
+describeEachBackend('numerics', (backend) => {
   it('log-softmax matches float64 on random and extreme logits', async () => {
     for (const rows of [RANDOM, EXTREME]) {
       const out = await tf.tidy(() => logSoftmax(tf.tensor2d(rows))).data();
@@ -75,6 +76,10 @@ describeEachBackend('numerics', () => {
   });
 
   it('full-vocabulary entropy matches float64 (nats), including uniform rows = ln V', async () => {
+    // One fused kernel each way where @rmt/kernels runs (wasm and cpu); tfjs ops elsewhere.
+    expect(tf.getKernel('RmtEntropy', backend) !== undefined).toBe(
+      (backend === 'wasm' || backend === 'cpu') && loadKernels().available,
+    );
     const uniform = [[0, 0, 0, 0]];
     expectClose(await tf.tidy(() => entropy(tf.tensor2d(uniform))).data(), [Math.log(4)]);
     expectClose(await tf.tidy(() => entropy(tf.tensor2d(RANDOM))).data(), RANDOM.map(refEntropy));

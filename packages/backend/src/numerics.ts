@@ -5,6 +5,8 @@ import { fusedOnThisBackend, gradKernel, withGradient } from './fused.js';
 
 /** The fused target log-probability (one pass over the logits each way; on wasm and cpu with @rmt/kernels). */
 export const TOKEN_LOGPROBS_KERNEL = 'RmtTokenLogProbs';
+/** The fused entropy of softmax(logits) and its gradient (one pass each way; on wasm and cpu with @rmt/kernels). */
+export const ENTROPY_KERNEL = 'RmtEntropy';
 
 /**
  * log Σ exp(x) over the last axis, keeping that axis (size 1).
@@ -45,6 +47,26 @@ function negEntropyFromLogProbs(logProbs: tf.Tensor): tf.Tensor {
 
 /** Entropy of softmax(logits) over the full vocabulary, in nats; shape = logits.shape without the last axis. */
 export function entropy(logits: tf.Tensor): tf.Tensor {
+  if (fusedOnThisBackend(ENTROPY_KERNEL) && logits.dtype === 'float32' && logits.rank > 0) {
+    // The op version is ~10 kernels over [tokens × vocabulary], each allocating an array of that size: a
+    // twelfth of an RMT update at the bench shape, for the entropy statistic.
+    const op = withGradient<[tf.Tensor]>((input, save) => {
+      const [h, lse] = tf.engine().runKernel(ENTROPY_KERNEL, { logits: input }, {}) as unknown as [
+        tf.Tensor,
+        tf.Tensor,
+      ];
+      save([input, h!, lse!]);
+      return {
+        value: h!,
+        gradFunc: (dy, [x, savedH, savedLse]) => [
+          tf
+            .engine()
+            .runKernel(gradKernel(ENTROPY_KERNEL), { logits: x!, h: savedH!, lse: savedLse!, dy }, {}) as tf.Tensor,
+        ],
+      };
+    });
+    return op(logits);
+  }
   return tf.tidy(() => tf.neg(negEntropyFromLogProbs(logSoftmax(logits))));
 }
 

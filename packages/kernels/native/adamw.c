@@ -4,7 +4,7 @@
 // same expressions in the same order as the tfjs-op version in @rmt/backend (float32 throughout).
 #include "kernels.h"
 
-void rmt_adamw(const float *restrict p, const float *m, const float *v, const float *restrict g, float *restrict pOut, float *mOut,
+static void adamwRange(const float *restrict p, const float *m, const float *v, const float *restrict g, float *restrict pOut, float *mOut,
                float *vOut, size_t count, const struct rmt_adamw_step *s) {
   // The moments may be updated in place (mOut = m, vOut = v: element i is read before it is written, and
   // by no other iteration), so only p, g and pOut are restrict; the constants are locals, or a store might
@@ -21,3 +21,23 @@ void rmt_adamw(const float *restrict p, const float *m, const float *v, const fl
     vOut[i] = vi;
   }
 }
+
+struct adamwJob {
+  const float *p, *m, *v, *g;
+  float *pOut, *mOut, *vOut;
+  const struct rmt_adamw_step *s;
+};
+
+static void adamwTask(void *ctx, int64_t from, int64_t to) {
+  struct adamwJob *j = ctx;
+  adamwRange(j->p + from, j->m + from, j->v + from, j->g + from, j->pOut + from, j->mOut + from, j->vOut + from, (size_t)(to - from), j->s);
+}
+
+void rmt_adamw(const float *p, const float *m, const float *v, const float *g, float *pOut, float *mOut, float *vOut, size_t count,
+               const struct rmt_adamw_step *s) {
+  // Over the pool in ranges whose edges are multiples of 64 (the same vector and scalar iterations for any
+  // thread count): at 135M parameters the update reads and writes 3.8 GB a step.
+  struct adamwJob job = {p, m, v, g, pOut, mOut, vOut, s};
+  rmt_parallel_range((int64_t)count, 7, 64, adamwTask, &job);
+}
+

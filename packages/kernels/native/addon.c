@@ -132,7 +132,7 @@ static napi_value Exp(napi_env env, napi_callback_info info) {
   if (!readArgs(env, info, 4, &a) || !intArg(&a, a.argv[3], &count) || !operand(&a, a.argv[1], count, "exp", &x) ||
       !operand(&a, a.argv[2], count, "exp", &out))
     return NULL;
-  rmt_exp(x, out, (size_t)count);
+  rmt_exp_parallel(x, out, (size_t)count);
   return NULL;
 }
 
@@ -375,6 +375,34 @@ static napi_value Sample(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// entropy(memory, x, h, lse, rows, width) and entropyGrad(memory, x, h, lse, dy, dx, rows, width)
+static napi_value Entropy(napi_env env, napi_callback_info info) {
+  struct args a;
+  int64_t rows, width;
+  float *x, *h, *lse;
+  if (!readArgs(env, info, 6, &a) || !intArg(&a, a.argv[4], &rows) || !intArg(&a, a.argv[5], &width)) return NULL;
+  if (rows < 0 || width < 1) return rangeError(env, "entropy"), NULL;
+  if (!operand(&a, a.argv[1], rows * width, "entropy", &x) || !operand(&a, a.argv[2], rows, "entropy", &h) ||
+      !operand(&a, a.argv[3], rows, "entropy", &lse))
+    return NULL;
+  if (rmt_entropy(x, h, lse, rows, width) != 0) napi_throw_error(env, NULL, "rmt kernels: out of memory");
+  return NULL;
+}
+
+static napi_value EntropyGrad(napi_env env, napi_callback_info info) {
+  struct args a;
+  int64_t rows, width;
+  float *x, *h, *lse, *dy, *dx;
+  if (!readArgs(env, info, 8, &a) || !intArg(&a, a.argv[6], &rows) || !intArg(&a, a.argv[7], &width)) return NULL;
+  if (rows < 0 || width < 1) return rangeError(env, "entropyGrad"), NULL;
+  if (!operand(&a, a.argv[1], rows * width, "entropyGrad", &x) || !operand(&a, a.argv[2], rows, "entropyGrad", &h) ||
+      !operand(&a, a.argv[3], rows, "entropyGrad", &lse) || !operand(&a, a.argv[4], rows, "entropyGrad", &dy) ||
+      !operand(&a, a.argv[5], rows * width, "entropyGrad", &dx))
+    return NULL;
+  rmt_entropy_grad(x, h, lse, dy, dx, rows, width);
+  return NULL;
+}
+
 // softmax(memory, x, out, rows, width) and softmaxGrad(memory, y, dy, dx, rows, width)
 static napi_value Softmax(napi_env env, napi_callback_info info) {
   struct args a;
@@ -520,6 +548,10 @@ static napi_value Init(napi_env env, napi_value exports) {
   CHECK(napi_set_named_property(env, exports, "ropeGrad", fn));
   CHECK(napi_create_function(env, "swigluGrad", NAPI_AUTO_LENGTH, SwigluGrad, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "swigluGrad", fn));
+  CHECK(napi_create_function(env, "entropy", NAPI_AUTO_LENGTH, Entropy, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "entropy", fn));
+  CHECK(napi_create_function(env, "entropyGrad", NAPI_AUTO_LENGTH, EntropyGrad, NULL, &fn));
+  CHECK(napi_set_named_property(env, exports, "entropyGrad", fn));
   CHECK(napi_create_function(env, "sample", NAPI_AUTO_LENGTH, Sample, NULL, &fn));
   CHECK(napi_set_named_property(env, exports, "sample", fn));
   CHECK(napi_create_function(env, "sumSquares", NAPI_AUTO_LENGTH, SumSquares, NULL, &fn));

@@ -30,21 +30,90 @@ static void row(int op, const float *restrict a, int64_t sa, const float *restri
   }
 }
 
-void rmt_binary(int op, int rank, const int64_t *shape, const int64_t *aStrides, const int64_t *bStrides, const float *a,
-                const float *b, float *out) {
-  int64_t n = rank > 0 ? shape[rank - 1] : 1, rows = 1;
-  for (int d = 0; d < rank - 1; d++) rows *= shape[d];
-  int64_t sa = rank > 0 ? aStrides[rank - 1] : 0, sb = rank > 0 ? bStrides[rank - 1] : 0;
+struct binaryJob {
+  int op, rank;
+  const int64_t *shape, *aStrides, *bStrides;
+  const float *a, *b;
+  float *out;
+};
+
+// Output rows from..to (rows: the indices of every dimension but the last).
+static void binaryRows(void *ctx, int64_t from, int64_t to) {
+  struct binaryJob *j = ctx;
+  int rank = j->rank;
+  int64_t n = rank > 0 ? j->shape[rank - 1] : 1;
+  int64_t sa = rank > 0 ? j->aStrides[rank - 1] : 0, sb = rank > 0 ? j->bStrides[rank - 1] : 0;
   int64_t index[RMT_MAX_RANK] = {0}, aAt = 0, bAt = 0;
-  for (int64_t r = 0; r < rows; r++) {
-    row(op, a + aAt, sa, b + bAt, sb, out + r * n, n);
+  int64_t rest = from;
+  for (int d = rank - 2; d >= 0; d--) {
+    index[d] = rest % j->shape[d];
+    rest /= j->shape[d];
+    aAt += index[d] * j->aStrides[d];
+    bAt += index[d] * j->bStrides[d];
+  }
+  for (int64_t r = from; r < to; r++) {
+    row(j->op, j->a + aAt, sa, j->b + bAt, sb, j->out + r * n, n);
     // Next row: an odometer over the outer dimensions, moving each operand by its own strides.
     for (int d = rank - 2; d >= 0; d--) {
-      aAt += aStrides[d];
-      bAt += bStrides[d];
-      if (++index[d] < shape[d]) break;
-      aAt -= aStrides[d] * shape[d];
-      bAt -= bStrides[d] * shape[d];
+      aAt += j->aStrides[d];
+      bAt += j->bStrides[d];
+      if (++index[d] < j->shape[d]) break;
+      aAt -= j->aStrides[d] * j->shape[d];
+      bAt -= j->bStrides[d] * j->shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+// One row (same-shape operands come flattened) in ranges of it; edges at multiples of 64, so that every
+// element takes the same vector or scalar iteration for any thread count.
+static void binaryRun(void *ctx, int64_t from, int64_t to) {
+  struct binaryJob *j = ctx;
+  int64_t sa = j->aStrides[j->rank - 1], sb = j->bStrides[j->rank - 1];
+  row(j->op, j->a + from * sa, sa, j->b + from * sb, sb, j->out + from, to - from);
+}
+
+void rmt_binary(int op, int rank, const int64_t *shape, const int64_t *aStrides, const int64_t *bStrides, const float *a,
+                const float *b, float *out) {
+  // Over the thread pool by rows, or along the one row (each output element is computed the same way
+  // wherever it runs).
+  int64_t n = rank > 0 ? shape[rank - 1] : 1, rows = 1;
+  for (int d = 0; d < rank - 1; d++) rows *= shape[d];
+  struct binaryJob job = {op, rank, shape, aStrides, bStrides, a, b, out};
+  if (rows == 1 && rank > 0) rmt_parallel_range(n, 3, 64, binaryRun, &job);
+  else rmt_parallel_range(rows, 3 * n, 1, binaryRows, &job);
+}
+
+struct copyJob {
+  int rank;
+  const int64_t *shape, *ss, *ds;
+  const uint32_t *src;
+  uint32_t *dst;
+};
+
+// Rows from..to of a copy (rows: the indices of every dimension but the last).
+static void copyRows(void *ctx, int64_t from, int64_t to) {
+  struct copyJob *j = ctx;
+  int rank = j->rank;
+  int64_t n = rank > 0 ? j->shape[rank - 1] : 1;
+  int64_t ss = rank > 0 ? j->ss[rank - 1] : 0, ds = rank > 0 ? j->ds[rank - 1] : 0;
+  int64_t index[RMT_MAX_RANK] = {0}, sAt = 0, dAt = 0, rest = from;
+  for (int d = rank - 2; d >= 0; d--) {
+    index[d] = rest % j->shape[d];
+    rest /= j->shape[d];
+    sAt += index[d] * j->ss[d];
+    dAt += index[d] * j->ds[d];
+  }
+  for (int64_t r = from; r < to; r++) {
+    if (ss == 1 && ds == 1) memcpy(j->dst + dAt, j->src + sAt, (size_t)n * sizeof *j->src);
+    else
+      for (int64_t c = 0; c < n; c++) j->dst[dAt + c * ds] = j->src[sAt + c * ss];
+    for (int d = rank - 2; d >= 0; d--) {
+      sAt += j->ss[d];
+      dAt += j->ds[d];
+      if (++index[d] < j->shape[d]) break;
+      sAt -= j->ss[d] * j->shape[d];
+      dAt -= j->ds[d] * j->shape[d];
       index[d] = 0;
     }
   }
@@ -52,22 +121,9 @@ void rmt_binary(int op, int rank, const int64_t *shape, const int64_t *aStrides,
 
 void rmt_copy(int rank, const int64_t *shape, const int64_t *srcStrides, const int64_t *dstStrides, const uint32_t *src, uint32_t *dst) {
   // Whole runs of the last dimension where both sides are contiguous along it (a transpose that keeps the
-  // last axis, a slice, a concatenation), else element by element; an odometer over the outer dimensions.
+  // last axis, a slice, a concatenation), else element by element; rows over the thread pool.
   int64_t n = rank > 0 ? shape[rank - 1] : 1, rows = 1;
   for (int d = 0; d < rank - 1; d++) rows *= shape[d];
-  int64_t ss = rank > 0 ? srcStrides[rank - 1] : 0, ds = rank > 0 ? dstStrides[rank - 1] : 0;
-  int64_t index[RMT_MAX_RANK] = {0}, sAt = 0, dAt = 0;
-  for (int64_t r = 0; r < rows; r++) {
-    if (ss == 1 && ds == 1) memcpy(dst + dAt, src + sAt, (size_t)n * sizeof *src);
-    else
-      for (int64_t j = 0; j < n; j++) dst[dAt + j * ds] = src[sAt + j * ss];
-    for (int d = rank - 2; d >= 0; d--) {
-      sAt += srcStrides[d];
-      dAt += dstStrides[d];
-      if (++index[d] < shape[d]) break;
-      sAt -= srcStrides[d] * shape[d];
-      dAt -= dstStrides[d] * shape[d];
-      index[d] = 0;
-    }
-  }
+  struct copyJob job = {rank, shape, srcStrides, dstStrides, src, dst};
+  rmt_parallel_range(rows, 2 * n, 1, copyRows, &job);
 }

@@ -42,3 +42,20 @@ void rmt_exp(const float *x, float *out, size_t count) {
   }
   for (; i < count; i++) out[i] = expf(x[i]);
 }
+
+struct expJob {
+  const float *x;
+  float *out;
+};
+
+static void expRange(void *ctx, int64_t from, int64_t to) {
+  struct expJob *j = ctx;
+  rmt_exp(j->x + from, j->out + from, (size_t)(to - from));
+}
+
+void rmt_exp_parallel(const float *x, float *out, size_t count) {
+  // Edges at multiples of 64: each element takes the same path (vector or libm) for any thread count.
+  struct expJob job = {x, out};
+  rmt_parallel_range((int64_t)count, 2, 64, expRange, &job);
+}
+

@@ -8,8 +8,21 @@
 #include "kernels.h"
 #include "simd.h"
 
-void rmt_rmsnorm(const float *restrict x, const float *restrict w, float *restrict out, int64_t rows, int64_t dim, float eps) {
-  for (int64_t r = 0; r < rows; r++) {
+struct rowsJob {
+  const float *a, *b, *c;
+  float *out, *out2;
+  int64_t heads, width;
+  float eps;
+  int failed;
+};
+
+static void rmsnormRows(void *ctx, int64_t from, int64_t to) {
+  struct rowsJob *j = ctx;
+  const float *restrict x = j->a, *restrict w = j->b;
+  float *restrict out = j->out;
+  int64_t dim = j->width;
+  float eps = j->eps;
+  for (int64_t r = from; r < to; r++) {
     const float *xr = x + r * dim;
     float *o = out + r * dim;
     float sum = dotOf(xr, xr, dim);
@@ -18,9 +31,18 @@ void rmt_rmsnorm(const float *restrict x, const float *restrict w, float *restri
   }
 }
 
-void rmt_rope(const float *restrict x, const float *restrict cos, const float *restrict sin, float *restrict out, int64_t rows, int64_t heads, int64_t hd) {
-  int64_t half = hd / 2;
-  for (int64_t r = 0; r < rows; r++) {
+// Rows are independent: each kernel below runs its rows over the thread pool (the same bits for any count).
+void rmt_rmsnorm(const float *restrict x, const float *restrict w, float *restrict out, int64_t rows, int64_t dim, float eps) {
+  struct rowsJob job = {.a = x, .b = w, .out = out, .width = dim, .eps = eps};
+  rmt_parallel_range(rows, 2 * dim, 1, rmsnormRows, &job);
+}
+
+static void ropeRows(void *ctx, int64_t from, int64_t to) {
+  struct rowsJob *j = ctx;
+  const float *restrict x = j->a, *restrict cos = j->b, *restrict sin = j->c;
+  float *restrict out = j->out;
+  int64_t heads = j->heads, hd = j->width, half = hd / 2;
+  for (int64_t r = from; r < to; r++) {
     const float *c = cos + r * hd, *s = sin + r * hd;
     for (int64_t h = 0; h < heads; h++) {
       const float *xi = x + (r * heads + h) * hd;
@@ -31,11 +53,23 @@ void rmt_rope(const float *restrict x, const float *restrict cos, const float *r
   }
 }
 
-int rmt_swiglu(const float *restrict gu, float *restrict out, int64_t rows, int64_t hidden) {
+void rmt_rope(const float *restrict x, const float *restrict cos, const float *restrict sin, float *restrict out, int64_t rows, int64_t heads, int64_t hd) {
+  struct rowsJob job = {.a = x, .b = cos, .c = sin, .out = out, .heads = heads, .width = hd};
+  rmt_parallel_range(rows, 2 * heads * hd, 1, ropeRows, &job);
+}
+
+static void swigluRows(void *ctx, int64_t from, int64_t to) {
   // e^−g for a row, vectorised by rmt_exp, then σ(g) = 1 / (1 + e^−g).
+  struct rowsJob *job = ctx;
+  const float *restrict gu = job->a;
+  float *restrict out = job->out;
+  int64_t hidden = job->width;
   float *e = malloc((size_t)(hidden > 0 ? hidden : 1) * sizeof(float));
-  if (!e) return -1;
-  for (int64_t r = 0; r < rows; r++) {
+  if (!e) {
+    job->failed = 1;
+    return;
+  }
+  for (int64_t r = from; r < to; r++) {
     const float *g = gu + r * 2 * hidden, *u = g + hidden;
     float *o = out + r * hidden;
     for (int64_t j = 0; j < hidden; j++) e[j] = -g[j];
@@ -43,7 +77,12 @@ int rmt_swiglu(const float *restrict gu, float *restrict out, int64_t rows, int6
     for (int64_t j = 0; j < hidden; j++) o[j] = g[j] * (1.0f / (1.0f + e[j])) * u[j];
   }
   free(e);
-  return 0;
+}
+
+int rmt_swiglu(const float *restrict gu, float *restrict out, int64_t rows, int64_t hidden) {
+  struct rowsJob job = {.a = gu, .out = out, .width = hidden};
+  rmt_parallel_range(rows, 3 * hidden, 1, swigluRows, &job);
+  return job.failed ? -1 : 0;
 }
 
 // Gradients of the three blocks, in one pass each (as tfjs ops each was 6–16 kernels).
@@ -69,10 +108,13 @@ void rmt_rmsnorm_grad(const float *restrict x, const float *restrict w, const fl
   }
 }
 
-void rmt_rope_grad(const float *restrict dy, const float *restrict cos, const float *restrict sin, float *restrict dx, int64_t rows, int64_t heads, int64_t hd) {
+static void ropeGradRows(void *ctx, int64_t from, int64_t to) {
   // Linear in x: dx = dy·cos + Rᵀ(dy·sin), Rᵀ(z) = concat(z₂, −z₁).
-  int64_t half = hd / 2;
-  for (int64_t r = 0; r < rows; r++) {
+  struct rowsJob *j = ctx;
+  const float *restrict dy = j->a, *restrict cos = j->b, *restrict sin = j->c;
+  float *restrict dx = j->out;
+  int64_t heads = j->heads, hd = j->width, half = hd / 2;
+  for (int64_t r = from; r < to; r++) {
     const float *c = cos + r * hd, *s = sin + r * hd;
     for (int64_t h = 0; h < heads; h++) {
       const float *g = dy + (r * heads + h) * hd;
@@ -83,11 +125,23 @@ void rmt_rope_grad(const float *restrict dy, const float *restrict cos, const fl
   }
 }
 
-int rmt_swiglu_grad(const float *restrict gu, const float *restrict dy, float *restrict dgu, int64_t rows, int64_t hidden) {
+void rmt_rope_grad(const float *restrict dy, const float *restrict cos, const float *restrict sin, float *restrict dx, int64_t rows, int64_t heads, int64_t hd) {
+  struct rowsJob job = {.a = dy, .b = cos, .c = sin, .out = dx, .heads = heads, .width = hd};
+  rmt_parallel_range(rows, 2 * heads * hd, 1, ropeGradRows, &job);
+}
+
+static void swigluGradRows(void *ctx, int64_t from, int64_t to) {
   // s = σ(g): d gate = dy·up·s·(1 + g·(1 − s)); d up = dy·g·s.
+  struct rowsJob *job = ctx;
+  const float *restrict gu = job->a, *restrict dy = job->b;
+  float *restrict dgu = job->out;
+  int64_t hidden = job->width;
   float *e = malloc((size_t)(hidden > 0 ? hidden : 1) * sizeof(float));
-  if (!e) return -1;
-  for (int64_t r = 0; r < rows; r++) {
+  if (!e) {
+    job->failed = 1;
+    return;
+  }
+  for (int64_t r = from; r < to; r++) {
     const float *g = gu + r * 2 * hidden, *u = g + hidden, *d = dy + r * hidden;
     float *dg = dgu + r * 2 * hidden, *du = dg + hidden;
     for (int64_t j = 0; j < hidden; j++) e[j] = -g[j];
@@ -99,5 +153,10 @@ int rmt_swiglu_grad(const float *restrict gu, const float *restrict dy, float *r
     }
   }
   free(e);
-  return 0;
+}
+
+int rmt_swiglu_grad(const float *restrict gu, const float *restrict dy, float *restrict dgu, int64_t rows, int64_t hidden) {
+  struct rowsJob job = {.a = gu, .b = dy, .out = dgu, .width = hidden};
+  rmt_parallel_range(rows, 5 * hidden, 1, swigluGradRows, &job);
+  return job.failed ? -1 : 0;
 }

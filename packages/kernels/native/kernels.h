@@ -18,9 +18,16 @@ int rmt_threads(void);
 int rmt_default_threads(void);
 void rmt_set_threads(int n);
 void rmt_parallel(int tasks, rmt_task fn, void *ctx);
+// fn(ctx, from, to) over contiguous ranges of [0, n) on the pool (edges multiples of `align`), or once over
+// all of it when n · workPerItem is small. For kernels whose items are independent: the same bits for any
+// thread count.
+typedef void (*rmt_range)(void *ctx, int64_t from, int64_t to);
+void rmt_parallel_range(int64_t n, int64_t workPerItem, int64_t align, rmt_range fn, void *ctx);
 
 // out[i] = e^x[i] for i < count, within 2 ulp of the correctly rounded result (exp.c); out may be x.
 void rmt_exp(const float *x, float *out, size_t count);
+// The same over the thread pool (large arrays: the Exp kernel); rmt_exp is for a row inside another kernel.
+void rmt_exp_parallel(const float *x, float *out, size_t count);
 
 // One AdamW step's constants, as float32 (what the tfjs-op version multiplies by).
 struct rmt_adamw_step {
@@ -79,3 +86,9 @@ int rmt_attention(const float *restrict q, const float *restrict k, const float 
 // running weight e^((x − max)/T) passes u·Σ (temperature 0, or no finite logit: the first largest). Sets
 // *logProb to the token's log-probability under softmax(x) (T = 1). e: n floats of scratch.
 int64_t rmt_sample(const float *restrict x, int64_t n, float temperature, double u, double *logProb, float *restrict e);
+
+// H = −Σ softmax(x)·log softmax(x) per row of `width` (0·log 0 as 0), and lse = log Σ e^x for the
+// gradient; 0 or -1 out of memory. Its gradient: dx = −dy·p·(log p + H).
+int rmt_entropy(const float *restrict x, float *restrict h, float *restrict lse, int64_t rows, int64_t width);
+void rmt_entropy_grad(const float *restrict x, const float *restrict h, const float *restrict lse, const float *restrict dy, float *restrict dx,
+                      int64_t rows, int64_t width);

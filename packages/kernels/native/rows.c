@@ -28,50 +28,140 @@ static float expShifted(const float *x, float *e, int64_t n, float *max) {
   return sumOf(e, n);
 }
 
+// The row kernels below run their rows over the thread pool: rows are independent, so the bits are the
+// same for any thread count.
+struct rowsJob {
+  const float *x, *y, *lse;
+  const int32_t *targets;
+  float *out, *out2;
+  int64_t width;
+  int failed;
+};
+
+static void softmaxRows(void *ctx, int64_t from, int64_t to) {
+  struct rowsJob *j = ctx;
+  for (int64_t r = from; r < to; r++) {
+    float max, *o = j->out + r * j->width;
+    float scale = 1.0f / expShifted(j->x + r * j->width, o, j->width, &max);
+    for (int64_t c = 0; c < j->width; c++) o[c] *= scale;
+  }
+}
+
 void rmt_softmax(const float *restrict x, float *restrict out, int64_t rows, int64_t width) {
-  for (int64_t r = 0; r < rows; r++) {
-    float max, *o = out + r * width;
-    float scale = 1.0f / expShifted(x + r * width, o, width, &max);
-    for (int64_t j = 0; j < width; j++) o[j] *= scale;
+  struct rowsJob job = {.x = x, .out = out, .width = width};
+  rmt_parallel_range(rows, 2 * width, 1, softmaxRows, &job);
+}
+
+static void softmaxGradRows(void *ctx, int64_t from, int64_t to) {
+  // dx = y·(dy − Σ dy·y), per row.
+  struct rowsJob *j = ctx;
+  for (int64_t r = from; r < to; r++) {
+    const float *yr = j->y + r * j->width, *g = j->x + r * j->width;
+    float *o = j->out + r * j->width;
+    float dot = dotOf(g, yr, j->width);
+    for (int64_t c = 0; c < j->width; c++) o[c] = yr[c] * (g[c] - dot);
   }
 }
 
 void rmt_softmax_grad(const float *restrict y, const float *restrict dy, float *restrict dx, int64_t rows, int64_t width) {
-  // dx = y·(dy − Σ dy·y), per row.
-  for (int64_t r = 0; r < rows; r++) {
-    const float *yr = y + r * width, *g = dy + r * width;
-    float *o = dx + r * width;
-    float dot = dotOf(g, yr, width);
-    for (int64_t j = 0; j < width; j++) o[j] = yr[j] * (g[j] - dot);
+  struct rowsJob job = {.x = dy, .y = y, .out = dx, .width = width};
+  rmt_parallel_range(rows, 3 * width, 1, softmaxGradRows, &job);
+}
+
+static void tokenLogProbsRows(void *ctx, int64_t from, int64_t to) {
+  // lse = max + log Σ e^(x − max); lp = x[target] − lse. e^(x − max) goes through a row buffer for rmt_exp.
+  struct rowsJob *j = ctx;
+  float *e = malloc((size_t)(j->width > 0 ? j->width : 1) * sizeof(float));
+  if (!e) {
+    j->failed = 1;
+    return;
   }
+  for (int64_t r = from; r < to; r++) {
+    const float *xr = j->x + r * j->width;
+    float max, sum = expShifted(xr, e, j->width, &max);
+    j->out2[r] = max + logf(sum);
+    j->out[r] = xr[j->targets[r]] - j->out2[r];
+  }
+  free(e);
 }
 
 int rmt_token_logprobs(const float *restrict logits, const int32_t *restrict targets, float *restrict lp, float *restrict lse, int64_t rows,
                        int64_t vocab) {
-  // lse = max + log Σ e^(x − max); lp = x[target] − lse. e^(x − max) goes through a row buffer for rmt_exp.
-  float *e = malloc((size_t)(vocab > 0 ? vocab : 1) * sizeof(float));
-  if (!e) return -1;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = logits + r * vocab;
-    float max, sum = expShifted(xr, e, vocab, &max);
-    lse[r] = max + logf(sum);
-    lp[r] = xr[targets[r]] - lse[r];
+  struct rowsJob job = {.x = logits, .targets = targets, .out = lp, .out2 = lse, .width = vocab};
+  rmt_parallel_range(rows, 2 * vocab, 1, tokenLogProbsRows, &job);
+  return job.failed ? -1 : 0;
+}
+
+static void tokenLogProbsGradRows(void *ctx, int64_t from, int64_t to) {
+  // d lp / d x_j = [j = target] − softmax_j: dx = −dy·e^(x − lse), plus dy at the target.
+  struct rowsJob *j = ctx;
+  for (int64_t r = from; r < to; r++) {
+    const float *xr = j->x + r * j->width;
+    float *o = j->out + r * j->width, dy = j->y[r];
+    for (int64_t c = 0; c < j->width; c++) o[c] = xr[c] - j->lse[r];
+    rmt_exp(o, o, (size_t)j->width);
+    for (int64_t c = 0; c < j->width; c++) o[c] *= -dy;
+    o[j->targets[r]] += dy;
   }
-  free(e);
-  return 0;
 }
 
 void rmt_token_logprobs_grad(const float *restrict logits, const int32_t *restrict targets, const float *restrict lse, const float *restrict dy,
                              float *restrict dx, int64_t rows, int64_t vocab) {
-  // d lp / d x_j = [j = target] − softmax_j: dx = −dy·e^(x − lse), plus dy at the target.
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = logits + r * vocab;
-    float *o = dx + r * vocab;
-    for (int64_t j = 0; j < vocab; j++) o[j] = xr[j] - lse[r];
-    rmt_exp(o, o, (size_t)vocab);
-    for (int64_t j = 0; j < vocab; j++) o[j] *= -dy[r];
-    o[targets[r]] += dy[r];
+  struct rowsJob job = {.x = logits, .y = dy, .lse = lse, .targets = targets, .out = dx, .width = vocab};
+  rmt_parallel_range(rows, 2 * vocab, 1, tokenLogProbsGradRows, &job);
+}
+
+static void entropyRows(void *ctx, int64_t from, int64_t to) {
+  // With d = x − max and e = e^d: H = −Σ p·log p = log Σe − Σ e·d / Σe, terms with e = 0 taken as 0 (their
+  // d may be −∞); lse = max + log Σe, for the gradient.
+  struct rowsJob *j = ctx;
+  int64_t n = j->width;
+  float *e = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+  if (!e) {
+    j->failed = 1;
+    return;
   }
+  for (int64_t r = from; r < to; r++) {
+    const float *xr = j->x + r * n;
+    float max, sum = expShifted(xr, e, n, &max);
+    vf acc = {0};
+    int64_t c = 0;
+    for (; c + VW <= n; c += VW) {
+      vf ev = *(const vfu *)(e + c), term = ev * (*(const vfu *)(xr + c) - max);
+      acc += (vf)((vi)term & (vi)(ev > 0));
+    }
+    float dot = sumLanes(acc);
+    for (; c < n; c++)
+      if (e[c] > 0) dot += e[c] * (xr[c] - max);
+    j->out[r] = logf(sum) - dot / sum;
+    j->out2[r] = max + logf(sum);
+  }
+  free(e);
+}
+
+int rmt_entropy(const float *restrict x, float *restrict h, float *restrict lse, int64_t rows, int64_t width) {
+  struct rowsJob job = {.x = x, .out = h, .out2 = lse, .width = width};
+  rmt_parallel_range(rows, 2 * width, 1, entropyRows, &job);
+  return job.failed ? -1 : 0;
+}
+
+static void entropyGradRows(void *ctx, int64_t from, int64_t to) {
+  // ∂H/∂x = −p·(log p + H), p = e^(x − lse); 0 where p is 0.
+  struct rowsJob *j = ctx;
+  int64_t n = j->width;
+  for (int64_t r = from; r < to; r++) {
+    const float *xr = j->x + r * n;
+    float *o = j->out + r * n, dy = j->y[r], h = j->out2[r], l = j->lse[r];
+    for (int64_t c = 0; c < n; c++) o[c] = xr[c] - l;
+    rmt_exp(o, o, (size_t)n);
+    for (int64_t c = 0; c < n; c++) o[c] = o[c] > 0 ? -dy * o[c] * ((xr[c] - l) + h) : 0.0f;
+  }
+}
+
+void rmt_entropy_grad(const float *restrict x, const float *restrict h, const float *restrict lse, const float *restrict dy, float *restrict dx,
+                      int64_t rows, int64_t width) {
+  struct rowsJob job = {.x = x, .y = dy, .lse = lse, .out = dx, .out2 = (float *)h, .width = width};
+  rmt_parallel_range(rows, 2 * width, 1, entropyGradRows, &job);
 }
 
 struct attentionJob {

@@ -171,3 +171,36 @@ void rmt_parallel(int tasks, rmt_task fn, void *ctx) {
   pthread_mutex_unlock(&owner);
 }
 #endif
+
+// Items [0, n) split into contiguous ranges, one per thread, when there is enough work (n · workPerItem);
+// range edges are multiples of `align`, so that a kernel's vector and scalar paths take the same items
+// whatever the thread count.
+struct rangeJob {
+  rmt_range fn;
+  void *ctx;
+  int64_t n, align;
+  int tasks;
+};
+
+static void rangeTask(void *ctx, int task) {
+  struct rangeJob *j = ctx;
+  int64_t units = (j->n + j->align - 1) / j->align;
+  int64_t from = units * task / j->tasks * j->align, to = units * (task + 1) / j->tasks * j->align;
+  if (to > j->n) to = j->n;
+  if (to > from) j->fn(j->ctx, from, to);
+}
+
+// Below this much work (floats touched, about) a kernel stays on one thread: the wake-up would cost more.
+#define PARALLEL_MIN_WORK (1 << 16)
+
+void rmt_parallel_range(int64_t n, int64_t workPerItem, int64_t align, rmt_range fn, void *ctx) {
+  int threads = rmt_threads();
+  int64_t units = (n + align - 1) / align;
+  if (threads <= 1 || units < 2 || (double)n * (double)workPerItem < PARALLEL_MIN_WORK) {
+    if (n > 0) fn(ctx, 0, n);
+    return;
+  }
+  struct rangeJob job = {fn, ctx, n, align, units < threads ? (int)units : threads};
+  rmt_parallel(job.tasks, rangeTask, &job);
+}
+

@@ -129,6 +129,22 @@ export interface Kernels {
     hidden: number,
   ): void;
   /**
+   * Entropy of softmax(x) per row, h[r] = −Σ p·log p (0·log 0 as 0), and lse[r] = log Σ e^x, for `rows`
+   * rows of `width` float32s. Throws a RangeError for operands outside `memory`.
+   */
+  entropy(memory: Memory, xOffset: Operand, hOffset: Operand, lseOffset: Operand, rows: number, width: number): void;
+  /** Gradient of {@link Kernels.entropy}: dx = −dy·p·(log p + h), 0 where p is 0. */
+  entropyGrad(
+    memory: Memory,
+    xOffset: Operand,
+    hOffset: Operand,
+    lseOffset: Operand,
+    dyOffset: Operand,
+    dxOffset: Operand,
+    rows: number,
+    width: number,
+  ): void;
+  /**
    * One token drawn from softmax(x / temperature) over `vocab` float32 logits, for a uniform `u` in [0, 1):
    * the first index whose running weight e^((x − max)/T) (float32, summed in double) passes u·Σ; at
    * temperature 0, or with no finite logit, the first largest. Writes the token's log-probability under

@@ -386,6 +386,155 @@ describeNative('native attention on the thread pool', () => {
   });
 });
 
+describeNative('native elementwise and row kernels on the thread pool', () => {
+  const kernels = status.available ? status.kernels : undefined!;
+
+  it('give the same bits for 1, 2 and 3 threads (rows and ranges split, odd sizes)', () => {
+    const wave = (n: number, f: number, scale = 3) =>
+      Float32Array.from({ length: n }, (_, i) => scale * Math.sin(i * f + 0.3));
+    const [rows, width, heads, hd] = [301, 333, 3, 18];
+    const x = wave(rows * width, 0.013);
+    const gu = wave(rows * 2 * width, 0.007);
+    const dy = wave(rows * width, 0.019, 1);
+    const dgu = wave(rows * 2 * width, 0.011, 1);
+    const w = wave(width, 0.1, 1);
+    const cos = wave(rows * hd, 0.05, 1);
+    const sin = wave(rows * hd, 0.06, 1);
+    const rx = wave(rows * heads * hd, 0.017);
+    const targets = Int32Array.from({ length: rows }, (_, r) => (r * 37) % width);
+    const flat = rows * width;
+    const step = Float32Array.of(0.01, 0.9, 0.1, 0.999, 0.001, 1e-8, 0.5, 0.3, 0.999, 0.7);
+    const runs: [string, () => Float32Array[]][] = [
+      [
+        'binary (flat)',
+        () => {
+          const o = new Float32Array(flat);
+          kernels.binary(null, 3, [x, dy, o], Int32Array.of(flat, 1, 1));
+          return [o];
+        },
+      ],
+      [
+        'binary (broadcast rows)',
+        () => {
+          const o = new Float32Array(flat);
+          kernels.binary(null, 2, [x, w, o], Int32Array.of(rows, width, width, 1, 0, 1));
+          return [o];
+        },
+      ],
+      [
+        'exp',
+        () => {
+          const o = new Float32Array(flat);
+          kernels.exp(null, x, o, flat);
+          return [o];
+        },
+      ],
+      [
+        'adamw',
+        () => {
+          const o = [0, 1, 2].map(() => new Float32Array(flat));
+          kernels.adamw(null, [x, dy, new Float32Array(flat).fill(1e-3), x, ...o], flat, step);
+          return o;
+        },
+      ],
+      [
+        'rmsnorm',
+        () => {
+          const o = new Float32Array(flat);
+          kernels.rmsnorm(null, x, w, o, rows, width, 1e-5);
+          return [o];
+        },
+      ],
+      [
+        'rope',
+        () => {
+          const o = new Float32Array(rx.length);
+          kernels.rope(null, rx, cos, sin, o, rows, heads, hd);
+          return [o];
+        },
+      ],
+      [
+        'ropeGrad',
+        () => {
+          const o = new Float32Array(rx.length);
+          kernels.ropeGrad(null, rx, cos, sin, o, rows, heads, hd);
+          return [o];
+        },
+      ],
+      [
+        'swiglu',
+        () => {
+          const o = new Float32Array(flat);
+          kernels.swiglu(null, gu, o, rows, width);
+          return [o];
+        },
+      ],
+      [
+        'swigluGrad',
+        () => {
+          const o = new Float32Array(2 * flat);
+          kernels.swigluGrad(null, gu, dy, o, rows, width);
+          return [o];
+        },
+      ],
+      [
+        'softmax',
+        () => {
+          const o = new Float32Array(flat);
+          kernels.softmax(null, x, o, rows, width);
+          return [o];
+        },
+      ],
+      [
+        'softmaxGrad',
+        () => {
+          const o = new Float32Array(flat);
+          kernels.softmaxGrad(null, x, dy, o, rows, width);
+          return [o];
+        },
+      ],
+      [
+        'tokenLogProbs',
+        () => {
+          const [lp, lse] = [new Float32Array(rows), new Float32Array(rows)];
+          kernels.tokenLogProbs(null, x, targets, lp, lse, rows, width);
+          return [lp, lse];
+        },
+      ],
+      [
+        'tokenLogProbsGrad',
+        () => {
+          const o = new Float32Array(flat);
+          kernels.tokenLogProbsGrad(null, x, targets, dgu.subarray(0, rows), dy.subarray(0, rows), o, rows, width);
+          return [o];
+        },
+      ],
+      [
+        'entropy',
+        () => {
+          const [h, lse, dx] = [new Float32Array(rows), new Float32Array(rows), new Float32Array(flat)];
+          kernels.entropy(null, x, h, lse, rows, width);
+          kernels.entropyGrad(null, x, h, lse, dy.subarray(0, rows), dx, rows, width);
+          return [h, lse, dx];
+        },
+      ],
+    ];
+    const before = kernels.threads();
+    for (const [name, run] of runs) {
+      kernels.setThreads(1);
+      const one = run().map((a) => Array.from(a));
+      for (const threads of [2, 3]) {
+        kernels.setThreads(threads);
+        expect(
+          run().map((a) => Array.from(a)),
+          `${name} on ${threads} threads`,
+        ).toEqual(one);
+      }
+    }
+    kernels.setThreads(before);
+  });
+});
+
 describeNative('native row reductions: softmax, target log-probabilities, Σ x²', () => {
   const kernels = status.available ? status.kernels : undefined!;
   const floats = (n: number, scale = 1) => Float32Array.from({ length: n }, () => random() * scale);
