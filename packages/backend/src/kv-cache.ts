@@ -1,9 +1,11 @@
 // A preallocated KV cache: decoding writes each step's keys and values into place instead of concatenating
 // the whole cache into a new tensor every step (which copied B·heads·S·hd floats per layer and step, and
 // allocated as much). tfjs tensors are immutable, so the write is a kernel of our own that mutates the
-// cache's data and returns a tensor sharing it: on wasm (the heap) and cpu (the tensor's array), plain
-// JavaScript copies, no @rmt/kernels needed. Other backends get the same result from tfjs ops (a new tensor).
+// cache's data and returns a tensor sharing it: on wasm (the heap) and cpu (the tensor's array), one strided
+// copy on @rmt/kernels (JavaScript copies without them). Other backends get the same result from tfjs ops
+// (a new tensor).
 import * as tf from '@tensorflow/tfjs';
+import { loadKernels } from '@rmt/kernels';
 import { heapOffset, type KernelArgs, type NativeHostName, type WasmBackendLike } from './wasm-backend.js';
 
 const KV_WRITE_KERNEL = 'RmtKvWrite';
@@ -44,8 +46,15 @@ function kvWrite(name: NativeHostName): tf.KernelFunc {
     const t = update.shape[rank - 2]!;
     const [dst, src] = views(args.backend, name, cache, update);
     const rows = tf.util.sizeFromShape(outer);
-    for (let r = 0; r < rows; r++)
-      dst.set(src.subarray(r * t * inner, (r + 1) * t * inner), (r * capacity + position) * inner);
+    const native = loadKernels();
+    if (native.available) {
+      // One strided copy (rows of t·inner floats, capacity·inner apart in the cache), not a set() per row:
+      // 90 µs a layer for a decode step of 128 rows in JavaScript.
+      const at = dst.subarray(position * inner);
+      native.kernels.copy(null, src, at, Int32Array.of(rows, t * inner, t * inner, 1, capacity * inner, 1));
+    } else
+      for (let r = 0; r < rows; r++)
+        dst.set(src.subarray(r * t * inner, (r + 1) * t * inner), (r * capacity + position) * inner);
     (args.backend as CpuBackendLike).incRef(cache.dataId);
     return { dataId: cache.dataId, shape: cache.shape, dtype: cache.dtype };
   }) as unknown as tf.KernelFunc;
