@@ -224,11 +224,10 @@ static int gemmOne(int m, int n, int k, const float *a, int transA, size_t lda, 
   return 0;
 }
 
-// Below this many multiply-adds a product stays on one thread: waking the pool costs ~10–30 µs. A product of
-// few rows (decoding) does little arithmetic per byte of B, so it splits only when B is large: measured, 16 rows
-// × 256 × 1376 took 60 µs on one thread and 75 on two; × 4096, 198 and 149.
-#define PARALLEL_MIN_MACS (1 << 21)
-#define PARALLEL_MIN_MACS_FEW_ROWS (1 << 23)
+// Below this many multiply-adds a product stays on one thread. With the pool spinning between products
+// (threads.c), two threads pay from here on, few-row products too: 16 rows × 256 × 1376 (a d256 decode
+// step) took 100 µs on one thread and 54 on two with B in cache, 305 and 184 with B from memory.
+#define PARALLEL_MIN_MACS (1 << 20)
 
 // `batch` products split over the pool. Each task computes whole output elements exactly as gemmOne does on
 // one thread — the same packing and k order, only over a part of the rows, columns or products — so the
@@ -270,8 +269,7 @@ int rmt_gemm_batch(int64_t batch, int m, int n, int k, const float *a, int64_t a
   struct gemmJob job = {m, n, k, transA, transB, a, b, c, batch, aStride, bStride, 0, 1, (int)batch, 0};
   int threads = rmt_threads();
   double macs = (double)batch * m * n * k;
-  double minMacs = batch == 1 && (m + MR - 1) / MR <= 4 ? PARALLEL_MIN_MACS_FEW_ROWS : PARALLEL_MIN_MACS;
-  if (threads > 1 && macs >= minMacs && m > 0 && n > 0) {
+  if (threads > 1 && macs >= PARALLEL_MIN_MACS && m > 0 && n > 0) {
     int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
     if (batch >= threads) {
       job.split = 0, job.units = (int)batch;
