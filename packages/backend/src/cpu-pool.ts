@@ -45,25 +45,25 @@ export class CpuBufferPool {
       const entry = ArrayBuffer.isView(values) ? this.owned.get(values.buffer) : undefined;
       if (entry) entry.bindings++;
     };
-    backend.write = function (values, shape, dtype) {
+    const valuesOf = (dataId: object) => (backend.data.has(dataId) ? backend.data.get(dataId)?.values : undefined);
+    backend.write = (values, shape, dtype) => {
       bind(values);
-      return write.call(this, values, shape, dtype);
+      return write.call(backend, values, shape, dtype);
     };
-    backend.move = function (dataId, values, shape, dtype, refCount) {
+    backend.move = (dataId, values, shape, dtype, refCount) => {
       bind(values);
-      move.call(this, dataId, values, shape, dtype, refCount);
+      move.call(backend, dataId, values, shape, dtype, refCount);
     };
-    const pool = this;
-    backend.readSync = function (dataId) {
-      const values = this.data.has(dataId) ? this.data.get(dataId)?.values : undefined;
-      const entry = ArrayBuffer.isView(values) ? pool.owned.get(values.buffer) : undefined;
+    backend.readSync = (dataId) => {
+      const values = valuesOf(dataId);
+      const entry = ArrayBuffer.isView(values) ? this.owned.get(values.buffer) : undefined;
       if (entry) entry.escaped = true;
-      return readSync.call(this, dataId);
+      return readSync.call(backend, dataId);
     };
-    backend.disposeData = function (dataId, force) {
-      const values = this.data.has(dataId) ? this.data.get(dataId)?.values : undefined;
-      const released = disposeData.call(this, dataId, force);
-      if (released && ArrayBuffer.isView(values) && !this.data.has(dataId)) pool.unbind(values.buffer);
+    backend.disposeData = (dataId, force) => {
+      const values = valuesOf(dataId);
+      const released = disposeData.call(backend, dataId, force);
+      if (released && ArrayBuffer.isView(values) && !backend.data.has(dataId)) this.unbind(values.buffer);
       return released;
     };
   }

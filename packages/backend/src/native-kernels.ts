@@ -191,7 +191,10 @@ function nativeAdamW(kernels: Kernels, name: NativeHostName): tf.KernelFunc {
 /** Row-major element strides of `shape`. */
 function stridesOf(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
-  for (let d = shape.length - 1, n = 1; d >= 0; d--) ((strides[d] = n), (n *= shape[d]!));
+  for (let d = shape.length - 1, n = 1; d >= 0; d--) {
+    strides[d] = n;
+    n *= shape[d]!;
+  }
   return strides;
 }
 
@@ -204,9 +207,11 @@ function copyDims(shape: readonly number[], src: readonly number[], dst: readonl
   shape.forEach((n, d) => {
     if (n === 1) return;
     const last = kept.at(-1);
-    if (last && last[1] === n * src[d]! && last[2] === n * dst[d]!)
-      ((last[0] *= n), (last[1] = src[d]!), (last[2] = dst[d]!));
-    else kept.push([n, src[d]!, dst[d]!]);
+    if (last && last[1] === n * src[d]! && last[2] === n * dst[d]!) {
+      last[0] *= n;
+      last[1] = src[d]!;
+      last[2] = dst[d]!;
+    } else kept.push([n, src[d]!, dst[d]!]);
   });
   if (kept.length === 0) kept.push([1, 1, 1]);
   return Int32Array.from([...kept.map((k) => k[0]), ...kept.map((k) => k[1]), ...kept.map((k) => k[2])]);
