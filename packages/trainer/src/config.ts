@@ -125,7 +125,7 @@ export const midtrainConfigSchema = z
       .union([z.literal('auto'), z.number().int().min(0).max(64)])
       .default('auto')
       .describe(
-        "Worker threads computing a share of each update's micro-batches (same result with any number). 'auto': one per spare core on wasm/cpu, none on the native backends (already multi-threaded).",
+        "Worker threads computing a share of each update's micro-batches (same result with any number). 'auto': one per spare core on wasm/cpu without @rmt/kernels, none where the kernels or a native backend already use every core.",
       ),
     checkpointEvery: z
       .number()
