@@ -24,6 +24,7 @@ try {
       `base=${base.dir}`,
       `midtrain.steps=${steps}`,
       'midtrain.checkpointEvery=100',
+      'midtrain.workers=1', // 'auto' starts none where @rmt/kernels take both cores: soak the worker's isolate too
       'eval.sites=8',
     ],
   });
