@@ -18,6 +18,7 @@ import {
   heapOffset,
   replaceKernel,
   sharedTranspose,
+  splitBySlices,
   type KernelArgs,
   type NativeHostName,
   type WasmBackendLike,
@@ -292,16 +293,7 @@ function nativeCopies(
       ((args: KernelArgs) => {
         const x = args.inputs.x as tf.TensorInfo;
         if (!copyable(args, [x])) return original(args as never);
-        const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
-        const dim = tf.util.parseAxisParam(axis, x.shape)[0]!;
-        const begin = x.shape.map(() => 0);
-        return tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, dim).map((part) => {
-          const size = [...x.shape];
-          size[dim] = part;
-          const piece = slice(args, x, [...begin], size);
-          begin[dim]! += part;
-          return piece;
-        });
+        return splitBySlices(args, (begin, size) => slice(args, x, begin, size));
       }) as unknown as tf.KernelFunc,
     Concat: (original) =>
       ((args: KernelArgs) => {

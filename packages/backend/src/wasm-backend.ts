@@ -59,3 +59,21 @@ export function sharedTranspose(args: KernelArgs): tf.TensorInfo | undefined {
   (args.backend as { incRef(dataId: object): void }).incRef(x.dataId);
   return { dataId: x.dataId, shape: perm.map((p) => x.shape[p]!), dtype: x.dtype };
 }
+
+/** SplitV as slices: the parts of x along the split axis, each made by `slice(begin, size)`. */
+export function splitBySlices(
+  args: KernelArgs,
+  slice: (begin: number[], size: number[]) => tf.TensorInfo,
+): tf.TensorInfo[] {
+  const x = args.inputs.x as tf.TensorInfo;
+  const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+  const dim = tf.util.parseAxisParam(axis, x.shape)[0]!;
+  const begin = x.shape.map(() => 0);
+  return tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, dim).map((part) => {
+    const size = [...x.shape];
+    size[dim] = part;
+    const piece = slice([...begin], size);
+    begin[dim]! += part;
+    return piece;
+  });
+}

@@ -19,7 +19,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadKernels } from '@rmt/kernels';
 import { registerNativeKernels } from './native-kernels.js';
-import { heapOffset, replaceKernel, sharedTranspose, type KernelArgs, type WasmBackendLike } from './wasm-backend.js';
+import {
+  heapOffset,
+  replaceKernel,
+  sharedTranspose,
+  splitBySlices,
+  type KernelArgs,
+  type WasmBackendLike,
+} from './wasm-backend.js';
 
 /**
  * out[s, ...] = Σ_{i : ids[i] = s} x[i, ...]; ids outside [0, numSegments) are dropped, as in TensorFlow.
@@ -127,16 +134,7 @@ function splitOnHeap(original: tf.KernelFunc): tf.KernelFunc {
   return ((args: KernelArgs) => {
     const x = args.inputs.x as tf.TensorInfo;
     if (HEAP_BYTES[x.dtype] === undefined) return original(args as never);
-    const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
-    const dim = tf.util.parseAxisParam(axis, x.shape)[0]!;
-    const begin = x.shape.map(() => 0);
-    return tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, dim).map((part) => {
-      const size = [...x.shape];
-      size[dim] = part;
-      const piece = heapSlice(args.backend as WasmBackendLike, x, [...begin], size);
-      begin[dim]! += part;
-      return piece;
-    });
+    return splitBySlices(args, (begin, size) => heapSlice(args.backend as WasmBackendLike, x, begin, size));
   }) as unknown as tf.KernelFunc;
 }
 

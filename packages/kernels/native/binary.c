@@ -30,6 +30,30 @@ static void row(int op, const float *restrict a, int64_t sa, const float *restri
   }
 }
 
+// Rows of a strided walk (a row: one index of every dimension but the last) with two operands, each moving
+// by its own strides: where row `from` starts, then the next row, as an odometer over the outer dimensions.
+struct rowWalk {
+  int64_t index[RMT_MAX_RANK], at[2];
+};
+
+static void walkStart(struct rowWalk *w, int rank, const int64_t *shape, const int64_t *const strides[2], int64_t from) {
+  w->at[0] = w->at[1] = 0;
+  for (int d = rank - 2; d >= 0; d--) {
+    w->index[d] = from % shape[d];
+    from /= shape[d];
+    for (int o = 0; o < 2; o++) w->at[o] += w->index[d] * strides[o][d];
+  }
+}
+
+static void walkNext(struct rowWalk *w, int rank, const int64_t *shape, const int64_t *const strides[2]) {
+  for (int d = rank - 2; d >= 0; d--) {
+    for (int o = 0; o < 2; o++) w->at[o] += strides[o][d];
+    if (++w->index[d] < shape[d]) return;
+    for (int o = 0; o < 2; o++) w->at[o] -= strides[o][d] * shape[d];
+    w->index[d] = 0;
+  }
+}
+
 struct binaryJob {
   int op, rank;
   const int64_t *shape, *aStrides, *bStrides;
@@ -37,32 +61,17 @@ struct binaryJob {
   float *out;
 };
 
-// Output rows from..to (rows: the indices of every dimension but the last).
+// Output rows from..to.
 static void binaryRows(void *ctx, int64_t from, int64_t to) {
   struct binaryJob *j = ctx;
   int rank = j->rank;
   int64_t n = rank > 0 ? j->shape[rank - 1] : 1;
   int64_t sa = rank > 0 ? j->aStrides[rank - 1] : 0, sb = rank > 0 ? j->bStrides[rank - 1] : 0;
-  int64_t index[RMT_MAX_RANK] = {0}, aAt = 0, bAt = 0;
-  int64_t rest = from;
-  for (int d = rank - 2; d >= 0; d--) {
-    index[d] = rest % j->shape[d];
-    rest /= j->shape[d];
-    aAt += index[d] * j->aStrides[d];
-    bAt += index[d] * j->bStrides[d];
-  }
-  for (int64_t r = from; r < to; r++) {
-    row(j->op, j->a + aAt, sa, j->b + bAt, sb, j->out + r * n, n);
-    // Next row: an odometer over the outer dimensions, moving each operand by its own strides.
-    for (int d = rank - 2; d >= 0; d--) {
-      aAt += j->aStrides[d];
-      bAt += j->bStrides[d];
-      if (++index[d] < j->shape[d]) break;
-      aAt -= j->aStrides[d] * j->shape[d];
-      bAt -= j->bStrides[d] * j->shape[d];
-      index[d] = 0;
-    }
-  }
+  const int64_t *const strides[2] = {j->aStrides, j->bStrides};
+  struct rowWalk w;
+  walkStart(&w, rank, j->shape, strides, from);
+  for (int64_t r = from; r < to; r++, walkNext(&w, rank, j->shape, strides))
+    row(j->op, j->a + w.at[0], sa, j->b + w.at[1], sb, j->out + r * n, n);
 }
 
 // One row (same-shape operands come flattened) in ranges of it; edges at multiples of 64, so that every
@@ -91,31 +100,21 @@ struct copyJob {
   uint32_t *dst;
 };
 
-// Rows from..to of a copy (rows: the indices of every dimension but the last).
+// Rows from..to of a copy.
 static void copyRows(void *ctx, int64_t from, int64_t to) {
   struct copyJob *j = ctx;
   int rank = j->rank;
   int64_t n = rank > 0 ? j->shape[rank - 1] : 1;
   int64_t ss = rank > 0 ? j->ss[rank - 1] : 0, ds = rank > 0 ? j->ds[rank - 1] : 0;
-  int64_t index[RMT_MAX_RANK] = {0}, sAt = 0, dAt = 0, rest = from;
-  for (int d = rank - 2; d >= 0; d--) {
-    index[d] = rest % j->shape[d];
-    rest /= j->shape[d];
-    sAt += index[d] * j->ss[d];
-    dAt += index[d] * j->ds[d];
-  }
-  for (int64_t r = from; r < to; r++) {
-    if (ss == 1 && ds == 1) memcpy(j->dst + dAt, j->src + sAt, (size_t)n * sizeof *j->src);
+  const int64_t *const strides[2] = {j->ss, j->ds};
+  struct rowWalk w;
+  walkStart(&w, rank, j->shape, strides, from);
+  for (int64_t r = from; r < to; r++, walkNext(&w, rank, j->shape, strides)) {
+    const uint32_t *src = j->src + w.at[0];
+    uint32_t *dst = j->dst + w.at[1];
+    if (ss == 1 && ds == 1) memcpy(dst, src, (size_t)n * sizeof *src);
     else
-      for (int64_t c = 0; c < n; c++) j->dst[dAt + c * ds] = j->src[sAt + c * ss];
-    for (int d = rank - 2; d >= 0; d--) {
-      sAt += j->ss[d];
-      dAt += j->ds[d];
-      if (++index[d] < j->shape[d]) break;
-      sAt -= j->ss[d] * j->shape[d];
-      dAt -= j->ds[d] * j->shape[d];
-      index[d] = 0;
-    }
+      for (int64_t c = 0; c < n; c++) dst[c * ds] = src[c * ss];
   }
 }
 
