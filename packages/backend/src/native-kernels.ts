@@ -189,15 +189,8 @@ function nativeAdamW(kernels: Kernels, name: NativeHostName): tf.KernelFunc {
   }) as unknown as tf.KernelFunc;
 }
 
-/** Row-major element strides of `shape`. */
-function stridesOf(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  for (let d = shape.length - 1, n = 1; d >= 0; d--) {
-    strides[d] = n;
-    n *= shape[d]!;
-  }
-  return strides;
-}
+/** Row-major element strides of `shape`, the last dimension's (1) included. */
+const stridesOf = (shape: readonly number[]) => [...tf.util.computeStrides(shape as number[]), 1];
 
 /**
  * The dims operand of `kernels.copy`: size-1 dimensions dropped, and neighbours merged where both sides
@@ -232,13 +225,12 @@ function nativeCopies(
     (name === 'wasm' ||
       tensors.every((t) => ArrayBuffer.isView((args.backend as CpuBackendLike).data.get(t.dataId).values)));
   /** t's operand, `elements` into it. */
-  const operandAt = (args: KernelArgs, t: tf.TensorInfo, elements: number): Operand | Int32Array => {
-    const host = hostOf(args.backend, name);
+  const operandAt = (host: Host, t: tf.TensorInfo, elements: number): Operand | Int32Array => {
     const at = t.dtype === 'int32' ? host.intAt(t) : host.at(t);
     return typeof at === 'number' ? at + 4 * elements : at.subarray(elements);
   };
   const copy = (
-    args: KernelArgs,
+    host: Host,
     src: tf.TensorInfo,
     from: number,
     srcStrides: number[],
@@ -246,16 +238,19 @@ function nativeCopies(
     to: number,
     dstStrides: number[],
     shape: number[],
-  ) => {
-    const memory = hostOf(args.backend, name).memory();
-    kernels.copy(memory, operandAt(args, src, from), operandAt(args, dst, to), copyDims(shape, srcStrides, dstStrides));
-  };
-  const slice = (args: KernelArgs, x: tf.TensorInfo, begin: number[], size: number[]) => {
-    const out = hostOf(args.backend, name).alloc(size, x.dtype as 'float32' | 'int32');
+  ) =>
+    kernels.copy(
+      host.memory(),
+      operandAt(host, src, from),
+      operandAt(host, dst, to),
+      copyDims(shape, srcStrides, dstStrides),
+    );
+  const slice = (host: Host, x: tf.TensorInfo, begin: number[], size: number[]) => {
+    const out = host.alloc(size, x.dtype as 'float32' | 'int32');
     if (tf.util.sizeFromShape(size) === 0) return out;
     const strides = stridesOf(x.shape);
     const from = begin.reduce((n, b, d) => n + b * strides[d]!, 0);
-    copy(args, x, from, strides, out, 0, stridesOf(size), size);
+    copy(host, x, from, strides, out, 0, stridesOf(size), size);
     return out;
   };
   return {
@@ -266,11 +261,12 @@ function nativeCopies(
         if (shared || !copyable(args, [x])) return shared ?? original(args as never);
         const perm = (args.attrs as { perm: number[] }).perm;
         const shape = perm.map((p) => x.shape[p]!);
-        const out = hostOf(args.backend, name).alloc(shape, x.dtype as 'float32' | 'int32');
+        const host = hostOf(args.backend, name);
+        const out = host.alloc(shape, x.dtype as 'float32' | 'int32');
         const strides = stridesOf(x.shape);
         if (tf.util.sizeFromShape(shape) > 0)
           copy(
-            args,
+            host,
             x,
             0,
             perm.map((p) => strides[p]!),
@@ -287,13 +283,14 @@ function nativeCopies(
         if (!copyable(args, [x])) return original(args as never);
         const { begin, size } = args.attrs as { begin: number | number[]; size?: number | number[] };
         const [begin_, size_] = tf.slice_util.parseSliceParams(x, begin, size) as [number[], number[]];
-        return slice(args, x, begin_, size_);
+        return slice(hostOf(args.backend, name), x, begin_, size_);
       }) as tf.KernelFunc,
     SplitV: (original) =>
       ((args: KernelArgs) => {
         const x = args.inputs.x as tf.TensorInfo;
         if (!copyable(args, [x])) return original(args as never);
-        return splitBySlices(args, (begin, size) => slice(args, x, begin, size));
+        const host = hostOf(args.backend, name);
+        return splitBySlices(args, (begin, size) => slice(host, x, begin, size));
       }) as unknown as tf.KernelFunc,
     Concat: (original) =>
       ((args: KernelArgs) => {
@@ -310,12 +307,13 @@ function nativeCopies(
           inputs.map((t) => t.shape),
           axis,
         );
-        const out = hostOf(args.backend, name).alloc(shape, first.dtype as 'float32' | 'int32');
+        const host = hostOf(args.backend, name);
+        const out = host.alloc(shape, first.dtype as 'float32' | 'int32');
         const outStrides = stridesOf(shape);
         let at = 0;
         for (const t of inputs) {
           if (tf.util.sizeFromShape(t.shape) > 0)
-            copy(args, t, 0, stridesOf(t.shape), out, at * outStrides[axis]!, outStrides, t.shape);
+            copy(host, t, 0, stridesOf(t.shape), out, at * outStrides[axis]!, outStrides, t.shape);
           at += t.shape[axis]!;
         }
         return out;

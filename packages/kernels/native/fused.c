@@ -10,7 +10,7 @@
 
 struct rowsJob {
   const float *a, *b, *c;
-  float *out, *out2;
+  float *out;
   int64_t heads, width;
   float eps;
   int failed;
@@ -31,7 +31,8 @@ static void rmsnormRows(void *ctx, int64_t from, int64_t to) {
   }
 }
 
-// Rows are independent: each kernel below runs its rows over the thread pool (the same bits for any count).
+// Rows are independent: the kernels below run their rows over the thread pool (the same bits for any
+// count), RMSNorm's gradient excepted — its dw sums over rows, in row order.
 void rmt_rmsnorm(const float *restrict x, const float *restrict w, float *restrict out, int64_t rows, int64_t dim, float eps) {
   struct rowsJob job = {.a = x, .b = w, .out = out, .width = dim, .eps = eps};
   rmt_parallel_range(rows, 2 * dim, 1, rmsnormRows, &job);

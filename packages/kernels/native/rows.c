@@ -31,7 +31,7 @@ static float expShifted(const float *x, float *e, int64_t n, float *max) {
 // The row kernels below run their rows over the thread pool: rows are independent, so the bits are the
 // same for any thread count.
 struct rowsJob {
-  const float *x, *y, *lse;
+  const float *x, *y, *lse, *h;
   const int32_t *targets;
   float *out, *out2;
   int64_t width;
@@ -151,7 +151,7 @@ static void entropyGradRows(void *ctx, int64_t from, int64_t to) {
   int64_t n = j->width;
   for (int64_t r = from; r < to; r++) {
     const float *xr = j->x + r * n;
-    float *o = j->out + r * n, dy = j->y[r], h = j->out2[r], l = j->lse[r];
+    float *o = j->out + r * n, dy = j->y[r], h = j->h[r], l = j->lse[r];
     for (int64_t c = 0; c < n; c++) o[c] = xr[c] - l;
     rmt_exp(o, o, (size_t)n);
     for (int64_t c = 0; c < n; c++) o[c] = o[c] > 0 ? -dy * o[c] * ((xr[c] - l) + h) : 0.0f;
@@ -160,24 +160,24 @@ static void entropyGradRows(void *ctx, int64_t from, int64_t to) {
 
 void rmt_entropy_grad(const float *restrict x, const float *restrict h, const float *restrict lse, const float *restrict dy, float *restrict dx,
                       int64_t rows, int64_t width) {
-  struct rowsJob job = {.x = x, .y = dy, .lse = lse, .out = dx, .out2 = (float *)h, .width = width};
+  struct rowsJob job = {.x = x, .y = dy, .lse = lse, .h = h, .out = dx, .width = width};
   rmt_parallel_range(rows, 2 * width, 1, entropyGradRows, &job);
 }
 
 struct attentionJob {
   const float *q, *k, *v, *bias;
   float *out;
-  int64_t batch, groups, rows, keys, hd, pairs;
+  int64_t groups, rows, keys, hd;
   float scale;
-  int tasks, failed;
+  int failed;
 };
 
 // Pairs (sequence, KV group) from..to of one job: each query row's scores against every cached key,
 // softmax, then the probability-weighted sum of the values. Masked keys (bias −1e30: padding, positions
 // not yet written) are skipped, their probability being exactly 0.
-static void attentionTask(void *ctx, int task) {
+static void attentionPairs(void *ctx, int64_t from, int64_t to) {
   struct attentionJob *j = ctx;
-  int64_t from = j->pairs * task / j->tasks, to = j->pairs * (task + 1) / j->tasks, keys = j->keys, hd = j->hd;
+  int64_t keys = j->keys, hd = j->hd;
   float *e = malloc((size_t)(keys > 0 ? keys : 1) * sizeof(float));
   if (!e) {
     j->failed = 1;
@@ -206,12 +206,8 @@ int rmt_attention(const float *restrict q, const float *restrict k, const float 
                   int64_t batch, int64_t groups, int64_t rows, int64_t keys, int64_t hd, float scale) {
   // Split over the thread pool by (sequence, group) pairs, each computed as on one thread: the same bits
   // for any thread count. A decode step of 128 rows at d128 spent a third of its time here on one thread.
-  struct attentionJob job = {q, k, v, bias, out, batch, groups, rows, keys, hd, batch * groups, scale, 1, 0};
-  double macs = (double)job.pairs * rows * keys * hd * 2;
-  int threads = rmt_threads();
-  job.tasks = threads > 1 && macs >= (1 << 20) ? (job.pairs < threads ? (int)job.pairs : threads) : 1;
-  if (job.tasks > 1) rmt_parallel(job.tasks, attentionTask, &job);
-  else attentionTask(&job, 0);
+  struct attentionJob job = {q, k, v, bias, out, groups, rows, keys, hd, scale, 0};
+  rmt_parallel_range(batch * groups, 2 * rows * keys * hd, 1, attentionPairs, &job);
   return job.failed ? -1 : 0;
 }
 
