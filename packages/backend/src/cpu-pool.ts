@@ -73,6 +73,7 @@ export class CpuBufferPool {
    * larger (a view of its start; the whole array returns to the pool), else a new one.
    */
   take(size: number): Float32Array {
+    if (size < MIN_FLOATS) return new Float32Array(size);
     let best: number | undefined;
     for (const [length, list] of this.free)
       if (list.length > 0 && length >= size && length <= size * 1.25 && (best === undefined || length < best))
@@ -83,7 +84,7 @@ export class CpuBufferPool {
       return reused.length === size ? reused : reused.subarray(0, size);
     }
     const array = new Float32Array(size);
-    if (size >= MIN_FLOATS) this.owned.set(array.buffer, { array, bindings: 0, escaped: false });
+    this.owned.set(array.buffer, { array, bindings: 0, escaped: false });
     return array;
   }
 
